@@ -1,0 +1,5 @@
+"""Allows ``python -m mmhex``."""
+
+from mmhex.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,366 @@
+"""MappedFile: a file of any size seen through a few fixed-size mmap windows, read without faults.
+
+Windows are aligned to ``mmap.ALLOCATIONGRANULARITY`` and kept in a small LRU, so a 1 TiB or an
+8 EiB sparse file costs a handful of mappings and only the pages actually read become resident.
+Reads never touch mapped memory from Python: they ``pread`` the process's own memory through
+``/proc/self/mem``, which returns EIO for a page past a truncated end where a direct access would
+raise SIGBUS and kill the process.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import fcntl
+import mmap
+import os
+import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mmhex.core._libc import mapping_address
+from mmhex.core.errors import FileTruncatedError, UnsupportedFileError
+
+# Linux value; Python 3.11's mmap module has no constant, but passes the flag through. Without it
+# a writable MAP_PRIVATE mapping is charged against memory (1 TiB fails with ENOMEM).
+MAP_NORESERVE = 0x4000
+
+DEFAULT_WINDOW_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_WINDOWS = 16
+
+
+class OpenMode(enum.Enum):
+    """How the windows are mapped."""
+
+    READ_ONLY = "read-only"
+    PRIVATE = "private edit"  # MAP_PRIVATE + PROT_WRITE: copy-on-write, the disk is untouched
+
+
+class FileKind(enum.Enum):
+    REGULAR = "regular file"
+    BLOCK_DEVICE = "block device"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What says 'this is still the same file, unchanged': compared to notice outside changes."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def from_stat(cls, st: os.stat_result, size: int | None = None) -> FileIdentity:
+        return cls(st.st_dev, st.st_ino, st.st_size if size is None else size, st.st_mtime_ns)
+
+
+@dataclass
+class Window:
+    """One mapping of ``length`` bytes of the file starting at ``start``."""
+
+    start: int
+    length: int
+    mm: mmap.mmap
+    address: int
+    private: bool
+    pinned: bool = False
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+def _kind_and_size(fd: int, st: os.stat_result, path: str) -> tuple[FileKind, int]:
+    """Classify what ``fd`` is and find its real size, refusing what cannot be mapped."""
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise UnsupportedFileError(errno.EISDIR, "This is a directory, not a file.", path)
+    if stat.S_ISFIFO(mode):
+        raise UnsupportedFileError(
+            errno.ENODEV, "This is a named pipe (FIFO): it has no fixed contents to map.", path
+        )
+    if stat.S_ISSOCK(mode):
+        raise UnsupportedFileError(errno.ENXIO, "This is a socket, not a file.", path)
+    if stat.S_ISCHR(mode):
+        raise UnsupportedFileError(
+            errno.ENODEV,
+            "This is a character device (a terminal, /dev/zero, …): it has no size and cannot be "
+            "shown as a file.",
+            path,
+        )
+    if stat.S_ISBLK(mode):
+        # st_size is 0 for block devices; the end of the device is where lseek says.
+        return FileKind.BLOCK_DEVICE, os.lseek(fd, 0, os.SEEK_END)
+    if not stat.S_ISREG(mode):
+        raise UnsupportedFileError(errno.ENODEV, "This kind of file cannot be shown.", path)
+    if st.st_size == 0 and os.pread(fd, 1, 0):
+        raise UnsupportedFileError(
+            errno.ENODEV,
+            "This is a special file (like those under /proc or /sys) whose size the kernel "
+            "reports as 0 although it has contents; it cannot be memory-mapped.",
+            path,
+        )
+    return FileKind.REGULAR, st.st_size
+
+
+class MappedFile:
+    """A file (regular or block device) mapped window by window; all offsets are 64-bit ints."""
+
+    def __init__(
+        self,
+        path: str,
+        mode: OpenMode = OpenMode.READ_ONLY,
+        *,
+        window_size: int = DEFAULT_WINDOW_SIZE,
+        max_windows: int = DEFAULT_MAX_WINDOWS,
+    ) -> None:
+        if window_size <= 0 or window_size % mmap.ALLOCATIONGRANULARITY:
+            raise ValueError("window_size must be a positive multiple of ALLOCATIONGRANULARITY")
+        self.path = os.path.abspath(path)
+        self.window_size = window_size
+        self.max_windows = max(2, max_windows)
+        self._mode = mode
+        self._lock = threading.RLock()
+        self._windows: OrderedDict[int, Window] = OrderedDict()
+        self._retired: list[mmap.mmap] = []  # close() refused (a memoryview is alive); retry later
+        # O_NONBLOCK so that opening a FIFO does not wait for a writer before we can refuse it.
+        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            st = os.fstat(self._fd)
+            self.kind, self._size = _kind_and_size(self._fd, st, self.path)
+            flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+            self.identity = FileIdentity.from_stat(st, self._size)
+            self._mem_fd = self._open_self_mem()
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def mode(self) -> OpenMode:
+        return self._mode
+
+    @property
+    def fd(self) -> int:
+        """The read-only descriptor (for pread of on-disk bytes, fadvise, fstat)."""
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def writable_on_disk(self) -> bool:
+        """Whether this user may write the file in place (editing privately is always possible)."""
+        return os.access(self.path, os.W_OK)
+
+    # ----------------------------------------------------------------- windows
+    def _open_self_mem(self) -> int:
+        try:
+            return os.open("/proc/self/mem", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return -1  # hardened kernels: reads fall back to pread on the file (read-only mode)
+
+    def window_start(self, offset: int) -> int:
+        return offset - offset % self.window_size
+
+    def window_at(self, offset: int) -> Window:
+        """The window covering ``offset`` (mapping it if needed); ``offset`` must be < size."""
+        if not 0 <= offset < self._size:
+            raise ValueError(f"offset {offset} outside the file (size {self._size})")
+        start = self.window_start(offset)
+        with self._lock:
+            window = self._windows.get(start)
+            if window is not None:
+                self._windows.move_to_end(start)
+                return window
+            window = self._map(start, min(self.window_size, self._size - start))
+            self._windows[start] = window
+            self._evict_unpinned()
+            return window
+
+    def iter_windows(self, start: int, end: int) -> Iterator[Window]:
+        """Windows overlapping ``[start, end)`` clipped to the file, in order."""
+        pos = max(0, start)
+        end = min(end, self._size)
+        while pos < end:
+            window = self.window_at(pos)
+            yield window
+            pos = window.end
+
+    def mapped_windows(self) -> list[Window]:
+        """The windows mapped now (a copy; for residency and tests)."""
+        with self._lock:
+            return list(self._windows.values())
+
+    def pin(self, offset: int) -> Window:
+        """Keep the window holding ``offset`` mapped (it holds private edits)."""
+        with self._lock:
+            window = self.window_at(offset)
+            window.pinned = True
+            return window
+
+    def unpin_all(self) -> None:
+        with self._lock:
+            for window in self._windows.values():
+                window.pinned = False
+            self._evict_unpinned()
+
+    def _map(self, start: int, length: int) -> Window:
+        private = self._mode is OpenMode.PRIVATE
+        if private:
+            flags = mmap.MAP_PRIVATE | MAP_NORESERVE
+            prot = mmap.PROT_READ | mmap.PROT_WRITE
+        else:
+            flags = mmap.MAP_SHARED
+            prot = mmap.PROT_READ
+        try:
+            mm = mmap.mmap(self._fd, length, flags=flags, prot=prot, offset=start)
+        except ValueError as exc:
+            # Python refuses a window past st_size: the file shrank since we last looked.
+            new_size = self.current_size()
+            if new_size < start + length:
+                old = self._size
+                self.refresh()
+                raise FileTruncatedError(self.path, old, new_size) from exc
+            raise
+        return Window(start, length, mm, mapping_address(mm), private)
+
+    def _evict_unpinned(self) -> None:
+        while len(self._windows) > self.max_windows:
+            victim = next((s for s, w in self._windows.items() if not w.pinned), None)
+            if victim is None:
+                return  # everything left holds edits
+            self._close_mm(self._windows.pop(victim).mm)
+        self._retry_retired()
+
+    def _close_mm(self, mm: mmap.mmap) -> None:
+        try:
+            mm.close()
+        except BufferError:
+            self._retired.append(mm)
+
+    def _retry_retired(self) -> None:
+        pending, self._retired = self._retired, []
+        for mm in pending:
+            self._close_mm(mm)
+
+    def drop_windows(self, *, keep_pinned: bool = True) -> None:
+        """Unmap windows (all, or all but those holding edits) so the next read maps afresh."""
+        with self._lock:
+            for start in list(self._windows):
+                if keep_pinned and self._windows[start].pinned:
+                    continue
+                self._close_mm(self._windows.pop(start).mm)
+            self._retry_retired()
+
+    # ----------------------------------------------------------------- reads
+    def read(self, offset: int, length: int) -> bytes:
+        """Bytes ``[offset, offset+length)`` as this process sees them (private edits included).
+
+        Clipped at the end of the file. Raises FileTruncatedError, never SIGBUS, when another
+        process shrank the file under the mapping.
+        """
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must be non-negative")
+        end = min(offset + length, self._size)
+        parts: list[bytes] = []
+        pos = offset
+        while pos < end:
+            with self._lock:
+                window = self.window_at(pos)
+                count = min(end, window.end) - pos
+                parts.append(self._read_window(window, pos, count))
+            pos += count
+        return b"".join(parts)
+
+    def _read_window(self, window: Window, pos: int, count: int) -> bytes:
+        if self._mem_fd < 0:
+            if window.private:
+                return bytes(window.mm[pos - window.start : pos - window.start + count])
+            return self.read_original(pos, count)
+        try:
+            data = os.pread(self._mem_fd, count, window.address + (pos - window.start))
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            data = b""
+        if len(data) == count:
+            return data
+        self._raise_if_truncated(pos + count)
+        raise OSError(errno.EIO, f"I/O error reading offset {pos:#x}", self.path)
+
+    def read_original(self, offset: int, length: int) -> bytes:
+        """The bytes on disk now, ignoring private edits (pread on the file, never faults)."""
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must be non-negative")
+        parts: list[bytes] = []
+        end = min(offset + length, self._size)
+        while offset < end:
+            chunk = os.pread(self._fd, min(end - offset, 1 << 24), offset)
+            if not chunk:
+                self._raise_if_truncated(end)
+                break
+            parts.append(chunk)
+            offset += len(chunk)
+        return b"".join(parts)
+
+    def _raise_if_truncated(self, needed_end: int) -> None:
+        new_size = self.current_size()
+        if new_size < needed_end:
+            old = self._size
+            self.refresh()
+            raise FileTruncatedError(self.path, old, new_size)
+
+    # ----------------------------------------------------------------- outside changes
+    def current_size(self) -> int:
+        """The size of the open file now (fstat; lseek for block devices)."""
+        if self.kind is FileKind.BLOCK_DEVICE:
+            return os.lseek(self._fd, 0, os.SEEK_END)
+        return os.fstat(self._fd).st_size
+
+    def refresh(self) -> bool:
+        """Re-read size and mtime of the open file; re-map if it changed. True if it changed."""
+        with self._lock:
+            st = os.fstat(self._fd)
+            identity = FileIdentity.from_stat(st, self.current_size())
+            if identity == self.identity:
+                return False
+            self.identity = identity
+            self._size = identity.size
+            # A window's length was fixed when mapped: drop them so none is stale or past EOF.
+            self.drop_windows(keep_pinned=True)
+            for start in [s for s, w in self._windows.items() if w.start >= self._size]:
+                self._close_mm(self._windows.pop(start).mm)
+            return True
+
+    def set_mode(self, mode: OpenMode) -> None:
+        """Switch read-only <-> private edit; every window is re-mapped (private pages dropped)."""
+        with self._lock:
+            self.drop_windows(keep_pinned=False)
+            self._mode = mode
+
+    # ----------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            self.drop_windows(keep_pinned=False)
+            os.close(self._fd)
+            self._fd = -1
+            if self._mem_fd >= 0:
+                os.close(self._mem_fd)
+                self._mem_fd = -1
+
+    def __enter__(self) -> MappedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,58 @@
+"""Progress and cancellation as plain objects; the UI adapts them to signals and a Cancel button."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class Cancelled(Exception):
+    """Raised inside long work when the user pressed Cancel."""
+
+
+@dataclass
+class CancelToken:
+    _event: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+@dataclass
+class Progress:
+    """Reports ``done`` of ``total`` units (bytes) to a callback at most ``interval`` s apart."""
+
+    total: int
+    callback: Callable[[int, int], None] | None = None
+    token: CancelToken = field(default_factory=CancelToken)
+    interval: float = 0.05
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _last: float = 0.0
+
+    def advance(self, amount: int) -> None:
+        """Count ``amount`` more units; raises Cancelled if the user cancelled."""
+        self.done += amount
+        self.token.check()
+        now = time.monotonic()
+        if self.callback is not None and (
+            now - self._last >= self.interval or self.done >= self.total
+        ):
+            self._last = now
+            self.callback(self.done, self.total)
+
+    @property
+    def rate(self) -> float:
+        """Units per second so far."""
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
