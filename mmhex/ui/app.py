@@ -58,7 +58,8 @@ class FirstPaintProbe(QObject):
             f"size={view.size}",
             flush=True,
         )
-        QApplication.quit()
+        # exit(), not quit(): quit() also closes every window and leaves Qt "closing".
+        QApplication.exit(0)
 
 
 class ExceptionDialogHook:

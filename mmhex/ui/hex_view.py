@@ -124,6 +124,7 @@ class HexView(QAbstractScrollArea):
         self._dragging = False
         self._syncing_slider = False
         self._geometry: Geometry | None = None
+        self._laid_out_rows = 1  # page_rows when the layout was last computed
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -236,7 +237,8 @@ class HexView(QAbstractScrollArea):
             bytes_per_row=per_row,
             group=group,
         )
-        self.model.set_window(self.top_row, self.page_rows + 1)
+        self._laid_out_rows = self.page_rows
+        self.model.set_window(self.top_row, self._laid_out_rows + 1)
         self._update_scrollbars()
         self.updateGeometry()
         self.viewport().update()
@@ -648,9 +650,15 @@ class HexView(QAbstractScrollArea):
 
     # ----------------------------------------------------------------- events
     def resizeEvent(self, event: QResizeEvent) -> None:
+        cursor_row = self._cursor // self.bytes_per_row
+        was_visible = self.top_row <= cursor_row < self.top_row + self._laid_out_rows
         super().resizeEvent(event)
         self._relayout()
-        self.set_top_row(self.top_row)
+        # A shrinking viewport (a message bar appeared) must not hide the cursor.
+        if was_visible:
+            self.ensure_visible(self._cursor)
+        else:
+            self.set_top_row(self.top_row)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

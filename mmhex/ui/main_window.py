@@ -39,6 +39,7 @@ from mmhex.ui.file_watch import FileWatcher
 from mmhex.ui.goto_dialog import GotoDialog
 from mmhex.ui.hex_view import HexView, fixed_font
 from mmhex.ui.settings import ViewOptions
+from mmhex.ui.theme import apply_theme
 from mmhex.ui.widgets import MessageBar, MessageLevel, Placeholder
 
 EditModeHandler = Callable[["MainWindow"], bool]
@@ -316,6 +317,8 @@ class MainWindow(QMainWindow):
             builder.check("view.bytes_per_row.custom")
         builder.check(f"view.group.{options.group}")
         builder.check(f"view.offset_base.{options.offset_base}")
+        builder.check(f"view.theme.{options.theme}")
+        apply_theme(options.theme)
         if save:
             settings.save_view_options(options)
 
@@ -338,6 +341,9 @@ class MainWindow(QMainWindow):
 
     def set_offset_base(self, base: int) -> None:
         self.apply_options(replace(self.options, offset_base=base))
+
+    def set_theme(self, theme: str) -> None:
+        self.apply_options(replace(self.options, theme=theme))
 
     @property
     def font_point_size(self) -> int:

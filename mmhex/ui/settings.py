@@ -38,13 +38,15 @@ class ViewOptions:
 
     def normalized(self) -> ViewOptions:
         """The same options with every value forced into its valid range."""
-        bytes_per_row = min(max(1, self.bytes_per_row), MAX_BYTES_PER_ROW)
-        group = self.group if self.group in GROUP_CHOICES else 1
-        base = self.offset_base if self.offset_base in OFFSET_BASES else 16
-        size = self.font_size
-        if size:
-            size = min(max(MIN_FONT_SIZE, size), MAX_FONT_SIZE)
-        theme = self.theme if self.theme in THEMES else "system"
+        defaults = ViewOptions()
+        bytes_per_row = self.bytes_per_row
+        if bytes_per_row < 1:  # unreadable or nonsense in the file
+            bytes_per_row = defaults.bytes_per_row
+        bytes_per_row = min(bytes_per_row, MAX_BYTES_PER_ROW)
+        group = self.group if self.group in GROUP_CHOICES else defaults.group
+        base = self.offset_base if self.offset_base in OFFSET_BASES else defaults.offset_base
+        size = min(max(MIN_FONT_SIZE, self.font_size), MAX_FONT_SIZE) if self.font_size > 0 else 0
+        theme = self.theme if self.theme in THEMES else defaults.theme
         return replace(
             self,
             bytes_per_row=bytes_per_row,
