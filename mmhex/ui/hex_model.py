@@ -39,13 +39,19 @@ class RowText:
     offset_text: str
     hex_text: str
     ascii_text: str
+    line_text: (
+        str  # hex and text columns in one string (one drawText): hex, padding, 2 spaces, text
+    )
+
+
+def hex_chars(bytes_per_row: int, group: int) -> int:
+    """Width in characters of a full row's hex column."""
+    return bytes_per_row * 2 + (-(-bytes_per_row // group) - 1)
 
 
 def format_hex(data: bytes, group: int) -> str:
     """``data`` as lower-case hex, ``group`` bytes per space-separated group (like ``xxd -g``)."""
-    if not data:
-        return ""
-    return data.hex(" ", -group) if group < len(data) else data.hex()
+    return data.hex(" ", -group)
 
 
 def format_ascii(data: bytes) -> str:
@@ -209,16 +215,20 @@ class HexTableModel(QAbstractTableModel):
         digits = offset_digits(self.size, self._offset_base)
         rows: list[RowText] = []
         start = self.window_start
+        hex_width = hex_chars(per_row, self._group)
         for index in range(self.rowCount()):
             chunk = data[index * per_row : (index + 1) * per_row]
             offset = start + index * per_row
+            hex_text = format_hex(chunk, self._group)
+            ascii_text = format_ascii(chunk)
             rows.append(
                 RowText(
                     offset=offset,
                     length=len(chunk),
                     offset_text=format_offset(offset, digits, self._offset_base),
-                    hex_text=format_hex(chunk, self._group),
-                    ascii_text=format_ascii(chunk),
+                    hex_text=hex_text,
+                    ascii_text=ascii_text,
+                    line_text=f"{hex_text:<{hex_width}}  {ascii_text}",
                 )
             )
         self._rows_key = key

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QApplication
 from mmhex.core.document import Change, Document
 from mmhex.core.viewport import RowSpace, offset_digits
 from mmhex.ui.actions import view_key_bindings
-from mmhex.ui.hex_model import HexTableModel, RowText
+from mmhex.ui.hex_model import HexTableModel, RowText, hex_chars
 
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
 Highlighter = Callable[[int, int], Iterable[Highlight]]
@@ -221,10 +221,10 @@ class HexView(QAbstractScrollArea):
         per_row = self.model.bytes_per_row
         group = self.model.group
         digits = offset_digits(self.size, self.model.offset_base)
-        hex_chars = per_row * 2 + (math.ceil(per_row / group) - 1)
         offset_x = char_width
         hex_x = offset_x + (digits + 2) * char_width
-        text_x = hex_x + (hex_chars + 2) * char_width
+        # The text column starts two characters after the hex column (RowText.line_text).
+        text_x = hex_x + (hex_chars(per_row, group) + 2) * char_width
         self._geometry = Geometry(
             char_width=char_width,
             line_height=line_height,
@@ -554,7 +554,8 @@ class HexView(QAbstractScrollArea):
         painter.drawText(QPointF(geometry.text_x, baseline), text_labels)
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
         y = geometry.header_height - 2
-        painter.drawLine(QPointF(0, y), QPointF(geometry.width, y))
+        right = max(geometry.width, self.viewport().width() + self.horizontalScrollBar().value())
+        painter.drawLine(QPointF(0, y), QPointF(right, y))
         bottom = self.viewport().height()
         for x in (geometry.hex_x - geometry.char_width, geometry.text_x - geometry.char_width):
             painter.drawLine(QPointF(x, 0), QPointF(x, bottom))
@@ -606,7 +607,7 @@ class HexView(QAbstractScrollArea):
     ) -> None:
         dim = self._dim_color(palette)
         text = palette.color(QPalette.ColorRole.Text)
-        offset_x, hex_x, text_x = geometry.offset_x, geometry.hex_x, geometry.text_x
+        offset_x, hex_x = geometry.offset_x, geometry.hex_x
         baseline = geometry.header_height + geometry.ascent
         line = geometry.line_height
         painter.setPen(dim)
@@ -614,9 +615,7 @@ class HexView(QAbstractScrollArea):
             painter.drawText(QPointF(offset_x, baseline + index * line), row.offset_text)
         painter.setPen(text)
         for index, row in enumerate(rows):
-            y = baseline + index * line
-            painter.drawText(QPointF(hex_x, y), row.hex_text)
-            painter.drawText(QPointF(text_x, y), row.ascii_text)
+            painter.drawText(QPointF(hex_x, baseline + index * line), row.line_text)
         error = self.model.read_error
         if error is not None:
             painter.setPen(palette.color(QPalette.ColorRole.BrightText))

@@ -57,7 +57,8 @@ def painted_rows(view: HexView) -> list[PaintedRow]:
     """The rows as painted (offset, hex and text column strings), top to bottom.
 
     Texts are grouped by baseline and matched to the column x positions; the cursor's overdraw
-    (drawn in the HighlightedText colour) and the header are left out.
+    (drawn in the HighlightedText colour) and the header are left out. A text drawn at the hex
+    column that reaches into the text column is split where the text column starts.
     """
     geometry = view.layout_geometry
     cursor_color = view.palette().color(QPalette.ColorRole.HighlightedText)
@@ -73,7 +74,14 @@ def painted_rows(view: HexView) -> list[PaintedRow]:
             round(geometry.text_x, 3): "ascii",
         }.get(round(x, 3))
         assert column is not None, f"text {drawn.text!r} drawn at unexpected x={x}"
-        rows.setdefault(drawn.baseline, {})[column] = drawn.text
+        row = rows.setdefault(drawn.baseline, {})
+        row[column] = drawn.text
+        if column == "hex":
+            split = round((geometry.text_x - geometry.hex_x) / geometry.char_width)
+            if len(drawn.text) > split:
+                assert drawn.text[split - 2 : split] == "  ", drawn.text
+                row["hex"] = drawn.text[: split - 2].rstrip()
+                row["ascii"] = drawn.text[split:]
     return [
         PaintedRow(row.get("offset", ""), row.get("hex", ""), row.get("ascii", ""))
         for _, row in sorted(rows.items())

@@ -68,7 +68,7 @@ def test_columns_line_up_with_the_glyphs(window, random_file) -> None:
     metrics = QFontMetricsF(view.font())
     row = view.model.row_texts()[0]
     width = view.layout_geometry.char_width
-    for text in (row.hex_text, row.ascii_text, row.offset_text):
+    for text in (row.line_text, row.offset_text):
         for length in range(len(text) + 1):
             assert metrics.horizontalAdvance(text[:length]) == pytest.approx(
                 length * width, abs=0.5
