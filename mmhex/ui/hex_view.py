@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QKeyCombination, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QKeyCombination, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -41,6 +41,7 @@ Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
 Highlighter = Callable[[int, int], Iterable[Highlight]]
 
 WHEEL_STEP = 120  # angleDelta units of one notch
+ERROR_COLOR = QColor(210, 50, 50)  # readable on light and dark backgrounds
 
 
 class Pane(enum.Enum):
@@ -62,6 +63,8 @@ class Geometry:
     width: float
     bytes_per_row: int
     group: int
+    header_hex: str  # column numbers above the hex column, one label per group
+    header_text: str  # last hex digit of each column above the text column
 
     def hex_char(self, column: int) -> int:
         """Character index of byte ``column`` in a row's hex string."""
@@ -236,6 +239,11 @@ class HexView(QAbstractScrollArea):
             width=text_x + (per_row + 1) * char_width,
             bytes_per_row=per_row,
             group=group,
+            header_hex=" ".join(
+                f"{start:02x}".ljust(2 * min(group, per_row - start))
+                for start in range(0, per_row, group)
+            ),
+            header_text="".join(f"{column & 0xF:x}" for column in range(per_row)),
         )
         self._laid_out_rows = self.page_rows
         self.model.set_window(self.top_row, self._laid_out_rows + 1)
@@ -261,7 +269,7 @@ class HexView(QAbstractScrollArea):
         horizontal.setPageStep(max(1, self.viewport().width()))
         horizontal.setSingleStep(max(1, round(geometry.char_width)))
 
-    def sizeHint(self):
+    def sizeHint(self) -> QSize:
         hint = super().sizeHint()
         geometry = self.layout_geometry
         width = math.ceil(geometry.width) + self.verticalScrollBar().sizeHint().width()
@@ -539,19 +547,12 @@ class HexView(QAbstractScrollArea):
         return palette.color(QPalette.ColorRole.PlaceholderText)
 
     def _paint_header(self, painter: QPainter, geometry: Geometry, palette: QPalette) -> None:
-        per_row = geometry.bytes_per_row
-        group = geometry.group
-        labels = " ".join(
-            f"{start:02x}".ljust(2 * min(group, per_row - start))
-            for start in range(0, per_row, group)
-        )
-        text_labels = "".join(f"{column & 0xF:x}" for column in range(per_row))
         baseline = geometry.ascent + 1
         painter.setPen(self._dim_color(palette))
-        base = "offset" if self.model.offset_base == 16 else "offset (dec)"
+        base = "offset" if self.model.offset_base == 16 else "decimal"
         painter.drawText(QPointF(geometry.offset_x, baseline), base)
-        painter.drawText(QPointF(geometry.hex_x, baseline), labels)
-        painter.drawText(QPointF(geometry.text_x, baseline), text_labels)
+        painter.drawText(QPointF(geometry.hex_x, baseline), geometry.header_hex)
+        painter.drawText(QPointF(geometry.text_x, baseline), geometry.header_text)
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
         y = geometry.header_height - 2
         right = max(geometry.width, self.viewport().width() + self.horizontalScrollBar().value())
@@ -618,7 +619,7 @@ class HexView(QAbstractScrollArea):
             painter.drawText(QPointF(hex_x, baseline + index * line), row.line_text)
         error = self.model.read_error
         if error is not None:
-            painter.setPen(palette.color(QPalette.ColorRole.BrightText))
+            painter.setPen(ERROR_COLOR)
             painter.drawText(QPointF(hex_x, baseline), "(unreadable: re-checking the file…)")
 
     def _paint_cursor(
@@ -659,7 +660,7 @@ class HexView(QAbstractScrollArea):
         else:
             self.set_top_row(self.top_row)
 
-    def changeEvent(self, event) -> None:
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (event.Type.FontChange, event.Type.PaletteChange):
             self._relayout()

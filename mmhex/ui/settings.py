@@ -1,4 +1,6 @@
-"""Persistent view options and recent files (QSettings); the only module of mmhex with global state.
+"""Persistent view options, recent files and window geometry (QSettings).
+
+This is the only module of mmhex that keeps state between runs; it holds none in memory.
 
 Values are read with an explicit ``type=`` because an INI file gives strings back in a new
 process. ``MMHEX_SETTINGS=/path/file.ini`` makes every QSettings of this process use that file,
