@@ -9,6 +9,7 @@ raise SIGBUS and kill the process.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import fcntl
@@ -410,7 +411,25 @@ class MappedFile:
             self.drop_windows(keep_pinned=True)
             for start in [s for s, w in self._windows.items() if w.start >= self._size]:
                 self._close_mm(self._windows.pop(start).mm)
+            for window in list(self._windows.values()):
+                if window.length < min(self.window_size, self._size - window.start):
+                    self._regrow_pinned(window)
             return True
+
+    def _regrow_pinned(self, window: Window) -> None:
+        """The file grew past a pinned (edited) tail window: map it longer, keeping its bytes."""
+        try:
+            content = self._read_window(window, window.start, window.length)
+        except OSError:
+            content = b""  # its pages went with a truncation in between; the edit log has them
+        longer = self._map(window.start, min(self.window_size, self._size - window.start))
+        longer.pinned = True
+        self._windows[window.start] = longer
+        self._close_mm(window.mm)
+        if content:
+            # A failure here is yet another truncation; the edit log still has every byte.
+            with contextlib.suppress(OSError):
+                self._write_window(longer, longer.start, memoryview(content))
 
     def set_mode(self, mode: OpenMode) -> None:
         """Switch read-only <-> private edit; every window is re-mapped (private pages dropped)."""
