@@ -314,8 +314,14 @@ def recover(path: str) -> RecoveryOutcome:
     return _roll_back(path, journal)
 
 
-def roll_back_into(fd: int, journal_ranges: list[JournalRange] | tuple[JournalRange, ...]) -> None:
-    """Write the original bytes back and make them durable; verified by reading them again."""
+def roll_back_into(
+    fd: int, journal_ranges: list[JournalRange] | tuple[JournalRange, ...], mtime_ns: int
+) -> None:
+    """Write the original bytes back, verify them, and restore the modification time.
+
+    With the old mtime too, a rolled-back file is indistinguishable from one never touched, so
+    nothing (mmhex's own change detection included) mistakes it for someone else's change.
+    """
     for item in journal_ranges:
         view = memoryview(item.original)
         pos = 0
@@ -328,6 +334,8 @@ def roll_back_into(fd: int, journal_ranges: list[JournalRange] | tuple[JournalRa
     for item in journal_ranges:
         if os.pread(fd, len(item.original), item.offset) != item.original:
             raise OSError(errno.EIO, "the restored bytes read back differently")
+    os.utime(fd, ns=(os.fstat(fd).st_atime_ns, mtime_ns))
+    os.fsync(fd)
 
 
 def _roll_back(path: str, journal: Journal) -> RecoveryOutcome:
@@ -359,7 +367,7 @@ def _roll_back(path: str, journal: Journal) -> RecoveryOutcome:
             path, journal.path, f"it cannot be opened for writing ({describe_errno(exc.errno)})"
         )
     try:
-        roll_back_into(fd, journal.ranges)
+        roll_back_into(fd, journal.ranges, journal.identity.mtime_ns)
     except OSError as exc:
         return _failed(path, journal.path, f"writing it failed ({describe_errno(exc.errno)})")
     finally:

@@ -413,7 +413,7 @@ def _undo_partial_write(
 ) -> None:
     """The file may be half written: put the original bytes back, then drop the journal."""
     try:
-        roll_back_into(fd, originals)
+        roll_back_into(fd, originals, journal.identity.mtime_ns)
         journal.remove()
     except OSError as rollback_exc:
         raise SaveError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,7 +121,9 @@ def test_coalesced_typing_undoes_in_one_step(base: bytes, run: list[tuple[int, b
 @given(st.binary(max_size=200), st.data())
 def test_count_differences_matches_a_byte_loop(first: bytes, data: st.DataObject) -> None:
     second = data.draw(st.binary(min_size=len(first), max_size=len(first)))
-    assert count_differences(first, second) == sum(a != b for a, b in zip(first, second))
+    assert count_differences(first, second) == sum(
+        a != b for a, b in zip(first, second, strict=True)
+    )
 
 
 @given(st.binary(min_size=SIZE, max_size=SIZE), st.lists(writes(), max_size=40))
@@ -142,7 +146,7 @@ def check_log(log: EditLog, base: bytes, model: bytearray) -> None:
     ranges = log.dirty_ranges()
     covered = {i for start, end in ranges for i in range(start, end)}
     assert differing <= covered
-    for (_, end), (start, _) in zip(ranges, ranges[1:]):
+    for (_, end), (start, _) in itertools.pairwise(ranges):
         assert end < start, "ranges must be sorted, disjoint and not touching"
     for segment in log.segments():
         assert bytes(segment.original) == base[segment.start : segment.end]
@@ -222,5 +226,5 @@ def test_page_ranges_cover_exactly_the_touched_pages(spans: list[tuple[int, int]
     assert {p for lo, hi in merged for p in range(lo // page, hi // page)} == touched
     for lo, hi in merged:
         assert lo % page == 0 and hi % page == 0 and lo < hi
-    for (_, end), (start, _) in zip(merged, merged[1:]):
+    for (_, end), (start, _) in itertools.pairwise(merged):
         assert end < start, "touching page ranges must be merged into one msync"
