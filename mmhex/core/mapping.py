@@ -269,8 +269,13 @@ class MappedFile:
         return Window(start, length, mm, mapping_address(mm), private)
 
     def _evict_unpinned(self) -> None:
+        # The most recently used window is never the victim: it is the one just handed out, and
+        # when every other window holds edits (pinned) it would otherwise be unmapped at once.
+        newest = next(reversed(self._windows), None)
         while len(self._windows) > self.max_windows:
-            victim = next((s for s, w in self._windows.items() if not w.pinned), None)
+            victim = next(
+                (s for s, w in self._windows.items() if not w.pinned and s != newest), None
+            )
             if victim is None:
                 return  # everything left holds edits
             self._close_mm(self._windows.pop(victim).mm)
