@@ -19,7 +19,7 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from mmhex.core._libc import mapping_address
@@ -41,6 +41,8 @@ PAGE_SIZE = mmap.PAGESIZE
 # A merged range larger than this is mapped and msynced in pieces, so a huge fill neither needs
 # a huge mapping at once nor goes long without a progress report or a chance to cancel.
 MAX_MAPPED_CHUNK = 64 * 1024 * 1024
+# At most this many ranges are mapped at once (copied, then msynced one by one).
+MSYNC_BATCH_RANGES = 256
 # Sparse-aware copies move data in pieces of this size between progress reports.
 COPY_CHUNK = 16 * 1024 * 1024
 
@@ -344,32 +346,60 @@ def _read_exact(fd: int, offset: int, length: int, path: str) -> bytes:
 
 
 def _copy_and_sync(fd: int, plan: SavePlan, progress: Progress, checkpoint: Checkpoint) -> None:
-    """Copy each range's new bytes into a MAP_SHARED mapping and msync it (one per range)."""
+    """Copy the new bytes into MAP_SHARED mappings of the ranges, then msync each range once.
+
+    Ranges go in batches: copy the whole batch, then msync its ranges. Only the first msync of a
+    batch has to commit the file's new mtime; the others just write their pages (for 100
+    scattered one-page ranges on ext4 this was several times faster than copy+msync in turn).
+    A batch bounds how many mappings exist at once.
+    """
     mem_fd = open_process_memory(writable=True)
     try:
-        for index, item in enumerate(plan.ranges):
-            progress.token.check()
+        for batch in _batches(plan.ranges):
+            mapped: list[tuple[int, MappedRange, mmap.mmap]] = []
             try:
-                mm = mmap.mmap(
-                    fd,
-                    item.length,
-                    flags=mmap.MAP_SHARED,
-                    prot=mmap.PROT_READ | mmap.PROT_WRITE,
-                    offset=item.start,
-                )
-            except ValueError as exc:  # the file shrank below the range since the check
-                raise OSError(errno.EIO, f"{plan.path} became shorter while saving") from exc
-            try:
-                _copy_into(mm, mem_fd, item)
-                checkpoint(f"range-{index}-copied")
-                mm.flush(0, item.length)  # msync(MS_SYNC) from a page-aligned start
-                checkpoint(f"range-{index}-msynced")
+                for index, item in batch:
+                    progress.token.check()
+                    mm = _map_shared(fd, item, plan.path)
+                    mapped.append((index, item, mm))
+                    _copy_into(mm, mem_fd, item)
+                    checkpoint(f"range-{index}-copied")
+                for index, item, mm in mapped:
+                    mm.flush(0, item.length)  # msync(MS_SYNC) from a page-aligned start
+                    checkpoint(f"range-{index}-msynced")
+                    progress.advance(item.changed_bytes)
             finally:
-                mm.close()
-            progress.advance(item.changed_bytes)
+                for _, _, mm in mapped:
+                    mm.close()
     finally:
         if mem_fd >= 0:
             os.close(mem_fd)
+
+
+def _batches(ranges: tuple[MappedRange, ...]) -> Iterator[list[tuple[int, MappedRange]]]:
+    batch: list[tuple[int, MappedRange]] = []
+    mapped = 0
+    for index, item in enumerate(ranges):
+        if batch and (len(batch) >= MSYNC_BATCH_RANGES or mapped + item.length > MAX_MAPPED_CHUNK):
+            yield batch
+            batch, mapped = [], 0
+        batch.append((index, item))
+        mapped += item.length
+    if batch:
+        yield batch
+
+
+def _map_shared(fd: int, item: MappedRange, path: str) -> mmap.mmap:
+    try:
+        return mmap.mmap(
+            fd,
+            item.length,
+            flags=mmap.MAP_SHARED,
+            prot=mmap.PROT_READ | mmap.PROT_WRITE,
+            offset=item.start,
+        )
+    except ValueError as exc:  # the file shrank below the range since the check
+        raise OSError(errno.EIO, f"{path} became shorter while saving") from exc
 
 
 def _copy_into(mm: mmap.mmap, mem_fd: int, item: MappedRange) -> None:

@@ -145,10 +145,10 @@ def test_save_writes_only_the_edits_with_one_msync_per_merged_range(
         "journal-fsynced",
         "journal-dir-fsynced",
         "range-0-copied",
-        "range-0-msynced",
         "range-1-copied",
-        "range-1-msynced",
         "range-2-copied",
+        "range-0-msynced",
+        "range-1-msynced",
         "range-2-msynced",
         "file-fsynced",
         "journal-complete",
@@ -157,6 +157,29 @@ def test_save_writes_only_the_edits_with_one_msync_per_merged_range(
     ]
     assert not has_journal(str(path))
     assert not document.modified
+    document.close()
+
+
+def test_ranges_are_copied_and_msynced_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f.bin"
+    old = random_bytes(10 * PAGE)
+    path.write_bytes(old)
+    patches = [(i * 3 * PAGE, b"x") for i in range(3)]
+    document = open_with_edits(path, patches)
+    monkeypatch.setattr(save, "MSYNC_BATCH_RANGES", 2)
+    steps: list[str] = []
+    document.save(checkpoint=steps.append)
+    assert [s for s in steps if s.startswith("range")] == [
+        "range-0-copied",
+        "range-1-copied",
+        "range-0-msynced",
+        "range-1-msynced",
+        "range-2-copied",
+        "range-2-msynced",
+    ]
+    assert path.read_bytes() == edited(old, patches)
     document.close()
 
 
