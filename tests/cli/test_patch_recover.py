@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mmhex.core import save
 from mmhex.core.document import Document
 from mmhex.core.journal import has_journal, journal_path
 
@@ -213,9 +214,12 @@ def interrupted_save(path: Path, patches: list[tuple[int, bytes]], at: str) -> N
     assert os.waitstatus_to_exitcode(status) == 9
 
 
-def test_recover_rolls_back_a_half_written_save(target: Path) -> None:
+def test_recover_rolls_back_a_half_written_save(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(save, "MAX_SPAN_LENGTH", PAGE)  # one msync per edited page
     old = target.read_bytes()
-    interrupted_save(target, [(1, b"xx"), (2 * PAGE + 5, b"yy")], at="range-0-msynced")
+    interrupted_save(target, [(1, b"xx"), (2 * PAGE + 5, b"yy")], at="span-0-msynced")
     assert target.read_bytes() != old
     result = mmhex("recover", str(target))
     assert result.returncode == 0, result.stderr
@@ -257,7 +261,7 @@ def test_recover_missing_file(tmp_path: Path) -> None:
 
 
 def test_recover_refuses_a_journal_for_a_replaced_file(target: Path, tmp_path: Path) -> None:
-    interrupted_save(target, [(1, b"xx")], at="range-0-copied")
+    interrupted_save(target, [(1, b"xx")], at="span-0-copied")
     replacement = tmp_path / "other.bin"
     replacement.write_bytes(b"\x00" * (3 * PAGE))
     os.replace(replacement, target)
@@ -270,7 +274,7 @@ def test_recover_refuses_a_journal_for_a_replaced_file(target: Path, tmp_path: P
 
 def test_patch_recovers_an_interrupted_save_first(target: Path) -> None:
     old = target.read_bytes()
-    interrupted_save(target, [(100, b"half")], at="range-0-msynced")
+    interrupted_save(target, [(100, b"half")], at="span-0-msynced")
     result = mmhex("patch", str(target), "0", "ff")
     assert result.returncode == 0, result.stderr
     assert "rolled back" in result.stderr

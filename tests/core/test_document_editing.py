@@ -18,6 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from mmhex.core import save
 from mmhex.core.document import Change, ChangeKind, Document, EditError
 from mmhex.core.edits import Edit, coalesce
 from mmhex.core.errors import FileTruncatedError
@@ -444,10 +445,13 @@ def crash_during_save(path: Path, patches: list[tuple[int, bytes]], at: str) -> 
     assert os.waitstatus_to_exitcode(status) == 9
 
 
-def test_open_rolls_back_an_interrupted_save_and_says_so(tmp_path: Path) -> None:
+def test_open_rolls_back_an_interrupted_save_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(save, "MAX_SPAN_LENGTH", PAGE)  # one msync per edited page
     old = random_bytes(8 * PAGE)
     path = make(tmp_path, old)
-    crash_during_save(path, [(3, b"abc"), (6 * PAGE, b"def")], at="range-0-msynced")
+    crash_during_save(path, [(3, b"abc"), (6 * PAGE, b"def")], at="span-0-msynced")
     assert path.read_bytes()[3:6] == b"abc", "half written: the first range only"
     assert has_journal(str(path))
     document = Document.open(str(path))
@@ -473,7 +477,7 @@ def test_open_keeps_a_completed_save(tmp_path: Path) -> None:
 def test_read_only_open_reports_the_journal_and_recovers_on_request(tmp_path: Path) -> None:
     old = random_bytes(8 * PAGE)
     path = make(tmp_path, old)
-    crash_during_save(path, [(3, b"abc")], at="range-0-copied")
+    crash_during_save(path, [(3, b"abc")], at="span-0-copied")
     half = path.read_bytes()
     document = Document.open(str(path), readonly=True)
     assert document.recovery is not None

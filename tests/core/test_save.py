@@ -65,29 +65,47 @@ def test_plan_merges_edits_into_page_aligned_ranges_without_io() -> None:
         [(PAGE * 10 + 5, b"z"), (3, b"ab"), (PAGE - 1, b"xy"), (PAGE * 3, b"q")],
         size=PAGE * 10 + 100,
     )
-    assert [(r.start, r.end) for r in plan.ranges] == [
-        (0, 2 * PAGE),  # 3 and PAGE-1..PAGE+1 share/touch pages: one mapping, one msync
+    assert plan.page_ranges == (
+        (0, 2 * PAGE),  # 3 and PAGE-1..PAGE+1 share or touch pages: merged
         (3 * PAGE, 4 * PAGE),
         (10 * PAGE, 10 * PAGE + 100),  # the last page is clipped to the file size
-    ]
+    )
     assert [p.offset for p in plan.patches] == [3, PAGE - 1, 3 * PAGE, 10 * PAGE + 5]
     assert plan.changed_bytes == 6
-    assert plan.mapped_bytes == 3 * PAGE + 100
+    assert plan.dirty_page_bytes == 3 * PAGE + 100
     assert plan.journal_path == "/nonexistent/dir/.file.bin.mmhex-journal"
-    for item in plan.ranges:
-        assert item.start % PAGE == 0
-        assert all(item.start <= p.offset and p.end <= item.end for p in item.patches)
+    # one mapping and one msync over all of them: msync writes only the dirty pages
+    assert [(s.start, s.end) for s in plan.spans] == [(0, 10 * PAGE + 100)]
 
 
-def test_plan_splits_huge_ranges_into_chunks_that_reassemble() -> None:
+def test_plan_spans_stop_at_their_length_and_dirty_limits() -> None:
+    patches = [(0, b"a"), (5 * PAGE, b"b"), (6 * PAGE + 1, b"c"), (20 * PAGE, b"d")]
+    plan = plan_save("f", patches, size=30 * PAGE, max_span_length=8 * PAGE)
+    assert [(s.start, s.end, s.pages) for s in plan.spans] == [
+        (0, 7 * PAGE, ((0, PAGE), (5 * PAGE, 7 * PAGE))),
+        (20 * PAGE, 21 * PAGE, ((20 * PAGE, 21 * PAGE),)),
+    ]
+    plan = plan_save("f", patches, size=30 * PAGE, max_span_dirty=2 * PAGE)
+    assert [(s.start, s.end) for s in plan.spans] == [
+        (0, PAGE),  # adding the next two dirty pages would pass the limit
+        (5 * PAGE, 7 * PAGE),
+        (20 * PAGE, 21 * PAGE),
+    ]
+    for span in plan.spans:
+        assert span.start % PAGE == 0
+        assert all(span.start <= p.offset and p.end <= span.end for p in span.patches)
+
+
+def test_plan_splits_a_huge_range_into_spans_that_reassemble() -> None:
     data = random_bytes(10 * PAGE + 7)
-    plan = plan_save("f", [(100, data)], size=12 * PAGE, max_chunk=3 * PAGE)
-    assert [(r.start, r.end) for r in plan.ranges] == [
+    plan = plan_save("f", [(100, data)], size=12 * PAGE, max_span_dirty=3 * PAGE)
+    assert [(s.start, s.end) for s in plan.spans] == [
         (0, 3 * PAGE),
         (3 * PAGE, 6 * PAGE),
         (6 * PAGE, 9 * PAGE),
         (9 * PAGE, 11 * PAGE),
     ]
+    assert plan.page_ranges == ((0, 11 * PAGE),)
     assert b"".join(p.data for p in plan.patches) == data
     assert plan.patches[0].offset == 100
 
@@ -116,7 +134,7 @@ class CountingMmap(mmap.mmap):
         return mm
 
 
-def test_save_writes_only_the_edits_with_one_msync_per_merged_range(
+def test_save_writes_only_the_edits_with_one_msync_per_span(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "f.bin"
@@ -135,8 +153,9 @@ def test_save_writes_only_the_edits_with_one_msync_per_merged_range(
     steps: list[str] = []
     result = document.save(checkpoint=steps.append)
     assert path.read_bytes() == edited(old, patches)
-    assert result.changed_bytes == 6 and result.ranges == 3
-    assert CountingMmap.flushes == [(r.start, 0, r.length) for r in plan.ranges]
+    assert result.changed_bytes == 6 and result.ranges == 3 and result.msyncs == 1
+    assert CountingMmap.flushes == [(s.start, 0, s.length) for s in plan.spans]
+    assert CountingMmap.flushes == [(0, 0, 39 * PAGE + PAGE)]
     assert steps == [
         "journal-created",
         "journal-header",
@@ -144,12 +163,8 @@ def test_save_writes_only_the_edits_with_one_msync_per_merged_range(
         "journal-checksum",
         "journal-fsynced",
         "journal-dir-fsynced",
-        "range-0-copied",
-        "range-1-copied",
-        "range-2-copied",
-        "range-0-msynced",
-        "range-1-msynced",
-        "range-2-msynced",
+        "span-0-copied",
+        "span-0-msynced",
         "file-fsynced",
         "journal-complete",
         "journal-removed",
@@ -160,7 +175,7 @@ def test_save_writes_only_the_edits_with_one_msync_per_merged_range(
     document.close()
 
 
-def test_ranges_are_copied_and_msynced_in_batches(
+def test_each_span_is_mapped_copied_and_msynced_in_turn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "f.bin"
@@ -168,17 +183,21 @@ def test_ranges_are_copied_and_msynced_in_batches(
     path.write_bytes(old)
     patches = [(i * 3 * PAGE, b"x") for i in range(3)]
     document = open_with_edits(path, patches)
-    monkeypatch.setattr(save, "MSYNC_BATCH_RANGES", 2)
+    monkeypatch.setattr(save, "MAX_SPAN_LENGTH", 2 * PAGE)
+    monkeypatch.setattr(save.mmap, "mmap", CountingMmap)
+    CountingMmap.flushes = []
     steps: list[str] = []
-    document.save(checkpoint=steps.append)
-    assert [s for s in steps if s.startswith("range")] == [
-        "range-0-copied",
-        "range-1-copied",
-        "range-0-msynced",
-        "range-1-msynced",
-        "range-2-copied",
-        "range-2-msynced",
+    result = document.save(checkpoint=steps.append)
+    assert [s for s in steps if s.startswith("span")] == [
+        "span-0-copied",
+        "span-0-msynced",
+        "span-1-copied",
+        "span-1-msynced",
+        "span-2-copied",
+        "span-2-msynced",
     ]
+    assert CountingMmap.flushes == [(i * 3 * PAGE, 0, PAGE) for i in range(3)]
+    assert result.msyncs == 3
     assert path.read_bytes() == edited(old, patches)
     document.close()
 
@@ -192,7 +211,7 @@ def test_journal_during_the_save_holds_the_original_bytes(tmp_path: Path) -> Non
     seen: dict[str, object] = {}
 
     def look(step: str) -> None:
-        if step == "range-0-copied":
+        if step == "span-0-copied":
             parsed = read_journal(journal_path(str(path)))
             seen["ranges"] = [(r.offset, r.original) for r in parsed.ranges]
             seen["complete"] = parsed.complete
@@ -256,7 +275,10 @@ def test_cancel_while_journaling_leaves_no_trace(tmp_path: Path) -> None:
     document.close()
 
 
-def test_cancel_while_writing_rolls_the_file_back(tmp_path: Path) -> None:
+def test_cancel_while_writing_rolls_the_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(save, "MAX_SPAN_LENGTH", PAGE)  # one span per edited page
     path = tmp_path / "f.bin"
     old = random_bytes(4 * PAGE)
     path.write_bytes(old)
@@ -265,7 +287,7 @@ def test_cancel_while_writing_rolls_the_file_back(tmp_path: Path) -> None:
     on_disk_when_cancelled: list[bytes] = []
 
     def step(name: str) -> None:
-        if name == "range-0-msynced":
+        if name == "span-0-msynced":
             on_disk_when_cancelled.append(path.read_bytes())
             token.cancel()
 
@@ -277,14 +299,17 @@ def test_cancel_while_writing_rolls_the_file_back(tmp_path: Path) -> None:
     document.close()
 
 
-def test_a_write_error_mid_save_restores_the_file(tmp_path: Path) -> None:
+def test_a_write_error_mid_save_restores_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(save, "MAX_SPAN_LENGTH", PAGE)  # one span per edited page
     path = tmp_path / "f.bin"
     old = random_bytes(4 * PAGE)
     path.write_bytes(old)
     document = open_with_edits(path, [(0, b"abc"), (3 * PAGE, b"def")])
 
     def fail(name: str) -> None:
-        if name == "range-1-copied":
+        if name == "span-1-copied":
             raise OSError(errno.EIO, "injected")
 
     with pytest.raises(SaveError, match="restored to its previous contents"):
@@ -597,6 +622,7 @@ def test_save_as_failure_removes_the_temporary_file(
 # random delay into the save. Forking keeps hundreds of runs within a few seconds.
 ZYGOTE = """
 import json, os, sys, time
+from mmhex.core import save
 from mmhex.core.document import Document
 
 def say(text):
@@ -608,6 +634,7 @@ for line in sys.stdin:
     if pid == 0:
         try:
             say(f"pid {os.getpid()}")
+            save.MAX_SPAN_LENGTH = request["max_span"]
             document = Document.open(request["path"])
             document.enable_editing()
             for offset, data in request["edits"]:
@@ -634,14 +661,20 @@ for line in sys.stdin:
     say("reaped")
 """
 
-SCENARIOS: dict[str, tuple[int, list[tuple[int, bytes]]]] = {
+# name: (file size, edits, longest msync span: small ones give several msyncs per save)
+SCENARIOS: dict[str, tuple[int, list[tuple[int, bytes]], int]] = {
     "scattered": (
         16 * PAGE,
         [(5, b"\xaa" * 3), (7 * PAGE + 100, b"\xbb" * 50), (15 * PAGE, b"\xcc")],
+        PAGE,
     ),
-    "spanning": (16 * PAGE, [(PAGE - 10, b"\xdd" * (3 * PAGE))]),
-    "many bytes": (16 * PAGE, [(i * 1337 % (16 * PAGE), b"\xee") for i in range(12)]),
-    "ragged end": (5000, [(0, b"\x11"), (4999, b"\x22"), (4090, b"\x33" * 10)]),
+    "spanning": (16 * PAGE, [(PAGE - 10, b"\xdd" * (3 * PAGE))], save.MAX_SPAN_LENGTH),
+    "many bytes": (16 * PAGE, [(i * 1337 % (16 * PAGE), b"\xee") for i in range(12)], 4 * PAGE),
+    "ragged end": (
+        5000,
+        [(0, b"\x11"), (4999, b"\x22"), (4090, b"\x33" * 10)],
+        save.MAX_SPAN_LENGTH,
+    ),
 }
 EXPECTED_AT_STEP = {
     "journal-created": RecoveryAction.DISCARDED_INCOMPLETE,
@@ -669,13 +702,24 @@ class Zygote:
         )
 
     def save(
-        self, path: Path, edits: list[tuple[int, bytes]], *, stop: str | None, delay: float | None
+        self,
+        path: Path,
+        edits: list[tuple[int, bytes]],
+        *,
+        max_span: int,
+        stop: str | None,
+        delay: float | None,
     ) -> tuple[bool, float]:
         """Run one save in a child; kill it at ``stop`` or ``delay`` s after it starts saving.
 
         Returns (whether the save finished before the kill, seconds it took if it finished).
         """
-        request = {"path": str(path), "edits": [(o, d.hex()) for o, d in edits], "stop": stop}
+        request = {
+            "path": str(path),
+            "edits": [(o, d.hex()) for o, d in edits],
+            "stop": stop,
+            "max_span": max_span,
+        }
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write((json.dumps(request) + "\n").encode())
         self.process.stdin.flush()
@@ -715,35 +759,47 @@ class Zygote:
         self.process.wait(timeout=10)
 
 
-def save_steps(tmp_path: Path, size: int, edits: list[tuple[int, bytes]]) -> list[str]:
+def save_steps(
+    tmp_path: Path,
+    size: int,
+    edits: list[tuple[int, bytes]],
+    max_span: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
     path = tmp_path / "steps.bin"
     path.write_bytes(random_bytes(size, 7))
-    document = open_with_edits(path, edits)
-    steps: list[str] = []
-    document.save(checkpoint=steps.append)
-    document.close()
+    with monkeypatch.context() as patch:
+        patch.setattr(save, "MAX_SPAN_LENGTH", max_span)
+        document = open_with_edits(path, edits)
+        steps: list[str] = []
+        document.save(checkpoint=steps.append)
+        document.close()
     path.unlink()
     return steps
 
 
-def test_sigkill_at_any_point_of_a_save_leaves_old_or_new_after_recovery(tmp_path: Path) -> None:
+def test_sigkill_at_any_point_of_a_save_leaves_old_or_new_after_recovery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     zygote = Zygote()
     rng = random.Random(2024)
     outcomes: dict[str, int] = {"old": 0, "new": 0}
     random_kill_steps: set[str] = set()
     runs = 0
     try:
-        for name, (size, edits) in SCENARIOS.items():
+        for name, (size, edits, max_span) in SCENARIOS.items():
             old = random_bytes(size, 3)
             new = edited(old, edits)
             assert new != old
             path = tmp_path / f"{name.replace(' ', '-')}.bin"
-            steps = save_steps(tmp_path, size, edits)
+            steps = save_steps(tmp_path, size, edits, max_span, monkeypatch)
             # calibrate: how long does an unkilled save take here?
             durations = []
             for _ in range(3):
                 path.write_bytes(old)
-                finished, seconds = zygote.save(path, edits, stop=None, delay=None)
+                finished, seconds = zygote.save(
+                    path, edits, max_span=max_span, stop=None, delay=None
+                )
                 assert finished and path.read_bytes() == new
                 durations.append(seconds)
             window = max(durations) * 1.3
@@ -751,10 +807,10 @@ def test_sigkill_at_any_point_of_a_save_leaves_old_or_new_after_recovery(tmp_pat
             plans += [(None, rng.uniform(0, window)) for _ in range(RANDOM_KILLS_PER_SCENARIO)]
             for stop, delay in plans:
                 path.write_bytes(old)
-                finished, _ = zygote.save(path, edits, stop=stop, delay=delay)
+                finished, _ = zygote.save(path, edits, max_span=max_span, stop=stop, delay=delay)
                 runs += 1
                 if delay is not None and not finished:
-                    random_kill_steps.add(re.sub(r"range-\d+-", "range-", zygote.last_step))
+                    random_kill_steps.add(re.sub(r"span-\d+-", "span-", zygote.last_step))
                 outcome = journal.recover(str(path))
                 content = path.read_bytes()
                 assert content in (old, new), f"{name}: torn file after kill at {stop or delay}"
