@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mmhex.core.document import Document, EditError
+from mmhex.core.edits import HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
 
 HELP = (
@@ -23,7 +24,6 @@ HELP = (
 )
 
 _OFFSET = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)")
-_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 
 
 class PatchSyntaxError(MmhexError):
@@ -58,21 +58,6 @@ def parse_offset(text: str) -> int:
     return int(text, 0) if text[:2].lower() == "0x" else int(text, 10)
 
 
-def parse_hex(text: str) -> bytes:
-    """Hex digits, optionally separated by whitespace between bytes."""
-    digits = "".join(text.split())
-    if not digits:
-        raise PatchSyntaxError("no bytes given (expected hex digits such as 'deadbeef')")
-    if not _HEX_DIGITS.fullmatch(digits):
-        bad = next(c for c in digits if c not in "0123456789abcdefABCDEF")
-        raise PatchSyntaxError(f"{bad!r} is not a hex digit in {text.strip()!r}")
-    if len(digits) % 2:
-        raise PatchSyntaxError(
-            f"{text.strip()!r} has an odd number of hex digits ({len(digits)}); each byte needs two"
-        )
-    return bytes.fromhex(digits)
-
-
 def parse_patch_lines(lines: Iterable[str], source: str) -> list[PatchItem]:
     """Parse 'OFFSET HEXBYTES' lines; blank lines and '#' comments are skipped."""
     items: list[PatchItem] = []
@@ -85,8 +70,8 @@ def parse_patch_lines(lines: Iterable[str], source: str) -> list[PatchItem]:
         if len(parts) < 2:
             raise PatchSyntaxError(f"{where}: expected 'OFFSET HEXBYTES', got {line!r}")
         try:
-            items.append(PatchItem(parse_offset(parts[0]), parse_hex(parts[1]), where))
-        except PatchSyntaxError as exc:
+            items.append(PatchItem(parse_offset(parts[0]), parse_hex_bytes(parts[1]), where))
+        except (PatchSyntaxError, HexSyntaxError) as exc:
             raise PatchSyntaxError(f"{where}: {exc}") from exc
     return items
 
@@ -105,10 +90,9 @@ def _read_patches(args: argparse.Namespace) -> list[PatchItem]:
     if args.offset is None or not args.hexbytes:
         raise PatchSyntaxError("give OFFSET and HEXBYTES, or --from PATCHFILE")
     try:
-        return [
-            PatchItem(parse_offset(args.offset), parse_hex(" ".join(args.hexbytes)), "command line")
-        ]
-    except PatchSyntaxError as exc:
+        data = parse_hex_bytes(" ".join(args.hexbytes))
+        return [PatchItem(parse_offset(args.offset), data, "command line")]
+    except (PatchSyntaxError, HexSyntaxError) as exc:
         raise PatchSyntaxError(f"command line: {exc}") from exc
 
 

@@ -250,6 +250,8 @@ class Document:
             raise EditError(f"This file cannot be edited: {self.readonly_reason}.")
         if self.editing:
             return
+        # The edits will be made against what is on disk now: tell listeners if that changed.
+        self.check_outside_change()
         self.mapped.set_mode(OpenMode.PRIVATE)
         self._saved_identity = self.mapped.identity
         self.notify(

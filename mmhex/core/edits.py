@@ -10,12 +10,36 @@ truncates the file. Nothing here touches a file or imports Qt.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from mmhex.core.errors import MmhexError
 
 # Consecutive typing merges into one undo step only up to this size, so a single undo never
 # swallows a long session of typing.
 MAX_COALESCED_BYTES = 4096
+
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
+
+
+class HexSyntaxError(MmhexError, ValueError):
+    """Text that is not a sequence of hex bytes; str says what is wrong."""
+
+
+def parse_hex_bytes(text: str) -> bytes:
+    """Bytes from hex digits, with optional whitespace anywhere (for paste and `mmhex patch`)."""
+    digits = "".join(text.split())
+    if not digits:
+        raise HexSyntaxError("no bytes given (expected hex digits such as 'deadbeef')")
+    if not _HEX_DIGITS.fullmatch(digits):
+        bad = next(c for c in digits if c not in "0123456789abcdefABCDEF")
+        raise HexSyntaxError(f"{bad!r} is not a hex digit in {text.strip()!r}")
+    if len(digits) % 2:
+        raise HexSyntaxError(
+            f"{text.strip()!r} has an odd number of hex digits ({len(digits)}); each byte needs two"
+        )
+    return bytes.fromhex(digits)
 
 
 @dataclass(frozen=True)

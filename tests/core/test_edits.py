@@ -12,9 +12,11 @@ from mmhex.core.edits import (
     MAX_COALESCED_BYTES,
     Edit,
     EditLog,
+    HexSyntaxError,
     coalesce,
     count_differences,
     page_ranges,
+    parse_hex_bytes,
 )
 
 SIZE = 64
@@ -228,3 +230,35 @@ def test_page_ranges_cover_exactly_the_touched_pages(spans: list[tuple[int, int]
         assert lo % page == 0 and hi % page == 0 and lo < hi
     for (_, end), (start, _) in itertools.pairwise(merged):
         assert end < start, "touching page ranges must be merged into one msync"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("deadBEEF", b"\xde\xad\xbe\xef"), (" de ad\tbe\nef ", b"\xde\xad\xbe\xef"), ("00", b"\0")],
+)
+def test_parse_hex_bytes(text: str, expected: bytes) -> None:
+    assert parse_hex_bytes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("abc", "odd number of hex digits (3)"),
+        ("0xff", "'x' is not a hex digit"),
+        ("g0", "'g' is not a hex digit"),
+        ("  ", "no bytes given"),
+        ("de-ad", "'-' is not a hex digit"),
+    ],
+)
+def test_parse_hex_bytes_rejects_what_is_not_hex(text: str, message: str) -> None:
+    with pytest.raises(HexSyntaxError) as info:
+        parse_hex_bytes(text)
+    assert message in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+@given(st.binary(max_size=64))
+def test_parse_hex_bytes_reads_what_bytes_hex_writes(data: bytes) -> None:
+    if data:
+        assert parse_hex_bytes(data.hex(" ")) == data
+        assert parse_hex_bytes(data.hex().upper()) == data
