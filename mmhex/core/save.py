@@ -319,6 +319,25 @@ def _difference(expected: FileIdentity, st: os.stat_result) -> str:
     return ""
 
 
+# Why a write failed, as a clause inside a sentence (errors.describe_errno speaks of reading).
+_WRITE_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "the file system is read-only",
+    errno.EIO: "an input/output error occurred",
+    errno.EFBIG: "the file would be larger than this file system allows",
+    errno.ENOENT: "the folder does not exist",
+    errno.EISDIR: "it is a directory",
+    errno.ETXTBSY: "the file is a running program",
+}
+
+
+def _reason(exc: OSError) -> str:
+    return _WRITE_REASONS.get(exc.errno or 0) or describe_errno(exc.errno).rstrip(".").lower()
+
+
 def _open_failure(path: str, exc: OSError) -> SaveError:
     keep = "your edits are kept; use Save As to write them to another file."
     sentences = {
@@ -330,7 +349,7 @@ def _open_failure(path: str, exc: OSError) -> SaveError:
         errno.ENOENT: f"{path} no longer exists; {keep}",
     }
     sentence = sentences.get(
-        exc.errno or 0, f"{path} cannot be opened for writing ({describe_errno(exc.errno)}); {keep}"
+        exc.errno or 0, f"{path} cannot be opened for writing ({_reason(exc)}); {keep}"
     )
     return SaveError(sentence, exc.errno)
 
@@ -363,7 +382,7 @@ def _write_journal(
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             reason = f"the folder {where} is not writable"
         else:
-            reason = describe_errno(exc.errno).rstrip(".").lower()
+            reason = _reason(exc)
         raise SaveError(
             f"The safety journal for {plan.path} could not be written ({reason}); nothing was "
             "saved, the file is unchanged and your edits are kept.",
@@ -466,13 +485,13 @@ def _undo_partial_write(
     except OSError as rollback_exc:
         raise SaveError(
             f"Saving {path} failed and the original bytes could not be put back "
-            f"({describe_errno(rollback_exc.errno)}); your edits are kept and the journal "
+            f"({_reason(rollback_exc)}); your edits are kept and the journal "
             f"{journal.path} holds the original bytes: reopen the file or run `mmhex recover`.",
             rollback_exc.errno,
         ) from exc
     if isinstance(exc, OSError):
         raise SaveError(
-            f"Saving {path} failed ({describe_errno(exc.errno).rstrip('.').lower()}); the file "
+            f"Saving {path} failed ({_reason(exc)}); the file "
             "was restored to its previous contents and your edits are kept.",
             exc.errno,
         ) from exc
@@ -509,7 +528,7 @@ def save_copy(
         )
     except OSError as exc:
         raise SaveError(
-            f"Cannot create a file in {folder} ({describe_errno(exc.errno).rstrip('.').lower()}); "
+            f"Cannot create a file in {folder} ({_reason(exc)}); "
             "nothing was saved and your edits are kept.",
             exc.errno,
         ) from exc
@@ -532,7 +551,7 @@ def save_copy(
             os.unlink(tmp_path)
         if isinstance(exc, OSError):
             raise SaveError(
-                f"Saving as {target} failed ({describe_errno(exc.errno).rstrip('.').lower()}); "
+                f"Saving as {target} failed ({_reason(exc)}); "
                 "nothing was written there and your edits are kept.",
                 exc.errno,
             ) from exc
