@@ -101,13 +101,9 @@ def coalesce(previous: Edit, later: Edit, *, limit: int = MAX_COALESCED_BYTES) -
     return previous.then(later)
 
 
-def count_differences(first: bytes | bytearray, second: bytes | bytearray) -> int:
-    """How many positions differ between two equally long byte strings (C speed, no loop)."""
-    if first == second:
-        return 0
-    length = len(first)
-    mixed = int.from_bytes(first, "little") ^ int.from_bytes(second, "little")
-    return length - mixed.to_bytes(length, "little").count(0)
+# The log tracks which fixed-size chunks of the file differ from the file as saved, so "is it
+# clean again?" costs a comparison of the chunks an edit touched, never of the whole run.
+DIFF_CHUNK = 4096
 
 
 @dataclass
@@ -117,7 +113,9 @@ class Segment:
     start: int
     original: bytearray
     current: bytearray
-    differing: int  # positions where current != original; 0 means the run is back to clean
+    # Absolute chunk numbers (offset // chunk size) holding a byte where current != original;
+    # empty means the run is back to clean.
+    differing: set[int]
 
     @property
     def end(self) -> int:
@@ -128,11 +126,12 @@ class EditLog:
     """The net effect of all edits since the last save, as sorted, disjoint, non-touching runs.
 
     ``record`` costs time proportional to the edit plus the runs it joins, never the file size.
-    A run whose bytes all equal the file's again (typed back, or undone to the saved state) is
+    A run whose chunks all equal the file's again (typed back, or undone to the saved state) is
     dropped, so ``modified`` is exactly "some byte differs from the file as last saved".
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, chunk_size: int = DIFF_CHUNK) -> None:
+        self.chunk_size = chunk_size
         self._starts: list[int] = []
         self._segments: dict[int, Segment] = {}
 
@@ -161,30 +160,43 @@ class EditLog:
             self._starts[first:last] = [segment.start]
             self._segments[segment.start] = segment
         lo = edit.offset - segment.start
-        hi = lo + len(edit.new)
-        before = count_differences(segment.original[lo:hi], segment.current[lo:hi])
-        segment.current[lo:hi] = edit.new
-        after = count_differences(segment.original[lo:hi], edit.new)
-        segment.differing += after - before
-        if segment.differing == 0:
+        segment.current[lo : lo + len(edit.new)] = edit.new
+        self._recount(segment, edit.offset, edit.end)
+        if not segment.differing:
             index = bisect.bisect_left(self._starts, segment.start)
             del self._starts[index]
             del self._segments[segment.start]
 
+    def _recount(self, segment: Segment, start: int, end: int) -> None:
+        """Re-compare the chunks of ``segment`` that ``[start, end)`` touches."""
+        size = self.chunk_size
+        original, current = segment.original, segment.current
+        for chunk in range(start // size, (end - 1) // size + 1):
+            lo = max(chunk * size, segment.start) - segment.start
+            hi = min((chunk + 1) * size, segment.end) - segment.start
+            if current[lo:hi] == original[lo:hi]:
+                segment.differing.discard(chunk)
+            else:
+                segment.differing.add(chunk)
+
     @staticmethod
     def _join(touched: list[Segment], edit: Edit) -> Segment:
         """One run covering ``edit`` and every run it overlaps or touches (before applying it)."""
-        start = min([edit.offset] + [s.start for s in touched])
-        end = max([edit.end] + [s.end for s in touched])
+        if not touched:
+            return Segment(edit.offset, bytearray(edit.old), bytearray(edit.old), set())
+        start = min(edit.offset, touched[0].start)
+        end = max(edit.end, touched[-1].end)
         original = bytearray(end - start)
         current = bytearray(end - start)
         # Bytes of the edit's range outside any run are unmodified: the file has what was shown.
         original[edit.offset - start : edit.end - start] = edit.old
         current[edit.offset - start : edit.end - start] = edit.old
+        differing: set[int] = set()
         for segment in touched:
             original[segment.start - start : segment.end - start] = segment.original
             current[segment.start - start : segment.end - start] = segment.current
-        return Segment(start, original, current, sum(s.differing for s in touched))
+            differing |= segment.differing
+        return Segment(start, original, current, differing)
 
     def clear(self) -> None:
         """Forget everything (after a save or a revert: the file now has what is shown)."""
