@@ -224,6 +224,8 @@ class EditLog:
 
     def dirty_ranges_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """The dirty ranges overlapping ``[start, end)``, clipped to it (for highlighting rows)."""
+        if end <= start:
+            return []
         index = bisect.bisect_right(self._starts, start)
         if index > 0 and self._segments[self._starts[index - 1]].end > start:
             index -= 1

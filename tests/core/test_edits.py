@@ -174,6 +174,14 @@ def test_undoing_everything_makes_the_log_clean(base: bytes, run: list[tuple[int
     assert not log.modified and log.dirty_ranges() == []
 
 
+def test_dirty_ranges_in_an_empty_window_is_empty() -> None:
+    log = EditLog()
+    log.record(Edit(162, b"\x00\x00", b"\x00\x01"))
+    assert log.dirty_ranges_in(163, 163) == []
+    assert log.dirty_ranges_in(163, 100) == []
+    assert log.dirty_ranges_in(163, 164) == [(163, 164)]
+
+
 def test_typing_back_the_original_byte_is_clean() -> None:
     log = EditLog()
     log.record(Edit(5, b"a", b"b"))

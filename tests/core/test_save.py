@@ -470,30 +470,32 @@ def python_for_nobody() -> str:
 
 
 @pytest.mark.parametrize(
-    ("file_mode", "expected"),
-    [(0o644, "You do not have permission to write"), (0o666, "is not writable")],
-    ids=["file-not-writable", "folder-not-writable"],
+    ("denied", "expected"),
+    [("file", "You do not have permission to write"), ("folder", "is not writable")],
 )
-def test_permission_denied_as_an_ordinary_user(file_mode: int, expected: str) -> None:
-    """Run as nobody (root ignores permissions): no write access to the file or its folder."""
+def test_permission_denied_as_an_ordinary_user(denied: str, expected: str) -> None:
+    """No write access to the file, or to its folder (where the journal goes).
+
+    Root ignores permission bits, so as root the save runs as user nobody in a child process.
+    """
     folder = Path(tempfile.mkdtemp(prefix="mmhex-perm-"))
+    as_root = os.geteuid() == 0
     try:
-        folder.chmod(0o755)
         path = folder / "f.bin"
         old = random_bytes(PAGE)
         path.write_bytes(old)
-        path.chmod(file_mode)
-        python, preexec = sys.executable, None
-        if os.geteuid() == 0:
-            preexec = drop_to_nobody
-            python = python_for_nobody()
-        elif file_mode == 0o644:
-            pytest.skip("an ordinary user owns the files it creates")
+        if denied == "file":
+            path.chmod(0o644 if as_root else 0o444)  # root owns it: nobody may only read
+            folder.chmod(0o755)
+        else:
+            path.chmod(0o666)
+            folder.chmod(0o755 if as_root else 0o555)
+        python = python_for_nobody() if as_root else sys.executable
         result = subprocess.run(
             [python, "-c", PERMISSION_CHILD, str(path)],
             capture_output=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
-            preexec_fn=preexec,
+            preexec_fn=drop_to_nobody if as_root else None,
             check=True,
         )
         outcome = json.loads(result.stdout)
@@ -503,6 +505,7 @@ def test_permission_denied_as_an_ordinary_user(file_mode: int, expected: str) ->
         assert path.read_bytes() == old
         assert not has_journal(str(path))
     finally:
+        folder.chmod(0o755)
         shutil.rmtree(folder)
 
 
