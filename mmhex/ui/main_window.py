@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.edit_mode_handler: EditModeHandler | None = None
         self.goto_dialog: GotoDialog | None = None
         self.options = (options or settings.load_view_options()).normalized()
+        self._applied_options: ViewOptions | None = None
 
         self.view = HexView(self)
         self.placeholder = Placeholder(self)
@@ -329,9 +330,11 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- actions: view
     def apply_options(self, options: ViewOptions, *, save: bool = True) -> None:
         options = options.normalized()
-        self.options = options
+        previous, self.options = self._applied_options, options
+        self._applied_options = options
         self.view.set_format(options.bytes_per_row, options.group, options.offset_base)
-        self.view.set_font_size(options.font_size)
+        if previous is None or options.font_size != previous.font_size:
+            self.view.set_font_size(options.font_size)
         per_row = options.bytes_per_row
         builder = self.action_builder
         if per_row in settings.BYTES_PER_ROW_CHOICES:
@@ -341,7 +344,8 @@ class MainWindow(QMainWindow):
         builder.check(f"view.group.{options.group}")
         builder.check(f"view.offset_base.{options.offset_base}")
         builder.check(f"view.theme.{options.theme}")
-        apply_theme(options.theme)
+        if previous is None or options.theme != previous.theme:
+            apply_theme(options.theme)  # re-polishes every widget: only when it changes
         if save:
             settings.save_view_options(options)
 
