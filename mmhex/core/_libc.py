@@ -118,7 +118,7 @@ def map_readonly(fd: int, offset: int, length: int) -> int:
     """
     address = _libc.mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, offset)
     if address is None or address == _MAP_FAILED:
-        raise_errno("mmap", f"{length} bytes at offset {offset}")
+        raise_errno("mmap")
     return int(address)
 
 
