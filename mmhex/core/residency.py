@@ -638,18 +638,18 @@ class DocumentResidency:
         self,
         *,
         overview_buckets: int = 1024,
-        detail: tuple[int, int, int] | None = None,
+        detail: BucketLayout | None = None,
         visible: tuple[int, int] = (0, 0),
     ) -> ResidencySnapshot:
-        """Measure now. ``detail`` is (start, end, buckets) for the zoomed per-page map."""
+        """Measure now: the whole file in ``overview_buckets``, and ``detail`` (the zoomed map)."""
         began = time.perf_counter()
         probe = self.probe
         size = probe.size()
         overview_layout = BucketLayout.covering(0, size, overview_buckets)
         layouts = [overview_layout]
         if detail is not None:
-            start, end = probe.clip(detail[0], detail[1], size)
-            layouts.append(BucketLayout.covering(start, end, detail[2]))
+            start, end = probe.clip(detail.start, detail.end, size)
+            layouts.append(BucketLayout(start - start % PAGE_SIZE, end, detail.bucket_pages))
         file_buckets = [probe.buckets_for(layout) for layout in layouts]
         totals = _sum_counts(file_buckets[0])
         own = self._own_pages(layouts)

@@ -328,7 +328,7 @@ _NOBODY_SCRIPT = """
 import json, subprocess, sys
 from mmhex.core import _libc
 from mmhex.core.document import Document
-from mmhex.core.residency import DocumentResidency, ResidencyProbe
+from mmhex.core.residency import BucketLayout, DocumentResidency, ResidencyProbe
 path, pages = sys.argv[1], [int(p) for p in sys.argv[2].split(",")]
 if sys.argv[3] == "no-cachestat":
     _libc._CACHESTAT = None  # as on kernels before 6.5: the permission rule must decide
@@ -340,7 +340,7 @@ with ResidencyProbe.open(path) as probe:
 document = Document.open(path)
 for page in pages:
     document.read(page * 4096, 1)
-snapshot = DocumentResidency(document).snapshot(overview_buckets=8, detail=(0, 1 << 20, 256))
+snapshot = DocumentResidency(document).snapshot(overview_buckets=8, detail=BucketLayout(0, 1 << 20, 1))
 out["snapshot_known"] = snapshot.known
 out["snapshot_resident"] = snapshot.totals.resident
 out["touched_pages"] = snapshot.touched_pages
@@ -414,7 +414,7 @@ def test_private_copies_in_private_edit_mode(partly_resident: Path) -> None:
             offset = page * PAGE - window.start
             window.mm[offset : offset + 2] = b"ZZ"
         document.read(50 * PAGE, 1)  # read, not written: shared with the cache, not a copy
-        snapshot = tracker.snapshot(overview_buckets=PAGES, detail=(0, 160 * PAGE, 160))
+        snapshot = tracker.snapshot(overview_buckets=PAGES, detail=BucketLayout(0, 160 * PAGE, 1))
         assert snapshot.private_pages == 3
         assert snapshot.detail is not None and snapshot.detail.private is not None
         assert [i for i, n in enumerate(snapshot.detail.private) if n] == [3, 9, 130]
@@ -515,7 +515,7 @@ def test_snapshots_while_windows_are_dropped_concurrently(partly_resident: Path)
     worker.start()
     try:
         for _ in range(300):
-            snapshot = tracker.snapshot(overview_buckets=64, detail=(0, SIZE, PAGES))
+            snapshot = tracker.snapshot(overview_buckets=64, detail=BucketLayout(0, SIZE, 1))
             assert snapshot.touched_pages is not None and snapshot.touched_pages <= 32
     finally:
         stop.set()
