@@ -340,7 +340,8 @@ with ResidencyProbe.open(path) as probe:
 document = Document.open(path)
 for page in pages:
     document.read(page * 4096, 1)
-snapshot = DocumentResidency(document).snapshot(overview_buckets=8, detail=BucketLayout(0, 1 << 20, 1))
+detail = BucketLayout(0, 1 << 20, 1)
+snapshot = DocumentResidency(document).snapshot(overview_buckets=8, detail=detail)
 out["snapshot_known"] = snapshot.known
 out["snapshot_resident"] = snapshot.totals.resident
 out["touched_pages"] = snapshot.touched_pages

@@ -291,6 +291,7 @@ class ResidencyPanel(QWidget):
         self._retired: list[DocumentResidency] = []
         self._closed = False
         self._quiet_until = 0.0  # timer ticks before this are skipped (slow probes)
+        self._pending = False  # a refresh was asked for while one was running
 
         self.worker = ResidencyWorker(self)
         self.worker.snapshot_ready.connect(self._on_snapshot)
@@ -520,7 +521,8 @@ class ResidencyPanel(QWidget):
         """Measure once more, off the UI thread, unless a refresh is already running."""
         if self.tracker is None or self._closed:
             return
-        self.worker.refresh(self.tracker, self.snapshot_request())
+        # When one is running, measure again as soon as it ends (the document or view changed).
+        self._pending = not self.worker.refresh(self.tracker, self.snapshot_request())
 
     def _on_tick(self) -> None:
         # A slow probe (mincore over a huge file) refreshes less often instead of queueing up.
@@ -710,13 +712,20 @@ class ResidencyPanel(QWidget):
 
     def _on_snapshot(self, tracker: DocumentResidency, snapshot: ResidencySnapshot) -> None:
         self._close_retired()
+        self._refresh_if_pending()
         if tracker is not self.tracker or self._closed:
             return  # measured for a document no longer shown
         self._quiet_until = time.monotonic() + 3 * snapshot.seconds
         self.show_snapshot(snapshot)
 
+    def _refresh_if_pending(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.refresh_now()
+
     def _on_refresh_failed(self, tracker: DocumentResidency, message: str) -> None:
         self._close_retired()
+        self._refresh_if_pending()
         if tracker is self.tracker:
             self.status_label.setText(message)
 
