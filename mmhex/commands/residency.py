@@ -151,6 +151,10 @@ def _action_row(action: ActionResult) -> dict[str, Any]:
     }
 
 
+# util-linux fincore's width hints for RES, PAGES and SIZE (libsmartcols widens to them).
+_WIDTH_HINTS = (5, 1, 5)
+
+
 def format_table(rows: list[dict[str, Any]], *, in_bytes: bool) -> str:
     """fincore's layout: right-aligned RES PAGES SIZE, then FILE, one space apart."""
 
@@ -163,7 +167,12 @@ def format_table(rows: list[dict[str, Any]], *, in_bytes: bool) -> str:
     for row in rows:
         pages = "unknown" if row["pages"] is None else str(row["pages"])
         cells.append((size_text(row["res"]), pages, size_text(row["size"]), row["file"]))
-    widths = [max(len(line[column]) for line in cells) for column in range(3)]
+    widths = []
+    for column, hint in enumerate(_WIDTH_HINTS):
+        width = max(len(line[column]) for line in cells[1:]) if len(cells) > 1 else 0
+        header = len(cells[0][column])
+        # libsmartcols: at least the header; a narrower column is widened to its hint
+        widths.append(header if width < header else max(width, hint))
     lines = [
         " ".join(line[column].rjust(widths[column]) for column in range(3)) + " " + line[3]
         for line in cells
