@@ -7,7 +7,6 @@ size); JSON adds the cachestat counters and per-bucket counts. Core only, never 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -64,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
             failed = True
             print(f"mmhex residency: {describe_error(exc, path)}", file=sys.stderr)
     if args.json:
+        import json
+
         json.dump({"files": rows}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif rows:
