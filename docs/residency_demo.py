@@ -13,6 +13,7 @@ import sys
 import tempfile
 
 from PySide6.QtCore import QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from mmhex.core.document import Document
@@ -34,10 +35,10 @@ def prepare(directory: str) -> str:
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
-        for start, length in ((0, 6 << 20), (20 << 20, 3 << 20), (40 << 20, 9 << 20)):
+        for start, length in ((0, 6 << 20), (20 << 20, 3 << 20), (40 << 20, 5 << 20)):
             for offset in range(start, start + length, 3 * PAGE):
                 os.pread(fd, 1, offset)
-        for page in range(800, 1100, 7):
+        for page in range(5260, 5600, 7):
             os.pwrite(fd, b"dirty", page * PAGE)  # not synced: dirty until writeback
     finally:
         os.close(fd)
@@ -51,23 +52,31 @@ def main() -> int:
     path = prepare(directory)
     document = Document.open(path)
     document.mapped.set_mode(OpenMode.PRIVATE)
-    for page in (1030, 1031, 1040):
+    for page in (12900, 12901, 12950):
         window = document.mapped.pin(page * PAGE)
         window.mm[page * PAGE - window.start] = 0x58  # private copy-on-write edit
     window = QMainWindow()
     window.setWindowTitle("mmhex — Residency")
     panel = ResidencyPanel(window)
     window.setCentralWidget(panel)
-    window.resize(400, 760)
+    window.resize(340, 760)
     panel.set_document(document)
-    panel.set_visible_range(1024 * PAGE, 1024 * PAGE + 1024)
+    visible = (20 << 20) + 100 * PAGE
+    panel.set_visible_range(visible, visible + 1024)
     window.show()
+
+    def point_at_a_cell() -> None:
+        grid = panel.detail
+        if grid.buckets is not None:
+            cell = grid.buckets.layout.bucket_of(visible) + 3
+            QTest.mouseMove(grid, grid.cell_rect(cell).center())
 
     def capture() -> None:
         window.grab().save(output)
         panel.shutdown()
         app.quit()
 
+    QTimer.singleShot(1200, point_at_a_cell)
     QTimer.singleShot(1500, capture)
     app.exec()
     document.close()

@@ -103,6 +103,8 @@ def describe_counts(counts: PageCounts, private: int | None, touched: int | None
         text = "residency unknown"
         if touched:
             text += f" · {touched:,} mapped by mmhex"
+    elif counts.pages == 1:
+        text = "resident" if counts.resident else "not resident"
     else:
         percent = 100 * counts.resident / counts.pages if counts.pages else 0.0
         text = f"{counts.resident:,} of {counts.pages:,} pages resident ({percent:.1f} %)"
@@ -394,9 +396,11 @@ class ResidencyPanel(QWidget):
                 (DIRTY, "dirty"),
                 (WRITEBACK, "writeback"),
                 (PRIVATE, "private copy"),
+                (RECENTLY_EVICTED, "recently evicted (lower edge)"),
             )
         ):
-            legend.addWidget(_legend_item(color, text, self), index // 3, index % 3)
+            span = 3 if color is RECENTLY_EVICTED else 1
+            legend.addWidget(_legend_item(color, text, self), index // 3, index % 3, 1, span)
         legend.setColumnStretch(3, 1)
         layout.addLayout(legend)
 
@@ -696,17 +700,23 @@ class ResidencyPanel(QWidget):
     def _update_detail_caption(self) -> None:
         pages = self.pages_per_cell
         unit = (
-            "1 page (4 KiB)"
+            f"1 page ({human_bytes(PAGE_SIZE)})"
             if pages == 1
             else f"{pages:,} pages ({human_bytes(pages * PAGE_SIZE)})"
         )
-        detail = self.snapshot.detail if self.snapshot is not None else None
-        where = (
-            f", {detail.layout.start:#x}–{detail.layout.end:#x}"
-            if detail is not None and len(detail)
-            else ""
-        )
-        self.detail_caption.setText(f"Around the view: {unit} per cell{where}")
+        self.detail_caption.setText(f"Around the view: {unit} per cell")
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.detail is not None and len(snapshot.detail):
+            layout = snapshot.detail.layout
+            self.detail_caption.setToolTip(f"{layout.start:#x}–{layout.end - 1:#x}")
+        if snapshot is not None and len(snapshot.overview):
+            cell = snapshot.overview.layout.bucket_pages
+            self.overview_caption.setText(
+                f"Whole file: {cell:,} page{'s' if cell > 1 else ''} "
+                f"({human_bytes(cell * PAGE_SIZE)}) per cell"
+            )
+        else:
+            self.overview_caption.setText("Whole file")
         self.zoom_in_button.setEnabled(pages > 1)
         self.zoom_out_button.setEnabled(pages < MAX_PAGES_PER_CELL)
 
