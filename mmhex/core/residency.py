@@ -612,6 +612,7 @@ class DocumentResidency:
 
     def __init__(self, document: Document, *, force_mincore: bool = False) -> None:
         self.document = document
+        self.path = document.path
         self.force_mincore = force_mincore
         self._mapped: MappedFile | None = None
         self._probe: ResidencyProbe | None = None

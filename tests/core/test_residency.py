@@ -258,7 +258,9 @@ def test_lock_keeps_pages_resident_until_unlock(partly_resident: Path) -> None:
         assert result.after.resident == 100
         assert _locked_kib() - locked_before == 100 * PAGE // 1024
         assert probe.locked_ranges() == [(0, 100 * PAGE)]
-        assert probe.evict().after.resident == 100  # locked pages survive eviction
+        probe.evict()
+        # locked pages survive eviction (with their whole folio: a few neighbours may stay too)
+        assert probe.page_map(0, 100 * PAGE) == b"\x01" * 100
         unlocked = probe.unlock(50 * PAGE, 51 * PAGE)  # any overlap releases the lock
         assert "409,600" in unlocked.describe()
         assert _locked_kib() == locked_before and probe.locked_bytes() == 0

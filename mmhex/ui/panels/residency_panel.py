@@ -296,6 +296,10 @@ class ResidencyPanel(QWidget):
         self._pending = False  # a refresh was asked for while one was running
 
         self.worker = ResidencyWorker(self)
+        # A panel deleted without shutdown() (its window closed) must not leave jobs running:
+        # destroyed() is emitted before the worker child is deleted.
+        worker = self.worker
+        self.destroyed.connect(lambda: worker.shutdown())
         self.worker.snapshot_ready.connect(self._on_snapshot)
         self.worker.refresh_failed.connect(self._on_refresh_failed)
         self.worker.action_finished.connect(self._on_action_finished)

@@ -1,11 +1,14 @@
 """Runs residency snapshots and actions on a small thread pool so scrolling never waits for them.
 
 One refresh at a time (a tick that finds one running is skipped) and one action at a time;
-results come back to the UI thread as queued signals.
+results come back to the UI thread as queued signals. The pool is a Qt child of the worker, so
+it is destroyed in the UI thread, never by a job dropping the last Python reference in a pool
+thread (a pool destroyed from inside itself would wait for itself forever).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +32,7 @@ class ResidencyWorker(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool()
+        self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self.refreshing = False
         self.acting = False
@@ -45,17 +48,14 @@ class ResidencyWorker(QObject):
             try:
                 snapshot: ResidencySnapshot = tracker.snapshot(**request)
             except Exception as exc:  # any failure becomes a sentence, never a dead thread
-                self._finish_refresh()
-                self.refresh_failed.emit(tracker, describe_error(exc, tracker.document.path))
+                self.refreshing = False
+                self._emit(self.refresh_failed, tracker, describe_error(exc, tracker.path))
                 return
-            self._finish_refresh()
-            self.snapshot_ready.emit(tracker, snapshot)
+            self.refreshing = False
+            self._emit(self.snapshot_ready, tracker, snapshot)
 
         self._pool.start(job)
         return True
-
-    def _finish_refresh(self) -> None:
-        self.refreshing = False
 
     def act(self, action: Callable[[Progress], ActionResult], total: int) -> bool:
         """Run one Touch/Evict/Lock/Unlock; ``action`` receives a Progress it may advance."""
@@ -71,17 +71,23 @@ class ResidencyWorker(QObject):
                 result = action(progress)
             except Cancelled:
                 self.acting = False
-                self.action_failed.emit("Cancelled.")
+                self._emit(self.action_failed, "Cancelled.")
                 return
             except Exception as exc:  # shown to the user as one sentence
                 self.acting = False
-                self.action_failed.emit(describe_error(exc))
+                self._emit(self.action_failed, describe_error(exc))
                 return
             self.acting = False
-            self.action_finished.emit(result)
+            self._emit(self.action_finished, result)
 
         self._pool.start(job)
         return True
+
+    @staticmethod
+    def _emit(signal: Any, *args: object) -> None:
+        # RuntimeError: the panel is gone (its C++ side deleted) and nobody waits for the result.
+        with contextlib.suppress(RuntimeError):
+            signal.emit(*args)
 
     def cancel_action(self) -> None:
         if self._token is not None:
