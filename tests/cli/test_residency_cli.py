@@ -237,3 +237,22 @@ def test_unknown_for_nobody(
     )
     assert lie.stdout.strip() == "64"
     assert fincore_pages(path) == 0
+
+
+def test_unreadable_for_nobody(
+    nobody: tuple[str, Path],  # noqa: F811
+    shared_dir: Path,  # noqa: F811
+) -> None:
+    python, package = nobody
+    secret = shared_dir / "secret.bin"
+    write_random_file(secret, PAGE)
+    secret.chmod(0o600)
+    readable = shared_dir / "readable.bin"
+    write_random_file(readable, PAGE)
+    readable.chmod(0o644)
+    result = run_as_nobody(python, package, "-m", "mmhex", "residency", str(secret), str(readable))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"mmhex residency: {secret}: Permission denied: you are not allowed to read this file."
+    )
+    assert result.stdout.splitlines()[1].endswith(str(readable))

@@ -459,6 +459,26 @@ def test_evict_never_drops_private_edits(partly_resident: Path) -> None:
         document.close()
 
 
+def test_detail_layout_is_clipped_to_the_file(partly_resident: Path) -> None:
+    document = Document.open(str(partly_resident))
+    tracker = DocumentResidency(document)
+    try:
+        layout = BucketLayout(64 * PAGE, 64 * PAGE + 1000 * 4 * PAGE, 4)  # far past the end
+        snapshot = tracker.snapshot(overview_buckets=7, detail=layout)
+        detail = snapshot.detail
+        assert detail is not None and detail.resident is not None
+        assert detail.layout.bucket_pages == 4 and detail.layout.end == SIZE
+        assert len(detail) == -(-(PAGES - 64) // 4)
+        resident = set(CHOSEN)
+        assert detail.resident == tuple(
+            model_counts(*detail.layout.bucket_range(i), resident) for i in range(len(detail))
+        )
+        assert len(snapshot.overview) == 7 and sum(snapshot.overview.resident or ()) == len(CHOSEN)
+    finally:
+        tracker.close()
+        document.close()
+
+
 def test_fault_counters_match_proc_stat() -> None:
     def from_proc() -> tuple[int, int]:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
