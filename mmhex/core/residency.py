@@ -385,8 +385,13 @@ class ResidencyProbe:
         seconds = time.perf_counter() - began
         return ActionResult("touch", start, end, before, self.counts(start, end), seconds)
 
-    def read_ahead(self, start: int = 0, end: int | None = None) -> ActionResult:
-        """Ask the kernel to read the range in the background (MADV_WILLNEED); returns at once."""
+    def read_ahead(
+        self, start: int = 0, end: int | None = None, *, progress: Progress | None = None
+    ) -> ActionResult:
+        """Ask the kernel to read the range in the background (MADV_WILLNEED).
+
+        Returns once the reads are queued, window by window (cancellable between windows).
+        """
         start, end = self.clip(start, end)
         before = self.counts(start, end)
         began = time.perf_counter()
@@ -396,6 +401,8 @@ class ResidencyProbe:
             with _readonly_mapping(self.fd, aligned, length) as address:
                 _libc.madvise(address, length, _libc.MADV_WILLNEED)
             aligned += length
+            if progress is not None:
+                progress.advance(length)
         seconds = time.perf_counter() - began
         return ActionResult(
             "read ahead",
@@ -716,8 +723,8 @@ class DocumentResidency:
     def touch(self, start: int, end: int, *, progress: Progress | None = None) -> ActionResult:
         return self.probe.touch(start, end, progress=progress)
 
-    def read_ahead(self, start: int, end: int) -> ActionResult:
-        return self.probe.read_ahead(start, end)
+    def read_ahead(self, start: int, end: int, *, progress: Progress | None = None) -> ActionResult:
+        return self.probe.read_ahead(start, end, progress=progress)
 
     def evict(self, start: int, end: int) -> ActionResult:
         """Evict, after unmapping the viewer's windows without edits (mapped pages stay cached).

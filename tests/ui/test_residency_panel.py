@@ -304,6 +304,28 @@ def test_touch_and_evict_on_the_whole_file_and_the_selection(
         document.close()
 
 
+def test_cancel_a_long_touch(panel: ResidencyPanel, disk_dir: Path, qtbot) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    path = disk_dir / "big-sparse.bin"
+    with open(path, "wb") as handle:
+        handle.truncate(64 << 30)
+    document = Document.open(str(path))
+    try:
+        panel.set_document(document)
+        settle(panel)
+        assert panel.run_action("touch")
+        assert panel.cancel_button.isVisibleTo(panel) and not panel.evict_button.isEnabled()
+        qtbot.waitUntil(lambda: panel.action_label.text().startswith("Working…"), timeout=5000)
+        panel.cancel_button.click()
+        settle(panel)
+        assert panel.action_label.text() == "Cancelled."
+        assert panel.evict_button.isEnabled() and not panel.cancel_button.isVisibleTo(panel)
+    finally:
+        panel.set_document(None)
+        document.close()
+        evict(path)
+        path.unlink()
+
+
 def test_refused_lock_shows_the_sentence(
     panel: ResidencyPanel, partly_resident: Path, qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

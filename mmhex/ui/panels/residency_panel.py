@@ -659,7 +659,7 @@ class ResidencyPanel(QWidget):
             if name == "touch":
                 return tracker.touch(start, end, progress=progress)
             if name == "read ahead":
-                return tracker.read_ahead(start, end)
+                return tracker.read_ahead(start, end, progress=progress)
             if name == "evict":
                 return tracker.evict(start, end)
             if name == "lock":
@@ -674,7 +674,7 @@ class ResidencyPanel(QWidget):
     def _set_acting(self, acting: bool, name: str = "") -> None:
         for button in (self.touch_button, self.evict_button, self.lock_button, self.unlock_button):
             button.setEnabled(not acting)
-        self.cancel_button.setVisible(acting and name == "touch")
+        self.cancel_button.setVisible(acting and name in ("touch", "read ahead"))
         if acting:
             self.action_label.setText(f"{name.capitalize()}…")
 
@@ -692,7 +692,7 @@ class ResidencyPanel(QWidget):
 
     def _on_action_progress(self, done: int, total: int) -> None:
         if self.worker.acting:
-            self.action_label.setText(f"Touching… {100 * done / max(1, total):.0f} %")
+            self.action_label.setText(f"Working… {100 * done / max(1, total):.0f} %")
 
     # ------------------------------------------------------------- internals
     def _draw_grids(self, snapshot: ResidencySnapshot) -> None:
