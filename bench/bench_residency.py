@@ -31,16 +31,6 @@ GIB = 1 << 30
 TIB = 1 << 40
 
 
-def median_seconds(action: Callable[[], object], runs: int) -> tuple[float, object]:
-    times = []
-    result: object = None
-    for _ in range(runs):
-        began = time.perf_counter()
-        result = action()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times), result
-
-
 def run_tool(command: list[str]) -> Callable[[], str]:
     def action() -> str:
         return subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -110,41 +100,53 @@ def make_sparse(path: Path) -> int:
 
 
 def bench_case(title: str, path: Path, runs: int, goal: str) -> None:
+    """Every tool once per round, then again: load drifting on a busy machine hits all alike."""
     print(f"\n{title}  ({path.stat().st_size:,} bytes; goal {goal})")
-    print(f"  {'tool':<44} {'median':>10} {'vs fincore':>11}  resident pages")
-    rows: list[tuple[str, float, int]] = []
-    fincore_time, output = median_seconds(
-        run_tool(["fincore", "--raw", "--noheadings", "--bytes", "-o", "PAGES", str(path)]), runs
-    )
-    rows.append(("fincore (util-linux)", fincore_time, fincore_count(str(output))))
+    # As installed: bytecode cached (this environment may set PYTHONDONTWRITEBYTECODE, which
+    # would make every run compile the sources again).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def cli() -> int:
+        command = [sys.executable, "-m", "mmhex", "residency", "--bytes", str(path)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+        return int(output.stdout.split()[5])
+
+    fincore = run_tool(["fincore", "--raw", "--noheadings", "--bytes", "-o", "PAGES", str(path)])
+    tools: list[tuple[str, Callable[[], int]]] = [
+        ("fincore (util-linux)", lambda: fincore_count(fincore())),
+    ]
     if shutil.which("vmtouch"):
-        seconds, output = median_seconds(run_tool(["vmtouch", str(path)]), runs)
-        rows.append(("vmtouch", seconds, vmtouch_count(str(output))))
-    for label, action in (
+        vmtouch = run_tool(["vmtouch", str(path)])
+        tools.append(("vmtouch", lambda: vmtouch_count(vmtouch())))
+    tools += [
         ("mmhex core, whole-file count (cachestat)", probe_count(path, force_mincore=False)),
         ("mmhex core, whole-file count (mincore walk)", probe_count(path, force_mincore=True)),
         ("mmhex core, 4096 buckets (cachestat)", probe_buckets(path, force_mincore=False)),
         ("mmhex core, 4096 buckets (mincore walk)", probe_buckets(path, force_mincore=True)),
-    ):
-        seconds, count = median_seconds(action, runs)
-        rows.append((label, seconds, int(count)))  # type: ignore[call-overload]
-    command = [sys.executable, "-m", "mmhex", "residency", "--bytes", str(path)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-    def cli() -> str:
-        return subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-
-    seconds, output = median_seconds(cli, runs)
-    rows.append(("mmhex residency (whole process)", seconds, int(str(output).split()[5])))
+        ("mmhex residency (whole process)", cli),
+    ]
+    cli()  # writes the bytecode cache
+    times: dict[str, list[float]] = {label: [] for label, _ in tools}
+    counts: dict[str, int] = {}
+    for _ in range(runs):
+        for label, action in tools:
+            began = time.perf_counter()
+            counts[label] = action()
+            times[label].append(time.perf_counter() - began)
     with ResidencyProbe.open(str(path)) as probe:
         method = probe.method
-    for label, seconds, count in rows:
+    fincore_time = statistics.median(times["fincore (util-linux)"])
+    print(f"  {'tool':<44} {'median':>10} {'vs fincore':>11}  resident pages")
+    for label, _ in tools:
+        seconds = statistics.median(times[label])
+        shown = label
         if "cachestat" in label and method != "cachestat":
-            label = label.replace("cachestat", "no cachestat: mincore")
+            shown = label.replace("cachestat", "no cachestat: mincore")
         ratio = seconds / fincore_time if fincore_time else float("nan")
-        print(f"  {label:<44} {seconds * 1000:>8.2f}ms {ratio:>10.4f}x  {count:,}")
-    counts = {count for _, _, count in rows}
-    print(f"  counts agree: {'yes' if len(counts) == 1 else 'NO: ' + str(sorted(counts))}")
+        print(f"  {shown:<44} {seconds * 1000:>8.2f}ms {ratio:>10.4f}x  {counts[label]:,}")
+    distinct = set(counts.values())
+    print(f"  counts agree: {'yes' if len(distinct) == 1 else 'NO: ' + str(sorted(distinct))}")
 
 
 def main() -> int:
