@@ -73,12 +73,6 @@ class PageCounts:
     def known(self) -> bool:
         return self.resident is not None
 
-    @property
-    def fraction(self) -> float | None:
-        if self.resident is None:
-            return None
-        return self.resident / self.pages if self.pages else 0.0
-
 
 @dataclass(frozen=True)
 class BucketLayout:
@@ -350,10 +344,13 @@ class ResidencyProbe:
         first_page, end_page = start // PAGE_SIZE, -(-end // PAGE_SIZE)
         if end_page - first_page > MAX_PAGE_MAP:
             raise ValueError(f"a page map is limited to {MAX_PAGE_MAP:,} pages; use buckets")
-        return b"".join(flags for _, flags in self._mincore_flags(first_page, end_page))
+        return b"".join(bytes(flags) for _, flags in self._mincore_flags(first_page, end_page))
 
-    def _mincore_flags(self, first_page: int, end_page: int) -> Iterator[tuple[int, bytes]]:
-        """(first page, one 0/1 byte per page) for each window of ``[first_page, end_page)``."""
+    def _mincore_flags(self, first_page: int, end_page: int) -> Iterator[tuple[int, bytearray]]:
+        """(first page, one 0/1 byte per page) for each window of ``[first_page, end_page)``.
+
+        The bytearray is reused for the next window: copy what must outlive the iteration.
+        """
         window_pages = MINCORE_WINDOW // PAGE_SIZE
         vector = bytearray(min(window_pages, max(0, end_page - first_page)))
         page = first_page
@@ -362,7 +359,11 @@ class ResidencyProbe:
             length = pages * PAGE_SIZE
             with _readonly_mapping(self.fd, page * PAGE_SIZE, length) as address:
                 _libc.mincore(address, length, vector)
-            yield page, bytes(vector[:pages]).translate(_LOW_BIT)
+            flags = vector if pages == len(vector) else vector[:pages]
+            # Only bit 0 is defined; the kernel leaves the others 0, which is checked, not assumed.
+            if flags.count(0) + flags.count(1) != pages:
+                flags = flags.translate(_LOW_BIT)
+            yield page, flags
             page += pages
 
     # ------------------------------------------------------------- actions

@@ -141,6 +141,23 @@ def test_mincore_walk_is_windowed(partly_resident: Path, monkeypatch: pytest.Mon
     assert max(lengths) == 16 * PAGE and len(lengths) == -(-PAGES // 16) * 2
 
 
+def test_mincore_reserved_bits_are_ignored(
+    partly_resident: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only bit 0 means resident: a kernel setting other bits must not change the counts."""
+    real = _libc.mincore
+
+    def noisy(address: int, length: int, vector: bytearray) -> None:
+        real(address, length, vector)
+        pages = -(-length // PAGE)
+        vector[:pages] = bytes(value | 0x06 for value in vector[:pages])
+
+    monkeypatch.setattr(_libc, "mincore", noisy)
+    with ResidencyProbe.open(str(partly_resident), force_mincore=True) as probe:
+        assert probe.counts().resident == len(CHOSEN)
+        assert probe.page_map(0) == bytes(int(p in set(CHOSEN)) for p in range(PAGES))
+
+
 def test_sparse_file_paths_agree(disk_dir: Path) -> None:  # noqa: F811
     path = disk_dir / "sparse.bin"
     size = 4 << 30
