@@ -473,8 +473,12 @@ class ResidencyPanel(QWidget):
 
     # ------------------------------------------------------------- public API
     def set_document(self, document: Document | None) -> None:
-        """Follow ``document`` (None: nothing open). Safe while a refresh is running."""
+        """Follow ``document`` (None: nothing open). Safe while a refresh is running.
+
+        The same document again (the window re-announces it after a reload) measures anew.
+        """
         if document is self.document:
+            self.refresh_now()
             return
         if self.tracker is not None:
             self._retired.append(self.tracker)
@@ -485,8 +489,6 @@ class ResidencyPanel(QWidget):
             else DocumentResidency(document, force_mincore=self.force_mincore)
         )
         self.snapshot = None
-        self.visible_range = (0, 0)
-        self.selection = (0, 0)
         self._close_retired()
         if document is None:
             self._show_idle("No file open.")
