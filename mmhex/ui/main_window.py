@@ -58,6 +58,7 @@ def human_size(size: int) -> str:
 class MainWindow(QMainWindow):
     """One window showing at most one document."""
 
+    visible_range_changed = Signal(object, object)  # [start, end) bytes on screen
     document_changed = Signal(object)  # the Document shown now (None when closed); also on reload
 
     def __init__(self, options: ViewOptions | None = None, parent: QWidget | None = None) -> None:
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
             self._on_read_failed, Qt.ConnectionType.QueuedConnection
         )
         self.view.cursor_moved.connect(self._update_status)
+        self.view.visible_range_changed.connect(self.visible_range_changed)
         self.view.selection_changed.connect(self._update_status)
         self.view.zoom_requested.connect(self._zoom_step)
 
@@ -114,7 +116,7 @@ class MainWindow(QMainWindow):
         geometry = settings.load_window_geometry()
         self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
         if not self._geometry_restored:
-            self.resize(self.view.sizeHint().width() + 40, 640)
+            self.resize(self._content_width(), 640)
         self._show_document_state()
 
     # ----------------------------------------------------------------- extension points
@@ -132,7 +134,22 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         dock.setVisible(visible_by_default)
         self.action_builder.menu("&View/&Panels").addAction(dock.toggleViewAction())
+        if not self._geometry_restored and not self.isVisible():
+            # A first window makes room for the grid and its side panels together.
+            self.resize(max(self.width(), self._content_width()), self.height())
         return dock
+
+    def _content_width(self) -> int:
+        """The grid's full width plus the side docks shown beside it, within the screen."""
+        sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+        docks = sum(
+            dock.sizeHint().width() + 8
+            for dock in self.findChildren(QDockWidget)
+            if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) in sides
+        )
+        width = self.view.sizeHint().width() + 40 + docks
+        screen = self.screen()
+        return min(width, screen.availableGeometry().width()) if screen else width
 
     def register_action_target(self, name: str, target: object) -> None:
         """Make ``name.method`` slots of the action table resolvable, and build their actions."""
@@ -201,7 +218,7 @@ class MainWindow(QMainWindow):
         )
         metrics = self.statusBar().fontMetrics()
         status = sum(metrics.horizontalAdvance(text) + 24 for text in longest)
-        width = max(self.view.sizeHint().width() + 40, status)
+        width = max(self._content_width(), status)
         screen = self.screen()
         return min(width, screen.availableGeometry().width()) if screen else width
 
