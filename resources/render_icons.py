@@ -16,12 +16,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SVG_SOURCE = ROOT / "resources" / "icons" / "mmhex.svg"
 PNG_DIR = ROOT / "mmhex" / "resources" / "icons"
-HICOLOR_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-
-
-def png_name(size: int) -> str:
-    """File name of the PNG rendered at ``size`` pixels (shared with mmhex.ui.icons)."""
-    return f"mmhex-{size}.png"
 
 
 def render(svg: Path, size: int):
@@ -50,12 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Rendering needs a QGuiApplication but never a display.
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT))
     from PySide6.QtGui import QGuiApplication
+
+    from mmhex.ui.icons import ICON_SIZES, icon_file_name
 
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     args.out.mkdir(parents=True, exist_ok=True)
-    for size in HICOLOR_SIZES:
-        target = args.out / png_name(size)
+    for size in ICON_SIZES:
+        target = args.out / icon_file_name(size)
         if not render(args.svg, size).save(str(target), "PNG"):
             raise SystemExit(f"render_icons: could not write {target}")
         print(target)
