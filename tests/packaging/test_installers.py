@@ -311,11 +311,11 @@ def installed(clean_root, build_out):
 
 @pytest.fixture(scope="module")
 def desktop_tools(installed, build_out):
-    """A virtual screen and the desktop tools: Xvfb, gio, update-desktop-database. mmhex is
-    installed again afterwards so its postinst meets the tools."""
+    """A virtual screen and the desktop tools: Xvfb, xprop, gio, update-desktop-database. mmhex
+    is installed again afterwards so its postinst meets the tools."""
     deb = the_deb(build_out)
     installed.run(
-        "apt-get install -y -q --no-install-recommends xvfb xauth libglib2.0-bin "
+        "apt-get install -y -q --no-install-recommends xvfb xauth x11-utils libglib2.0-bin "
         "desktop-file-utils shared-mime-info",
         timeout=600,
     )
@@ -358,6 +358,51 @@ def test_installed_mmhex_opens_a_1tib_sparse_file_under_xvfb(desktop_tools):
         timeout=120,
     )
     assert "first-paint" in result.stdout.split(), result.stdout + result.stderr
+
+
+# Starts mmhex, waits for its top-level window (_NET_WM_PID is the app) to carry an icon, prints
+# the window's class and icon sizes, and stops the app.
+WINDOW_ICON_PROBE = r"""
+mmhex "$1" &
+app=$!
+tries=0
+while [ $tries -lt 150 ]; do
+  for window in $(xwininfo -root -children | sed -n 's/^ *\(0x[0-9a-f]*\) .*/\1/p'); do
+    pid=$(xprop -id "$window" _NET_WM_PID 2>/dev/null | sed -n 's/.* = //p')
+    if [ "$pid" = "$app" ] && xprop -id "$window" _NET_WM_ICON | grep -q 'Icon ('; then
+      xprop -id "$window" WM_CLASS
+      xprop -id "$window" _NET_WM_ICON | grep -o 'Icon ([0-9]* x [0-9]*)'
+      kill $app
+      exit 0
+    fi
+  done
+  sleep 0.2
+  tries=$((tries + 1))
+done
+kill $app
+exit 1
+"""
+
+
+@needs_viewer
+def test_installed_window_carries_the_packaged_icon(desktop_tools):
+    """The title bar's icon comes from the installed package (X11 reads _NET_WM_ICON), and the
+    window class matches the desktop entry's StartupWMClass."""
+    desktop_tools.host_path("/tmp/window-icon-probe.sh").write_text(WINDOW_ICON_PROBE)
+    display = free_x_display()
+    result = desktop_tools.run(
+        f"xvfb-run -n {display} -s '-screen 0 1280x800x24' "
+        f"sh /tmp/window-icon-probe.sh {SPARSE_FILE}",
+        env={"QT_QPA_PLATFORM": "xcb"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"no mmhex window with an icon:\n{result.stdout}{result.stderr}"
+    entry = desktop_tools.host_path(DESKTOP_ENTRY).read_text()
+    wm_class = re.search(r"^StartupWMClass=(.+)$", entry, re.M).group(1)
+    assert re.search(rf'^WM_CLASS\(STRING\) = .*"{re.escape(wm_class)}"', result.stdout, re.M)
+    sizes = set(re.findall(r"Icon \((\d+) x \d+\)", result.stdout))
+    assert {"16", "32", "48", "64", "128"} <= sizes, result.stdout
 
 
 def test_desktop_entry_is_registered_for_binary_files(desktop_tools):
