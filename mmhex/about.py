@@ -7,6 +7,7 @@ desktop entry, the icon and the AppStream component that packaging/ installs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 from mmhex import __version__
 
@@ -47,6 +48,19 @@ class AboutInfo:
         if self.third_party:
             lines += ["", "Includes:", *(f"  {item}" for item in self.third_party)]
         return "\n".join(lines)
+
+    def as_html(self, *details: str) -> str:
+        """Rich-text form for QMessageBox.about; ``details`` (e.g. the Qt version) come last."""
+        paragraphs = [
+            self.summary,
+            self.description,
+            f"License: {self.license_name}. {self.copyright}.",
+            *(f"Includes {item}." for item in self.third_party),
+            *details,
+        ]
+        return f"<h3>{escape(self.title)}</h3>" + "".join(
+            f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs
+        )
 
 
 ABOUT = AboutInfo(

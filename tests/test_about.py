@@ -59,3 +59,11 @@ def test_app_id_names_the_desktop_entry_metainfo_and_icon():
     assert (ROOT / "resources" / f"{APP_ID}.desktop").is_file()
     assert (ROOT / "resources" / f"{APP_ID}.metainfo.xml").is_file()
     assert ICON_NAME == APP_ID
+
+
+def test_about_html_escapes_and_keeps_every_part():
+    html = ABOUT.as_html("Qt 6.11.3 <offscreen>")
+    assert html.startswith(f"<h3>mmhex {mmhex.__version__}</h3>")
+    assert "<p>Qt 6.11.3 &lt;offscreen&gt;</p>" in html
+    for part in (ABOUT.summary, "License: MIT", *ABOUT.third_party):
+        assert part.replace("'", "&#x27;") in html
