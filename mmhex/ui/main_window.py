@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.edit_mode_handler: EditModeHandler | None = None
         self.goto_dialog: GotoDialog | None = None
         self.options = (options or settings.load_view_options()).normalized()
+        self._applied_options: ViewOptions | None = None
 
         self.view = HexView(self)
         self.placeholder = Placeholder(self)
@@ -111,7 +112,8 @@ class MainWindow(QMainWindow):
         self.action_builder.build(ACTIONS, self._targets)
         self.apply_options(self.options, save=False)
         geometry = settings.load_window_geometry()
-        if not geometry or not self.restoreGeometry(geometry):
+        self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
+        if not self._geometry_restored:
             self.resize(self.view.sizeHint().width() + 40, 640)
         self._show_document_state()
 
@@ -182,9 +184,26 @@ class MainWindow(QMainWindow):
         self.watcher.set_polling(document is not None and self.isVisible())
         self.message_bar.dismiss()
         self._show_document_state()
+        if document is not None and not self.isVisible() and not self._geometry_restored:
+            self.resize(max(self.width(), self._width_for(document)), self.height())
         if document is not None:
             self.view.setFocus()
         self.document_changed.emit(document)
+
+    def _width_for(self, document: Document) -> int:
+        """A first window wide enough for the file's offsets and its longest status bar line."""
+        last = max(document.size - 1, 0)
+        longest = (
+            f"Offset 0x{last:x} ({last:,})",
+            f"Selected 16 bytes from 0x{last:x}",
+            f"Size {human_size(document.size)}",
+            "Private edit",
+        )
+        metrics = self.statusBar().fontMetrics()
+        status = sum(metrics.horizontalAdvance(text) + 24 for text in longest)
+        width = max(self.view.sizeHint().width() + 40, status)
+        screen = self.screen()
+        return min(width, screen.availableGeometry().width()) if screen else width
 
     def close_document(self) -> None:
         self.set_document(None)
@@ -243,12 +262,17 @@ class MainWindow(QMainWindow):
         self.cursor_label.setText(f"Offset 0x{cursor:x} ({cursor:,})" if document.size else "")
         start, end = self.view.selection
         if end > start:
+            length = end - start
             self.selection_label.setText(
-                f"Selection 0x{start:x}–0x{end - 1:x}, {end - start:,} bytes"
+                f"Selected {length:,} byte{'s' if length > 1 else ''} from 0x{start:x}"
             )
+            self.selection_label.setToolTip(f"0x{start:x} to 0x{end - 1:x} inclusive")
         else:
             self.selection_label.setText("No selection")
-        self.size_label.setText(f"Size {human_size(document.size)} (0x{document.size:x})")
+            self.selection_label.setToolTip("")
+        # Compact: exact figures are in the tooltip, so huge files still fit the status bar.
+        self.size_label.setText(f"Size {human_size(document.size)}")
+        self.size_label.setToolTip(f"{document.size:,} bytes (0x{document.size:x})")
         if document.mode is OpenMode.READ_ONLY:
             self.mode_label.setText("Read-only")
         else:
@@ -306,9 +330,11 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- actions: view
     def apply_options(self, options: ViewOptions, *, save: bool = True) -> None:
         options = options.normalized()
-        self.options = options
+        previous, self.options = self._applied_options, options
+        self._applied_options = options
         self.view.set_format(options.bytes_per_row, options.group, options.offset_base)
-        self.view.set_font_size(options.font_size)
+        if previous is None or options.font_size != previous.font_size:
+            self.view.set_font_size(options.font_size)
         per_row = options.bytes_per_row
         builder = self.action_builder
         if per_row in settings.BYTES_PER_ROW_CHOICES:
@@ -318,7 +344,8 @@ class MainWindow(QMainWindow):
         builder.check(f"view.group.{options.group}")
         builder.check(f"view.offset_base.{options.offset_base}")
         builder.check(f"view.theme.{options.theme}")
-        apply_theme(options.theme)
+        if previous is None or options.theme != previous.theme:
+            apply_theme(options.theme)  # re-polishes every widget: only when it changes
         if save:
             settings.save_view_options(options)
 
