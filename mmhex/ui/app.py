@@ -23,6 +23,7 @@ from mmhex import __version__
 from mmhex.cli import GuiRequest
 from mmhex.core.errors import describe_error
 from mmhex.ui.features import install_features
+from mmhex.ui.icons import apply_desktop_identity
 from mmhex.ui.main_window import MainWindow
 
 FIRST_PAINT_ENV = "MMHEX_EXIT_AFTER_FIRST_PAINT"
@@ -105,7 +106,7 @@ def application() -> QApplication:
     app.setOrganizationName("mmhex")
     app.setApplicationName("mmhex")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("mmhex")
+    apply_desktop_identity(app)
     return app
 
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmhex import __version__
+from mmhex.about import ABOUT
 from mmhex.core.document import Change, ChangeKind, Document
 from mmhex.core.errors import FileTruncatedError, describe_error
 from mmhex.core.expressions import ExpressionError, resolve_goto
@@ -449,9 +449,4 @@ def about_text() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    return (
-        f"<h3>mmhex {__version__}</h3>"
-        "<p>A hex viewer whose storage is the operating system's virtual memory: files of any "
-        "size open at once, and only the pages on screen are read.</p>"
-        f"<p>Qt {qVersion()}, PySide6 {pyside_version}</p>"
-    )
+    return ABOUT.as_html(f"Running on Qt {qVersion()} with PySide6 {pyside_version}.")
