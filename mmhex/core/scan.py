@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from mmhex.core.errors import FileTruncatedError
-from mmhex.core.mapping import FileKind, MappedFile
+from mmhex.core.errors import FileTruncatedError, MmhexError
+from mmhex.core.mapping import FileKind, MappedFile, Window
 
 # Linux delivers the lease-break notice as SIGIO unless told otherwise, and SIGIO's default action
 # kills the process. SIGURG's default action is to ignore it, and nothing in mmhex uses it.
@@ -47,6 +47,21 @@ def lease_break_seconds() -> int:
             return int(f.read().strip())
     except (OSError, ValueError):
         return 0
+
+
+class FileChangedError(MmhexError, OSError):
+    """The file's size changed back and forth under a scan (another program is rewriting it)."""
+
+    def __init__(self, path: str) -> None:
+        sentence = (
+            "The file changed size while it was being read (another program is truncating or "
+            "rewriting it); the operation stopped."
+        )
+        OSError.__init__(self, errno.EIO, sentence, path)
+        self.sentence = sentence
+
+    def __str__(self) -> str:
+        return self.sentence
 
 
 @dataclass
@@ -170,7 +185,11 @@ class SafeReader:
 
     def copy(self, start: int, end: int) -> bytes:
         """The bytes ``[start, end)`` copied through the fault-free read; never short."""
-        data = self.mapped.read(start, end - start)
+        try:
+            data = self.mapped.read(start, end - start)
+        except ValueError:
+            # MappedFile refuses a window past the end, and the file grew back before it looked.
+            raise FileChangedError(self.mapped.path) from None
         if len(data) < end - start:
             self._raise_truncated(end)
         return data
@@ -178,7 +197,7 @@ class SafeReader:
     @contextmanager
     def _mapped_view(self, start: int, end: int) -> Iterator[memoryview]:
         for _attempt in range(8):
-            window = self.mapped.window_at(start)
+            window = self._window_at(start)
             try:
                 whole = memoryview(window.mm)
             except ValueError:
@@ -199,6 +218,15 @@ class SafeReader:
                 part.release()
         finally:
             whole.release()
+
+    def _window_at(self, offset: int) -> Window:
+        try:
+            return self.mapped.window_at(offset)
+        except ValueError:
+            # Outside the (re-measured) file, or a mapping refused while the size was changing.
+            if self.mapped.current_size() <= offset:
+                self._raise_truncated(offset + 1)
+            raise FileChangedError(self.mapped.path) from None
 
     def _raise_truncated(self, needed_end: int) -> None:
         """The file ends before ``needed_end`` now: say so (and let the mapping notice)."""
