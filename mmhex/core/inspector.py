@@ -163,7 +163,9 @@ def _char_text(code_point: int) -> str:
         return "\\\\"
     if char.isprintable():
         return char
-    return f"\\x{code_point:02x}" if code_point < 0x100 else f"\\u{code_point:04x}"
+    if code_point < 0x100:
+        return f"\\x{code_point:02x}"
+    return f"\\u{code_point:04x}" if code_point < 0x10000 else f"\\U{code_point:08x}"
 
 
 def parse_char(text: str) -> int:
