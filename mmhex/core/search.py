@@ -37,21 +37,34 @@ try:  # SIMD substring search; optional so that a missing wheel only costs speed
     import stringzilla as _sz
 except ImportError:  # pragma: no cover - exercised by forcing accelerated=False
     _sz = None
-try:  # regex/wildcard automata over whole windows
-    import hyperscan as _hs
-except ImportError:  # pragma: no cover
-    _hs = None
+
+_hyperscan_module: Any = False  # not imported yet; None when not installed
+
+
+def _hyperscan() -> Any | None:
+    """Hyperscan, imported on first use: literal searches (and `mmhex find` start-up) skip it."""
+    global _hyperscan_module
+    if _hyperscan_module is False:
+        try:
+            import hyperscan
+        except ImportError:  # pragma: no cover - exercised by forcing accelerated=False
+            hyperscan = None
+        _hyperscan_module = hyperscan
+    return _hyperscan_module
+
 
 DEFAULT_MAX_REGEX_MATCH = 64 * 1024
 REGEX_CONTEXT = 4096  # bytes of look-behind/look-ahead context around regex candidates
 # Matches gathered per engine call; bounds how long one window stays leased.
 _CALL_CAP = 1 << 16
+# Smallest copy made around regex candidates (neighbouring candidates share it).
+_REGION = 1 << 20
 DEFAULT_FIND_ALL_LIMIT = 100_000
 
 
 def accelerators() -> dict[str, bool]:
     """Which optional speed-ups are installed (shown in `mmhex find --help` and the bench)."""
-    return {"stringzilla": _sz is not None, "hyperscan": _hs is not None}
+    return {"stringzilla": _sz is not None, "hyperscan": _hyperscan() is not None}
 
 
 def accelerated_by_default() -> bool:
@@ -257,6 +270,7 @@ class CompiledPattern:
 
     def hyperscan_database(self) -> Any | None:
         """The compiled Hyperscan block-mode database, or None if unavailable/unsupported."""
+        _hs = _hyperscan()
         if _hs is None or self.hyperscan_source is None:
             return None
         if "block" not in self._databases:
@@ -406,8 +420,6 @@ def _fold(values: set[int]) -> set[int]:
 
 
 def _prefilter_source(parsed: Any, flags: int) -> bytes | None:
-    if _hs is None:
-        return None
     try:
         from re import _constants as c  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover
@@ -580,7 +592,7 @@ class _FixedEngine(_Engine):
         self.database = (
             pattern.hyperscan_database() if accelerated and self.literal is None else None
         )
-        self.scratch = _hs.Scratch(self.database) if self.database is not None else None
+        self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
         verifier = pattern.regex
         self._verify = verifier.match
         self._anchor_search = None
@@ -623,7 +635,7 @@ class _FixedEngine(_Engine):
         view = memoryview(buf)[lo:end]
         try:
             self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
-        except _hs.ScanTerminated:
+        except _hyperscan().ScanTerminated:
             pass
         finally:
             view.release()
@@ -701,7 +713,7 @@ class _RegexEngine(_Engine):
         self.after = self.max_length + REGEX_CONTEXT
         self.search = pattern.regex.search
         self.database = pattern.hyperscan_database() if accelerated else None
-        self.scratch = _hs.Scratch(self.database) if self.database is not None else None
+        self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
 
     def candidate_ends(self, buf: Any, lo: int, end: int) -> list[int] | None:
         """Sorted ends (indexes into ``buf``) where a match may end, scanning ``[lo, end)``.
@@ -717,15 +729,13 @@ class _RegexEngine(_Engine):
         view = memoryview(buf)[lo:end]
         try:
             self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
-        except _hs.ScanTerminated:
+        except _hyperscan().ScanTerminated:
             return None
         finally:
             view.release()
         return ends
 
-    def matches(
-        self, buf: Any, lo: int, hi: int, ends: list[int] | None
-    ) -> tuple[list[tuple[int, int]], int]:
+    def matches(self, buf: Any, lo: int, hi: int) -> tuple[list[tuple[int, int]], int]:
         """Non-overlapping leftmost matches starting in ``[lo, hi)`` (buffer indexes).
 
         Returns them and where the next search resumes (the end of the last one).
@@ -733,19 +743,8 @@ class _RegexEngine(_Engine):
         found: list[tuple[int, int]] = []
         pos = lo
         search = self.search
-        index = 0
         while pos < hi:
-            start_at = pos
-            if ends is not None:
-                # The leftmost match at or after pos ends at some reported end > pos, and starts
-                # at most max_length before it: nothing before that can start a match.
-                index = bisect.bisect_right(ends, pos, index)
-                if index == len(ends):
-                    break
-                start_at = max(pos, ends[index] - self.max_length)
-                if start_at >= hi:
-                    break
-            m = search(buf, start_at)
+            m = search(buf, pos)
             if m is None or m.start() >= hi:
                 break
             found.append(m.span())
@@ -856,12 +855,17 @@ class _Scan:
             self._advance(seg.hi - seg.lo)
 
     def _regex_piece(self, seg: _Segment, resume: int) -> tuple[list[Match], int]:
+        """Regex matches starting in the piece at or after ``resume``, and the next resume point.
+
+        ``re`` may backtrack for long, so it only ever runs on private copies, never on leased
+        memory. With Hyperscan, only the few places where a match can end are copied.
+        """
         engine = self.engine
         assert isinstance(engine, _RegexEngine)
         first = max(seg.lo, resume)
         if first >= seg.hi:
             return [], resume
-        ends = None
+        ends: list[int] | None = None
         data: Any = None
         if engine.database is not None:
             scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
@@ -869,20 +873,66 @@ class _Scan:
                 with self.reader.view(first, scan_end) as view:
                     ends = engine.candidate_ends(view, 0, len(view))
                 if ends is not None:
-                    ends = [e + first - seg.buf_lo for e in ends]
+                    ends = [e + first for e in ends]
             else:
                 data = self.reader.copy(seg.buf_lo, seg.buf_hi)
                 ends = engine.candidate_ends(data, first - seg.buf_lo, scan_end - seg.buf_lo)
-            if ends is not None and not ends:
-                return [], resume
-        # re may backtrack for long: it always runs on a private copy, never on leased memory.
+                if ends is not None:
+                    ends = [e + seg.buf_lo for e in ends]
+            if ends is not None:
+                if not ends:
+                    return [], resume
+                return self._confirm(seg, first, ends, data)
         if data is None:
             data = self.reader.copy(seg.buf_lo, seg.buf_hi)
         base = seg.buf_lo
-        spans, next_pos = engine.matches(data, first - base, seg.hi - base, ends)
+        spans, next_pos = engine.matches(data, first - base, seg.hi - base)
         if not spans:
             return [], resume
         return [Match(s + base, e + base) for s, e in spans], next_pos + base
+
+    def _confirm(
+        self, seg: _Segment, pos: int, ends: list[int], data: bytes | None
+    ) -> tuple[list[Match], int]:
+        """Let ``re`` decide near each candidate end (absolute offsets, sorted).
+
+        The leftmost match at or after ``pos`` ends at some candidate ``e`` > pos and starts at
+        or after ``e - max_length``, so nothing before that needs looking at. A search that finds
+        no match starting before ``e`` proves there is none up to ``e`` (the floor).
+        """
+        engine = self.engine
+        assert isinstance(engine, _RegexEngine)
+        longest = engine.max_length
+        found: list[Match] = []
+        region_lo, region = seg.buf_lo, data  # a whole-piece copy when there is one
+        region_hi = seg.buf_hi if data is not None else seg.buf_lo
+        floor = pos
+        index = 0
+        while pos < seg.hi:
+            index = bisect.bisect_right(ends, max(pos, floor), index)
+            if index == len(ends):
+                break
+            end = ends[index]
+            start_at = max(pos, floor, end - longest)
+            if start_at >= seg.hi:
+                break
+            need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
+            need_hi = min(seg.buf_hi, end + longest + REGEX_CONTEXT)
+            if region is None or need_lo < region_lo or need_hi > region_hi:
+                # Copy at least _REGION bytes so that nearby candidates share one copy.
+                region_lo = need_lo
+                region_hi = min(seg.buf_hi, max(need_hi, need_lo + _REGION))
+                region = self.reader.copy(region_lo, region_hi)
+            m = engine.search(region, start_at - region_lo, need_hi - region_lo)
+            if m is None or m.start() + region_lo >= end:
+                floor = end  # no match starts in [start_at, end]
+                continue
+            start = m.start() + region_lo
+            if start >= seg.hi:
+                break
+            found.append(Match(start, m.end() + region_lo))
+            pos = m.end() + region_lo
+        return found, pos
 
     def _view(self, seg: _Segment) -> Any:
         if seg.in_place:

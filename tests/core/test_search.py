@@ -9,6 +9,7 @@ import random
 import re
 import shutil
 import subprocess
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -345,15 +346,17 @@ def regexes(draw):
     ),
     regex=regexes(),
     accelerated=st.booleans(),
+    region=st.sampled_from([1, 100, 1 << 20]),
 )
-def test_regex_property_prefilter_never_loses_matches(make_doc, data, regex, accelerated):
+def test_regex_property_prefilter_never_loses_matches(make_doc, data, regex, accelerated, region):
     try:
         compiled = compile_pattern(SearchPattern(PatternKind.REGEX, regex))
     except PatternError:
         return  # can match the empty string: refused, as tested above
     doc = make_doc(data)
     options = SearchOptions(accelerated=accelerated, chunk_size=700)
-    got = [tuple(m) for m in iter_matches(doc, compiled, options=options)]
+    with mock.patch.object(search, "_REGION", region):  # small copies around candidates too
+        got = [tuple(m) for m in iter_matches(doc, compiled, options=options)]
     assert got == regex_reference(data, regex)
 
 
