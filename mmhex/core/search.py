@@ -57,8 +57,10 @@ DEFAULT_MAX_REGEX_MATCH = 64 * 1024
 REGEX_CONTEXT = 4096  # bytes of look-behind/look-ahead context around regex candidates
 # Matches gathered per engine call; bounds how long one window stays leased.
 _CALL_CAP = 1 << 16
-# Smallest copy made around regex candidates (neighbouring candidates share it).
-_REGION = 1 << 20
+# Extra bytes copied past a regex candidate's needs, shared by the candidates that follow.
+_REGION = 16 * 1024
+# Candidates whose leftmost starts are compared to bound a regex match (beyond: max length).
+_STARTS_SCANNED = 64
 DEFAULT_FIND_ALL_LIMIT = 100_000
 
 
@@ -268,24 +270,27 @@ class CompiledPattern:
     def is_regex(self) -> bool:
         return self.length is None
 
-    def hyperscan_database(self) -> Any | None:
-        """The compiled Hyperscan block-mode database, or None if unavailable/unsupported."""
+    def hyperscan_database(self, *, with_starts: bool = False) -> Any | None:
+        """The compiled Hyperscan block-mode database, or None if unavailable/unsupported.
+
+        ``with_starts`` asks for leftmost start offsets too (HS_FLAG_SOM_LEFTMOST); None if
+        Hyperscan cannot track them for this pattern.
+        """
         _hs = _hyperscan()
         if _hs is None or self.hyperscan_source is None:
             return None
-        if "block" not in self._databases:
+        key = "starts" if with_starts else "ends"
+        if key not in self._databases:
+            flags = _hs.HS_FLAG_DOTALL | (_hs.HS_FLAG_SOM_LEFTMOST if with_starts else 0)
             database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
             try:
                 database.compile(
-                    expressions=[self.hyperscan_source],
-                    ids=[0],
-                    elements=1,
-                    flags=[_hs.HS_FLAG_DOTALL],
+                    expressions=[self.hyperscan_source], ids=[0], elements=1, flags=[flags]
                 )
             except _hs.error:
                 database = None  # e.g. "pattern too large": re alone will do
-            self._databases["block"] = database
-        return self._databases["block"]
+            self._databases[key] = database
+        return self._databases[key]
 
 
 def compile_pattern(
@@ -704,7 +709,7 @@ class _FixedEngine(_Engine):
 
 
 class _RegexEngine(_Engine):
-    """Python ``re`` decides; Hyperscan (if any) first reports where matches may end."""
+    """Python ``re`` decides; Hyperscan (if any) first reports where matches may end and start."""
 
     def __init__(self, pattern: CompiledPattern, accelerated: bool) -> None:
         super().__init__(pattern)
@@ -712,18 +717,27 @@ class _RegexEngine(_Engine):
         self.before = REGEX_CONTEXT
         self.after = self.max_length + REGEX_CONTEXT
         self.search = pattern.regex.search
-        self.database = pattern.hyperscan_database() if accelerated else None
+        self.database = None
+        self.with_starts = False
+        if accelerated:
+            self.database = pattern.hyperscan_database(with_starts=True)
+            self.with_starts = self.database is not None
+            if self.database is None:
+                self.database = pattern.hyperscan_database()
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
 
-    def candidate_ends(self, buf: Any, lo: int, end: int) -> list[int] | None:
-        """Sorted ends (indexes into ``buf``) where a match may end, scanning ``[lo, end)``.
+    def candidates(self, buf: Any, lo: int, end: int) -> tuple[list[int], list[int] | None] | None:
+        """Where matches may end (sorted) and, if known, their leftmost starts, in ``[lo, end)``.
 
-        None means "too many to be worth it: let re look at everything".
+        Offsets index ``buf``. None means "too many to be worth it: let re look at everything".
         """
         ends: list[int] = []
+        starts: list[int] | None = [] if self.with_starts else None
 
-        def on_match(_id: int, _from: int, to: int, _flags: int, _ctx: object) -> bool:
-            ends.append(to + lo)
+        def on_match(_id: int, start: int, stop: int, _flags: int, _ctx: object) -> bool:
+            ends.append(stop + lo)
+            if starts is not None:
+                starts.append(start + lo)
             return len(ends) >= _CALL_CAP
 
         view = memoryview(buf)[lo:end]
@@ -733,7 +747,7 @@ class _RegexEngine(_Engine):
             return None
         finally:
             view.release()
-        return ends
+        return ends, starts
 
     def matches(self, buf: Any, lo: int, hi: int) -> tuple[list[tuple[int, int]], int]:
         """Non-overlapping leftmost matches starting in ``[lo, hi)`` (buffer indexes).
@@ -865,24 +879,25 @@ class _Scan:
         first = max(seg.lo, resume)
         if first >= seg.hi:
             return [], resume
-        ends: list[int] | None = None
+        found: tuple[list[int], list[int] | None] | None = None
         data: Any = None
         if engine.database is not None:
             scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
             if seg.in_place:
                 with self.reader.view(first, scan_end) as view:
-                    ends = engine.candidate_ends(view, 0, len(view))
-                if ends is not None:
-                    ends = [e + first for e in ends]
+                    found = engine.candidates(view, 0, len(view))
+                shift = first
             else:
                 data = self.reader.copy(seg.buf_lo, seg.buf_hi)
-                ends = engine.candidate_ends(data, first - seg.buf_lo, scan_end - seg.buf_lo)
-                if ends is not None:
-                    ends = [e + seg.buf_lo for e in ends]
-            if ends is not None:
+                found = engine.candidates(data, first - seg.buf_lo, scan_end - seg.buf_lo)
+                shift = seg.buf_lo
+            if found is not None:
+                ends, starts = found
                 if not ends:
                     return [], resume
-                return self._confirm(seg, first, ends, data)
+                ends = [e + shift for e in ends]
+                starts = None if starts is None else [s + shift for s in starts]
+                return self._confirm(seg, first, ends, starts, data)
         if data is None:
             data = self.reader.copy(seg.buf_lo, seg.buf_hi)
         base = seg.buf_lo
@@ -892,13 +907,20 @@ class _Scan:
         return [Match(s + base, e + base) for s, e in spans], next_pos + base
 
     def _confirm(
-        self, seg: _Segment, pos: int, ends: list[int], data: bytes | None
+        self,
+        seg: _Segment,
+        pos: int,
+        ends: list[int],
+        starts: list[int] | None,
+        data: bytes | None,
     ) -> tuple[list[Match], int]:
         """Let ``re`` decide near each candidate end (absolute offsets, sorted).
 
-        The leftmost match at or after ``pos`` ends at some candidate ``e`` > pos and starts at
-        or after ``e - max_length``, so nothing before that needs looking at. A search that finds
-        no match starting before ``e`` proves there is none up to ``e`` (the floor).
+        The leftmost match at or after ``pos`` that starts before candidate ``e`` (the first
+        one past ``pos``) ends at a candidate in ``[e, e + max_length)`` and starts at or after
+        the smallest leftmost start Hyperscan gave those (or ``e - max_length``): nothing
+        earlier needs looking at. A search that finds no match starting before ``e`` proves
+        there is none up to ``e`` (the floor).
         """
         engine = self.engine
         assert isinstance(engine, _RegexEngine)
@@ -913,15 +935,22 @@ class _Scan:
             if index == len(ends):
                 break
             end = ends[index]
-            start_at = max(pos, floor, end - longest)
+            lower = end - longest
+            if starts is not None:
+                reach = bisect.bisect_left(ends, end + longest, index)
+                if reach - index <= _STARTS_SCANNED:
+                    lower = min(starts[index:reach])
+            start_at = max(pos, floor, lower)
             if start_at >= seg.hi:
                 break
+            # A match starting before `end` ends at a candidate no later than end + longest.
+            last = ends[bisect.bisect_right(ends, end + longest, index) - 1]
             need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
-            need_hi = min(seg.buf_hi, end + longest + REGEX_CONTEXT)
+            need_hi = min(seg.buf_hi, last + REGEX_CONTEXT)
             if region is None or need_lo < region_lo or need_hi > region_hi:
-                # Copy at least _REGION bytes so that nearby candidates share one copy.
+                # A little extra so that the next candidates close by share this copy.
                 region_lo = need_lo
-                region_hi = min(seg.buf_hi, max(need_hi, need_lo + _REGION))
+                region_hi = min(seg.buf_hi, need_hi + _REGION)
                 region = self.reader.copy(region_lo, region_hi)
             m = engine.search(region, start_at - region_lo, need_hi - region_lo)
             if m is None or m.start() + region_lo >= end:

@@ -549,3 +549,18 @@ def test_against_grep(make_doc, options):
         got = [m.start for m in iter_matches(doc, pattern, options=options)]
         assert got == grep_offsets(doc.path, pcre), pattern
         assert set(offsets) <= set(got)
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_regex_start_bound_survives_lazy_alternatives(make_doc, accelerated):
+    """a.*?c matches 'ac' at 0; the next match, 'bxc' at 2, shares its end with a longer
+    a...c match starting at 0: a start bound taken from that end alone would skip it."""
+    data = b"acbxc" + b"." * 5000 + b"acbxc" + b"-" * (3 * PAGE) + b"acbxc"
+    doc = make_doc(data)
+    regex = rb"a[^\n]*?c|b.c"
+    options = SearchOptions(accelerated=accelerated, chunk_size=PAGE)
+    got = [
+        tuple(m)
+        for m in iter_matches(doc, SearchPattern(PatternKind.REGEX, regex), options=options)
+    ]
+    assert got == regex_reference(data, regex) and (2, 5) in got
