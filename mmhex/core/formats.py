@@ -8,7 +8,6 @@ strided slice assignment into a reused buffer of whole rows. Per-row string form
 
 from __future__ import annotations
 
-import array
 import base64
 import enum
 import re
@@ -63,9 +62,9 @@ class _ColumnFormatter:
         self.layout = _Layout(fmt, digits)
         self.max_rows = chunk // ROW
         self.buffer = bytearray(self.layout.template * self.max_rows)
-        # The offset column changes little between chunks: only rewrite digits that differ.
-        self._offset_columns: list[bytes | None] = [None] * digits
-        self._rows_written = 0
+        # What each offset digit column holds now (most stay the same from chunk to chunk).
+        self._digit_keys: list[tuple[int, int] | None] = [None] * digits
+        self._digit_columns: list[bytes | None] = [None] * digits
 
     def rows(self, data: bytes, offset: int) -> memoryview:
         """The text of ``len(data) // 16`` full rows (data must be a multiple of 16, ≤ chunk)."""
@@ -74,31 +73,53 @@ class _ColumnFormatter:
         size = count * layout.length
         step = layout.length
         out = self.buffer
-        if count != self._rows_written:
-            self._offset_columns = [None] * layout.digits
-            self._rows_written = count
-        digits = data.hex().encode()
+        text_at = layout.text_at
         for j, at in enumerate(layout.hex_at):
-            out[at:size:step] = digits[2 * j :: 2 * ROW]
-            out[at + 1 : size : step] = digits[2 * j + 1 :: 2 * ROW]
-        text = data.translate(PRINTABLE)
-        for k in range(ROW):
-            out[layout.text_at + k : size : step] = text[k::ROW]
+            column = data[j::ROW]  # byte j of every row
+            out[at:size:step] = column.translate(_HIGH_DIGIT)
+            out[at + 1 : size : step] = column.translate(_LOW_DIGIT)
+            out[text_at + j : size : step] = column.translate(PRINTABLE)
         self._write_offsets(offset, count, size)
         return memoryview(out)[:size]
 
     def _write_offsets(self, offset: int, count: int, size: int) -> None:
         width = self.layout.digits
-        values = array.array("Q", range(offset, offset + count * ROW, ROW))
-        if array.array("H", [1]).tobytes() == b"\x01\x00":
-            values.byteswap()  # big-endian, so the hex text reads in order
-        text = values.tobytes().hex().encode()
         step = self.layout.length
-        for k in range(width):
-            column = text[16 - width + k :: 16]
-            if self._offset_columns[k] != column:
-                self.buffer[k:size:step] = column
-                self._offset_columns[k] = column
+        for place in range(width):
+            column_at = width - 1 - place
+            # Digit `place` of offset + 16*i depends only on offset mod 16**(place+1).
+            key = (offset % 16 ** (place + 1), count)
+            if self._digit_keys[column_at] == key:
+                continue
+            self._digit_keys[column_at] = key
+            column = _digit_column(offset, count, place)
+            if self._digit_columns[column_at] != column:
+                self.buffer[column_at:size:step] = column
+                self._digit_columns[column_at] = column
+
+
+_HEX_DIGITS = b"0123456789abcdef"
+_HIGH_DIGIT = bytes(_HEX_DIGITS[b >> 4] for b in range(256))
+_LOW_DIGIT = bytes(_HEX_DIGITS[b & 15] for b in range(256))
+
+
+def _digit_column(offset: int, count: int, place: int) -> bytes:
+    """Hex digit ``place`` (0 = rightmost) of offset, offset+16, ... (count rows), as runs."""
+    shift = 4 * place
+    if place == 0:
+        return _HEX_DIGITS[offset & 15 : (offset & 15) + 1] * count
+    rows_per_value = (1 << shift) // ROW
+    value = (offset >> shift) & 15
+    first = (((offset >> shift) + 1) << shift) - offset  # bytes until the digit changes
+    run = min(count, (first + ROW - 1) // ROW)
+    parts = [_HEX_DIGITS[value : value + 1] * run]
+    done = run
+    while done < count:
+        value = (value + 1) & 15
+        run = min(count - done, rows_per_value)
+        parts.append(_HEX_DIGITS[value : value + 1] * run)
+        done += run
+    return b"".join(parts)
 
 
 def format_row(fmt: DumpFormat, data: bytes, offset: int) -> bytes:
@@ -158,7 +179,7 @@ def _format_block(
         take = min(CHUNK, full - pos, max(ROW, width_end))
         formatter = formatters.get(digits)
         if formatter is None:
-            formatter = formatters[digits] = _ColumnFormatter(fmt, digits)
+            formatter = formatters[digits] = _ColumnFormatter(fmt, digits, CHUNK)
         yield formatter.rows(data[pos : pos + take], row_offset)
         pos += take
     if pos < len(data):
