@@ -9,6 +9,7 @@ raise SIGBUS and kill the process.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import fcntl
@@ -41,6 +42,39 @@ class OpenMode(enum.Enum):
 class FileKind(enum.Enum):
     REGULAR = "regular file"
     BLOCK_DEVICE = "block device"
+
+
+def open_process_memory(*, writable: bool = False) -> int:
+    """A descriptor on ``/proc/self/mem`` (-1 where a hardened kernel refuses it).
+
+    Reading or writing our own mapped pages through it returns EIO for a page past a truncated
+    end, where touching the page directly would raise SIGBUS and kill the process.
+    """
+    try:
+        return os.open("/proc/self/mem", (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
+    except OSError:
+        return -1
+
+
+def write_process_memory(mem_fd: int, address: int, data: bytes | memoryview) -> int:
+    """Copy ``data`` to ``address`` of this process; returns how many bytes landed before a fault.
+
+    Writing a MAP_PRIVATE page this way copies it on write exactly as a store would; writing a
+    MAP_SHARED page dirties the page cache. A page the file no longer backs stops the copy.
+    """
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        try:
+            count = os.pwrite(mem_fd, view[done:], address + done)
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            return done
+        if count <= 0:
+            return done
+        done += count
+    return done
 
 
 @dataclass(frozen=True)
@@ -135,6 +169,7 @@ class MappedFile:
             fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
             self.identity = FileIdentity.from_stat(st, self._size)
             self._mem_fd = self._open_self_mem()
+            self._mem_write_fd = -1  # opened on the first private write
         except BaseException:
             os.close(self._fd)
             raise
@@ -234,8 +269,13 @@ class MappedFile:
         return Window(start, length, mm, mapping_address(mm), private)
 
     def _evict_unpinned(self) -> None:
+        # The most recently used window is never the victim: it is the one just handed out, and
+        # when every other window holds edits (pinned) it would otherwise be unmapped at once.
+        newest = next(reversed(self._windows), None)
         while len(self._windows) > self.max_windows:
-            victim = next((s for s, w in self._windows.items() if not w.pinned), None)
+            victim = next(
+                (s for s, w in self._windows.items() if not w.pinned and s != newest), None
+            )
             if victim is None:
                 return  # everything left holds edits
             self._close_mm(self._windows.pop(victim).mm)
@@ -319,6 +359,43 @@ class MappedFile:
             self.refresh()
             raise FileTruncatedError(self.path, old, new_size)
 
+    # ----------------------------------------------------------------- private writes
+    def write(self, offset: int, data: bytes | memoryview) -> None:
+        """Copy ``data`` into the private pages at ``offset`` and pin their windows.
+
+        Only in PRIVATE mode: the pages are copied on write, the file is never touched. Raises
+        FileTruncatedError, never SIGBUS, when another process shrank the file under the mapping.
+        """
+        if self._mode is not OpenMode.PRIVATE:
+            raise ValueError("writes need the private (copy-on-write) mode")
+        view = memoryview(data)
+        end = offset + len(view)
+        if offset < 0 or end > self._size:
+            raise ValueError(f"write [{offset}, {end}) outside the file (size {self._size})")
+        pos = offset
+        with self._lock:
+            while pos < end:
+                window = self.pin(pos)
+                count = min(end, window.end) - pos
+                self._write_window(window, pos, view[pos - offset : pos - offset + count])
+                pos += count
+
+    def _write_window(self, window: Window, pos: int, chunk: memoryview) -> None:
+        if self._mem_write_fd < 0:
+            self._mem_write_fd = open_process_memory(writable=True)
+        if self._mem_write_fd < 0:
+            # No /proc/self/mem: check the size right before the store to keep the SIGBUS window
+            # as small as possible.
+            self._raise_if_truncated(pos + len(chunk))
+            window.mm[pos - window.start : pos - window.start + len(chunk)] = chunk
+            return
+        written = write_process_memory(
+            self._mem_write_fd, window.address + (pos - window.start), chunk
+        )
+        if written < len(chunk):
+            self._raise_if_truncated(pos + len(chunk))
+            raise OSError(errno.EIO, f"I/O error writing offset {pos + written:#x}", self.path)
+
     # ----------------------------------------------------------------- outside changes
     def current_size(self) -> int:
         """The size of the open file now (fstat; lseek for block devices)."""
@@ -339,7 +416,25 @@ class MappedFile:
             self.drop_windows(keep_pinned=True)
             for start in [s for s, w in self._windows.items() if w.start >= self._size]:
                 self._close_mm(self._windows.pop(start).mm)
+            for window in list(self._windows.values()):
+                if window.length < min(self.window_size, self._size - window.start):
+                    self._regrow_pinned(window)
             return True
+
+    def _regrow_pinned(self, window: Window) -> None:
+        """The file grew past a pinned (edited) tail window: map it longer, keeping its bytes."""
+        try:
+            content = self._read_window(window, window.start, window.length)
+        except OSError:
+            content = b""  # its pages went with a truncation in between; the edit log has them
+        longer = self._map(window.start, min(self.window_size, self._size - window.start))
+        longer.pinned = True
+        self._windows[window.start] = longer
+        self._close_mm(window.mm)
+        if content:
+            # A failure here is yet another truncation; the edit log still has every byte.
+            with contextlib.suppress(OSError):
+                self._write_window(longer, longer.start, memoryview(content))
 
     def set_mode(self, mode: OpenMode) -> None:
         """Switch read-only <-> private edit; every window is re-mapped (private pages dropped)."""
@@ -358,6 +453,9 @@ class MappedFile:
             if self._mem_fd >= 0:
                 os.close(self._mem_fd)
                 self._mem_fd = -1
+            if self._mem_write_fd >= 0:
+                os.close(self._mem_write_fd)
+                self._mem_write_fd = -1
 
     def __enter__(self) -> MappedFile:
         return self

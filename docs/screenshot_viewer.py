@@ -1,0 +1,85 @@
+"""Make docs/screenshot.png: mmhex on a real file under Xvfb, photographed with ImageMagick.
+
+Usage: xvfb-run -a -s "-screen 0 1280x800x24" python docs/screenshot_viewer.py [FILE] [OUT.png]
+Opens FILE (default: /bin/ls, an ELF binary with readable strings), selects its program
+interpreter path (or a range near the start) so that cursor and selection both show, then runs
+`import -window root` and crops to the window.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    target = sys.argv[1] if len(sys.argv) > 1 else "/bin/ls"
+    out = Path(sys.argv[2] if len(sys.argv) > 2 else ROOT / "docs" / "screenshot.png")
+    settings_dir = tempfile.mkdtemp(prefix="mmhex-shot-")
+    os.environ["MMHEX_SETTINGS"] = os.path.join(settings_dir, "settings.ini")
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    from PySide6.QtWidgets import QApplication
+
+    from mmhex.ui.app import application
+    from mmhex.ui.main_window import MainWindow
+
+    app = application()
+    assert isinstance(app, QApplication)
+    window = MainWindow()
+    window.move(0, 0)
+    error = window.open_path(target, readonly=True)
+    if error:
+        print(error, file=sys.stderr)
+        return 1
+    window.resize(window.width(), 640)
+    window.show()
+    window.activateWindow()
+    settle(500)
+    view = window.view
+    start, end = interesting_range(target)
+    view.select(start, end)
+    view.set_top_row(start // view.bytes_per_row - view.page_rows // 2)
+    settle(1000)
+    geometry = window.frameGeometry()
+    subprocess.run(
+        [
+            "import",
+            "-window",
+            "root",
+            "-crop",
+            f"{geometry.width()}x{geometry.height()}+{geometry.x()}+{geometry.y()}",
+            str(out),
+        ],
+        check=True,
+    )
+    print(out)
+    window.close()
+    return 0
+
+
+def settle(milliseconds: int) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(milliseconds, loop.quit)
+    loop.exec()
+
+
+def interesting_range(path: str) -> tuple[int, int]:
+    """The ELF program interpreter path if there is one near the start, else 0x40..0x80."""
+    with open(path, "rb") as handle:
+        data = handle.read(4096)
+    start = data.find(b"/lib")
+    if start < 0:
+        return 0x40, 0x80
+    return start, data.index(b"\0", start)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""`mmhex patch`: overwrite bytes of a file in place through the same journaled save as the GUI.
+
+All patches are parsed and checked against the file before anything is written, so a bad line
+leaves the file untouched. Never imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mmhex.core.document import Document, EditError
+from mmhex.core.edits import HexSyntaxError, parse_hex_bytes
+from mmhex.core.errors import MmhexError, describe_error
+
+HELP = (
+    "Overwrite bytes of FILE in place, crash-safe (journaled, only the changed pages are "
+    "written): `mmhex patch FILE OFFSET HEXBYTES`, or `--from PATCHFILE` with one "
+    "'OFFSET HEXBYTES' pair per line (offsets decimal or 0x-hex; applied in order, later wins; "
+    "'#' starts a comment). The file's size never changes."
+)
+
+_OFFSET = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)")
+
+
+class PatchSyntaxError(MmhexError):
+    """A patch that cannot be parsed; str says where and why."""
+
+
+@dataclass(frozen=True)
+class PatchItem:
+    offset: int
+    data: bytes
+    where: str  # "line 3 of FILE" or "command line", for messages
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the file to change in place")
+    parser.add_argument("offset", nargs="?", help="where to write: decimal or 0x-hex")
+    parser.add_argument(
+        "hexbytes", nargs="*", help="the bytes as hex digits (spaces between bytes allowed)"
+    )
+    parser.add_argument(
+        "--from",
+        dest="patch_file",
+        metavar="PATCHFILE",
+        help="read 'OFFSET HEXBYTES' lines from PATCHFILE ('-' for standard input)",
+    )
+
+
+def parse_offset(text: str) -> int:
+    """A decimal or 0x-hex offset, nothing else (no signs, no expressions)."""
+    if not _OFFSET.fullmatch(text):
+        raise PatchSyntaxError(f"{text!r} is not an offset (use decimal, or hex as 0x1F400)")
+    return int(text, 0) if text[:2].lower() == "0x" else int(text, 10)
+
+
+def parse_patch_lines(lines: Iterable[str], source: str) -> list[PatchItem]:
+    """Parse 'OFFSET HEXBYTES' lines; blank lines and '#' comments are skipped."""
+    items: list[PatchItem] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{source}, line {number}"
+        parts = line.split(None, 1)
+        if len(parts) < 2:
+            raise PatchSyntaxError(f"{where}: expected 'OFFSET HEXBYTES', got {line!r}")
+        try:
+            items.append(PatchItem(parse_offset(parts[0]), parse_hex_bytes(parts[1]), where))
+        except (PatchSyntaxError, HexSyntaxError) as exc:
+            raise PatchSyntaxError(f"{where}: {exc}") from exc
+    return items
+
+
+def _read_patches(args: argparse.Namespace) -> list[PatchItem]:
+    if args.patch_file is not None:
+        if args.offset is not None:
+            raise PatchSyntaxError("give either OFFSET HEXBYTES or --from PATCHFILE, not both")
+        if args.patch_file == "-":
+            return parse_patch_lines(sys.stdin, "standard input")
+        try:
+            with open(args.patch_file, encoding="utf-8") as handle:
+                return parse_patch_lines(handle, args.patch_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PatchSyntaxError(describe_error(exc, args.patch_file)) from exc
+    if args.offset is None or not args.hexbytes:
+        raise PatchSyntaxError("give OFFSET and HEXBYTES, or --from PATCHFILE")
+    try:
+        data = parse_hex_bytes(" ".join(args.hexbytes))
+        return [PatchItem(parse_offset(args.offset), data, "command line")]
+    except (PatchSyntaxError, HexSyntaxError) as exc:
+        raise PatchSyntaxError(f"command line: {exc}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        items = _read_patches(args)
+    except PatchSyntaxError as exc:
+        print(f"mmhex patch: {exc}", file=sys.stderr)
+        return 2
+    if not items:
+        print("mmhex patch: the patch file holds no patches; nothing to do.", file=sys.stderr)
+        return 0
+    try:
+        document = Document.open(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"mmhex patch: {describe_error(exc, args.file)}", file=sys.stderr)
+        return 1
+    try:
+        if document.recovery is not None:
+            print(f"mmhex patch: {document.recovery.message}", file=sys.stderr)
+            if not document.recovery.ok:
+                return 1
+        return _apply_and_save(document, items)
+    finally:
+        document.close()
+
+
+def _apply_and_save(document: Document, items: list[PatchItem]) -> int:
+    path = document.path
+    try:
+        document.enable_editing()
+    except EditError as exc:
+        print(f"mmhex patch: {path}: {exc}", file=sys.stderr)
+        return 1
+    size = document.size
+    for item in items:  # check everything before the first write
+        if item.offset + len(item.data) > size:
+            reason = (
+                f"offset {item.offset:#x} is past the end of the file"
+                if item.offset >= size
+                else f"{len(item.data):,} bytes at {item.offset:#x} would run past the end"
+            )
+            print(
+                f"mmhex patch: {item.where}: {reason} ({size:,} bytes); nothing was written.",
+                file=sys.stderr,
+            )
+            return 1
+    try:
+        for item in items:
+            document.write(item.offset, item.data)
+        if not document.modified:
+            print(f"{path}: unchanged (the bytes were already there).")
+            return 0
+        changed = document.edit_log.dirty_bytes
+        result = document.save()
+    except (OSError, MmhexError) as exc:
+        print(f"mmhex patch: {describe_error(exc)}", file=sys.stderr)
+        return 1
+    count = len(items)
+    print(
+        f"{path}: applied {count:,} patch{'es' if count != 1 else ''}; {changed:,} "
+        f"byte{'s' if changed != 1 else ''} written in {result.ranges:,} "
+        f"range{'s' if result.ranges != 1 else ''}."
+    )
+    return 0

@@ -1,0 +1,622 @@
+"""Saving edits: in place through a rollback journal and MAP_SHARED + msync, or as a new file.
+
+A save is planned first (``plan_save``: which page-aligned ranges, in which order, holding which
+new bytes; inspectable without any I/O) and then executed (``execute``): journal the original
+bytes, copy the new bytes into a shared mapping of each merged range and msync it, mark the
+journal complete and remove it. The cost follows the changed pages, never the file size; a crash
+at any moment leaves the file recoverable to exactly its old or exactly its new bytes.
+``save_copy`` writes a new file (sparse-aware copy to a temporary file, the edits, fsync, atomic
+rename). Failures raise SaveError carrying one sentence; the file and the edits stay intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import mmap
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mmhex.core._libc import mapping_address
+from mmhex.core.edits import page_ranges
+from mmhex.core.errors import MmhexError, describe_errno
+from mmhex.core.journal import (
+    Checkpoint,
+    JournalRange,
+    JournalWriter,
+    fsync_directory,
+    journal_path,
+    no_checkpoint,
+    roll_back_into,
+)
+from mmhex.core.mapping import FileIdentity, open_process_memory, write_process_memory
+from mmhex.core.progress import Cancelled, CancelToken, Progress
+
+PAGE_SIZE = mmap.PAGESIZE
+# One shared mapping and one msync ("span") may cover several dirty page ranges and the clean
+# pages between them: msync writes only the dirty pages of its range, but every msync ends in a
+# disk cache flush that costs milliseconds (about 3 ms each on the test machine: 100 scattered
+# one-page msyncs took 290 ms, one msync over the same pages 10 ms). A span stops growing at
+# MAX_SPAN_LENGTH of address space (mapping it costs nothing until a page is touched) or
+# MAX_SPAN_DIRTY bytes of new data, so a huge fill is synced in parts with progress in between.
+MAX_SPAN_LENGTH = 1 << 40
+MAX_SPAN_DIRTY = 64 * 1024 * 1024
+# Sparse-aware copies move data in pieces of this size between progress reports.
+COPY_CHUNK = 16 * 1024 * 1024
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class SaveError(MmhexError):
+    """Saving did not happen (or was undone); ``str`` is the sentence for the user."""
+
+    def __init__(self, sentence: str, err: int | None = None) -> None:
+        super().__init__(sentence)
+        self.errno = err
+
+
+class FileChangedOnDiskError(SaveError):
+    """The file on disk is not the one the edits were made against; ask before overwriting."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"{path} was changed on disk by another program since it was opened ({detail}); "
+            "saving now would overwrite those changes."
+        )
+        self.path = path
+        self.question = (
+            f"{os.path.basename(path)} was changed on disk by another program ({detail}). "
+            "Overwrite it with your edits?"
+        )
+
+
+class JournalPendingError(SaveError):
+    """A journal already exists: an earlier save was interrupted, or another save is running."""
+
+
+@dataclass(frozen=True)
+class Patch:
+    offset: int
+    data: bytes
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.data)
+
+
+@dataclass(frozen=True)
+class SyncSpan:
+    """One MAP_SHARED mapping and one msync: ``[start, end)``, start page-aligned."""
+
+    start: int
+    end: int
+    pages: tuple[tuple[int, int], ...]  # the dirty page ranges inside (end clipped to the size)
+    patches: tuple[Patch, ...]
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    @property
+    def changed_bytes(self) -> int:
+        return sum(len(p.data) for p in self.patches)
+
+
+@dataclass(frozen=True)
+class SavePlan:
+    """What a save in place will do, in execution order; built without touching the file."""
+
+    path: str
+    size: int
+    expected: FileIdentity | None  # the file the edits were made against (None: do not check)
+    spans: tuple[SyncSpan, ...]
+    page_size: int = PAGE_SIZE
+
+    @property
+    def journal_path(self) -> str:
+        return journal_path(self.path)
+
+    @property
+    def page_ranges(self) -> tuple[tuple[int, int], ...]:
+        """The merged, page-aligned ranges that will be written, in order."""
+        return _merge_touching([r for span in self.spans for r in span.pages])
+
+    @property
+    def patches(self) -> tuple[Patch, ...]:
+        return tuple(p for span in self.spans for p in span.patches)
+
+    @property
+    def changed_bytes(self) -> int:
+        return sum(span.changed_bytes for span in self.spans)
+
+    @property
+    def dirty_page_bytes(self) -> int:
+        """Bytes of the pages written back: what the save costs, whatever the file size."""
+        return sum(end - start for start, end in self.page_ranges)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.spans
+
+
+def plan_save(
+    path: str,
+    patches: Iterable[tuple[int, bytes]],
+    *,
+    size: int,
+    expected: FileIdentity | None = None,
+    page_size: int = PAGE_SIZE,
+    max_span_length: int | None = None,
+    max_span_dirty: int | None = None,
+) -> SavePlan:
+    """Group ``(offset, new bytes)`` patches into merged page ranges and msync spans, in order.
+
+    Patches must not overlap (an EditLog's never do). Raises SaveError for a patch past ``size``:
+    a save in place overwrites and never changes the size.
+    """
+    max_span_length = MAX_SPAN_LENGTH if max_span_length is None else max_span_length
+    max_span_dirty = MAX_SPAN_DIRTY if max_span_dirty is None else max_span_dirty
+    ordered = sorted((Patch(o, bytes(d)) for o, d in patches if d), key=lambda p: p.offset)
+    for before, after in itertools.pairwise(ordered):
+        if after.offset < before.end:
+            raise ValueError("patches overlap")
+    beyond = [p for p in ordered if p.offset < 0 or p.end > size]
+    if beyond:
+        raise SaveError(
+            f"Edits at {beyond[0].offset:#x} lie past the end of {path} as it is now "
+            f"({size:,} bytes), so they cannot be saved in place; use Save As to keep them.",
+            errno.EFBIG,
+        )
+    piece = max(page_size, max_span_dirty - max_span_dirty % page_size)
+    pieces = [
+        (start, min(start + piece, min(hi, size)))
+        for lo, hi in page_ranges(((p.offset, p.end) for p in ordered), page_size)
+        for start in range(lo, min(hi, size), piece)
+    ]
+    groups: list[list[tuple[int, int]]] = []
+    dirty = 0
+    for start, end in pieces:
+        if groups and (
+            end - groups[-1][0][0] > max_span_length or dirty + end - start > max_span_dirty
+        ):
+            groups.append([])
+            dirty = 0
+        if not groups:
+            groups.append([])
+        groups[-1].append((start, end))
+        dirty += end - start
+    spans: list[SyncSpan] = []
+    index = 0
+    for group in groups:
+        start, end = group[0][0], group[-1][1]
+        inside: list[Patch] = []
+        while index < len(ordered) and ordered[index].offset < end:
+            patch = ordered[index]
+            first, last = max(patch.offset, start), min(patch.end, end)
+            inside.append(Patch(first, patch.data[first - patch.offset : last - patch.offset]))
+            if patch.end > end:
+                break  # the rest of this patch belongs to the next span
+            index += 1
+        spans.append(SyncSpan(start, end, _merge_touching(group), tuple(inside)))
+    return SavePlan(os.path.abspath(path), size, expected, tuple(spans), page_size)
+
+
+def _merge_touching(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if merged and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    path: str
+    changed_bytes: int
+    ranges: int  # merged page ranges written
+    seconds: float
+    msyncs: int = 0
+    journal_bytes: int = 0
+
+    @property
+    def message(self) -> str:
+        if not self.changed_bytes:
+            return f"Nothing to save in {self.path}."
+        return (
+            f"Saved {self.changed_bytes:,} changed byte{'s' if self.changed_bytes != 1 else ''} "
+            f"to {self.path}."
+        )
+
+
+# --------------------------------------------------------------------------- save in place
+def execute(
+    plan: SavePlan,
+    *,
+    overwrite_outside_changes: bool = False,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> SaveResult:
+    """Carry out ``plan``: journal, MAP_SHARED copy + msync per range, mark complete, remove.
+
+    ``checkpoint`` is called with a step name between steps (the fault-injection tests stop the
+    process there). Cancelling before the file is touched removes the journal; cancelling while
+    it is written rolls the file back. Either way Cancelled is raised and the file is unchanged.
+    """
+    started = time.monotonic()
+    checkpoint = checkpoint or no_checkpoint
+    if plan.is_empty:
+        return SaveResult(plan.path, 0, 0, 0.0)
+    progress = Progress(2 * plan.changed_bytes, on_progress, cancel or CancelToken())
+    fd, identity = _open_for_saving(plan, overwrite_outside_changes)
+    try:
+        journal = JournalWriter(plan.path, identity, checkpoint)
+        originals = _write_journal(journal, fd, plan, progress)
+        try:
+            _copy_and_sync(fd, plan, progress, checkpoint)
+            os.fsync(fd)
+            checkpoint("file-fsynced")
+        except BaseException as exc:
+            _undo_partial_write(fd, journal, originals, plan.path, exc)
+            raise
+        _commit(fd, journal, originals, plan.path)
+    finally:
+        os.close(fd)
+    return SaveResult(
+        plan.path,
+        plan.changed_bytes,
+        len(plan.page_ranges),
+        time.monotonic() - started,
+        len(plan.spans),
+        journal.size,
+    )
+
+
+def _open_for_saving(plan: SavePlan, overwrite_outside_changes: bool) -> tuple[int, FileIdentity]:
+    """Open the file read-write after checking it is still the one the edits belong to."""
+    path = plan.path
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _open_failure(path, exc) from exc
+    if plan.expected is not None and not overwrite_outside_changes:
+        detail = _difference(plan.expected, st)
+        if detail:
+            raise FileChangedOnDiskError(path, detail)
+    if st.st_size < max(p.end for p in plan.patches):
+        raise SaveError(
+            f"{path} is now shorter ({st.st_size:,} bytes) than the edits reach, so they cannot "
+            "be saved in place; use Save As to keep them.",
+            errno.EFBIG,
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise SaveError(f"{path} is not a regular file; use Save As.", errno.EINVAL)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _open_failure(path, exc) from exc
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+        os.close(fd)
+        raise FileChangedOnDiskError(path, "it was replaced while saving started")
+    return fd, FileIdentity.from_stat(opened)
+
+
+def _difference(expected: FileIdentity, st: os.stat_result) -> str:
+    if (st.st_dev, st.st_ino) != (expected.device, expected.inode):
+        return "it was replaced by another file"
+    if st.st_size != expected.size:
+        return f"its size changed from {expected.size:,} to {st.st_size:,} bytes"
+    if st.st_mtime_ns != expected.mtime_ns:
+        return "its modification time changed"
+    return ""
+
+
+# Why a write failed, as a clause inside a sentence (errors.describe_errno speaks of reading).
+_WRITE_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EROFS: "the file system is read-only",
+    errno.EIO: "an input/output error occurred",
+    errno.EFBIG: "the file would be larger than this file system allows",
+    errno.ENOENT: "the folder does not exist",
+    errno.EISDIR: "it is a directory",
+    errno.ETXTBSY: "the file is a running program",
+}
+
+
+def _reason(exc: OSError) -> str:
+    return _WRITE_REASONS.get(exc.errno or 0) or describe_errno(exc.errno).rstrip(".").lower()
+
+
+def _open_failure(path: str, exc: OSError) -> SaveError:
+    keep = "your edits are kept; use Save As to write them to another file."
+    sentences = {
+        errno.EACCES: f"You do not have permission to write {path}; {keep}",
+        errno.EPERM: f"Writing {path} is not permitted (it may be immutable or sealed); {keep}",
+        errno.EROFS: f"{path} is on a read-only file system; {keep}",
+        errno.ETXTBSY: f"{path} is a program that is running right now, so it cannot be written "
+        f"(text file busy); {keep}",
+        errno.ENOENT: f"{path} no longer exists; {keep}",
+    }
+    sentence = sentences.get(
+        exc.errno or 0, f"{path} cannot be opened for writing ({_reason(exc)}); {keep}"
+    )
+    return SaveError(sentence, exc.errno)
+
+
+def _write_journal(
+    journal: JournalWriter, fd: int, plan: SavePlan, progress: Progress
+) -> list[JournalRange]:
+    """Journal the bytes on disk now under every patch; nothing is touched if this fails."""
+    originals: list[JournalRange] = []
+    try:
+        journal.create(len(plan.patches))
+        for patch in plan.patches:
+            original = _read_exact(fd, patch.offset, len(patch.data), plan.path)
+            journal.add(patch.offset, original)
+            originals.append(JournalRange(patch.offset, original))
+            progress.advance(len(original))
+        journal.seal()
+    except FileExistsError as exc:
+        raise JournalPendingError(
+            f"An earlier save of {plan.path} was interrupted or another save is running (journal "
+            f"{journal.path}); nothing was saved. Reopen the file or run `mmhex recover` first.",
+            exc.errno,
+        ) from exc
+    except Cancelled:
+        journal.abandon()
+        raise
+    except OSError as exc:
+        journal.abandon()
+        where = os.path.dirname(plan.path)
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason = f"the folder {where} is not writable"
+        else:
+            reason = _reason(exc)
+        raise SaveError(
+            f"The safety journal for {plan.path} could not be written ({reason}); nothing was "
+            "saved, the file is unchanged and your edits are kept.",
+            exc.errno,
+        ) from exc
+    except BaseException:
+        journal.abandon()
+        raise
+    return originals
+
+
+def _read_exact(fd: int, offset: int, length: int, path: str) -> bytes:
+    parts: list[bytes] = []
+    done = 0
+    while done < length:
+        chunk = os.pread(fd, length - done, offset + done)
+        if not chunk:
+            raise OSError(errno.EIO, f"{path} became shorter while saving")
+        parts.append(chunk)
+        done += len(chunk)
+    return b"".join(parts)
+
+
+def _copy_and_sync(fd: int, plan: SavePlan, progress: Progress, checkpoint: Checkpoint) -> None:
+    """Map each span MAP_SHARED, copy its new bytes in, msync it once, unmap it."""
+    mem_fd = open_process_memory(writable=True)
+    try:
+        for index, span in enumerate(plan.spans):
+            progress.token.check()
+            mm = _map_shared(fd, span, plan.path)
+            try:
+                _copy_into(mm, mem_fd, span)
+                checkpoint(f"span-{index}-copied")
+                mm.flush(0, span.length)  # msync(MS_SYNC) from a page-aligned start
+                checkpoint(f"span-{index}-msynced")
+            finally:
+                mm.close()
+            progress.advance(span.changed_bytes)
+    finally:
+        if mem_fd >= 0:
+            os.close(mem_fd)
+
+
+def _map_shared(fd: int, span: SyncSpan, path: str) -> mmap.mmap:
+    try:
+        return mmap.mmap(
+            fd,
+            span.length,
+            flags=mmap.MAP_SHARED,
+            prot=mmap.PROT_READ | mmap.PROT_WRITE,
+            offset=span.start,
+        )
+    except ValueError as exc:  # the file shrank below the span since the check
+        raise OSError(errno.EIO, f"{path} became shorter while saving") from exc
+
+
+def _copy_into(mm: mmap.mmap, mem_fd: int, span: SyncSpan) -> None:
+    if mem_fd < 0:
+        for patch in span.patches:
+            mm[patch.offset - span.start : patch.end - span.start] = patch.data
+        return
+    # Through /proc/self/mem a page the file lost (truncated meanwhile, or no disk block for a
+    # hole) ends the copy with an error instead of SIGBUS killing the process mid-save.
+    address = mapping_address(mm)
+    for patch in span.patches:
+        written = write_process_memory(mem_fd, address + patch.offset - span.start, patch.data)
+        if written < len(patch.data):
+            raise OSError(errno.EIO, f"writing offset {patch.offset + written:#x} failed")
+
+
+def _commit(fd: int, journal: JournalWriter, originals: list[JournalRange], path: str) -> None:
+    """The file holds every new byte: mark the journal complete and remove it.
+
+    Either step alone commits the save (a complete journal only tells recovery to keep the new
+    bytes). If both fail, the pending journal would make recovery undo the save later, so undo it
+    now while the edits are still in memory.
+    """
+    committed = False
+    with contextlib.suppress(OSError):
+        journal.mark_complete()
+        committed = True
+    try:
+        journal.remove()
+    except OSError as exc:
+        if not committed:
+            _undo_partial_write(fd, journal, originals, path, exc)
+
+
+def _undo_partial_write(
+    fd: int,
+    journal: JournalWriter,
+    originals: list[JournalRange],
+    path: str,
+    exc: BaseException,
+) -> None:
+    """The file may be half written: put the original bytes back, then drop the journal."""
+    try:
+        roll_back_into(fd, originals, journal.identity.mtime_ns)
+        journal.remove()
+    except OSError as rollback_exc:
+        raise SaveError(
+            f"Saving {path} failed and the original bytes could not be put back "
+            f"({_reason(rollback_exc)}); your edits are kept and the journal "
+            f"{journal.path} holds the original bytes: reopen the file or run `mmhex recover`.",
+            rollback_exc.errno,
+        ) from exc
+    if isinstance(exc, OSError):
+        raise SaveError(
+            f"Saving {path} failed ({_reason(exc)}); the file "
+            "was restored to its previous contents and your edits are kept.",
+            exc.errno,
+        ) from exc
+
+
+# --------------------------------------------------------------------------- save as
+def save_copy(
+    source_fd: int,
+    source_size: int,
+    target: str,
+    patches: Iterable[tuple[int, bytes]],
+    *,
+    mode: int = 0o644,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SaveResult:
+    """Write ``source`` plus ``patches`` to ``target`` atomically (temp file, fsync, rename).
+
+    Holes in the source stay holes (SEEK_DATA/SEEK_HOLE, copy_file_range). Patches past
+    ``source_size`` extend the copy: they are edits whose original bytes another program
+    truncated away, and the user's bytes are never dropped.
+    """
+    started = time.monotonic()
+    target = os.path.abspath(target)
+    folder = os.path.dirname(target)
+    items = [Patch(o, bytes(d)) for o, d in patches if d]
+    final_size = max([source_size] + [p.end for p in items])
+    progress = Progress(
+        max(1, source_size + sum(len(p.data) for p in items)), on_progress, cancel or CancelToken()
+    )
+    try:
+        tmp_fd, tmp_path = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.", suffix=".mmhex-tmp", dir=folder
+        )
+    except OSError as exc:
+        raise SaveError(
+            f"Cannot create a file in {folder} ({_reason(exc)}); "
+            "nothing was saved and your edits are kept.",
+            exc.errno,
+        ) from exc
+    try:
+        os.ftruncate(tmp_fd, final_size)
+        copy_sparse(source_fd, tmp_fd, source_size, progress)
+        for patch in items:
+            _pwrite_all(tmp_fd, patch.data, patch.offset)
+            progress.advance(len(patch.data))
+        os.fchmod(tmp_fd, mode & 0o7777)
+        os.fsync(tmp_fd)
+        os.close(tmp_fd)
+        tmp_fd = -1
+        os.replace(tmp_path, target)
+        fsync_directory(folder)
+    except BaseException as exc:
+        if tmp_fd >= 0:
+            os.close(tmp_fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_path)
+        if isinstance(exc, OSError):
+            raise SaveError(
+                f"Saving as {target} failed ({_reason(exc)}); "
+                "nothing was written there and your edits are kept.",
+                exc.errno,
+            ) from exc
+        raise
+    return SaveResult(
+        target, sum(len(p.data) for p in items), len(items), time.monotonic() - started
+    )
+
+
+def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the parts of the file that hold data (holes left out).
+
+    Falls back to the whole file where the file system cannot say (no SEEK_DATA support).
+    """
+    extents: list[tuple[int, int]] = []
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                break  # only a hole remains
+            return [(0, size)] if size else []
+        if start >= size:
+            break
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        extents.append((start, end))
+        pos = end
+    return extents
+
+
+def copy_sparse(source_fd: int, target_fd: int, size: int, progress: Progress) -> None:
+    """Copy the data extents of ``source`` into ``target`` (already sized), keeping holes."""
+    pos = 0
+    for start, end in data_extents(source_fd, size):
+        progress.advance(start - pos)
+        while start < end:
+            count = min(COPY_CHUNK, end - start)
+            copied = _copy_range(source_fd, target_fd, start, count)
+            if copied == 0:
+                raise OSError(errno.EIO, "the source ended early while copying")
+            start += copied
+            progress.advance(copied)
+        pos = end
+    progress.advance(size - pos)
+
+
+def _copy_range(source_fd: int, target_fd: int, offset: int, count: int) -> int:
+    """copy_file_range where the kernel can (reflinks, no user-space copy), else pread+pwrite."""
+    try:
+        return os.copy_file_range(source_fd, target_fd, count, offset, offset)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    data = os.pread(source_fd, count, offset)
+    if data:
+        _pwrite_all(target_fd, data, offset)
+    return len(data)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.EIO, "a write made no progress")
+        view = view[written:]
+        offset += written

@@ -1,0 +1,344 @@
+"""Every action, menu entry and key binding of the window, declared in one table.
+
+A row names its slot as ``"target.method"``: ``window`` is the MainWindow, ``view`` the HexView;
+features register more targets (``MainWindow.register_action_target``) and add rows here.
+Rows with a menu become QActions in that menu (``"&View/&Bytes per row"`` is a submenu); rows
+without a menu whose target is ``view`` are key bindings the grid handles while it has focus, so
+they never steal keys from text fields in other panels. Shortcuts are standard QKeySequence keys
+where Qt has one, so platform conventions apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu, QMenuBar, QWidget
+
+Key = QKeySequence.StandardKey
+Shortcut = QKeySequence.StandardKey | str
+
+# Top-level menus in the order they appear; menus named by rows but missing here go before Help.
+MENU_ORDER = ("&File", "&Edit", "&View", "&Go", "&Help")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One user command: where it appears, which keys trigger it, what it calls."""
+
+    key: str  # unique id, e.g. "file.open"
+    text: str
+    slot: str  # "target.method"; called with ``value`` when that is not None
+    menu: str = ""  # "" = key binding only
+    shortcuts: tuple[Shortcut, ...] = ()
+    value: object = None
+    group: str = ""  # exclusive, checkable group (radio items)
+    tip: str = ""
+    separator_before: bool = False
+    dynamic_menu: bool = False  # ``menu`` is a submenu the slot fills before it shows
+
+    @property
+    def target(self) -> str:
+        return self.slot.partition(".")[0]
+
+    @property
+    def method(self) -> str:
+        return self.slot.partition(".")[2]
+
+
+def _bytes_per_row(count: int) -> ActionSpec:
+    return ActionSpec(
+        f"view.bytes_per_row.{count}",
+        f"&{count} bytes",
+        "window.set_bytes_per_row",
+        "&View/&Bytes per row",
+        value=count,
+        group="bytes_per_row",
+    )
+
+
+def _group(size: int) -> ActionSpec:
+    return ActionSpec(
+        f"view.group.{size}",
+        f"&{size} byte{'s' if size > 1 else ''}",
+        "window.set_group",
+        "&View/Byte &grouping",
+        value=size,
+        group="group",
+    )
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # ---- File
+    ActionSpec("file.open", "&Open…", "window.open_file_dialog", "&File", (Key.Open,)),
+    ActionSpec(
+        "file.recent",
+        "Open &Recent",
+        "window.fill_recent_menu",
+        "&File/Open &Recent",
+        dynamic_menu=True,
+    ),
+    ActionSpec("file.close", "&Close", "window.close_document", "&File", (Key.Close,)),
+    ActionSpec(
+        "file.quit", "&Quit", "window.close", "&File", (Key.Quit, "Ctrl+Q"), separator_before=True
+    ),
+    # ---- Edit
+    ActionSpec("edit.select_all", "Select &All", "window.select_all", "&Edit", (Key.SelectAll,)),
+    # ---- View
+    _bytes_per_row(8),
+    _bytes_per_row(16),
+    _bytes_per_row(32),
+    ActionSpec(
+        "view.bytes_per_row.custom",
+        "&Custom…",
+        "window.ask_bytes_per_row",
+        "&View/&Bytes per row",
+        group="bytes_per_row",
+        separator_before=True,
+    ),
+    _group(1),
+    _group(2),
+    _group(4),
+    _group(8),
+    ActionSpec(
+        "view.offset_base.16",
+        "&Hexadecimal",
+        "window.set_offset_base",
+        "&View/&Offsets",
+        value=16,
+        group="offset_base",
+    ),
+    ActionSpec(
+        "view.offset_base.10",
+        "&Decimal",
+        "window.set_offset_base",
+        "&View/&Offsets",
+        value=10,
+        group="offset_base",
+    ),
+    ActionSpec(
+        "view.theme.system",
+        "Follow the &System",
+        "window.set_theme",
+        "&View/&Theme",
+        value="system",
+        group="theme",
+    ),
+    ActionSpec(
+        "view.theme.light",
+        "&Light",
+        "window.set_theme",
+        "&View/&Theme",
+        value="light",
+        group="theme",
+    ),
+    ActionSpec(
+        "view.theme.dark",
+        "&Dark",
+        "window.set_theme",
+        "&View/&Theme",
+        value="dark",
+        group="theme",
+    ),
+    ActionSpec(
+        "view.zoom_in",
+        "Zoom &In",
+        "window.zoom_in",
+        "&View",
+        (Key.ZoomIn, "Ctrl+="),
+        separator_before=True,
+    ),
+    ActionSpec("view.zoom_out", "Zoom &Out", "window.zoom_out", "&View", (Key.ZoomOut, "Ctrl+-")),
+    ActionSpec("view.zoom_reset", "&Reset Zoom", "window.zoom_reset", "&View", ("Ctrl+0",)),
+    # ---- Go
+    ActionSpec(
+        "go.offset",
+        "&Go to Offset…",
+        "window.show_goto_dialog",
+        "&Go",
+        ("Ctrl+G",),
+        tip="Jump to an offset: 0x1F4, 500, +0x10, -16, end-0x100, 0x400*3+2",
+    ),
+    ActionSpec("go.start", "&Start of File", "view.move_to_start", "&Go", ("Ctrl+Home",)),
+    ActionSpec("go.end", "&End of File", "view.move_to_end", "&Go", ("Ctrl+End",)),
+    # ---- Help
+    ActionSpec("help.about", "&About mmhex", "window.show_about", "&Help"),
+    # ---- Grid keys (handled by the hex view while it has focus)
+    ActionSpec("cursor.right", "Next byte", "view.move_right", shortcuts=(Key.MoveToNextChar,)),
+    ActionSpec(
+        "cursor.left", "Previous byte", "view.move_left", shortcuts=(Key.MoveToPreviousChar,)
+    ),
+    ActionSpec("cursor.down", "Next row", "view.move_down", shortcuts=(Key.MoveToNextLine,)),
+    ActionSpec("cursor.up", "Previous row", "view.move_up", shortcuts=(Key.MoveToPreviousLine,)),
+    ActionSpec("cursor.page_down", "Next page", "view.page_down", shortcuts=(Key.MoveToNextPage,)),
+    ActionSpec(
+        "cursor.page_up", "Previous page", "view.page_up", shortcuts=(Key.MoveToPreviousPage,)
+    ),
+    ActionSpec(
+        "cursor.row_start",
+        "Start of row",
+        "view.move_row_start",
+        shortcuts=(Key.MoveToStartOfLine,),
+    ),
+    ActionSpec(
+        "cursor.row_end", "End of row", "view.move_row_end", shortcuts=(Key.MoveToEndOfLine,)
+    ),
+    ActionSpec(
+        "select.right", "Extend right", "view.select_right", shortcuts=(Key.SelectNextChar,)
+    ),
+    ActionSpec(
+        "select.left", "Extend left", "view.select_left", shortcuts=(Key.SelectPreviousChar,)
+    ),
+    ActionSpec("select.down", "Extend down", "view.select_down", shortcuts=(Key.SelectNextLine,)),
+    ActionSpec("select.up", "Extend up", "view.select_up", shortcuts=(Key.SelectPreviousLine,)),
+    ActionSpec(
+        "select.page_down",
+        "Extend a page down",
+        "view.select_page_down",
+        shortcuts=(Key.SelectNextPage,),
+    ),
+    ActionSpec(
+        "select.page_up",
+        "Extend a page up",
+        "view.select_page_up",
+        shortcuts=(Key.SelectPreviousPage,),
+    ),
+    ActionSpec(
+        "select.row_start",
+        "Extend to row start",
+        "view.select_row_start",
+        shortcuts=(Key.SelectStartOfLine,),
+    ),
+    ActionSpec(
+        "select.row_end",
+        "Extend to row end",
+        "view.select_row_end",
+        shortcuts=(Key.SelectEndOfLine,),
+    ),
+    ActionSpec(
+        "select.start",
+        "Extend to start of file",
+        "view.select_to_start",
+        shortcuts=(Key.SelectStartOfDocument,),
+    ),
+    ActionSpec(
+        "select.end",
+        "Extend to end of file",
+        "view.select_to_end",
+        shortcuts=(Key.SelectEndOfDocument,),
+    ),
+    ActionSpec("pane.switch", "Switch hex/text pane", "view.switch_pane", shortcuts=("Tab",)),
+    ActionSpec("scroll.down", "Scroll one row down", "view.scroll_down", shortcuts=("Ctrl+Down",)),
+    ActionSpec("scroll.up", "Scroll one row up", "view.scroll_up", shortcuts=("Ctrl+Up",)),
+)
+
+
+def _menu_rank(title: str) -> float:
+    """Position of a top-level menu: MENU_ORDER, and unknown menus just before Help."""
+    if title in MENU_ORDER:
+        return MENU_ORDER.index(title)
+    return MENU_ORDER.index("&Help") - 0.5
+
+
+def key_sequences(spec: ActionSpec) -> list[QKeySequence]:
+    """Every key sequence of a row (a standard key may expand to several)."""
+    sequences: list[QKeySequence] = []
+    for shortcut in spec.shortcuts:
+        if isinstance(shortcut, str):
+            sequences.append(QKeySequence(shortcut))
+        else:
+            sequences.extend(QKeySequence.keyBindings(shortcut))
+    unique: list[QKeySequence] = []
+    for sequence in sequences:
+        if not sequence.isEmpty() and sequence not in unique:
+            unique.append(sequence)
+    return unique
+
+
+def view_key_bindings(
+    specs: tuple[ActionSpec, ...] = ACTIONS,
+) -> list[tuple[QKeySequence, str]]:
+    """(key sequence, view method) for the rows the grid handles itself."""
+    return [
+        (sequence, spec.method)
+        for spec in specs
+        if not spec.menu and spec.target == "view"
+        for sequence in key_sequences(spec)
+    ]
+
+
+class ActionBuilder:
+    """Turns rows into QActions and menus on a menu bar, resolving slots by target name."""
+
+    def __init__(self, menu_bar: QMenuBar, parent: QWidget) -> None:
+        self._menu_bar = menu_bar
+        self._parent = parent
+        self._menus: dict[str, QMenu] = {}
+        self._groups: dict[str, QActionGroup] = {}
+        self.actions: dict[str, QAction] = {}
+
+    def menu(self, path: str) -> QMenu:
+        """The (sub)menu at ``path`` ("&View/&Bytes per row"), created in MENU_ORDER."""
+        if path in self._menus:
+            return self._menus[path]
+        parent_path, _, title = path.rpartition("/")
+        if parent_path:
+            menu = self.menu(parent_path).addMenu(title)
+        else:
+            menu = QMenu(title, self._menu_bar)
+            self._menu_bar.insertMenu(self._top_level_anchor(title), menu)
+        self._menus[path] = menu
+        return menu
+
+    def _top_level_anchor(self, title: str) -> QAction | None:
+        """The action of the existing top-level menu that ``title`` must be inserted before."""
+        for action in self._menu_bar.actions():
+            if _menu_rank(action.text()) > _menu_rank(title):
+                return action
+        return None
+
+    def build(self, specs: tuple[ActionSpec, ...], targets: dict[str, object]) -> None:
+        """Create the actions of rows whose target exists and that are not built yet."""
+        for spec in specs:
+            if spec.key in self.actions or not spec.menu or spec.target not in targets:
+                continue
+            slot = getattr(targets[spec.target], spec.method)
+            if spec.dynamic_menu:
+                submenu = self.menu(spec.menu)
+                submenu.aboutToShow.connect(lambda submenu=submenu, slot=slot: slot(submenu))
+                self.actions[spec.key] = submenu.menuAction()
+                continue
+            self.actions[spec.key] = self._action(spec, slot)
+
+    def _action(self, spec: ActionSpec, slot: Callable[..., object]) -> QAction:
+        menu = self.menu(spec.menu)
+        if spec.separator_before:
+            menu.addSeparator()
+        action = QAction(spec.text, self._parent)
+        action.setObjectName(spec.key)
+        shortcuts = key_sequences(spec)
+        if shortcuts:
+            action.setShortcuts(shortcuts)
+        if spec.tip:
+            action.setStatusTip(spec.tip)
+            action.setToolTip(spec.tip)
+        if spec.group:
+            action.setCheckable(True)
+            group = self._groups.get(spec.group)
+            if group is None:
+                group = self._groups[spec.group] = QActionGroup(self._parent)
+                group.setExclusive(True)
+            group.addAction(action)
+        if spec.value is not None:
+            action.triggered.connect(lambda _checked=False, v=spec.value: slot(v))
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def check(self, key: str) -> None:
+        """Tick a radio item (e.g. the current bytes per row) without triggering it."""
+        action = self.actions.get(key)
+        if action is not None:
+            action.setChecked(True)

@@ -1,0 +1,275 @@
+"""HexTableModel: the visible window of rows of a Document as a Qt table model.
+
+Qt item models have 32-bit rows, so the model never exposes the whole file: it serves only the
+rows on screen, starting at ``top_row`` (a 64-bit Python int). The window's bytes and its
+formatted row strings are cached by (top, rows, bytes per row, document generation), so a
+repaint formats nothing and an outside change can never leave stale bytes on screen.
+A read that fails (the file was truncated under us) never raises into Qt: the rows show as
+unreadable and ``read_failed`` asks the owner to re-check the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from mmhex.core.document import Document
+from mmhex.core.viewport import offset_digits, row_count
+
+# bytes -> printable text: ASCII graphic characters as themselves, everything else as '.'.
+_PRINTABLE = bytes(b if 0x20 <= b < 0x7F else 0x2E for b in range(256))
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class RowText:
+    """One row as painted: the strings are ready for a single drawText each."""
+
+    offset: int
+    length: int  # bytes in this row (the last row of the file may be short)
+    offset_text: str
+    hex_text: str
+    ascii_text: str
+    line_text: (
+        str  # hex and text columns in one string (one drawText): hex, padding, 2 spaces, text
+    )
+
+
+def hex_chars(bytes_per_row: int, group: int) -> int:
+    """Width in characters of a full row's hex column."""
+    return bytes_per_row * 2 + (-(-bytes_per_row // group) - 1)
+
+
+def format_hex(data: bytes, group: int) -> str:
+    """``data`` as lower-case hex, ``group`` bytes per space-separated group (like ``xxd -g``)."""
+    return data.hex(" ", -group)
+
+
+def format_ascii(data: bytes) -> str:
+    return data.translate(_PRINTABLE).decode("ascii")
+
+
+def format_offset(offset: int, digits: int, base: int) -> str:
+    return f"{offset:0{digits}x}" if base == 16 else f"{offset:0{digits}d}"
+
+
+class HexTableModel(QAbstractTableModel):
+    """Rows ``top_row .. top_row + visible_rows - 1`` of the document, one column per byte."""
+
+    read_failed = Signal(object)  # the exception a read raised; the owner re-checks the file
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._document: Document | None = None
+        self._top_row = 0
+        self._visible_rows = 0
+        self._bytes_per_row = 16
+        self._group = 1
+        self._offset_base = 16
+        self._bytes_key: tuple[int, ...] | None = None
+        self._bytes: bytes = b""
+        self._read_error: BaseException | None = None
+        self._rows_key: tuple[int, ...] | None = None
+        self._rows: list[RowText] = []
+
+    # ----------------------------------------------------------------- configuration
+    @property
+    def document(self) -> Document | None:
+        return self._document
+
+    def set_document(self, document: Document | None) -> None:
+        self.beginResetModel()
+        self._document = document
+        self._top_row = 0
+        self._forget()
+        self.endResetModel()
+
+    @property
+    def top_row(self) -> int:
+        return self._top_row
+
+    @property
+    def visible_rows(self) -> int:
+        return self._visible_rows
+
+    @property
+    def bytes_per_row(self) -> int:
+        return self._bytes_per_row
+
+    @property
+    def group(self) -> int:
+        return self._group
+
+    @property
+    def offset_base(self) -> int:
+        return self._offset_base
+
+    def set_format(self, bytes_per_row: int, group: int, offset_base: int) -> None:
+        if (bytes_per_row, group, offset_base) == (
+            self._bytes_per_row,
+            self._group,
+            self._offset_base,
+        ):
+            return
+        self.beginResetModel()
+        self._bytes_per_row = bytes_per_row
+        self._group = group
+        self._offset_base = offset_base
+        self._forget()
+        self.endResetModel()
+
+    def set_window(self, top_row: int, visible_rows: int) -> None:
+        """Show rows from ``top_row`` (any non-negative int, even beyond 2**32)."""
+        if (top_row, visible_rows) == (self._top_row, self._visible_rows):
+            return
+        old_count = self.rowCount()
+        self._top_row = max(0, top_row)
+        self._visible_rows = max(0, visible_rows)
+        if self.rowCount() != old_count:
+            self.beginResetModel()
+            self.endResetModel()
+        elif old_count:
+            last = self.index(old_count - 1, self.columnCount() - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, old_count - 1)
+
+    def invalidate(self) -> None:
+        """The document changed (its generation already says so); tell attached Qt views."""
+        self.beginResetModel()
+        self._forget()
+        self.endResetModel()
+
+    def _forget(self) -> None:
+        self._bytes_key = None
+        self._rows_key = None
+        self._bytes = b""
+        self._rows = []
+        self._read_error = None
+
+    # ----------------------------------------------------------------- geometry
+    @property
+    def size(self) -> int:
+        return self._document.size if self._document is not None else 0
+
+    @property
+    def total_rows(self) -> int:
+        return row_count(self.size, self._bytes_per_row)
+
+    @property
+    def window_start(self) -> int:
+        return self._top_row * self._bytes_per_row
+
+    def offset_at(self, row: int, column: int) -> int:
+        """The file offset of window cell (row, column)."""
+        return (self._top_row + row) * self._bytes_per_row + column
+
+    # ----------------------------------------------------------------- bytes
+    def _key(self) -> tuple[int, ...]:
+        document = self._document
+        generation = document.generation if document is not None else -1
+        size = document.size if document is not None else 0
+        return (self._top_row, self.rowCount(), self._bytes_per_row, generation, size)
+
+    @property
+    def read_error(self) -> BaseException | None:
+        """The error of the last read of this window (None when its bytes are real)."""
+        self.window_bytes()
+        return self._read_error
+
+    def window_bytes(self) -> bytes:
+        """The bytes of the visible rows (b"" when the read failed), cached by generation."""
+        key = self._key()
+        if key == self._bytes_key:
+            return self._bytes
+        self._bytes_key = key
+        self._bytes = b""
+        self._read_error = None
+        document = self._document
+        if document is None or not key[1]:
+            return self._bytes
+        try:
+            self._bytes = document.read(self.window_start, key[1] * self._bytes_per_row)
+        except (OSError, ValueError) as exc:
+            # Never raise into a paint: remember the failure for this generation only, so the
+            # re-check the owner runs (which bumps the generation) leads to a fresh read.
+            self._read_error = exc
+            self.read_failed.emit(exc)
+        return self._bytes
+
+    def row_texts(self) -> list[RowText]:
+        """The visible rows, formatted once per window and generation."""
+        data = self.window_bytes()
+        key = (*self._bytes_key, self._group, self._offset_base) if self._bytes_key else None
+        if key == self._rows_key:
+            return self._rows
+        per_row = self._bytes_per_row
+        digits = offset_digits(self.size, self._offset_base)
+        rows: list[RowText] = []
+        start = self.window_start
+        hex_width = hex_chars(per_row, self._group)
+        for index in range(self.rowCount()):
+            chunk = data[index * per_row : (index + 1) * per_row]
+            offset = start + index * per_row
+            hex_text = format_hex(chunk, self._group)
+            ascii_text = format_ascii(chunk)
+            rows.append(
+                RowText(
+                    offset=offset,
+                    length=len(chunk),
+                    offset_text=format_offset(offset, digits, self._offset_base),
+                    hex_text=hex_text,
+                    ascii_text=ascii_text,
+                    line_text=f"{hex_text:<{hex_width}}  {ascii_text}",
+                )
+            )
+        self._rows_key = key
+        self._rows = rows
+        return rows
+
+    # ----------------------------------------------------------------- Qt model API
+    def rowCount(self, parent: ModelIndex | None = None) -> int:
+        if parent is not None and parent.isValid():
+            return 0
+        remaining = self.total_rows - self._top_row
+        return max(0, min(self._visible_rows, remaining))
+
+    def columnCount(self, parent: ModelIndex | None = None) -> int:
+        if parent is not None and parent.isValid():
+            return 0
+        return self._bytes_per_row
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        position = index.row() * self._bytes_per_row + index.column()
+        data = self.window_bytes()
+        if position >= len(data):
+            return None
+        value = data[position]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{value:02x}"
+        if role == Qt.ItemDataRole.UserRole:
+            return value
+        if role == Qt.ItemDataRole.ToolTipRole:
+            offset = self.offset_at(index.row(), index.column())
+            return f"offset {offset:#x} ({offset:,}): {value:#04x} = {value}"
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return f"{section:02x}"
+        offset = (self._top_row + section) * self._bytes_per_row
+        return format_offset(offset, offset_digits(self.size, self._offset_base), self._offset_base)

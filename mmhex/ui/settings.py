@@ -1,0 +1,127 @@
+"""Persistent view options, recent files and window geometry (QSettings).
+
+This is the only module of mmhex that keeps state between runs; it holds none in memory.
+
+Values are read with an explicit ``type=`` because an INI file gives strings back in a new
+process. ``MMHEX_SETTINGS=/path/file.ini`` makes every QSettings of this process use that file,
+so tests and benchmarks never touch the user's configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "mmhex"
+APPLICATION = "mmhex"
+SETTINGS_ENV = "MMHEX_SETTINGS"
+
+BYTES_PER_ROW_CHOICES = (8, 16, 32)
+MAX_BYTES_PER_ROW = 256
+GROUP_CHOICES = (1, 2, 4, 8)
+OFFSET_BASES = (16, 10)
+THEMES = ("system", "light", "dark")
+MIN_FONT_SIZE = 6
+MAX_FONT_SIZE = 48
+MAX_RECENT_FILES = 10
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How the grid looks; ``font_size`` 0 means the system's fixed-font size."""
+
+    bytes_per_row: int = 16
+    group: int = 1
+    offset_base: int = 16
+    font_size: int = 0
+    theme: str = "system"
+
+    def normalized(self) -> ViewOptions:
+        """The same options with every value forced into its valid range."""
+        defaults = ViewOptions()
+        bytes_per_row = self.bytes_per_row
+        if bytes_per_row < 1:  # unreadable or nonsense in the file
+            bytes_per_row = defaults.bytes_per_row
+        bytes_per_row = min(bytes_per_row, MAX_BYTES_PER_ROW)
+        group = self.group if self.group in GROUP_CHOICES else defaults.group
+        base = self.offset_base if self.offset_base in OFFSET_BASES else defaults.offset_base
+        size = min(max(MIN_FONT_SIZE, self.font_size), MAX_FONT_SIZE) if self.font_size > 0 else 0
+        theme = self.theme if self.theme in THEMES else defaults.theme
+        return replace(
+            self,
+            bytes_per_row=bytes_per_row,
+            group=group,
+            offset_base=base,
+            font_size=size,
+            theme=theme,
+        )
+
+
+def open_settings() -> QSettings:
+    """The settings store: the user's (~/.config/mmhex/mmhex.conf) or the file in MMHEX_SETTINGS."""
+    path = os.environ.get(SETTINGS_ENV)
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+def load_view_options() -> ViewOptions:
+    store = open_settings()
+    defaults = ViewOptions()
+    options = ViewOptions(
+        bytes_per_row=int(store.value("view/bytes_per_row", defaults.bytes_per_row, type=int)),
+        group=int(store.value("view/group", defaults.group, type=int)),
+        offset_base=int(store.value("view/offset_base", defaults.offset_base, type=int)),
+        font_size=int(store.value("view/font_size", defaults.font_size, type=int)),
+        theme=str(store.value("view/theme", defaults.theme, type=str)),
+    )
+    return options.normalized()
+
+
+def save_view_options(options: ViewOptions) -> None:
+    store = open_settings()
+    options = options.normalized()
+    store.setValue("view/bytes_per_row", options.bytes_per_row)
+    store.setValue("view/group", options.group)
+    store.setValue("view/offset_base", options.offset_base)
+    store.setValue("view/font_size", options.font_size)
+    store.setValue("view/theme", options.theme)
+    store.sync()
+
+
+def recent_files() -> list[str]:
+    """Most recent first."""
+    value = open_settings().value("recent/files", [], type=list)
+    return [str(path) for path in value if path][:MAX_RECENT_FILES]
+
+
+def add_recent_file(path: str) -> list[str]:
+    path = os.path.abspath(path)
+    files = [path] + [p for p in recent_files() if p != path]
+    _store_recent(files[:MAX_RECENT_FILES])
+    return files[:MAX_RECENT_FILES]
+
+
+def clear_recent_files() -> None:
+    _store_recent([])
+
+
+def _store_recent(files: list[str]) -> None:
+    store = open_settings()
+    store.setValue("recent/files", files)
+    store.sync()
+
+
+def load_window_geometry() -> bytes:
+    value = open_settings().value("window/geometry", b"")
+    return bytes(value) if value else b""
+
+
+def save_window_geometry(geometry: bytes) -> None:
+    store = open_settings()
+    store.setValue("window/geometry", geometry)
+    store.sync()

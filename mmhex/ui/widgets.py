@@ -1,0 +1,102 @@
+"""Small widgets of the main window: the non-modal message bar and the empty-window placeholder."""
+
+from __future__ import annotations
+
+import enum
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class MessageLevel(enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+# Translucent tints read well on light and dark palettes alike.
+_TINTS = {
+    MessageLevel.INFO: "rgba(60, 130, 230, 45)",
+    MessageLevel.WARNING: "rgba(235, 170, 0, 70)",
+    MessageLevel.ERROR: "rgba(220, 50, 50, 70)",
+}
+_ICONS = {MessageLevel.INFO: "ℹ", MessageLevel.WARNING: "⚠", MessageLevel.ERROR: "✖"}
+
+
+class MessageBar(QFrame):
+    """A dismissable line of news above the grid (outside changes, errors); never blocks."""
+
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.level = MessageLevel.INFO
+        self._icon = QLabel(self)
+        self._label = QLabel(self)
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.dismiss)
+        self.close_button = close
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self._icon)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self._label.text() if self.isVisibleTo(self.parentWidget()) else ""
+
+    def show_message(self, text: str, level: MessageLevel = MessageLevel.INFO) -> None:
+        self.level = level
+        self._icon.setText(_ICONS[level])
+        self._label.setText(text)
+        self.setStyleSheet(f"#messageBar {{ background: {_TINTS[level]}; border-radius: 3px; }}")
+        self.show()
+
+    def dismiss(self) -> None:
+        self.hide()
+        self.dismissed.emit()
+
+
+class Placeholder(QWidget):
+    """What an empty window shows: how to open a file."""
+
+    open_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("Open a file to see its bytes", self)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        title.setFont(font)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        button = QPushButton("Open File…", self)
+        button.clicked.connect(self.open_requested)
+        hint = QLabel("or drop a file here — any size, from 0 bytes to 8 EiB", self)
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(title)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(hint)
+        layout.addStretch(1)
