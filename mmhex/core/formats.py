@@ -247,3 +247,13 @@ def parse_hex_text(text: str) -> bytes:
             "The pasted hex has a byte with an odd number of digits; write each byte as two."
         )
     return bytes.fromhex(digits)
+
+
+# Copy-as menu entries: label -> text of the selected bytes (``offset`` is where they start).
+COPY_FORMATS: dict[str, Callable[[bytes, int], str]] = {
+    "Hex text": lambda data, offset: to_hex_text(data),
+    "C array": lambda data, offset: to_c_array(data),
+    "Python bytes": lambda data, offset: to_python_bytes(data),
+    "Base64": lambda data, offset: to_base64(data),
+    "hexdump -C": lambda data, offset: dump_text(data, DumpFormat.CANONICAL, offset),
+}
