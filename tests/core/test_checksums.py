@@ -10,7 +10,6 @@ import pytest
 
 from mmhex.core.checksums import ALGORITHMS, compute_checksums
 from mmhex.core.document import Document
-from mmhex.core.mapping import OpenMode
 from mmhex.core.progress import Cancelled, CancelToken, Progress
 
 PAGE = 4096
@@ -48,9 +47,8 @@ def test_matches_hashlib_and_zlib(doc, lease, start, end):
 
 def test_includes_unsaved_edits(doc):
     document, data = doc
-    document.mapped.set_mode(OpenMode.PRIVATE)
-    window = document.mapped.pin(3 * PAGE)
-    window.mm[3 * PAGE - window.start] = data[3 * PAGE] ^ 0xFF
+    document.enable_editing()
+    document.write(3 * PAGE, bytes([data[3 * PAGE] ^ 0xFF]))
     edited = bytearray(data)
     edited[3 * PAGE] ^= 0xFF
     assert compute_checksums(document) == reference(bytes(edited))

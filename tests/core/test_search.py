@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from mmhex.core import search
 from mmhex.core.document import Document
-from mmhex.core.mapping import OpenMode
 from mmhex.core.progress import Cancelled, CancelToken, Progress
 from mmhex.core.search import (
     Match,
@@ -375,11 +374,9 @@ def test_prefilter_is_built_from_python_parse(make_doc):
 def test_search_sees_unsaved_private_edits(make_doc, options):
     data = planted(6 * PAGE, b"OLDTEXT", [3 * PAGE + 10])
     doc = make_doc(data)
-    doc.mapped.set_mode(OpenMode.PRIVATE)
+    doc.enable_editing()
     for offset in (2 * PAGE - 3, 5 * PAGE + 100):  # one edit straddles a window boundary
-        for i, byte in enumerate(b"EDITED!"):
-            window = doc.mapped.pin(offset + i)
-            window.mm[offset + i - window.start] = byte
+        doc.write(offset, b"EDITED!")
     assert doc.read_original(2 * PAGE - 3, 7) != b"EDITED!"
     got = [
         m.start
