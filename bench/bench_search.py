@@ -101,6 +101,28 @@ def ratio_line(label: str, ours: float, theirs: float, goal: float) -> str:
     return f"  {label:44s} {ratio:6.2f}   goal <= {goal:<5} {verdict}"
 
 
+def in_process(path: Path, runs: int) -> dict[str, float]:
+    """Median seconds of count_matches on an already open document (what the window does)."""
+    doc = Document.open(str(path))
+    patterns = {
+        "literal": SearchPattern(PatternKind.TEXT, NEEDLE),
+        "regex": SearchPattern(PatternKind.REGEX, REGEX),
+        "wildcard": SearchPattern(PatternKind.HEX, WILDCARD_HEX),
+    }
+    times: dict[str, list[float]] = {k: [] for k in patterns}
+    for _ in range(runs):
+        for label, pattern in patterns.items():
+            start = time.perf_counter()
+            count_matches(doc, pattern)
+            times[label].append(time.perf_counter() - start)
+    doc.close()
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    print("\nIn-process search of an open document (count_matches, as the window runs it):")
+    for label, value in medians.items():
+        print(f"  {label:10s} {value:7.3f} s  {path.stat().st_size / value / 2**30:5.2f} GiB/s")
+    return medians
+
+
 def safety_costs(path: Path, runs: int) -> None:
     """In-process: the same literal count read four ways (see scan.py for the choice)."""
     import stringzilla as sz
@@ -247,6 +269,7 @@ def main() -> int:
             theirs = subprocess.run(tool, shell=True, capture_output=True, env=env).stdout
             same.append(hashlib.sha256(ours).digest() == hashlib.sha256(theirs).digest())
         print(f"\ndump outputs byte-identical on a 1,000,003-byte sample: {all(same)}")
+        inside = in_process(path, args.runs)
         safety_costs(path, max(3, args.runs // 2))
         print("\nRatios (mmhex time / reference time, medians, whole processes):")
         print(
@@ -265,6 +288,12 @@ def main() -> int:
             )
         )
         print(f"  (mmhex process start-up alone: {startup['mmhex']:.3f} s of each mmhex figure)")
+        print("Ratios with mmhex searching an open document (the window), reference processes:")
+        grep_f, rg = literal["grep -c -F -a"], literal["rg -c -F -a"]
+        print(ratio_line("literal vs grep -c -F -a", inside["literal"], grep_f, 0.35))
+        print(ratio_line("literal vs rg -c -F -a", inside["literal"], rg, 1.25))
+        print(ratio_line("regex vs grep -P", inside["regex"], regex["grep -c -a -P"], 0.7))
+        print(ratio_line("wildcard vs grep -P", inside["wildcard"], wildcard["grep -c -a -P"], 0.7))
     finally:
         if not args.keep:
             path.unlink(missing_ok=True)
