@@ -61,6 +61,8 @@ _CALL_CAP = 1 << 16
 _REGION = 16 * 1024
 # Candidates whose leftmost starts are compared to bound a regex match (beyond: max length).
 _STARTS_SCANNED = 64
+# Shortest exact run worth finding first with StringZilla (in wildcard patterns and regexes).
+_MIN_FACTOR = 3
 DEFAULT_FIND_ALL_LIMIT = 100_000
 
 
@@ -263,6 +265,9 @@ class CompiledPattern:
     anchor: tuple[int, bytes] | None = None  # (offset in pattern, exact bytes) for fallback search
     max_length: int = 0
     hyperscan_source: bytes | None = None
+    # Regex: exact bytes every match contains, and how far after the match start they can be
+    # (min, max): (b"needle-", 0, 0) for rb"needle-[A-Z]+".
+    factor: tuple[bytes, int, int] | None = None
     source: SearchPattern | None = None
     _databases: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -386,6 +391,7 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
         regex=compiled,
         max_length=max(1, max_length),
         hyperscan_source=hyperscan_source,
+        factor=_required_factor(parsed, compiled.flags, max_length) if parsed else None,
         source=pattern,
     )
 
@@ -505,6 +511,47 @@ def _prefilter_source(parsed: Any, flags: int) -> bytes | None:
     return text or None
 
 
+def _required_factor(parsed: Any, flags: int, max_length: int) -> tuple[bytes, int, int] | None:
+    """The longest run of exact bytes at the top level of the pattern (inside plain groups too),
+    with the least and greatest distance from a match start to it; None if there is none worth
+    using (shorter than _MIN_FACTOR, or case-insensitive)."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+        from re import _parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        return None
+    if (flags | parsed.state.flags) & (re.IGNORECASE | re.LOCALE):
+        return None
+
+    def flatten(nodes: Any) -> list[Any]:
+        items: list[Any] = []
+        for op, arg in nodes:
+            if op is c.SUBPATTERN and not (arg[1] | arg[2]) & (re.IGNORECASE | re.LOCALE):
+                items.extend(flatten(arg[3]))
+            else:
+                items.append((op, arg))
+        return items
+
+    try:
+        items = flatten(parsed)
+        best: tuple[int, int] | None = None
+        run_start = 0
+        for i, (op, _arg) in enumerate([*items, (None, None)]):
+            if op is c.LITERAL:
+                continue
+            if best is None or i - run_start > best[1] - best[0]:
+                best = (run_start, i)
+            run_start = i + 1
+        if best is None or best[1] - best[0] < _MIN_FACTOR:
+            return None
+        factor = bytes(arg for _op, arg in items[best[0] : best[1]])
+        before = _parser.SubPattern(parsed.state, items[: best[0]])
+        low, high = before.getwidth()
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+    return factor, low, min(high, max_length)
+
+
 # ===================================================================== segments
 class _Segment(NamedTuple):
     """Starts ``[lo, hi)`` are decided from the buffer ``[buf_lo, buf_hi)``."""
@@ -597,6 +644,7 @@ class _FixedEngine(_Engine):
         self.database = (
             pattern.hyperscan_database() if accelerated and self.literal is None else None
         )
+        self.pattern = pattern
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
         verifier = pattern.regex
         self._verify = verifier.match
@@ -606,6 +654,15 @@ class _FixedEngine(_Engine):
             self._anchor_offset = offset
             self._anchor_search = re.compile(re.escape(anchor_bytes)).search
         self._search = (re.compile(re.escape(self.literal)) if self.literal else verifier).search
+        # A wildcard pattern with an exact run of a few bytes: find the run with StringZilla and
+        # check the rest with re; Hyperscan takes over where the run turns out to be common.
+        self.anchored = (
+            accelerated
+            and _sz is not None
+            and self.literal is None
+            and pattern.anchor is not None
+            and len(pattern.anchor[1]) >= _MIN_FACTOR
+        )
 
     def starts(self, buf: Any, lo: int, hi: int, cap: int) -> list[int]:
         """Starts in ``[lo, hi)`` (indexes into ``buf``) of matches that fit in ``buf``; ≤ cap."""
@@ -614,9 +671,32 @@ class _FixedEngine(_Engine):
             return []
         if self.use_sz:
             return self._starts_sz(buf, lo, end, cap)
+        if self.anchored:
+            return self._starts_anchored(buf, lo, hi, end, cap)
         if self.database is not None:
             return self._starts_hs(buf, lo, end, cap)
         return self._starts_re(buf, lo, hi, end, cap)
+
+    def _starts_anchored(self, buf: Any, lo: int, hi: int, end: int, cap: int) -> list[int]:
+        offset, anchor = self.pattern.anchor  # type: ignore[misc]
+        find, verify, length = _sz.find, self._verify, self.length
+        found: list[int] = []
+        budget = max(256, (end - lo) >> 10)  # more than one false lead per KiB: not worth it
+        tried = 0
+        pos = find(buf, anchor, lo + offset, end)
+        while pos >= 0:
+            start = pos - offset
+            if start >= hi:
+                break
+            if start + length <= end and verify(buf, start, end):
+                found.append(start)
+                if len(found) >= cap:
+                    break
+            tried += 1
+            if tried > budget and self.database is not None:
+                return found + self._starts_hs(buf, start + 1, end, cap - len(found))
+            pos = find(buf, anchor, pos + 1, end)
+        return found
 
     def _starts_sz(self, buf: Any, lo: int, end: int, cap: int) -> list[int]:
         found = []
@@ -725,6 +805,21 @@ class _RegexEngine(_Engine):
             if self.database is None:
                 self.database = pattern.hyperscan_database()
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
+        self.factor = pattern.factor if accelerated and _sz is not None else None
+
+    def factor_hits(self, buf: Any, lo: int, end: int) -> list[int] | None:
+        """Where the required bytes occur in ``buf[lo:end]`` (None: too often to be worth it)."""
+        assert self.factor is not None
+        factor = self.factor[0]
+        find = _sz.find
+        hits: list[int] = []
+        pos = find(buf, factor, lo, end)
+        while pos >= 0:
+            hits.append(pos)
+            if len(hits) >= _CALL_CAP:
+                return None
+            pos = find(buf, factor, pos + 1, end)
+        return hits
 
     def candidates(self, buf: Any, lo: int, end: int) -> tuple[list[int], list[int] | None] | None:
         """Where matches may end (sorted) and, if known, their leftmost starts, in ``[lo, end)``.
@@ -881,6 +976,24 @@ class _Scan:
             return [], resume
         found: tuple[list[int], list[int] | None] | None = None
         data: Any = None
+        if engine.factor is not None:
+            least = engine.factor[1]
+            scan_lo = first + least
+            scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
+            hits: list[int] | None = []
+            if scan_lo < scan_end:
+                if seg.in_place:
+                    with self.reader.view(scan_lo, scan_end) as view:
+                        hits = engine.factor_hits(view, 0, len(view))
+                    shift = scan_lo
+                else:
+                    data = self.reader.copy(seg.buf_lo, seg.buf_hi)
+                    hits = engine.factor_hits(data, scan_lo - seg.buf_lo, scan_end - seg.buf_lo)
+                    shift = seg.buf_lo
+            if hits is not None:
+                if not hits:
+                    return [], resume
+                return self._confirm_factor(seg, first, [h + shift for h in hits], data)
         if engine.database is not None:
             scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
             if seg.in_place:
@@ -905,6 +1018,46 @@ class _Scan:
         if not spans:
             return [], resume
         return [Match(s + base, e + base) for s, e in spans], next_pos + base
+
+    def _confirm_factor(
+        self, seg: _Segment, pos: int, hits: list[int], data: bytes | None
+    ) -> tuple[list[Match], int]:
+        """Let ``re`` decide near each place the required bytes occur (absolute, sorted).
+
+        A match containing the bytes at ``q`` starts in ``[q - most, q - least]``; occurrences
+        are visited in order, so the leftmost match is met at its own occurrence or earlier.
+        """
+        engine = self.engine
+        assert isinstance(engine, _RegexEngine) and engine.factor is not None
+        _factor, least, most = engine.factor
+        longest = engine.max_length
+        found: list[Match] = []
+        region_lo, region = seg.buf_lo, data
+        region_hi = seg.buf_hi if data is not None else seg.buf_lo
+        floor = pos
+        for hit in hits:
+            last_start = hit - least
+            if last_start < max(pos, floor):
+                continue
+            start_at = max(pos, floor, hit - most)
+            if start_at >= seg.hi:
+                break
+            need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
+            need_hi = min(seg.buf_hi, last_start + longest + REGEX_CONTEXT)
+            if region is None or need_lo < region_lo or need_hi > region_hi:
+                region_lo = need_lo
+                region_hi = min(seg.buf_hi, need_hi + _REGION)
+                region = self.reader.copy(region_lo, region_hi)
+            m = engine.search(region, start_at - region_lo, need_hi - region_lo)
+            if m is None or m.start() + region_lo > last_start:
+                floor = last_start + 1  # no match starts in [start_at, last_start]
+                continue
+            start = m.start() + region_lo
+            if start >= seg.hi:
+                break
+            found.append(Match(start, m.end() + region_lo))
+            pos = m.end() + region_lo
+        return found, pos
 
     def _confirm(
         self,

@@ -278,6 +278,8 @@ REGEXES = [
     rb"(ab)\1",
     rb"[^\x00-\x7f]{3}",
     rb"Z.*Q",
+    rb"[0-9a-z]*needle-[A-Z]{3}",  # exact bytes after an unbounded prefix (StringZilla first)
+    rb"\x89PNG\r\n\x1a\n",
 ]
 
 
@@ -320,7 +322,25 @@ def test_regex_ignore_case_option(make_doc, accelerated):
 
 
 regex_atoms = st.sampled_from(
-    ["a", "b", "c", ".", "[ab]", "[^a]", r"\d", r"\w", "(?:ab|c)", "(a|b)", r"\b", "^", "$"]
+    # the last three are runs of exact bytes: the StringZilla-first path
+    [
+        "a",
+        "b",
+        "c",
+        ".",
+        "[ab]",
+        "[^a]",
+        r"\d",
+        r"\w",
+        "(?:ab|c)",
+        "(a|b)",
+        r"\b",
+        "^",
+        "$",
+        "abc",
+        "(?:ca1)",
+        "b a",
+    ]
 )
 regex_suffixes = st.sampled_from(["", "", "*", "+", "?", "{1,3}", "+?", "{2}"])
 
