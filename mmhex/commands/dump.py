@@ -43,17 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmhex.core.document import Document
     from mmhex.core.formats import DumpFormat, iter_dump
+    from mmhex.core.mapping import MappedFile  # no Document: no edit/save machinery to load
 
     try:
-        doc = Document.open(args.file, readonly=True)
+        mapped = MappedFile(args.file)
     except OSError as exc:
         print(f"mmhex dump: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
     out = sys.stdout.buffer
     try:
-        for piece in iter_dump(doc.read, doc.size, DumpFormat(args.format), args.skip, args.length):
+        fmt = DumpFormat(args.format)
+        for piece in iter_dump(mapped.read, mapped.size, fmt, args.skip, args.length):
             out.write(piece)
         out.flush()
     except BrokenPipeError:
@@ -63,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmhex dump: {describe_error(exc, args.file)}", file=sys.stderr)
         return 1
     finally:
-        doc.close()
+        mapped.close()
     return 0

@@ -73,7 +73,7 @@ def _pattern(args: argparse.Namespace):  # -> SearchPattern
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmhex.core.document import Document
+    from mmhex.core.mapping import MappedFile  # no Document: no edit/save machinery to load
     from mmhex.core.search import PatternError, compile_pattern, count_matches, iter_match_batches
 
     try:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmhex find: {exc}", file=sys.stderr)
         return 2
     try:
-        doc = Document.open(args.file, readonly=True)
+        mapped = MappedFile(args.file)
     except OSError as exc:
         print(f"mmhex find: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
@@ -90,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
     found = 0
     try:
         if args.count:
-            found = count_matches(doc, pattern)
+            found = count_matches(mapped, pattern)
             out.write(f"{found}\n")
         else:
-            for batch in iter_match_batches(doc, pattern):
+            for batch in iter_match_batches(mapped, pattern):
                 out.write("\n".join([str(m.start) for m in batch]) + "\n")
                 found += len(batch)
         out.flush()
@@ -104,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmhex find: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
     finally:
-        doc.close()
+        mapped.close()
     return 0 if found else 1
