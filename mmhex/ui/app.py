@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from mmhex import __version__
 from mmhex.cli import GuiRequest
 from mmhex.core.errors import describe_error
+from mmhex.ui.features import install_features
 from mmhex.ui.main_window import MainWindow
 
 FIRST_PAINT_ENV = "MMHEX_EXIT_AFTER_FIRST_PAINT"
@@ -115,6 +116,7 @@ def run_gui(request: GuiRequest) -> int:
     sys.excepthook = ExceptionDialogHook()
     try:
         window = MainWindow()
+        install_features(window)
         status = open_request(window, request)
         if os.environ.get(FIRST_PAINT_ENV) == "1":
             page = window.view.viewport() if window.document else window.placeholder

@@ -1,1 +1,1 @@
-"""Side panels (docks) of the main window; each draws what a core object computes."""
+"""Dock panels beside the hex grid; each draws a core object and is wired by its ``install``."""
