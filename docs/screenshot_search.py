@@ -1,10 +1,9 @@
 """Make docs/screenshot_search.png and docs/screenshot_inspector.png under Xvfb.
 
 Usage: xvfb-run -a -s "-screen 0 1400x900x24" python docs/screenshot_search.py [FILE] [OUTDIR]
-Opens FILE (default /bin/ls) in the main window, adds the find bar, the results list, the data
-inspector and the bookmarks panel the way the main window will (a demonstration of the wiring:
-find-all hits shaded in the grid, the current hit stronger), runs Find all, then photographs
-the window with ImageMagick `import`, and the inspector dock on its own.
+Opens FILE (default /bin/ls) in the main window with the search feature installed
+(mmhex.ui.search.feature), runs Find all (hits shaded in the grid, the current one stronger),
+then photographs the window with ImageMagick `import`, and the inspector on its own.
 """
 
 from __future__ import annotations
@@ -44,14 +43,12 @@ def main() -> int:
     os.environ["XDG_DATA_HOME"] = os.path.join(scratch, "data")
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget
 
     from mmhex.ui.app import application
     from mmhex.ui.main_window import MainWindow
-    from mmhex.ui.panels.bookmarks_panel import BookmarksPanel
     from mmhex.ui.panels.inspector_panel import InspectorPanel
-    from mmhex.ui.search.controller import SearchController
-    from mmhex.ui.search.find_bar import FindBar
-    from mmhex.ui.search.results import SearchResultsPanel
+    from mmhex.ui.search.feature import install
 
     application()
     window = MainWindow()
@@ -63,39 +60,15 @@ def main() -> int:
     document = window.document
     view = window.view
 
-    bar = FindBar(window)
-    window.centralWidget().layout().addWidget(bar)
-    results = SearchResultsPanel()
-    inspector = InspectorPanel()
-    bookmarks = BookmarksPanel()
-    results_dock = window.add_dock(
-        results, "Search results", Qt.DockWidgetArea.BottomDockWidgetArea
-    )
-    inspector_dock = window.add_dock(
-        inspector, "Data inspector", Qt.DockWidgetArea.RightDockWidgetArea
-    )
-    bookmarks_dock = window.add_dock(bookmarks, "Bookmarks", Qt.DockWidgetArea.RightDockWidgetArea)
-    controller = SearchController(bar, results.model, parent=window)
-    controller.set_document(document)
-    inspector.set_source(document.read, document.size)
-    bookmarks.set_file(document.path)
-    view.add_highlighter(bookmarks.highlights)
-    view.add_highlighter(results.model.highlights)
-    view.cursor_moved.connect(controller.set_cursor)
-    view.cursor_moved.connect(inspector.show_offset)
-    view.cursor_moved.connect(bookmarks.set_cursor)
-    view.selection_changed.connect(controller.set_selection)
-    view.selection_changed.connect(bookmarks.set_selection)
-
-    def show_match(match, _wrapped=False) -> None:
-        view.select(match.start, match.end)
-        view.ensure_visible(match.start)
-        results.model.current = match
-        results.select_offset(match.start)
-        view.viewport().update()
-
-    controller.found.connect(show_match)
-    results.activated.connect(show_match)
+    search = install(window)  # the feature as the window will carry it
+    bar, results, bookmarks = search.bar, search.results, search.bookmarks
+    controller = search.controller
+    docks = {d.windowTitle(): d for d in window.findChildren(QDockWidget)}
+    results_dock, inspector_dock = docks["Search results"], docks["Data inspector"]
+    bookmarks_dock = docks["Bookmarks"]
+    for title, dock in docks.items():
+        if title not in ("Search results", "Data inspector", "Bookmarks"):
+            dock.hide()  # other features' panels: not the subject of this picture
 
     window.resize(1380, 860)
     window.resizeDocks([inspector_dock, bookmarks_dock], [560, 160], Qt.Orientation.Vertical)
@@ -117,7 +90,7 @@ def main() -> int:
     settle(200)
     matches = results.model.matches()
     if matches:
-        show_match(matches[min(3, len(matches) - 1)])
+        search.show_match(matches[min(3, len(matches) - 1)])
         view.set_top_row(max(0, matches[0].start // view.bytes_per_row - 3))
     settle(800)
     photograph(window, outdir / "screenshot_search.png")

@@ -126,11 +126,18 @@ class SearchController(QObject):
             self._scope = (start, end) if end > start else None
         return self._scope
 
+    def _on_last_hit(self) -> bool:
+        """Whether the selection is still the hit found last (the view selected it)."""
+        hit = self.last_match
+        return hit is not None and self.selection == (hit.start, hit.end)
+
     def _position(self, request: FindRequest) -> int:
-        at_last_hit = self.last_match is not None and self.cursor == self.last_match.start
-        if request.backward:
-            return self.cursor
-        return self.cursor + 1 if at_last_hit else self.cursor
+        """Search from the hit shown (next: one byte on, so overlapping hits are not skipped),
+        else from the cursor."""
+        if self._on_last_hit():
+            assert self.last_match is not None
+            return self.last_match.start + (0 if request.backward else 1)
+        return self.cursor
 
     def _start(
         self,
@@ -234,7 +241,7 @@ class SearchController(QObject):
     def run_replace(self, request: FindRequest, replacement: bytes) -> None:
         """Replace the selected hit (if the selection is one), then find the next."""
         hit = self.last_match
-        if hit is not None and self.selection == (hit.start, hit.end) and self.cursor == hit.start:
+        if hit is not None and self._on_last_hit():
             if hit.length != len(replacement):
                 self.bar.show_message(
                     f"This match is {hit.length} bytes and the replacement {len(replacement)}: "
