@@ -12,5 +12,7 @@ from PySide6.QtWidgets import QMainWindow
 def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
     from mmhex.ui.panels import residency_panel
+    from mmhex.ui.search import feature as search_feature
 
+    search_feature.install(window)
     residency_panel.install(window)
