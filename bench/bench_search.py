@@ -7,8 +7,8 @@ Every comparison runs whole processes on the same cached file, interleaved, and 
 - regex:    `mmhex find F --regex RE --count` vs `LC_ALL=C grep -c -a -P RE F`
 - wildcard: `mmhex find F --hex 'DE AD ?? EF 12 34' --count` vs `grep -c -a -P` of the same bytes
 - dump:     `mmhex dump F -n N` vs `xxd -l N F`; `--format canonical` vs `hexdump -C -v -n N F`
-grep -c counts matching *lines*; the planted needles sit on separate lines (the random data has a
-newline every 256 bytes on average), so the counts agree, and the script checks that they do.
+grep -c counts matching *lines*; each planted needle is written between two newlines, one per
+slot of the file, so the counts agree, and the script checks that they do.
 It also times, in-process, what each way of surviving truncation costs (see mmhex/core/scan.py).
 The file is created under --dir and removed at the end.
 """
@@ -57,9 +57,11 @@ def make_file(path: Path, size: int) -> None:
             f.write(os.urandom(min(block, size - written)))
             written = min(size, written + block)
     with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:
+        # One needle per slot, each on a line of its own, so grep's line count equals ours.
+        slot = size // PLANTS
         for i in range(PLANTS):
-            at = rng.randrange(size - 64)
-            mm[at : at + len(NEEDLE)] = NEEDLE
+            at = i * slot + rng.randrange(slot - 64)
+            mm[at : at + len(NEEDLE) + 2] = b"\n" + NEEDLE + b"\n"
             if i % 10 == 0:
                 mm[at + 20 : at + 26] = b"\xde\xad\x77\xef\x12\x34"
     with open(path, "rb") as f:
@@ -90,6 +92,9 @@ def compare(
     first = outputs["mmhex"]
     agree = all(out.strip() == first.strip() for out in outputs.values())
     print(f"\n{name}: outputs {'agree' if agree else 'DIFFER'} ({first[:40]!r})")
+    if not agree:
+        for label, out in outputs.items():
+            print(f"  output of {label}: {out[:60]!r}")
     for label, value in medians.items():
         print(f"  {label:24s} {value:8.3f} s (median of {runs})")
     return medians
