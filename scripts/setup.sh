@@ -15,7 +15,7 @@ runtime_pkgs="libglib2.0-0 libegl1 libgl1 libx11-6 libx11-xcb1 libdbus-1-3 libfo
   libxcb-xkb1 libxcb-randr0 libxkbcommon-x11-0 fonts-dejavu-core"
 # Reference tools the tests compare against, a virtual screen, and what the installer test uses.
 test_pkgs="xxd bsdextrautils util-linux-extra ripgrep vmtouch xvfb xauth desktop-file-utils
-  debootstrap dpkg-dev zstd fakeroot binutils procps"
+  debootstrap dpkg-dev zstd fakeroot binutils procps appstream libglib2.0-bin shared-mime-info"
 
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
@@ -48,7 +48,7 @@ case "$action" in
   test)
     apt_install $runtime_pkgs $test_pkgs
     [ -x .venv/bin/python ] || "$python" -m venv .venv
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,packaging]"
     export QT_QPA_PLATFORM=offscreen
     exec .venv/bin/python -m pytest "$@"
     ;;

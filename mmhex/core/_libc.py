@@ -6,11 +6,22 @@ This is the only module that talks to libc or CPython's C API directly.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import errno
 import mmap
 import os
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+def _load_libc() -> ctypes.CDLL:
+    """glibc by its soname; ``find_library`` (it runs ldconfig: slow for a CLI) only if absent."""
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        from ctypes.util import find_library
+
+        return ctypes.CDLL(find_library("c"), use_errno=True)
+
+
+_libc = _load_libc()
 
 
 class _PyBuffer(ctypes.Structure):
@@ -58,3 +69,150 @@ def raise_errno(call: str, detail: str = "") -> None:
     if detail:
         message = f"{message}: {detail}"
     raise OSError(err, message)
+
+
+# ----------------------------------------------------------------- memory residency
+PAGE_SIZE = mmap.PAGESIZE
+
+_libc.mmap.argtypes = [
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_int64,
+]
+_libc.mmap.restype = ctypes.c_void_p
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.munmap.restype = ctypes.c_int
+_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+_libc.mincore.restype = ctypes.c_int
+_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.madvise.restype = ctypes.c_int
+_libc.mlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.mlock.restype = ctypes.c_int
+_libc.munlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.munlock.restype = ctypes.c_int
+_libc.syscall.restype = ctypes.c_long
+
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+MADV_WILLNEED = 3
+MADV_DONTNEED = 4
+
+# cachestat(2) arrived in Linux 6.5 with the same number on every architecture that uses the
+# unified syscall table (all but alpha, where it is offset by 110).
+_CACHESTAT_NUMBERS = {"x86_64": 451, "aarch64": 451, "riscv64": 451, "ppc64le": 451, "s390x": 451}
+_CACHESTAT = _CACHESTAT_NUMBERS.get(os.uname().machine)
+
+
+class _CachestatRange(ctypes.Structure):
+    _fields_ = [("off", ctypes.c_uint64), ("len", ctypes.c_uint64)]
+
+
+class _Cachestat(ctypes.Structure):
+    _fields_ = [
+        ("nr_cache", ctypes.c_uint64),
+        ("nr_dirty", ctypes.c_uint64),
+        ("nr_writeback", ctypes.c_uint64),
+        ("nr_evicted", ctypes.c_uint64),
+        ("nr_recently_evicted", ctypes.c_uint64),
+    ]
+
+
+def map_readonly(fd: int, offset: int, length: int) -> int:
+    """Map ``length`` bytes of ``fd`` at page-aligned ``offset`` read-only and shared.
+
+    The mapping belongs to the caller alone (no Python mmap object), so nobody else can unmap
+    it while ``mincore`` or ``mlock`` looks at it. Release it with ``unmap``.
+    """
+    address = _libc.mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, offset)
+    if address is None or address == _MAP_FAILED:
+        raise_errno("mmap")
+    return int(address)
+
+
+def unmap(address: int, length: int) -> None:
+    if _libc.munmap(address, length) != 0:
+        raise_errno("munmap")
+
+
+def mincore(address: int, length: int, vector: bytearray) -> None:
+    """Fill ``vector`` with one byte per page of ``[address, address+length)``; bit 0 = resident."""
+    pages = (length + PAGE_SIZE - 1) // PAGE_SIZE
+    if len(vector) < pages:
+        raise ValueError("mincore vector is shorter than the range")
+    buffer = (ctypes.c_char * len(vector)).from_buffer(vector)
+    try:
+        if _libc.mincore(address, length, buffer) != 0:
+            raise_errno("mincore")
+    finally:
+        del buffer  # release the bytearray export at once
+
+
+# A private prototype of syscall(2) for cachestat's four arguments: declared argument types let
+# ctypes skip per-call argument guessing (4096 buckets: ~9 ms instead of ~15 ms, measured here).
+_cachestat_syscall = _libc["syscall"]
+_cachestat_syscall.argtypes = [
+    ctypes.c_long,
+    ctypes.c_int,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_uint,
+]
+_cachestat_syscall.restype = ctypes.c_long
+
+
+def cachestat(fd: int, offset: int, length: int) -> tuple[int, int, int, int, int]:
+    """Page-cache counters of ``[offset, offset+length)`` (length 0: to the end of the file).
+
+    Returns (cached, dirty, writeback, evicted, recently_evicted) in pages. Raises OSError
+    ENOSYS where the kernel (or this architecture's table) lacks the call, EPERM for files the
+    caller can neither write nor own.
+    """
+    return cachestat_ranges(fd, [(offset, length)])[0]
+
+
+def cachestat_ranges(
+    fd: int, ranges: list[tuple[int, int]]
+) -> list[tuple[int, int, int, int, int]]:
+    """``cachestat`` of each (offset, length), reusing one pair of structures for all calls."""
+    if _CACHESTAT is None:
+        raise OSError(errno.ENOSYS, f"{os.strerror(errno.ENOSYS)} (cachestat)")
+    span = _CachestatRange()
+    stats = _Cachestat()
+    span_address = ctypes.addressof(span)
+    stats_address = ctypes.addressof(stats)
+    call = _cachestat_syscall
+    number = _CACHESTAT
+    results = []
+    for offset, length in ranges:
+        span.off = offset
+        span.len = length
+        if call(number, fd, span_address, stats_address, 0) != 0:
+            raise_errno("cachestat")
+        results.append(
+            (
+                stats.nr_cache,
+                stats.nr_dirty,
+                stats.nr_writeback,
+                stats.nr_evicted,
+                stats.nr_recently_evicted,
+            )
+        )
+    return results
+
+
+def madvise(address: int, length: int, advice: int) -> None:
+    if _libc.madvise(address, length, advice) != 0:
+        raise_errno("madvise")
+
+
+def mlock(address: int, length: int) -> None:
+    if _libc.mlock(address, length) != 0:
+        raise_errno("mlock")
+
+
+def munlock(address: int, length: int) -> None:
+    if _libc.munlock(address, length) != 0:
+        raise_errno("munlock")

@@ -19,6 +19,7 @@ import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mmhex.core._libc import mapping_address
@@ -234,6 +235,16 @@ class MappedFile:
         """The windows mapped now (a copy; for residency and tests)."""
         with self._lock:
             return list(self._windows.values())
+
+    @contextmanager
+    def windows_held(self) -> Iterator[list[Window]]:
+        """The mapped windows, none of which can be unmapped until the block ends.
+
+        For probes (mincore, /proc/self/pagemap) that read a window's address from another
+        thread: without the lock the address could be unmapped and reused under them.
+        """
+        with self._lock:
+            yield list(self._windows.values())
 
     def pin(self, offset: int) -> Window:
         """Keep the window holding ``offset`` mapped (it holds private edits)."""

@@ -47,191 +47,84 @@ class ActionSpec:
         return self.slot.partition(".")[2]
 
 
-def _bytes_per_row(count: int) -> ActionSpec:
-    return ActionSpec(
-        f"view.bytes_per_row.{count}",
-        f"&{count} bytes",
-        "window.set_bytes_per_row",
-        "&View/&Bytes per row",
-        value=count,
-        group="bytes_per_row",
-    )
+def _choice(key: str, text: str, slot: str, menu: str, value: object) -> ActionSpec:
+    """A radio item; items whose keys share the prefix before the last dot form one group."""
+    return ActionSpec(key, text, slot, menu, value=value, group=key.rpartition(".")[0])
 
 
-def _group(size: int) -> ActionSpec:
-    return ActionSpec(
-        f"view.group.{size}",
-        f"&{size} byte{'s' if size > 1 else ''}",
-        "window.set_group",
-        "&View/Byte &grouping",
-        value=size,
-        group="group",
-    )
+def _grid_key(key: str, text: str, method: str, shortcut: Shortcut) -> ActionSpec:
+    """A key the hex grid handles itself while it has focus (no menu entry)."""
+    return ActionSpec(key, text, f"view.{method}", shortcuts=(shortcut,))
 
 
+_ROWS = "&View/&Bytes per row"
+_GROUPS = "&View/Byte &grouping"
+_OFFSETS = "&View/&Offsets"
+_THEMES = "&View/&Theme"
+
+# fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
     # ---- File
     ActionSpec("file.open", "&Open…", "window.open_file_dialog", "&File", (Key.Open,)),
-    ActionSpec(
-        "file.recent",
-        "Open &Recent",
-        "window.fill_recent_menu",
-        "&File/Open &Recent",
-        dynamic_menu=True,
-    ),
+    ActionSpec("file.recent", "Open &Recent", "window.fill_recent_menu", "&File/Open &Recent",
+               dynamic_menu=True),
     ActionSpec("file.close", "&Close", "window.close_document", "&File", (Key.Close,)),
-    ActionSpec(
-        "file.quit", "&Quit", "window.close", "&File", (Key.Quit, "Ctrl+Q"), separator_before=True
-    ),
+    ActionSpec("file.quit", "&Quit", "window.close", "&File", (Key.Quit, "Ctrl+Q"),
+               separator_before=True),
     # ---- Edit
     ActionSpec("edit.select_all", "Select &All", "window.select_all", "&Edit", (Key.SelectAll,)),
     # ---- View
-    _bytes_per_row(8),
-    _bytes_per_row(16),
-    _bytes_per_row(32),
-    ActionSpec(
-        "view.bytes_per_row.custom",
-        "&Custom…",
-        "window.ask_bytes_per_row",
-        "&View/&Bytes per row",
-        group="bytes_per_row",
-        separator_before=True,
-    ),
-    _group(1),
-    _group(2),
-    _group(4),
-    _group(8),
-    ActionSpec(
-        "view.offset_base.16",
-        "&Hexadecimal",
-        "window.set_offset_base",
-        "&View/&Offsets",
-        value=16,
-        group="offset_base",
-    ),
-    ActionSpec(
-        "view.offset_base.10",
-        "&Decimal",
-        "window.set_offset_base",
-        "&View/&Offsets",
-        value=10,
-        group="offset_base",
-    ),
-    ActionSpec(
-        "view.theme.system",
-        "Follow the &System",
-        "window.set_theme",
-        "&View/&Theme",
-        value="system",
-        group="theme",
-    ),
-    ActionSpec(
-        "view.theme.light",
-        "&Light",
-        "window.set_theme",
-        "&View/&Theme",
-        value="light",
-        group="theme",
-    ),
-    ActionSpec(
-        "view.theme.dark",
-        "&Dark",
-        "window.set_theme",
-        "&View/&Theme",
-        value="dark",
-        group="theme",
-    ),
-    ActionSpec(
-        "view.zoom_in",
-        "Zoom &In",
-        "window.zoom_in",
-        "&View",
-        (Key.ZoomIn, "Ctrl+="),
-        separator_before=True,
-    ),
+    _choice("view.bytes_per_row.8", "&8 bytes", "window.set_bytes_per_row", _ROWS, 8),
+    _choice("view.bytes_per_row.16", "&16 bytes", "window.set_bytes_per_row", _ROWS, 16),
+    _choice("view.bytes_per_row.32", "&32 bytes", "window.set_bytes_per_row", _ROWS, 32),
+    ActionSpec("view.bytes_per_row.custom", "&Custom…", "window.ask_bytes_per_row", _ROWS,
+               group="view.bytes_per_row", separator_before=True),
+    _choice("view.group.1", "&1 byte", "window.set_group", _GROUPS, 1),
+    _choice("view.group.2", "&2 bytes", "window.set_group", _GROUPS, 2),
+    _choice("view.group.4", "&4 bytes", "window.set_group", _GROUPS, 4),
+    _choice("view.group.8", "&8 bytes", "window.set_group", _GROUPS, 8),
+    _choice("view.offset_base.16", "&Hexadecimal", "window.set_offset_base", _OFFSETS, 16),
+    _choice("view.offset_base.10", "&Decimal", "window.set_offset_base", _OFFSETS, 10),
+    _choice("view.theme.system", "Follow the &System", "window.set_theme", _THEMES, "system"),
+    _choice("view.theme.light", "&Light", "window.set_theme", _THEMES, "light"),
+    _choice("view.theme.dark", "&Dark", "window.set_theme", _THEMES, "dark"),
+    ActionSpec("view.zoom_in", "Zoom &In", "window.zoom_in", "&View", (Key.ZoomIn, "Ctrl+="),
+               separator_before=True),
     ActionSpec("view.zoom_out", "Zoom &Out", "window.zoom_out", "&View", (Key.ZoomOut, "Ctrl+-")),
     ActionSpec("view.zoom_reset", "&Reset Zoom", "window.zoom_reset", "&View", ("Ctrl+0",)),
     # ---- Go
-    ActionSpec(
-        "go.offset",
-        "&Go to Offset…",
-        "window.show_goto_dialog",
-        "&Go",
-        ("Ctrl+G",),
-        tip="Jump to an offset: 0x1F4, 500, +0x10, -16, end-0x100, 0x400*3+2",
-    ),
+    ActionSpec("go.offset", "&Go to Offset…", "window.show_goto_dialog", "&Go", ("Ctrl+G",),
+               tip="Jump to an offset: 0x1F4, 500, +0x10, -16, end-0x100, 0x400*3+2"),
     ActionSpec("go.start", "&Start of File", "view.move_to_start", "&Go", ("Ctrl+Home",)),
     ActionSpec("go.end", "&End of File", "view.move_to_end", "&Go", ("Ctrl+End",)),
     # ---- Help
     ActionSpec("help.about", "&About mmhex", "window.show_about", "&Help"),
-    # ---- Grid keys (handled by the hex view while it has focus)
-    ActionSpec("cursor.right", "Next byte", "view.move_right", shortcuts=(Key.MoveToNextChar,)),
-    ActionSpec(
-        "cursor.left", "Previous byte", "view.move_left", shortcuts=(Key.MoveToPreviousChar,)
-    ),
-    ActionSpec("cursor.down", "Next row", "view.move_down", shortcuts=(Key.MoveToNextLine,)),
-    ActionSpec("cursor.up", "Previous row", "view.move_up", shortcuts=(Key.MoveToPreviousLine,)),
-    ActionSpec("cursor.page_down", "Next page", "view.page_down", shortcuts=(Key.MoveToNextPage,)),
-    ActionSpec(
-        "cursor.page_up", "Previous page", "view.page_up", shortcuts=(Key.MoveToPreviousPage,)
-    ),
-    ActionSpec(
-        "cursor.row_start",
-        "Start of row",
-        "view.move_row_start",
-        shortcuts=(Key.MoveToStartOfLine,),
-    ),
-    ActionSpec(
-        "cursor.row_end", "End of row", "view.move_row_end", shortcuts=(Key.MoveToEndOfLine,)
-    ),
-    ActionSpec(
-        "select.right", "Extend right", "view.select_right", shortcuts=(Key.SelectNextChar,)
-    ),
-    ActionSpec(
-        "select.left", "Extend left", "view.select_left", shortcuts=(Key.SelectPreviousChar,)
-    ),
-    ActionSpec("select.down", "Extend down", "view.select_down", shortcuts=(Key.SelectNextLine,)),
-    ActionSpec("select.up", "Extend up", "view.select_up", shortcuts=(Key.SelectPreviousLine,)),
-    ActionSpec(
-        "select.page_down",
-        "Extend a page down",
-        "view.select_page_down",
-        shortcuts=(Key.SelectNextPage,),
-    ),
-    ActionSpec(
-        "select.page_up",
-        "Extend a page up",
-        "view.select_page_up",
-        shortcuts=(Key.SelectPreviousPage,),
-    ),
-    ActionSpec(
-        "select.row_start",
-        "Extend to row start",
-        "view.select_row_start",
-        shortcuts=(Key.SelectStartOfLine,),
-    ),
-    ActionSpec(
-        "select.row_end",
-        "Extend to row end",
-        "view.select_row_end",
-        shortcuts=(Key.SelectEndOfLine,),
-    ),
-    ActionSpec(
-        "select.start",
-        "Extend to start of file",
-        "view.select_to_start",
-        shortcuts=(Key.SelectStartOfDocument,),
-    ),
-    ActionSpec(
-        "select.end",
-        "Extend to end of file",
-        "view.select_to_end",
-        shortcuts=(Key.SelectEndOfDocument,),
-    ),
-    ActionSpec("pane.switch", "Switch hex/text pane", "view.switch_pane", shortcuts=("Tab",)),
-    ActionSpec("scroll.down", "Scroll one row down", "view.scroll_down", shortcuts=("Ctrl+Down",)),
-    ActionSpec("scroll.up", "Scroll one row up", "view.scroll_up", shortcuts=("Ctrl+Up",)),
+    # ---- Grid keys
+    _grid_key("cursor.right", "Next byte", "move_right", Key.MoveToNextChar),
+    _grid_key("cursor.left", "Previous byte", "move_left", Key.MoveToPreviousChar),
+    _grid_key("cursor.down", "Next row", "move_down", Key.MoveToNextLine),
+    _grid_key("cursor.up", "Previous row", "move_up", Key.MoveToPreviousLine),
+    _grid_key("cursor.page_down", "Next page", "page_down", Key.MoveToNextPage),
+    _grid_key("cursor.page_up", "Previous page", "page_up", Key.MoveToPreviousPage),
+    _grid_key("cursor.row_start", "Start of row", "move_row_start", Key.MoveToStartOfLine),
+    _grid_key("cursor.row_end", "End of row", "move_row_end", Key.MoveToEndOfLine),
+    _grid_key("select.right", "Extend right", "select_right", Key.SelectNextChar),
+    _grid_key("select.left", "Extend left", "select_left", Key.SelectPreviousChar),
+    _grid_key("select.down", "Extend down", "select_down", Key.SelectNextLine),
+    _grid_key("select.up", "Extend up", "select_up", Key.SelectPreviousLine),
+    _grid_key("select.page_down", "Extend a page down", "select_page_down", Key.SelectNextPage),
+    _grid_key("select.page_up", "Extend a page up", "select_page_up", Key.SelectPreviousPage),
+    _grid_key("select.row_start", "Extend to row start", "select_row_start",
+              Key.SelectStartOfLine),
+    _grid_key("select.row_end", "Extend to row end", "select_row_end", Key.SelectEndOfLine),
+    _grid_key("select.start", "Extend to start of file", "select_to_start",
+              Key.SelectStartOfDocument),
+    _grid_key("select.end", "Extend to end of file", "select_to_end", Key.SelectEndOfDocument),
+    _grid_key("pane.switch", "Switch hex/text pane", "switch_pane", "Tab"),
+    _grid_key("scroll.down", "Scroll one row down", "scroll_down", "Ctrl+Down"),
+    _grid_key("scroll.up", "Scroll one row up", "scroll_up", "Ctrl+Up"),
 )
+# fmt: on
 
 
 def _menu_rank(title: str) -> float:

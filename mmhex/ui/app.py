@@ -22,6 +22,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from mmhex import __version__
 from mmhex.cli import GuiRequest
 from mmhex.core.errors import describe_error
+from mmhex.ui.features import install_features
+from mmhex.ui.icons import apply_desktop_identity
 from mmhex.ui.main_window import MainWindow
 
 FIRST_PAINT_ENV = "MMHEX_EXIT_AFTER_FIRST_PAINT"
@@ -104,7 +106,7 @@ def application() -> QApplication:
     app.setOrganizationName("mmhex")
     app.setApplicationName("mmhex")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("mmhex")
+    apply_desktop_identity(app)
     return app
 
 
@@ -115,6 +117,7 @@ def run_gui(request: GuiRequest) -> int:
     sys.excepthook = ExceptionDialogHook()
     try:
         window = MainWindow()
+        install_features(window)
         status = open_request(window, request)
         if os.environ.get(FIRST_PAINT_ENV) == "1":
             page = window.view.viewport() if window.document else window.placeholder

@@ -77,9 +77,15 @@ class FileWatcher(QObject):
 
     def _on_file_changed(self, _path: str) -> None:
         self._rearm()  # an atomic replace or delete dropped the path from the watcher
-        self._coalesce.start()
+        self._schedule_check()
 
     def _on_directory_changed(self, _path: str) -> None:
         if self._path is not None and os.path.exists(self._path):
             self._rearm()
+            self._schedule_check()
+
+    def _schedule_check(self) -> None:
+        # Not restarted while pending: a file that changes non-stop is still checked every
+        # COALESCE_MS instead of never.
+        if not self._coalesce.isActive():
             self._coalesce.start()

@@ -110,6 +110,7 @@ class HexView(QAbstractScrollArea):
     cursor_moved = Signal(object)  # offset
     selection_changed = Signal(object, object)  # start, end (exclusive; equal when empty)
     top_row_changed = Signal(object)  # first row on screen
+    visible_range_changed = Signal(object, object)  # [start, end) byte range on screen
     zoom_requested = Signal(int)  # +1 / -1 from Ctrl+wheel
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -120,6 +121,7 @@ class HexView(QAbstractScrollArea):
         self._anchor: int | None = None
         self._pane = Pane.HEX
         self._highlighters: list[Highlighter] = []
+        self._announced_range: tuple[int, int] | None = None
         self._key_bindings = {
             sequence.toString(): method for sequence, method in view_key_bindings()
         }
@@ -130,6 +132,9 @@ class HexView(QAbstractScrollArea):
         self._laid_out_rows = 1  # page_rows when the layout was last computed
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
+        # render_rows paints every pixel: spare Qt the background fill before each paint.
+        self.viewport().setAutoFillBackground(False)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.verticalScrollBar().valueChanged.connect(self._on_slider_value)
@@ -250,6 +255,7 @@ class HexView(QAbstractScrollArea):
         self._update_scrollbars()
         self.updateGeometry()
         self.viewport().update()
+        self._announce_visible_range()
 
     def _update_scrollbars(self) -> None:
         space = self.row_space()
@@ -286,6 +292,20 @@ class HexView(QAbstractScrollArea):
             self.viewport().update()
             self.top_row_changed.emit(top)
         self._sync_slider()
+        self._announce_visible_range()
+
+    def visible_range(self) -> tuple[int, int]:
+        """The bytes ``[start, end)`` on screen now (empty when no document)."""
+        start = min(self.top_row * self.bytes_per_row, self.size)
+        end = min((self.top_row + self.page_rows) * self.bytes_per_row, self.size)
+        return start, end
+
+    def _announce_visible_range(self) -> None:
+        """Emit visible_range_changed once per distinct range (scroll, resize, layout)."""
+        visible = self.visible_range()
+        if visible != self._announced_range:
+            self._announced_range = visible
+            self.visible_range_changed.emit(*visible)
 
     def _sync_slider(self) -> None:
         value = self.row_space().slider_for_top(self.top_row)

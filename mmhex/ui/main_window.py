@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmhex import __version__
+from mmhex.about import ABOUT
 from mmhex.core.document import Change, ChangeKind, Document
 from mmhex.core.errors import FileTruncatedError, describe_error
 from mmhex.core.expressions import ExpressionError, resolve_goto
@@ -58,6 +58,7 @@ def human_size(size: int) -> str:
 class MainWindow(QMainWindow):
     """One window showing at most one document."""
 
+    visible_range_changed = Signal(object, object)  # [start, end) bytes on screen
     document_changed = Signal(object)  # the Document shown now (None when closed); also on reload
 
     def __init__(self, options: ViewOptions | None = None, parent: QWidget | None = None) -> None:
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.edit_mode_handler: EditModeHandler | None = None
         self.goto_dialog: GotoDialog | None = None
         self.options = (options or settings.load_view_options()).normalized()
+        self._applied_options: ViewOptions | None = None
 
         self.view = HexView(self)
         self.placeholder = Placeholder(self)
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
             self._on_read_failed, Qt.ConnectionType.QueuedConnection
         )
         self.view.cursor_moved.connect(self._update_status)
+        self.view.visible_range_changed.connect(self.visible_range_changed)
         self.view.selection_changed.connect(self._update_status)
         self.view.zoom_requested.connect(self._zoom_step)
 
@@ -111,8 +114,9 @@ class MainWindow(QMainWindow):
         self.action_builder.build(ACTIONS, self._targets)
         self.apply_options(self.options, save=False)
         geometry = settings.load_window_geometry()
-        if not geometry or not self.restoreGeometry(geometry):
-            self.resize(self.view.sizeHint().width() + 40, 640)
+        self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
+        if not self._geometry_restored:
+            self.resize(self._content_width(), 640)
         self._show_document_state()
 
     # ----------------------------------------------------------------- extension points
@@ -130,7 +134,22 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         dock.setVisible(visible_by_default)
         self.action_builder.menu("&View/&Panels").addAction(dock.toggleViewAction())
+        if not self._geometry_restored and not self.isVisible():
+            # A first window makes room for the grid and its side panels together.
+            self.resize(max(self.width(), self._content_width()), self.height())
         return dock
+
+    def _content_width(self) -> int:
+        """The grid's full width plus the side docks shown beside it, within the screen."""
+        sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
+        docks = sum(
+            dock.sizeHint().width() + 8
+            for dock in self.findChildren(QDockWidget)
+            if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) in sides
+        )
+        width = self.view.sizeHint().width() + 40 + docks
+        screen = self.screen()
+        return min(width, screen.availableGeometry().width()) if screen else width
 
     def register_action_target(self, name: str, target: object) -> None:
         """Make ``name.method`` slots of the action table resolvable, and build their actions."""
@@ -182,9 +201,26 @@ class MainWindow(QMainWindow):
         self.watcher.set_polling(document is not None and self.isVisible())
         self.message_bar.dismiss()
         self._show_document_state()
+        if document is not None and not self.isVisible() and not self._geometry_restored:
+            self.resize(max(self.width(), self._width_for(document)), self.height())
         if document is not None:
             self.view.setFocus()
         self.document_changed.emit(document)
+
+    def _width_for(self, document: Document) -> int:
+        """A first window wide enough for the file's offsets and its longest status bar line."""
+        last = max(document.size - 1, 0)
+        longest = (
+            f"Offset 0x{last:x} ({last:,})",
+            f"Selected 16 bytes from 0x{last:x}",
+            f"Size {human_size(document.size)}",
+            "Private edit",
+        )
+        metrics = self.statusBar().fontMetrics()
+        status = sum(metrics.horizontalAdvance(text) + 24 for text in longest)
+        width = max(self._content_width(), status)
+        screen = self.screen()
+        return min(width, screen.availableGeometry().width()) if screen else width
 
     def close_document(self) -> None:
         self.set_document(None)
@@ -243,12 +279,17 @@ class MainWindow(QMainWindow):
         self.cursor_label.setText(f"Offset 0x{cursor:x} ({cursor:,})" if document.size else "")
         start, end = self.view.selection
         if end > start:
+            length = end - start
             self.selection_label.setText(
-                f"Selection 0x{start:x}–0x{end - 1:x}, {end - start:,} bytes"
+                f"Selected {length:,} byte{'s' if length > 1 else ''} from 0x{start:x}"
             )
+            self.selection_label.setToolTip(f"0x{start:x} to 0x{end - 1:x} inclusive")
         else:
             self.selection_label.setText("No selection")
-        self.size_label.setText(f"Size {human_size(document.size)} (0x{document.size:x})")
+            self.selection_label.setToolTip("")
+        # Compact: exact figures are in the tooltip, so huge files still fit the status bar.
+        self.size_label.setText(f"Size {human_size(document.size)}")
+        self.size_label.setToolTip(f"{document.size:,} bytes (0x{document.size:x})")
         if document.mode is OpenMode.READ_ONLY:
             self.mode_label.setText("Read-only")
         else:
@@ -306,9 +347,11 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- actions: view
     def apply_options(self, options: ViewOptions, *, save: bool = True) -> None:
         options = options.normalized()
-        self.options = options
+        previous, self.options = self._applied_options, options
+        self._applied_options = options
         self.view.set_format(options.bytes_per_row, options.group, options.offset_base)
-        self.view.set_font_size(options.font_size)
+        if previous is None or options.font_size != previous.font_size:
+            self.view.set_font_size(options.font_size)
         per_row = options.bytes_per_row
         builder = self.action_builder
         if per_row in settings.BYTES_PER_ROW_CHOICES:
@@ -318,7 +361,8 @@ class MainWindow(QMainWindow):
         builder.check(f"view.group.{options.group}")
         builder.check(f"view.offset_base.{options.offset_base}")
         builder.check(f"view.theme.{options.theme}")
-        apply_theme(options.theme)
+        if previous is None or options.theme != previous.theme:
+            apply_theme(options.theme)  # re-polishes every widget: only when it changes
         if save:
             settings.save_view_options(options)
 
@@ -405,9 +449,4 @@ def about_text() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    return (
-        f"<h3>mmhex {__version__}</h3>"
-        "<p>A hex viewer whose storage is the operating system's virtual memory: files of any "
-        "size open at once, and only the pages on screen are read.</p>"
-        f"<p>Qt {qVersion()}, PySide6 {pyside_version}</p>"
-    )
+    return ABOUT.as_html(f"Running on Qt {qVersion()} with PySide6 {pyside_version}.")

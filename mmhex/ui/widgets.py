@@ -62,10 +62,14 @@ class MessageBar(QFrame):
         return self._label.text() if self.isVisibleTo(self.parentWidget()) else ""
 
     def show_message(self, text: str, level: MessageLevel = MessageLevel.INFO) -> None:
+        if level is not self.level or not self.styleSheet():
+            # Style sheets are costly to re-apply; a storm of reloads repeats the same level.
+            self.setStyleSheet(
+                f"#messageBar {{ background: {_TINTS[level]}; border-radius: 3px; }}"
+            )
         self.level = level
         self._icon.setText(_ICONS[level])
         self._label.setText(text)
-        self.setStyleSheet(f"#messageBar {{ background: {_TINTS[level]}; border-radius: 3px; }}")
         self.show()
 
     def dismiss(self) -> None:

@@ -122,3 +122,21 @@ def test_exception_hook_shows_one_dialog(qtbot, capsys) -> None:
     assert "3 unexpected errors" in dialog.informativeText()
     assert capsys.readouterr().err.count("Traceback") == 3
     dialog.close()
+
+
+@pytest.mark.qt_no_exception_capture
+def test_exception_in_a_slot_reaches_the_dialog(qtbot, window, monkeypatch, capsys) -> None:
+    hook = ExceptionDialogHook()
+    monkeypatch.setattr(sys, "excepthook", hook)
+
+    def broken(_offset: object) -> None:
+        raise RuntimeError("kaboom")
+
+    window.view.cursor_moved.connect(broken)
+    window.view.cursor_moved.emit(5)
+    assert hook.count == 1
+    assert hook.dialog is not None and hook.dialog.isVisible()
+    assert "kaboom" in hook.dialog.text()
+    assert window.isVisible()  # the application carries on
+    hook.dialog.close()
+    capsys.readouterr()

@@ -50,7 +50,8 @@ def test_shift_click_and_drag_select(qtbot, window, random_file) -> None:
         qtbot.mouseClick(viewport, LEFT, SHIFT, pos=center(view, 70, Pane.TEXT))
     assert changed.args == [20, 71]
     assert view.selection == (20, 71)
-    assert window.selection_label.text() == "Selection 0x14–0x46, 51 bytes"
+    assert window.selection_label.text() == "Selected 51 bytes from 0x14"
+    assert window.selection_label.toolTip() == "0x14 to 0x46 inclusive"
     # Drag backwards from 100 to 33.
     qtbot.mousePress(viewport, LEFT, pos=center(view, 100, Pane.HEX))
     qtbot.mouseMove(viewport, center(view, 60, Pane.HEX))
@@ -89,14 +90,15 @@ def test_selection_of_a_whole_huge_file(qtbot, window, huge_shm) -> None:
     with qtbot.waitSignal(view.selection_changed) as changed:
         qtbot.keyClick(view, Key.Key_End, CTRL | SHIFT)
     assert changed.args == [0, size]
-    assert window.selection_label.text() == f"Selection 0x0–0x{size - 1:x}, {size:,} bytes"
+    assert window.selection_label.text() == f"Selected {size:,} bytes from 0x0"
 
 
 def test_status_bar_reports_cursor_size_and_mode(window, random_file) -> None:
     window.open_path(str(random_file), readonly=True)
     window.view.set_cursor(0x1F4)
     assert window.cursor_label.text() == "Offset 0x1f4 (500)"
-    assert window.size_label.text() == "Size 9.8 KiB (0x2717)"
+    assert window.size_label.text() == "Size 9.8 KiB"
+    assert window.size_label.toolTip() == "10,007 bytes (0x2717)"
     assert window.mode_label.text() == "Read-only"
     assert window.mode_label.toolTip() == "opened read-only"
 

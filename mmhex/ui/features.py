@@ -1,0 +1,16 @@
+"""The optional features plugged into the main window (docks, their actions), in one place.
+
+Each feature module offers ``install(main_window)``; the window itself knows none of them, so
+tests can build a bare window and the features are tested on their own.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMainWindow
+
+
+def install_features(window: QMainWindow) -> None:
+    """Add every feature to ``window``, in the order their docks should stack."""
+    from mmhex.ui.panels import residency_panel
+
+    residency_panel.install(window)

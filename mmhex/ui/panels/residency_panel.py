@@ -1,0 +1,823 @@
+"""Residency panel: which pages of the open file are in memory, live, and Touch/Evict/Lock on them.
+
+The panel only draws ``ResidencySnapshot`` objects measured by ``mmhex.core.residency`` on the
+worker's threads, a few times a second and only while it is visible; it never blocks scrolling.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QPoint,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmhex.core.document import Document
+from mmhex.core.progress import Progress
+from mmhex.core.residency import (
+    METHOD_CACHESTAT,
+    PAGE_SIZE,
+    ActionResult,
+    BucketLayout,
+    Buckets,
+    DocumentResidency,
+    PageCounts,
+    ResidencySnapshot,
+    human_bytes,
+)
+from mmhex.ui.panels.residency_worker import ResidencyWorker
+
+# Fixed colours: they carry meaning (and the tests read them back from pixels).
+NOT_RESIDENT = QColor("#dfe4ea")
+RESIDENT = QColor("#1f6fd1")
+DIRTY = QColor("#f08c00")
+WRITEBACK = QColor("#ae3ec9")
+PRIVATE = QColor("#2f9e44")
+UNKNOWN = QColor("#a7a7a7")
+RECENTLY_EVICTED = QColor("#e03131")
+VIEW_FRAME = QColor("#111111")
+
+INTERVALS_MS = (250, 500, 1000, 2000, 5000)
+DEFAULT_INTERVAL_MS = 500
+MAX_PAGES_PER_CELL = 1 << 20
+SCOPES = ("Whole file", "Selection", "Map range")
+HOVER_HINT = "Point at a cell for its byte range and counts; click it to go there."
+
+
+def mix(low: QColor, high: QColor, amount: float) -> QColor:
+    amount = min(max(amount, 0.0), 1.0)
+    return QColor(
+        round(low.red() + (high.red() - low.red()) * amount),
+        round(low.green() + (high.green() - low.green()) * amount),
+        round(low.blue() + (high.blue() - low.blue()) * amount),
+    )
+
+
+def cell_color(counts: PageCounts, private: int = 0, touched: int = 0) -> QColor:
+    """A cell's colour: shade of blue by the resident fraction; dirty, writeback and private copies
+    override it; grey when the kernel will not say (blue again for pages this process holds)."""
+    pages = max(1, counts.pages)
+    if private:
+        return mix(NOT_RESIDENT, PRIVATE, 0.45 + 0.55 * private / pages)
+    if counts.resident is None:
+        if touched:
+            return mix(UNKNOWN, RESIDENT, 0.45 + 0.55 * touched / pages)
+        return UNKNOWN
+    if counts.writeback:
+        return mix(NOT_RESIDENT, WRITEBACK, 0.45 + 0.55 * counts.writeback / pages)
+    if counts.dirty:
+        return mix(NOT_RESIDENT, DIRTY, 0.45 + 0.55 * counts.dirty / pages)
+    if counts.resident:
+        return mix(NOT_RESIDENT, RESIDENT, 0.3 + 0.7 * counts.resident / pages)
+    return NOT_RESIDENT
+
+
+def describe_counts(counts: PageCounts, private: int | None, touched: int | None) -> str:
+    """The counts of one cell or range as a line of text."""
+    if counts.resident is None:
+        text = "residency unknown"
+        if touched:
+            text += f" · {touched:,} mapped by mmhex"
+    elif counts.pages == 1:
+        text = "resident" if counts.resident else "not resident"
+    else:
+        percent = 100 * counts.resident / counts.pages if counts.pages else 0.0
+        text = f"{counts.resident:,} of {counts.pages:,} pages resident ({percent:.1f} %)"
+    extras = [
+        (name, value)
+        for name, value in (
+            ("dirty", counts.dirty),
+            ("writeback", counts.writeback),
+            ("recently evicted", counts.recently_evicted),
+            ("private copies", private),
+        )
+        if value
+    ]
+    if extras:
+        text += " · " + " · ".join(f"{name} {value:,}" for name, value in extras)
+    return text
+
+
+class PageGrid(QWidget):
+    """Cells in rows, one per bucket of a Buckets object; the visible range is framed."""
+
+    cell_clicked = Signal(object)  # byte offset of the cell's first page
+    hovered = Signal(str)  # text for the cell under the mouse ("" when it leaves)
+    capacity_changed = Signal(int)
+
+    MARGIN = 2
+
+    def __init__(self, cell: int, rows: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cell = cell
+        self.pitch = cell + 1
+        self.minimum_rows = rows
+        self.buckets: Buckets | None = None
+        self.highlight: tuple[int, int] | None = None
+        self.setMouseTracking(True)
+        self.setMinimumHeight(rows * self.pitch + 2 * self.MARGIN)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self._capacity = 0
+
+    def sizeHint(self) -> QSize:
+        return QSize(40 * self.pitch, self.minimum_rows * self.pitch + 2 * self.MARGIN)
+
+    def columns(self) -> int:
+        return max(1, (self.width() - 2 * self.MARGIN) // self.pitch)
+
+    def rows(self) -> int:
+        return max(1, (self.height() - 2 * self.MARGIN) // self.pitch)
+
+    def capacity(self) -> int:
+        return self.columns() * self.rows()
+
+    def set_content(self, buckets: Buckets | None, highlight: tuple[int, int] | None) -> None:
+        self.buckets = buckets
+        self.highlight = highlight
+        self.update()
+
+    def cell_rect(self, index: int) -> QRect:
+        row, column = divmod(index, self.columns())
+        return QRect(
+            self.MARGIN + column * self.pitch,
+            self.MARGIN + row * self.pitch,
+            self.cell,
+            self.cell,
+        )
+
+    def index_at(self, point: QPoint) -> int | None:
+        if self.buckets is None:
+            return None
+        column = (point.x() - self.MARGIN) // self.pitch
+        row = (point.y() - self.MARGIN) // self.pitch
+        if point.x() < self.MARGIN or point.y() < self.MARGIN or column >= self.columns():
+            return None
+        index = row * self.columns() + column
+        return index if 0 <= index < len(self.buckets) else None
+
+    def hover_text(self, index: int) -> str:
+        buckets = self.buckets
+        if buckets is None or not 0 <= index < len(buckets):
+            return ""
+        start, end = buckets.layout.bucket_range(index)
+        private = None if buckets.private is None else buckets.private[index]
+        touched = None if buckets.touched is None else buckets.touched[index]
+        head = f"{start:#x}–{end - 1:#x} ({human_bytes(end - start)})"
+        return f"{head}: {describe_counts(buckets.counts(index), private, touched)}"
+
+    def _highlighted(self) -> range:
+        buckets, highlight = self.buckets, self.highlight
+        if buckets is None or highlight is None or not len(buckets):
+            return range(0)
+        start, end = highlight
+        layout = buckets.layout
+        if end <= layout.start or start >= layout.end:
+            return range(0)
+        first = layout.bucket_of(max(start, layout.start))
+        last = layout.bucket_of(max(start, min(end, layout.end) - 1))
+        return range(first, last + 1)
+
+    # ------------------------------------------------------------- Qt events
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        buckets = self.buckets
+        if buckets is None:
+            return
+        private = buckets.private
+        touched = buckets.touched
+        recent = buckets.recently_evicted
+        stripe = max(1, self.cell // 4)
+        for index in range(min(len(buckets), self.capacity())):
+            rect = self.cell_rect(index)
+            color = cell_color(
+                buckets.counts(index),
+                0 if private is None else private[index],
+                0 if touched is None else touched[index],
+            )
+            painter.fillRect(rect, color)
+            if recent is not None and recent[index]:
+                painter.fillRect(
+                    rect.x(), rect.bottom() - stripe + 1, rect.width(), stripe, RECENTLY_EVICTED
+                )
+        painter.setPen(VIEW_FRAME)
+        for index in self._highlighted():
+            if index < self.capacity():
+                painter.drawRect(self.cell_rect(index).adjusted(-1, -1, 0, 0))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        capacity = self.capacity()
+        if capacity != self._capacity:
+            self._capacity = capacity
+            self.capacity_changed.emit(capacity)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        index = self.index_at(event.position().toPoint())
+        self.hovered.emit("" if index is None else self.hover_text(index))
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.hovered.emit("")
+        super().leaveEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.index_at(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and index is not None:
+            assert self.buckets is not None
+            self.cell_clicked.emit(self.buckets.layout.bucket_range(index)[0])
+            return
+        super().mousePressEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            index = self.index_at(event.pos())
+            if index is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(
+                    event.globalPos(), self.hover_text(index), self, self.cell_rect(index)
+                )
+            return True
+        return super().event(event)
+
+
+def _legend_item(color: QColor, text: str, parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setText(f'<span style="color:{color.name()}; font-size:large">■</span>&nbsp;{text}')
+    return label
+
+
+class ResidencyPanel(QWidget):
+    """The dock panel. Wire it with set_document / set_visible_range / set_selection and
+    jump_requested (see ``install``)."""
+
+    jump_requested = Signal(object)  # byte offset (64-bit) the user clicked
+    interval_changed = Signal(int)  # milliseconds, for the caller to remember
+    paused_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None, *, force_mincore: bool = False) -> None:
+        super().__init__(parent)
+        self.setObjectName("ResidencyPanel")
+        self.force_mincore = force_mincore
+        self.document: Document | None = None
+        self.tracker: DocumentResidency | None = None
+        self.snapshot: ResidencySnapshot | None = None
+        self.visible_range = (0, 0)
+        self.selection = (0, 0)
+        self.pages_per_cell = 1
+        self.paused = False
+        self._retired: list[DocumentResidency] = []
+        self._closed = False
+        self._quiet_until = 0.0  # timer ticks before this are skipped (slow probes)
+        self._pending = False  # a refresh was asked for while one was running
+
+        self.worker = ResidencyWorker(self)
+        # A panel deleted without shutdown() (its window closed) must not leave jobs running:
+        # destroyed() is emitted before the worker child is deleted.
+        worker = self.worker
+        self.destroyed.connect(lambda: worker.shutdown())
+        self.worker.snapshot_ready.connect(self._on_snapshot)
+        self.worker.refresh_failed.connect(self._on_refresh_failed)
+        self.worker.action_finished.connect(self._on_action_finished)
+        self.worker.action_failed.connect(self._on_action_failed)
+        self.worker.action_progress.connect(self._on_action_progress)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(DEFAULT_INTERVAL_MS)
+        self.timer.timeout.connect(self._on_tick)
+
+        self._build()
+        self._show_idle("No file open.")
+
+    # ------------------------------------------------------------- layout
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+
+        self.file_label = QLabel(self)
+        self.file_label.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.file_label.font()
+        font.setBold(True)
+        self.file_label.setFont(font)
+        self.totals_label = QLabel(self)
+        self.extras_label = QLabel(self)
+        self.private_label = QLabel(self)
+        self.unknown_label = QLabel(self)
+        self.unknown_label.setWordWrap(True)
+        self.unknown_label.setStyleSheet(
+            "QLabel { background: #fff3bf; color: #5c3c00; border-radius: 3px; padding: 4px; }"
+        )
+        self.faults_label = QLabel(self)
+        for label in (
+            self.file_label,
+            self.totals_label,
+            self.extras_label,
+            self.private_label,
+            self.faults_label,
+        ):
+            label.setWordWrap(True)
+        layout.addWidget(self.file_label)
+        layout.addWidget(self.totals_label)
+        layout.addWidget(self.extras_label)
+        layout.addWidget(self.private_label)
+        layout.addWidget(self.unknown_label)
+        layout.addWidget(self.faults_label)
+
+        self.overview_caption = QLabel("Whole file", self)
+        layout.addWidget(self.overview_caption)
+        self.overview = PageGrid(6, 10, self)
+        self.overview.setObjectName("overview")
+        self.overview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.overview)
+
+        zoom_row = QHBoxLayout()
+        self.detail_caption = QLabel(self)
+        self.zoom_out_button = QToolButton(self)
+        self.zoom_out_button.setText("−")
+        self.zoom_out_button.setToolTip("More pages per cell")
+        self.zoom_out_button.clicked.connect(
+            lambda: self.set_pages_per_cell(self.pages_per_cell * 2)
+        )
+        self.zoom_in_button = QToolButton(self)
+        self.zoom_in_button.setText("+")
+        self.zoom_in_button.setToolTip("Fewer pages per cell (down to one 4 KiB page)")
+        self.zoom_in_button.clicked.connect(
+            lambda: self.set_pages_per_cell(self.pages_per_cell // 2)
+        )
+        zoom_row.addWidget(self.detail_caption, 1)
+        zoom_row.addWidget(self.zoom_out_button)
+        zoom_row.addWidget(self.zoom_in_button)
+        layout.addLayout(zoom_row)
+        self.detail = PageGrid(9, 8, self)
+        self.detail.setObjectName("detail")
+        self.detail.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        layout.addWidget(self.detail, 1)
+
+        self.hover_label = QLabel(self)
+        self.hover_label.setWordWrap(True)
+        self.hover_label.setMinimumHeight(self.hover_label.fontMetrics().height() * 2)
+        self.hover_label.setText(HOVER_HINT)
+        self.hover_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.hover_label)
+        for grid in (self.overview, self.detail):
+            grid.cell_clicked.connect(self.jump_requested)
+            grid.hovered.connect(self._on_hovered)
+            grid.capacity_changed.connect(self._on_capacity_changed)
+
+        legend = QGridLayout()
+        legend.setHorizontalSpacing(10)
+        legend.setVerticalSpacing(0)
+        for index, (color, text) in enumerate(
+            (
+                (RESIDENT, "resident"),
+                (NOT_RESIDENT, "not resident"),
+                (UNKNOWN, "unknown"),
+                (DIRTY, "dirty"),
+                (WRITEBACK, "writeback"),
+                (PRIVATE, "private copy"),
+                (RECENTLY_EVICTED, "recently evicted (lower edge)"),
+            )
+        ):
+            span = 3 if color is RECENTLY_EVICTED else 1
+            legend.addWidget(_legend_item(color, text, self), index // 3, index % 3, 1, span)
+        legend.setColumnStretch(3, 1)
+        layout.addLayout(legend)
+
+        scope_row = QHBoxLayout()
+        scope_row.addWidget(QLabel("Act on", self))
+        actions = QHBoxLayout()
+        self.scope_box = QComboBox(self)
+        self.scope_box.addItems(SCOPES)
+        self.scope_box.setToolTip("What Touch, Evict, Lock and Unlock act on")
+        self.touch_button = QToolButton(self)
+        self.touch_button.setText("Touch")
+        self.touch_button.setToolTip("Read every page once, so it is in memory")
+        self.touch_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        touch_menu = QMenu(self.touch_button)
+        touch_menu.addAction(
+            "Read ahead in the background (MADV_WILLNEED)", lambda: self.run_action("read ahead")
+        )
+        self.touch_button.setMenu(touch_menu)
+        self.touch_button.clicked.connect(lambda: self.run_action("touch"))
+        self.evict_button = QPushButton("Evict", self)
+        self.evict_button.setToolTip("Drop clean pages from the page cache (POSIX_FADV_DONTNEED)")
+        self.evict_button.clicked.connect(lambda: self.run_action("evict"))
+        self.lock_button = QPushButton("Lock", self)
+        self.lock_button.setToolTip("Keep pages in memory (mlock) until Unlock")
+        self.lock_button.clicked.connect(lambda: self.run_action("lock"))
+        self.unlock_button = QPushButton("Unlock", self)
+        self.unlock_button.clicked.connect(lambda: self.run_action("unlock"))
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self.worker.cancel_action)
+        self.cancel_button.hide()
+        scope_row.addWidget(self.scope_box, 1)
+        layout.addLayout(scope_row)
+        for button in (
+            self.touch_button,
+            self.evict_button,
+            self.lock_button,
+            self.unlock_button,
+            self.cancel_button,
+        ):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        layout.addLayout(actions)
+        self.action_label = QLabel(self)
+        self.action_label.setWordWrap(True)
+        layout.addWidget(self.action_label)
+
+        refresh = QHBoxLayout()
+        refresh.addWidget(QLabel("Refresh every", self))
+        self.interval_box = QComboBox(self)
+        for msecs in INTERVALS_MS:
+            self.interval_box.addItem(f"{msecs / 1000:g} s", msecs)
+        self.interval_box.setCurrentIndex(INTERVALS_MS.index(DEFAULT_INTERVAL_MS))
+        self.interval_box.currentIndexChanged.connect(
+            lambda index: self.set_interval(self.interval_box.itemData(index))
+        )
+        self.pause_button = QToolButton(self)
+        self.pause_button.setText("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self.set_paused)
+        self.status_label = QLabel(self)
+        refresh.addWidget(self.interval_box)
+        refresh.addWidget(self.pause_button)
+        refresh.addWidget(self.status_label, 1)
+        layout.addLayout(refresh)
+        self._update_detail_caption()
+
+    # ------------------------------------------------------------- public API
+    def set_document(self, document: Document | None) -> None:
+        """Follow ``document`` (None: nothing open). Safe while a refresh is running.
+
+        The same document again (the window re-announces it after a reload) measures anew.
+        """
+        if document is self.document:
+            self.refresh_now()
+            return
+        if self.tracker is not None:
+            self._retired.append(self.tracker)
+        self.document = document
+        self.tracker = (
+            None
+            if document is None
+            else DocumentResidency(document, force_mincore=self.force_mincore)
+        )
+        self.snapshot = None
+        self._close_retired()
+        if document is None:
+            self._show_idle("No file open.")
+        else:
+            self._show_idle("Measuring…")
+            self.refresh_now()
+
+    def set_visible_range(self, start: int, end: int) -> None:
+        """The bytes on screen in the grid; framed in both maps, centre of the per-page map."""
+        self.visible_range = (int(start), int(end))
+        if self.snapshot is not None:
+            self._draw_grids(self.snapshot)
+
+    def set_selection(self, start: int, end: int) -> None:
+        self.selection = (min(start, end), max(start, end))
+
+    def set_interval(self, msecs: int) -> None:
+        msecs = int(msecs)
+        self.timer.setInterval(msecs)
+        index = self.interval_box.findData(msecs)
+        if index >= 0 and index != self.interval_box.currentIndex():
+            self.interval_box.setCurrentIndex(index)
+        self.interval_changed.emit(msecs)
+        self._update_timer()
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = bool(paused)
+        if self.pause_button.isChecked() != self.paused:
+            self.pause_button.setChecked(self.paused)
+        self._update_timer()
+        self._update_status()
+        self.paused_changed.emit(self.paused)
+
+    def set_pages_per_cell(self, pages: int) -> None:
+        self.pages_per_cell = min(max(1, pages), MAX_PAGES_PER_CELL)
+        self._update_detail_caption()
+        self.refresh_now()
+
+    def refresh_now(self) -> None:
+        """Measure once more, off the UI thread, unless a refresh is already running."""
+        if self.tracker is None or self._closed:
+            return
+        # When one is running, measure again as soon as it ends (the document or view changed).
+        self._pending = not self.worker.refresh(self.tracker, self.snapshot_request())
+
+    def _on_tick(self) -> None:
+        # A slow probe (mincore over a huge file) refreshes less often instead of queueing up.
+        if time.monotonic() >= self._quiet_until:
+            self.refresh_now()
+
+    def snapshot_request(self) -> dict[str, Any]:
+        size = (
+            self.snapshot.size
+            if self.snapshot is not None
+            else (self.document.size if self.document is not None else 0)
+        )
+        return {
+            "overview_buckets": max(1, self.overview.capacity()),
+            "detail": self.detail_layout(size),
+            "visible": self.visible_range,
+        }
+
+    def detail_layout(self, size: int) -> BucketLayout:
+        """The per-page map's range: whole rows of cells, the view about a third of the way down."""
+        columns, rows = self.detail.columns(), self.detail.rows()
+        row_bytes = columns * self.pages_per_cell * PAGE_SIZE
+        anchor = self.visible_range[0]
+        start = anchor - anchor % row_bytes - (rows // 3) * row_bytes
+        last_start = max(0, size - rows * row_bytes)
+        last_start += -last_start % row_bytes
+        start = max(0, min(start, last_start))
+        end = min(size, start + rows * row_bytes)
+        return BucketLayout(start, max(start, end), self.pages_per_cell)
+
+    def show_snapshot(self, snapshot: ResidencySnapshot) -> None:
+        """Draw ``snapshot`` (what every refresh ends with; tests call it directly)."""
+        self.snapshot = snapshot
+        self.file_label.setText(os.path.basename(snapshot.path) or snapshot.path)
+        totals = snapshot.totals
+        if totals.resident is None:
+            self.totals_label.setText(
+                f"Resident: unknown · {totals.pages:,} pages · {human_bytes(snapshot.size)}"
+            )
+        else:
+            percent = 100 * totals.resident / totals.pages if totals.pages else 0.0
+            self.totals_label.setText(
+                f"Resident: {totals.resident:,} of {totals.pages:,} pages · "
+                f"{human_bytes(totals.resident * PAGE_SIZE)} of {human_bytes(snapshot.size)} · "
+                f"{percent:.1f} %"
+            )
+        if snapshot.method == METHOD_CACHESTAT and totals.dirty is not None:
+            self.extras_label.setText(
+                f"Dirty {totals.dirty:,} · writeback {totals.writeback:,} · evicted "
+                f"{totals.evicted:,} · recently evicted {totals.recently_evicted:,}"
+            )
+            self.extras_label.show()
+        else:
+            self.extras_label.setText("Dirty/writeback counts need cachestat (Linux ≥ 6.5).")
+            self.extras_label.setVisible(snapshot.known)
+        if snapshot.private_pages is not None:
+            self.private_label.setText(
+                f"Private copies (unsaved edits in memory): {snapshot.private_pages:,} pages"
+            )
+            self.private_label.show()
+        else:
+            self.private_label.hide()
+        if snapshot.known:
+            self.unknown_label.hide()
+        else:
+            mapped = snapshot.touched_pages
+            extra = (
+                f" Pages mapped by mmhex itself (known resident): {mapped:,}."
+                if mapped is not None
+                else ""
+            )
+            self.unknown_label.setText(f"Residency unknown. {snapshot.unknown_reason}{extra}")
+            self.unknown_label.show()
+        faults = snapshot.faults
+        delta = snapshot.fault_delta
+        major_delta = f" (+{delta.major:,})" if delta is not None else ""
+        minor_delta = f" (+{delta.minor:,})" if delta is not None else ""
+        locked = (
+            f" · locked by mmhex {human_bytes(snapshot.locked_bytes)}"
+            if snapshot.locked_bytes
+            else ""
+        )
+        self.faults_label.show()
+        self.faults_label.setText(
+            f"Page faults of mmhex: major {faults.major:,}{major_delta} · minor "
+            f"{faults.minor:,}{minor_delta}{locked}"
+        )
+        self._draw_grids(snapshot)
+        self._update_status()
+
+    def shutdown(self) -> None:
+        """Stop refreshing, cancel a running action, wait for the threads, close probes."""
+        self._closed = True
+        self.timer.stop()
+        self.worker.shutdown()
+        if self.tracker is not None:
+            self._retired.append(self.tracker)
+            self.tracker = None
+        self._close_retired()
+
+    # ------------------------------------------------------------- actions
+    def action_range(self) -> tuple[int, int]:
+        scope = self.scope_box.currentText()
+        size = (
+            self.snapshot.size
+            if self.snapshot is not None
+            else (self.document.size if self.document is not None else 0)
+        )
+        if scope == "Selection" and self.selection[1] > self.selection[0]:
+            return self.selection
+        if scope == "Map range":
+            layout = self.detail_layout(size)
+            return layout.start, layout.end
+        return 0, size
+
+    def run_action(self, name: str) -> bool:
+        """Start Touch/Read ahead/Evict/Lock/Unlock on the chosen scope, off the UI thread."""
+        tracker = self.tracker
+        if tracker is None:
+            return False
+        start, end = self.action_range()
+        if self.scope_box.currentText() == "Selection" and self.selection[1] <= self.selection[0]:
+            self.action_label.setText("Nothing is selected: acting on the whole file.")
+
+        def action(progress: Progress) -> ActionResult:
+            if name == "touch":
+                return tracker.touch(start, end, progress=progress)
+            if name == "read ahead":
+                return tracker.read_ahead(start, end, progress=progress)
+            if name == "evict":
+                return tracker.evict(start, end)
+            if name == "lock":
+                return tracker.lock(start, end)
+            return tracker.unlock(start, end)
+
+        if not self.worker.act(action, max(1, end - start)):
+            return False
+        self._set_acting(True, name)
+        return True
+
+    def _set_acting(self, acting: bool, name: str = "") -> None:
+        for button in (self.touch_button, self.evict_button, self.lock_button, self.unlock_button):
+            button.setEnabled(not acting)
+        self.cancel_button.setVisible(acting and name in ("touch", "read ahead"))
+        if acting:
+            self.action_label.setText(f"{name.capitalize()}…")
+
+    def _on_action_finished(self, result: ActionResult) -> None:
+        self._set_acting(False)
+        self.action_label.setStyleSheet("")
+        self.action_label.setText(result.describe())
+        self.refresh_now()
+
+    def _on_action_failed(self, message: str) -> None:
+        self._set_acting(False)
+        self.action_label.setStyleSheet("QLabel { color: #c92a2a; }")
+        self.action_label.setText(message)
+        self.refresh_now()
+
+    def _on_action_progress(self, done: int, total: int) -> None:
+        if self.worker.acting:
+            self.action_label.setText(f"Working… {100 * done / max(1, total):.0f} %")
+
+    # ------------------------------------------------------------- internals
+    def _draw_grids(self, snapshot: ResidencySnapshot) -> None:
+        visible = self.visible_range if self.visible_range[1] > self.visible_range[0] else None
+        self.overview.set_content(snapshot.overview, visible)
+        self.detail.set_content(snapshot.detail, visible)
+        self._update_detail_caption()
+
+    def _update_detail_caption(self) -> None:
+        pages = self.pages_per_cell
+        unit = (
+            f"1 page ({human_bytes(PAGE_SIZE)})"
+            if pages == 1
+            else f"{pages:,} pages ({human_bytes(pages * PAGE_SIZE)})"
+        )
+        self.detail_caption.setText(f"Around the view: {unit} per cell")
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.detail is not None and len(snapshot.detail):
+            layout = snapshot.detail.layout
+            self.detail_caption.setToolTip(f"{layout.start:#x}–{layout.end - 1:#x}")
+        if snapshot is not None and len(snapshot.overview):
+            cell = snapshot.overview.layout.bucket_pages
+            self.overview_caption.setText(
+                f"Whole file: {cell:,} page{'s' if cell > 1 else ''} "
+                f"({human_bytes(cell * PAGE_SIZE)}) per cell"
+            )
+        else:
+            self.overview_caption.setText("Whole file")
+        self.zoom_in_button.setEnabled(pages > 1)
+        self.zoom_out_button.setEnabled(pages < MAX_PAGES_PER_CELL)
+
+    def _on_snapshot(self, tracker: DocumentResidency, snapshot: ResidencySnapshot) -> None:
+        self._close_retired()
+        self._refresh_if_pending()
+        if tracker is not self.tracker or self._closed:
+            return  # measured for a document no longer shown
+        self._quiet_until = time.monotonic() + 3 * snapshot.seconds
+        self.show_snapshot(snapshot)
+
+    def _refresh_if_pending(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.refresh_now()
+
+    def _on_refresh_failed(self, tracker: DocumentResidency, message: str) -> None:
+        self._close_retired()
+        self._refresh_if_pending()
+        if tracker is self.tracker:
+            self.status_label.setText(message)
+
+    def _on_hovered(self, text: str) -> None:
+        self.hover_label.setText(text or HOVER_HINT)
+
+    def _on_capacity_changed(self, _capacity: int) -> None:
+        if self.isVisible():
+            self.refresh_now()
+
+    def _close_retired(self) -> None:
+        if self.worker.refreshing or self.worker.acting:
+            return
+        for tracker in self._retired:
+            tracker.close()
+        self._retired.clear()
+
+    def _show_idle(self, text: str) -> None:
+        self.file_label.setText(text)
+        self.totals_label.clear()
+        for label in (self.extras_label, self.private_label, self.unknown_label, self.faults_label):
+            label.clear()
+            label.hide()
+        self.overview.set_content(None, None)
+        self.detail.set_content(None, None)
+        self._update_status()
+
+    def _update_timer(self) -> None:
+        if self.isVisible() and not self.paused and not self._closed:
+            if not self.timer.isActive():
+                self.timer.start()
+        else:
+            self.timer.stop()
+
+    def _update_status(self) -> None:
+        if self.paused:
+            self.status_label.setText("Paused")
+        elif self.snapshot is not None:
+            method = self.snapshot.method if self.snapshot.known else "unknown"
+            self.status_label.setText(f"{method}, {self.snapshot.seconds * 1000:.1f} ms")
+        else:
+            self.status_label.clear()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._update_timer()
+        self.refresh_now()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._update_timer()
+
+
+def install(main_window: QMainWindow) -> ResidencyPanel:
+    """Add the panel as a dock (View ▸ Panels ▸ Residency, shown by default) and wire it.
+
+    Written against the main window's extension interface: ``add_dock(widget, title, area,
+    visible_by_default)``, the signals ``document_changed(document)`` and
+    ``visible_range_changed(start, end)``, and ``view`` with ``selection_changed(start, end)``
+    and ``go_to(offset)``. The refresh interval and pause state persist in QSettings.
+    """
+    panel = ResidencyPanel(main_window)
+    main_window.add_dock(panel, "Residency", Qt.DockWidgetArea.RightDockWidgetArea, True)
+    settings = QSettings()
+    panel.set_interval(settings.value("residency/interval_ms", DEFAULT_INTERVAL_MS, type=int))
+    panel.set_paused(settings.value("residency/paused", False, type=bool))
+    panel.interval_changed.connect(lambda msecs: settings.setValue("residency/interval_ms", msecs))
+    panel.paused_changed.connect(lambda paused: settings.setValue("residency/paused", paused))
+    main_window.document_changed.connect(panel.set_document)
+    main_window.visible_range_changed.connect(panel.set_visible_range)
+    main_window.view.selection_changed.connect(panel.set_selection)
+    panel.jump_requested.connect(main_window.view.go_to)
+    document = getattr(main_window, "document", None)
+    if document is not None:
+        panel.set_document(document)
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(panel.shutdown)
+    return panel

@@ -1,0 +1,39 @@
+"""The features installed into the real main window: docks present and fed by the grid."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDockWidget
+
+from mmhex.ui.features import install_features
+from mmhex.ui.panels.residency_panel import ResidencyPanel
+
+
+def test_visible_range_follows_scrolling(window, random_file, qtbot):
+    ranges = []
+    window.visible_range_changed.connect(lambda start, end: ranges.append((start, end)))
+    assert window.open_path(str(random_file)) is None
+    view = window.view
+    start, end = view.visible_range()
+    assert start == 0 and end == min(view.page_rows * view.bytes_per_row, 10_007)
+    assert ranges[-1] == (start, end)
+    view.set_top_row(3)
+    assert ranges[-1] == (3 * view.bytes_per_row, min((3 + view.page_rows) * 16, 10_007))
+    count = len(ranges)
+    view.set_top_row(3)  # same range again: no duplicate announcement
+    assert len(ranges) == count
+
+
+def test_residency_dock_is_installed_and_follows_the_view(window, random_file, qtbot):
+    install_features(window)
+    docks = {dock.windowTitle(): dock for dock in window.findChildren(QDockWidget)}
+    assert "Residency" in docks
+    panel = docks["Residency"].widget()
+    assert isinstance(panel, ResidencyPanel)
+    assert (
+        docks["Residency"].toggleViewAction()
+        in window.action_builder.menu("&View/&Panels").actions()
+    )
+    window.open_path(str(random_file))
+    window.view.set_top_row(10)
+    assert panel.visible_range == window.view.visible_range()
+    panel.shutdown()
