@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QMainWindow
 
 def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
+    from mmhex.ui import editing
     from mmhex.ui.panels import residency_panel
 
+    editing.install(window)
     residency_panel.install(window)
