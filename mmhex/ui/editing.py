@@ -512,12 +512,17 @@ class EditController(QObject):
             )
         return edit
 
+    def _within_limit(self, length: int, label: str) -> bool:
+        if length <= MAX_EDIT_BYTES:
+            return True
+        self._warn(
+            f"{label} of {length:,} bytes refused: one edit may change at most "
+            f"{MAX_EDIT_BYTES // (1024 * 1024)} MiB (each edit keeps its old bytes for undo)."
+        )
+        return False
+
     def _write_range(self, offset: int, data: bytes, label: str) -> Edit | None:
-        if len(data) > MAX_EDIT_BYTES:
-            self._warn(
-                f"{label} of {len(data):,} bytes refused: one edit may change at most "
-                f"{MAX_EDIT_BYTES // (1024 * 1024)} MiB (each edit keeps its old bytes for undo)."
-            )
+        if not self._within_limit(len(data), label):
             return None
         return self._write(offset, data, label)
 
@@ -560,6 +565,8 @@ class EditController(QObject):
         start, end = self.view.selection
         if end == start:
             self._status("Select the bytes to fill first (Shift+arrows or drag).")
+            return None
+        if not self._within_limit(end - start, "Fill"):
             return None
         dialog = FillDialog(start, end - start, self.window)
         dialog.accepted.connect(lambda: self.fill(start, end, dialog.pattern or b""))

@@ -1,7 +1,7 @@
 """The questions saving asks: unsaved edits, someone else's changes, no write permission, revert.
 
-Each builds a QMessageBox with buttons named for what they do and runs it modally; tests answer
-by replacing ``QMessageBox.exec``. Each returns the StandardButton of the answer.
+Each builds a QMessageBox with buttons named for what they do and runs it modally through
+``run_box``, which tests replace to answer. Each returns the StandardButton of the answer.
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ def ask(
     box.setEscapeButton(Button.Cancel if Button.Cancel in buttons else default)
     if informative:
         box.setInformativeText(informative)
-    answer = box.exec()
+    answer = run_box(box)
     return Button(answer) if not isinstance(answer, Button) else answer
+
+
+def run_box(box: QMessageBox) -> int | QMessageBox.StandardButton:
+    """Show ``box`` modally; returns the button clicked."""
+    return box.exec()
 
 
 def ask_unsaved_edits(parent: QWidget | None, name: str) -> QMessageBox.StandardButton:
