@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from mmhex.core.document import Change, ChangeKind, Document, EditError, PreparedSave
 from mmhex.core.edits import Edit, HexSyntaxError, parse_hex_bytes
-from mmhex.core.errors import describe_error
+from mmhex.core.errors import MmhexError, describe_error
 from mmhex.core.progress import Cancelled
 from mmhex.core.save import FileChangedOnDiskError, SaveResult
 from mmhex.ui.dialogs import questions
@@ -187,7 +187,14 @@ class EditController(QObject):
         toolbar = QToolBar("Editing", window)
         toolbar.setObjectName("toolbar:editing")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for key in ("edit.toggle_editing", "file.save", "edit.undo", "edit.redo"):
+        # Short, fixed button labels: the menu items' texts change ("Undo Typing: 3 bytes…").
+        for key, label in (
+            ("edit.toggle_editing", "Edit"),
+            ("file.save", "Save"),
+            ("edit.undo", "Undo"),
+            ("edit.redo", "Redo"),
+        ):
+            actions[key].setIconText(label)
             toolbar.addAction(actions[key])
         window.addToolBar(toolbar)
         self.toolbar = toolbar
@@ -660,7 +667,7 @@ class EditController(QObject):
         while True:
             try:
                 job = prepare(overwrite)
-            except (OSError, ValueError) as exc:
+            except (MmhexError, OSError, ValueError) as exc:
                 self._warn(describe_error(exc), MessageLevel.ERROR)
                 return False
             outcome = self.run_in_worker(job, text)
