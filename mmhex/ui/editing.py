@@ -160,6 +160,7 @@ class EditController(QObject):
         # (document, start, end) of a selection the user was told Delete would zero-fill.
         self._delete_armed: tuple[Document, int, int] | None = None
         self.fill_dialog: FillDialog | None = None
+        self._backspace_explained = False
         self.history = HistoryPanel(self.stack)
         self.history_dock: QDockWidget | None = None
         self.progress = SaveProgress(window)
@@ -465,7 +466,12 @@ class EditController(QObject):
             view.set_cursor_nibble(0)
         else:
             view.set_cursor(view.cursor_offset - 1)
-        self._status("Backspace moves back without erasing: typing overwrites, nothing is deleted.")
+        if not self._backspace_explained:
+            # Once: a status message hides the offset label, which matters more while moving.
+            self._backspace_explained = True
+            self._status(
+                "Backspace moves back without erasing: typing overwrites, nothing is deleted."
+            )
 
     def delete(self) -> None:
         """Delete removes nothing; pressed twice on a selection it fills that with 00."""

@@ -126,6 +126,23 @@ def test_the_cursor_shows_which_nibble_typing_changes(window, editor, random_fil
     assert cursor_glyphs() == [(round(column_x, 2), digits[0] + digits[1])]
 
 
+def test_any_cursor_move_points_typing_at_the_high_digit_again(
+    qtbot, window, editor, random_file
+) -> None:
+    open_for_editing(window, editor, random_file)
+    view = window.view
+    view.set_cursor(8)
+    editor.type_text("1")
+    assert view.cursor_nibble == 1
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert (view.cursor_offset, view.cursor_nibble) == (9, 0)
+    editor.type_text("2")
+    qtbot.keyClick(view, Qt.Key.Key_Tab)  # the text pane has no digits
+    assert view.cursor_nibble == 0
+    with pytest.raises(ValueError):
+        view.set_cursor_nibble(2)
+
+
 def test_text_pane_types_latin1_and_refuses_other_characters(window, editor, random_file) -> None:
     expected = open_for_editing(window, editor, random_file)
     view = window.view

@@ -303,6 +303,13 @@ def test_an_outside_truncation_keeps_every_edit_for_save_as(
     assert "past the end of the file: they are kept, and Save As writes every edit" in message
     assert window.document.modified and window.view.cursor_offset <= 4999
 
+    # Undoing the edit that now lies past the end is refused with a sentence, not a crash.
+    window.message_bar.dismiss()
+    editor.undo()
+    assert "Cannot undo “Typing: 2 bytes at 0x2328”" in window.message_bar.text
+    assert "past the end of the file" in window.message_bar.text
+    editor.redo()
+
     window.message_bar.dismiss()
     assert not editor.save()
     assert "use Save As" in window.message_bar.text
