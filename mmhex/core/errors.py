@@ -71,6 +71,21 @@ class FileTruncatedError(MmhexError, OSError):
         return self.sentence
 
 
+class FileChangingError(MmhexError, OSError):
+    """The file's size changed again and again while mmhex was mapping it."""
+
+    def __init__(self, path: str) -> None:
+        sentence = (
+            "The file changed size while it was being read (another program keeps rewriting "
+            "it); try again."
+        )
+        OSError.__init__(self, errno.EAGAIN, sentence, path)
+        self.sentence = sentence
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
 def describe_errno(err: int | None) -> str:
     """The sentence for an errno (or a generic one naming the errno)."""
     if err is None:

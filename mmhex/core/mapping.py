@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mmhex.core._libc import mapping_address
-from mmhex.core.errors import FileTruncatedError, UnsupportedFileError
+from mmhex.core.errors import FileChangingError, FileTruncatedError, UnsupportedFileError
 
 # Linux value; Python 3.11's mmap module has no constant, but passes the flag through. Without it
 # a writable MAP_PRIVATE mapping is charged against memory (1 TiB fails with ENOMEM).
@@ -272,11 +272,16 @@ class MappedFile:
         except ValueError as exc:
             # Python refuses a window past st_size: the file shrank since we last looked.
             new_size = self.current_size()
-            if new_size < start + length:
+            if new_size >= start + length:
+                # ... and grew back before we looked again: one more try settles it.
+                try:
+                    mm = mmap.mmap(self._fd, length, flags=flags, prot=prot, offset=start)
+                except ValueError:
+                    raise FileChangingError(self.path) from exc
+            else:
                 old = self._size
                 self.refresh()
                 raise FileTruncatedError(self.path, old, new_size) from exc
-            raise
         return Window(start, length, mm, mapping_address(mm), private)
 
     def _evict_unpinned(self) -> None:

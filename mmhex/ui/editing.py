@@ -41,13 +41,15 @@ from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
 from mmhex.ui.hex_view import Highlight, Pane
-from mmhex.ui.undo import EditCommand
+from mmhex.ui.undo import EditBatchCommand, EditCommand
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
 
 # One paste or fill holds its old and new bytes in memory (for undo) and in the edit log: cap it
 # so that Select All in a huge file followed by Fill cannot exhaust memory.
 MAX_EDIT_BYTES = 64 * 1024 * 1024
+# One batch (Replace all) keeps an Edit object per place, a few hundred bytes each.
+MAX_BATCH_EDITS = 1_000_000
 RAW_BYTES_MIME = "application/octet-stream"
 STATUS_MS = 8000
 # Saves shorter than this never flash a progress bar.
@@ -539,6 +541,45 @@ class EditController(QObject):
             return None
         return self._write(offset, data, label)
 
+    def apply_edits(self, edits: list[tuple[int, bytes]], label: str) -> bool:
+        """Several overwrites as one undo step (Replace all, the inspector); True if all done.
+
+        Stops at the first edit the document refuses and says why; what was written before
+        it stays, as one step that Undo takes back.
+        """
+        document = self._editable()
+        if document is None or not edits:
+            return False
+        if len(edits) > MAX_BATCH_EDITS:
+            self._warn(
+                f"{label} refused: {len(edits):,} places; one step may change at most "
+                f"{MAX_BATCH_EDITS:,} (each keeps its old bytes for undo)."
+            )
+            return False
+        if not self._within_limit(sum(len(data) for _offset, data in edits), label):
+            return False
+        done: list[Edit] = []
+        refusal = ""
+        for offset, data in edits:
+            try:
+                done.append(document.write(offset, data))
+            except EditError as exc:
+                refusal = str(exc)
+            except (OSError, ValueError) as exc:
+                refusal = describe_error(exc, document.path)
+            if refusal:
+                break
+        changed = [edit for edit in done if edit.old != edit.new]
+        if len(changed) == 1:
+            self.stack.push(EditCommand(document, changed[0], label, on_error=self._warn))
+        elif changed:
+            self.stack.push(EditBatchCommand(document, changed, label, on_error=self._warn))
+        if refusal:
+            self._warn(f"{label} stopped after {len(done):,} of {len(edits):,} places: {refusal}")
+            return False
+        self._status(f"{label}: {len(done):,} place{'s' if len(done) != 1 else ''} changed.")
+        return True
+
     def paste(self) -> bool:
         """Ctrl+V: overwrite the selection (or from the cursor) with the clipboard."""
         document = self._editable()
@@ -616,6 +657,8 @@ class EditController(QObject):
         """Put the cursor on what an undo or redo changed."""
         if isinstance(command, EditCommand):
             self.view.set_cursor(command.edit.offset)
+        elif isinstance(command, EditBatchCommand):
+            self.view.set_cursor(command.first_offset)
 
     def show_history(self) -> None:
         if self.history_dock is not None:

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         geometry = settings.load_window_geometry()
         self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
         if not self._geometry_restored:
-            self.resize(self._content_width(), 640)
+            self.resize(self._content_width(), self._first_height())
         self._show_document_state()
 
     # ----------------------------------------------------------------- extension points
@@ -145,14 +145,22 @@ class MainWindow(QMainWindow):
             self.resize(max(self.width(), self._content_width()), self.height())
         return dock
 
+    def _first_height(self) -> int:
+        """A first window tall enough for the side panels: most of the screen, at most 1000."""
+        screen = self.screen()
+        if screen is None:
+            return 640
+        return max(480, min(1000, int(screen.availableGeometry().height() * 0.85)))
+
     def _content_width(self) -> int:
         """The grid's full width plus the side docks shown beside it, within the screen."""
-        sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
-        docks = sum(
-            dock.sizeHint().width() + 8
-            for dock in self.findChildren(QDockWidget)
-            if not dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) in sides
-        )
+        # Docks on one side share a column: that side needs its widest dock, not their sum.
+        widest = {Qt.DockWidgetArea.LeftDockWidgetArea: 0, Qt.DockWidgetArea.RightDockWidgetArea: 0}
+        for dock in self.findChildren(QDockWidget):
+            area = self.dockWidgetArea(dock)
+            if area in widest and not dock.isHidden() and not dock.isFloating():
+                widest[area] = max(widest[area], dock.sizeHint().width() + 8)
+        docks = sum(widest.values())
         width = self.view.sizeHint().width() + 40 + docks
         screen = self.screen()
         return min(width, screen.availableGeometry().width()) if screen else width

@@ -92,3 +92,48 @@ class EditCommand(QUndoCommand):
         # Typed back exactly what was there: the step changes nothing, the stack drops it.
         self.setObsolete(merged.old == merged.new)
         return True
+
+
+class EditBatchCommand(QUndoCommand):
+    """One undo step made of many edits (Replace all): redo in order, undo in reverse order."""
+
+    def __init__(
+        self,
+        document: Document,
+        edits: list[Edit],
+        label: str,
+        *,
+        applied: bool = True,
+        on_error: ErrorReporter | None = None,
+    ) -> None:
+        changed = sum(len(edit) for edit in edits)
+        places = f"{len(edits):,} place{'s' if len(edits) != 1 else ''}"
+        super().__init__(f"{label}: {changed:,} byte{'s' if changed != 1 else ''} in {places}")
+        self.document = document
+        self.edits = edits
+        self._skip_next_redo = applied
+        self._on_error = on_error
+
+    @property
+    def first_offset(self) -> int:
+        return min(edit.offset for edit in self.edits)
+
+    def redo(self) -> None:
+        if self._skip_next_redo:
+            self._skip_next_redo = False
+            return
+        self._run(self.edits, self.document.apply, "redo")
+
+    def undo(self) -> None:
+        self._run(list(reversed(self.edits)), self.document.revert, "undo")
+
+    def _run(self, edits: list[Edit], step: Callable[[Edit], None], verb: str) -> None:
+        failed: list[str] = []
+        for edit in edits:
+            try:
+                step(edit)
+            except (EditError, OSError, ValueError) as exc:
+                failed.append(str(exc) if isinstance(exc, EditError) else describe_error(exc))
+        if failed and self._on_error is not None:
+            more = f" (and {len(failed) - 1:,} more)" if len(failed) > 1 else ""
+            self._on_error(f"Cannot {verb} all of “{self.text()}”: {failed[0]}{more}")

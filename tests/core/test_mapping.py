@@ -192,3 +192,26 @@ def test_unsupported_file_error_is_an_oserror_with_errno():
     assert isinstance(exc, OSError)
     assert exc.errno == errno.ENODEV
     assert str(exc) == "Nope."
+
+
+def test_window_refused_then_file_regrown_maps_on_retry(tmp_path, monkeypatch):
+    """The file shrank (mmap refused) and grew back before the size check: map it again."""
+    import mmap as mmap_module
+
+    from mmhex.core import mapping
+
+    data = os.urandom(SMALL_WINDOW * 2)
+    path = make_file(tmp_path / "f", data)
+    real_mmap = mmap_module.mmap
+    refusals = []
+
+    def refuse_once(*args, **kwargs):
+        if not refusals:
+            refusals.append(1)
+            raise ValueError("mmap length is greater than file size")
+        return real_mmap(*args, **kwargs)
+
+    monkeypatch.setattr(mapping.mmap, "mmap", refuse_once)
+    with MappedFile(path, window_size=SMALL_WINDOW) as mf:
+        assert mf.read(SMALL_WINDOW, 8) == data[SMALL_WINDOW : SMALL_WINDOW + 8]
+    assert refusals == [1]

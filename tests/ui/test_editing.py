@@ -527,3 +527,54 @@ def test_repeated_pattern_reference() -> None:
     assert repeated(b"\x00", 3) == b"\x00\x00\x00"
     with pytest.raises(ValueError):
         repeated(b"", 3)
+
+
+# --------------------------------------------------------------------------- batches
+def test_many_edits_make_one_undo_step(window, editor, random_file) -> None:
+    original = open_for_editing(window, editor, random_file)
+    expected = bytearray(original)
+    edits = [(10, b"AB"), (500, b"CD"), (11, b"Z"), (9000, b"\x00\x01")]  # 11 overlaps 10..12
+    for offset, data in edits:
+        expected[offset : offset + len(data)] = data
+    assert editor.apply_edits(edits, "Replace all")
+    assert window.document.read(0, len(expected)) == bytes(expected)
+    assert editor.stack.count() == 1
+    assert editor.stack.text(0) == "Replace all: 7 bytes in 4 places"
+    editor.undo()
+    assert window.document.read(0, len(original)) == bytes(original)
+    assert not window.document.modified and window.view.cursor_offset == 10
+    editor.redo()
+    assert window.document.read(0, len(expected)) == bytes(expected)
+
+
+def test_a_refused_place_stops_the_batch_and_says_why(window, editor, random_file) -> None:
+    original = open_for_editing(window, editor, random_file)
+    size = len(original)
+    assert not editor.apply_edits([(1, b"x"), (size - 1, b"yz"), (2, b"w")], "Replace all")
+    assert "Replace all stopped after 1 of 3 places" in window.message_bar.text
+    assert "run past the end" in window.message_bar.text
+    assert window.document.read(0, 3) == bytes([original[0]]) + b"x" + bytes([original[2]])
+    assert editor.stack.count() == 1
+    editor.undo()
+    assert not window.document.modified
+
+
+def test_replace_from_the_search_feature_is_one_undo_step(window, questions, random_file):
+    from mmhex.ui.editing import EditController
+    from mmhex.ui.features import install_features
+    from mmhex.ui.panels.residency_panel import ResidencyPanel
+    from mmhex.ui.search.feature import SearchFeature
+
+    install_features(window)
+    controller = window.findChild(EditController)
+    search = window.findChild(SearchFeature)
+    try:
+        original = open_for_editing(window, controller, random_file)
+        search.write([(0, b"hello"), (100, b"HELLO")], "Replace all")
+        assert window.document.read(0, 5) == b"hello"
+        assert window.document.read(100, 5) == b"HELLO"
+        assert controller.stack.count() == 1
+        controller.undo()
+        assert window.document.read(0, len(original)) == bytes(original)
+    finally:
+        window.findChild(ResidencyPanel).shutdown()

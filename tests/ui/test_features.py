@@ -37,3 +37,13 @@ def test_residency_dock_is_installed_and_follows_the_view(window, random_file, q
     window.view.set_top_row(10)
     assert panel.visible_range == window.view.visible_range()
     panel.shutdown()
+
+
+def test_byte_tools_share_one_tabbed_place(window, qtbot):
+    install_features(window)
+    docks = {dock.windowTitle(): dock for dock in window.findChildren(QDockWidget)}
+    inspector = docks["Data inspector"]
+    tabbed = window.tabifiedDockWidgets(inspector)
+    assert docks["Bookmarks"] in tabbed
+    assert docks["Residency"] not in tabbed
+    window.findChild(ResidencyPanel).shutdown()

@@ -1,0 +1,1325 @@
+"""Find bytes in a document at memory speed: hex with wildcards, text in four encodings, regex.
+
+Patterns compile to one of three shapes. A *literal* (exact bytes) is found with StringZilla's
+SIMD substring search; a *fixed* pattern (hex wildcards ``??``/``4?``, case-insensitive text: the
+same length wherever it matches) with Hyperscan; a *regular expression* (Python ``re`` syntax over
+bytes) with Hyperscan as a prefilter that skips match-free stretches and ``re`` deciding the exact
+matches. Without those wheels the same shapes run on ``re``/``bytes`` alone.
+
+What counts as a match (documented for users and compared with ``grep`` in the tests):
+literal and fixed patterns report *every* offset where they match, overlapping ones included
+("AA" occurs 3 times in "AAAA"); a regular expression reports the non-overlapping leftmost matches
+of Python's ``re.finditer`` (``grep -o`` reports the same), and must not be able to match the
+empty string. A regex match is at most ``max_regex_match`` bytes long (64 KiB) and its
+look-arounds see at most ``REGEX_CONTEXT`` bytes around it.
+
+The file is scanned window by window (see ``scan.SafeReader``: no SIGBUS if another process
+truncates it); a match that straddles a window boundary is found once, in a small copied seam.
+Searches read the document's mapping, so unsaved private edits are searched too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from mmhex.core.errors import MmhexError
+from mmhex.core.mapping import MappedFile
+from mmhex.core.progress import Progress
+from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
+
+try:  # SIMD substring search; optional so that a missing wheel only costs speed
+    import stringzilla as _sz
+except ImportError:  # pragma: no cover - exercised by forcing accelerated=False
+    _sz = None
+
+_hyperscan_module: Any = False  # not imported yet; None when not installed
+
+
+def _hyperscan() -> Any | None:
+    """Hyperscan, imported on first use: literal searches (and `mmhex find` start-up) skip it."""
+    global _hyperscan_module
+    if _hyperscan_module is False:
+        try:
+            import hyperscan
+        except ImportError:  # pragma: no cover - exercised by forcing accelerated=False
+            hyperscan = None
+        _hyperscan_module = hyperscan
+    return _hyperscan_module
+
+
+DEFAULT_MAX_REGEX_MATCH = 64 * 1024
+REGEX_CONTEXT = 4096  # bytes of look-behind/look-ahead context around regex candidates
+# Matches gathered per engine call; bounds how long one window stays leased.
+_CALL_CAP = 1 << 16
+# Extra bytes copied past a regex candidate's needs, shared by the candidates that follow.
+_REGION = 16 * 1024
+# Candidates whose leftmost starts are compared to bound a regex match (beyond: max length).
+_STARTS_SCANNED = 64
+# Shortest exact run worth finding first with StringZilla (in wildcard patterns and regexes).
+_MIN_FACTOR = 3
+DEFAULT_FIND_ALL_LIMIT = 100_000
+
+
+def accelerators() -> dict[str, bool]:
+    """Which optional speed-ups are installed (shown in `mmhex find --help` and the bench)."""
+    return {"stringzilla": _sz is not None, "hyperscan": _hyperscan() is not None}
+
+
+def accelerated_by_default() -> bool:
+    """False when MMHEX_PURE_PYTHON_SEARCH is set (to compare, or to work around a bad wheel)."""
+    return not os.environ.get("MMHEX_PURE_PYTHON_SEARCH")
+
+
+class PatternError(MmhexError, ValueError):
+    """The search text is not a valid pattern; ``str`` is the sentence for the user."""
+
+
+class PatternKind(enum.Enum):
+    HEX = "hex"
+    TEXT = "text"
+    REGEX = "regex"
+
+
+class TextEncoding(enum.Enum):
+    LATIN1 = "latin-1"
+    UTF8 = "utf-8"
+    UTF16LE = "utf-16-le"
+    UTF16BE = "utf-16-be"
+
+    @property
+    def label(self) -> str:
+        return _ENCODING_LABELS[self]
+
+
+_ENCODING_LABELS = {
+    TextEncoding.LATIN1: "ASCII / Latin-1",
+    TextEncoding.UTF8: "UTF-8",
+    TextEncoding.UTF16LE: "UTF-16 LE",
+    TextEncoding.UTF16BE: "UTF-16 BE",
+}
+
+
+class Match(NamedTuple):
+    start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Knobs for tests and benchmarks; the defaults are what users get."""
+
+    # StringZilla/Hyperscan when installed (MMHEX_PURE_PYTHON_SEARCH=1 turns them off)
+    accelerated: bool = field(default_factory=accelerated_by_default)
+    use_lease: bool = True  # scan mapped memory in place under a read lease (else copy)
+    chunk_size: int = DEFAULT_CHUNK
+    max_regex_match: int = DEFAULT_MAX_REGEX_MATCH
+
+
+DEFAULT_OPTIONS = SearchOptions()
+
+
+# ===================================================================== pattern parsing
+def parse_hex_pattern(text: str) -> list[tuple[int, int]]:
+    """``"DE AD ?? EF 4?"`` → ``[(value, mask), ...]``: mask bits are the nibbles that must match.
+
+    Bytes may be written together (``DEADBEEF``) or apart, with optional ``0x`` prefixes and commas;
+    ``?`` stands for one nibble, so ``??`` is any byte, ``4?`` any of 0x40-0x4F, ``?F`` any byte
+    ending in F.
+    """
+    tokens = text.replace(",", " ").split()
+    if not tokens:
+        raise PatternError("Enter the bytes to search for, for example DE AD ?? EF.")
+    result: list[tuple[int, int]] = []
+    for token in tokens:
+        digits = token[2:] if token[:2].lower() == "0x" else token
+        bad = next((c for c in digits if c not in "0123456789abcdefABCDEF?"), None)
+        if bad is not None or not digits:
+            raise PatternError(
+                f"'{token}' is not hex: use digits 0-9, A-F and ? for an unknown nibble."
+            )
+        if len(digits) % 2:
+            raise PatternError(
+                f"'{token}' has an odd number of hex digits; write each byte as two (0F, ??, 4?)."
+            )
+        for i in range(0, len(digits), 2):
+            value = mask = 0
+            for nibble in digits[i : i + 2]:
+                value <<= 4
+                mask <<= 4
+                if nibble != "?":
+                    value |= int(nibble, 16)
+                    mask |= 0xF
+            result.append((value, mask))
+    return result
+
+
+def _hex_units(pairs: Sequence[tuple[int, int]]) -> list[tuple[bytes, ...]]:
+    units = []
+    for value, mask in pairs:
+        if mask == 0xFF:
+            units.append((bytes([value]),))
+        else:
+            units.append(tuple(bytes([b]) for b in range(256) if b & mask == value))
+    return units
+
+
+def _text_units(text: str, encoding: TextEncoding, ignore_case: bool) -> list[tuple[bytes, ...]]:
+    if not text:
+        raise PatternError("Enter the text to search for.")
+    codec = encoding.value
+    units: list[tuple[bytes, ...]] = []
+    for char in text:
+        try:
+            encoded = char.encode(codec)
+        except UnicodeEncodeError:
+            raise PatternError(
+                f"The character {char!r} cannot be written in {encoding.label}; "
+                "choose another encoding."
+            ) from None
+        variants = [encoded]
+        if ignore_case:
+            for other in (char.lower(), char.upper(), char.title(), char.casefold()):
+                if len(other) != 1 or other == char:
+                    continue
+                try:
+                    other_bytes = other.encode(codec)
+                except UnicodeEncodeError:
+                    continue
+                # Only same-length case partners keep the pattern fixed-length ('ß'/'SS' do not).
+                if len(other_bytes) == len(encoded) and other_bytes not in variants:
+                    variants.append(other_bytes)
+        units.append(tuple(variants))
+    return units
+
+
+def _byte_class(values: Sequence[int]) -> bytes:
+    """A regex character class for a set of byte values, as ``\\xHH`` ranges (same in re and HS)."""
+    ordered = sorted(set(values))
+    if len(ordered) == 256:
+        return rb"[\x00-\xff]"
+    parts = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(b"\\x%02x" % ordered[i])
+        if j > i:
+            parts.append(b"-\\x%02x" % ordered[j])
+        i = j + 1
+    if len(ordered) == 1:
+        return parts[0]
+    return b"[" + b"".join(parts) + b"]"
+
+
+def _escape_bytes(data: bytes) -> bytes:
+    return b"".join(b"\\x%02x" % b for b in data)
+
+
+def _units_regex(units: Sequence[tuple[bytes, ...]]) -> bytes:
+    parts = []
+    for alternatives in units:
+        if all(len(a) == 1 for a in alternatives):
+            parts.append(_byte_class([a[0] for a in alternatives]))
+        else:
+            parts.append(b"(?:" + b"|".join(_escape_bytes(a) for a in alternatives) + b")")
+    return b"".join(parts)
+
+
+# ===================================================================== compiled patterns
+@dataclass(frozen=True)
+class SearchPattern:
+    """What the user typed and how to read it."""
+
+    kind: PatternKind
+    text: str | bytes
+    encoding: TextEncoding = TextEncoding.LATIN1
+    ignore_case: bool = False
+
+    def compile(self, max_regex_match: int = DEFAULT_MAX_REGEX_MATCH) -> CompiledPattern:
+        return compile_pattern(self, max_regex_match)
+
+
+@dataclass(eq=False)
+class CompiledPattern:
+    """A pattern ready to scan; ``length`` is set for literal/fixed shapes (all matches that long).
+
+    ``literal`` is set when the pattern is exact bytes; ``regex`` always holds an equivalent
+    Python pattern (the fallback, and for fixed shapes the verifier).
+    """
+
+    description: str
+    regex: re.Pattern[bytes]
+    length: int | None = None
+    literal: bytes | None = None
+    anchor: tuple[int, bytes] | None = None  # (offset in pattern, exact bytes) for fallback search
+    max_length: int = 0
+    hyperscan_source: bytes | None = None
+    # Regex: exact bytes every match contains, and how far after the match start they can be
+    # (min, max): (b"needle-", 0, 0) for rb"needle-[A-Z]+".
+    factor: tuple[bytes, int, int] | None = None
+    source: SearchPattern | None = None
+    _databases: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_regex(self) -> bool:
+        return self.length is None
+
+    def hyperscan_database(self, *, with_starts: bool = False) -> Any | None:
+        """The compiled Hyperscan block-mode database, or None if unavailable/unsupported.
+
+        ``with_starts`` asks for leftmost start offsets too (HS_FLAG_SOM_LEFTMOST); None if
+        Hyperscan cannot track them for this pattern.
+        """
+        _hs = _hyperscan()
+        if _hs is None or self.hyperscan_source is None:
+            return None
+        key = "starts" if with_starts else "ends"
+        if key not in self._databases:
+            flags = _hs.HS_FLAG_DOTALL | (_hs.HS_FLAG_SOM_LEFTMOST if with_starts else 0)
+            database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+            try:
+                database.compile(
+                    expressions=[self.hyperscan_source], ids=[0], elements=1, flags=[flags]
+                )
+            except _hs.error:
+                database = None  # e.g. "pattern too large": re alone will do
+            self._databases[key] = database
+        return self._databases[key]
+
+
+def compile_pattern(
+    pattern: SearchPattern, max_regex_match: int = DEFAULT_MAX_REGEX_MATCH
+) -> CompiledPattern:
+    """Turn what the user typed into a CompiledPattern; PatternError says what is wrong."""
+    if pattern.kind is PatternKind.REGEX:
+        return _compile_regex(pattern, max_regex_match)
+    if pattern.kind is PatternKind.HEX:
+        text = pattern.text if isinstance(pattern.text, str) else pattern.text.decode("latin-1")
+        units = _hex_units(parse_hex_pattern(text))
+        description = "hex " + " ".join(text.split())
+    else:
+        if isinstance(pattern.text, bytes):
+            if not pattern.text:
+                raise PatternError("Enter the text to search for.")
+            units = [(bytes([b]),) for b in pattern.text]
+            if pattern.ignore_case:
+                units = [_ascii_case_unit(u[0]) for u in units]
+            description = f"text {pattern.text!r}"
+        else:
+            units = _text_units(pattern.text, pattern.encoding, pattern.ignore_case)
+            description = f"{pattern.encoding.label} text {pattern.text!r}"
+        if pattern.ignore_case:
+            description += " (any case)"
+    return _compile_units(units, description, pattern)
+
+
+def _ascii_case_unit(byte: bytes) -> tuple[bytes, ...]:
+    swapped = byte.swapcase()
+    return (byte,) if swapped == byte else (byte, swapped)
+
+
+def _compile_units(
+    units: list[tuple[bytes, ...]], description: str, source: SearchPattern | None
+) -> CompiledPattern:
+    length = sum(len(u[0]) for u in units)
+    source_regex = _units_regex(units)
+    literal = b"".join(u[0] for u in units) if all(len(u) == 1 for u in units) else None
+    anchor = None
+    if literal is None:
+        best: tuple[int, bytes] | None = None
+        offset = 0
+        run_start = 0
+        run = b""
+        for unit in units:
+            if len(unit) == 1:
+                if not run:
+                    run_start = offset
+                run += unit[0]
+                if best is None or len(run) > len(best[1]):
+                    best = (run_start, run)
+            else:
+                run = b""
+            offset += len(unit[0])
+        anchor = best
+    return CompiledPattern(
+        description=description,
+        regex=re.compile(source_regex, re.DOTALL),
+        length=length,
+        literal=literal,
+        anchor=anchor,
+        max_length=length,
+        hyperscan_source=None if literal is not None else source_regex,
+        source=source,
+    )
+
+
+def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPattern:
+    raw = pattern.text
+    source = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+    if not source:
+        raise PatternError("Enter a regular expression to search for.")
+    flags = re.IGNORECASE if pattern.ignore_case else 0
+    try:
+        compiled = re.compile(source, flags)
+    except re.error as exc:
+        raise PatternError(f"The regular expression is not valid: {exc}.") from None
+    except (OverflowError, RecursionError):
+        raise PatternError("The regular expression is too large or nested too deeply.") from None
+    parsed = _parse_tree(source, flags)
+    min_width, max_width = parsed.getwidth() if parsed is not None else (1, 1 << 64)
+    if min_width == 0:
+        raise PatternError(
+            "This regular expression can match an empty string; make it match at least one "
+            "byte (for example use + instead of *)."
+        )
+    max_length = min(max_width, max_regex_match)
+    hyperscan_source = _prefilter_source(parsed, compiled.flags) if parsed is not None else None
+    return CompiledPattern(
+        description=f"regex {source.decode('latin-1')!r}"
+        + (" (any case)" if pattern.ignore_case else ""),
+        regex=compiled,
+        max_length=max(1, max_length),
+        hyperscan_source=hyperscan_source,
+        factor=_required_factor(parsed, compiled.flags, max_length) if parsed else None,
+        source=pattern,
+    )
+
+
+# ===================================================================== regex → Hyperscan prefilter
+# The prefilter must report the end of every match Python's re would find (more is fine: re
+# confirms). So the pattern is rebuilt from Python's own parse tree, not passed through: byte sets
+# are spelled out, case folding is applied here, and zero-width assertions are dropped (which can
+# only add matches). Constructs that change what bytes match (back-references) disable it.
+def _parse_tree(source: bytes, flags: int) -> Any | None:
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - other Pythons
+        return None
+    try:
+        return _parser.parse(source, flags)
+    except Exception:
+        return None
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_WORD = set(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_DIGIT = set(b"0123456789")
+_SPACE = set(b" \t\n\r\f\v")
+_ALL = set(range(256))
+
+
+def _fold(values: set[int]) -> set[int]:
+    folded = set(values)
+    for v in values:
+        if 0x41 <= v <= 0x5A or 0x61 <= v <= 0x7A:
+            folded.add(v ^ 0x20)
+    return folded
+
+
+def _prefilter_source(parsed: Any, flags: int) -> bytes | None:
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        return None
+
+    def category(name: Any) -> set[int]:
+        table = {
+            c.CATEGORY_DIGIT: _DIGIT,
+            c.CATEGORY_NOT_DIGIT: _ALL - _DIGIT,
+            c.CATEGORY_SPACE: _SPACE,
+            c.CATEGORY_NOT_SPACE: _ALL - _SPACE,
+            c.CATEGORY_WORD: _WORD,
+            c.CATEGORY_NOT_WORD: _ALL - _WORD,
+        }
+        if name not in table:
+            raise _Unsupported(name)
+        return set(table[name])
+
+    def charset(items: Any, ignore_case: bool) -> set[int]:
+        values: set[int] = set()
+        negate = False
+        for op, arg in items:
+            if op is c.NEGATE:
+                negate = True
+            elif op is c.LITERAL:
+                values.add(arg)
+            elif op is c.RANGE:
+                values.update(range(arg[0], arg[1] + 1))
+            elif op is c.CATEGORY:
+                values |= category(arg)
+            else:
+                raise _Unsupported(op)
+        if ignore_case:
+            values = _fold(values)
+        return _ALL - values if negate else values
+
+    def emit(nodes: Any, node_flags: int) -> bytes:
+        if node_flags & re.LOCALE:
+            raise _Unsupported("locale")
+        ignore_case = bool(node_flags & re.IGNORECASE)
+        out = []
+        for op, arg in nodes:
+            if op is c.LITERAL:
+                out.append(_byte_class(sorted(_fold({arg}) if ignore_case else {arg})))
+            elif op is c.NOT_LITERAL:
+                out.append(_byte_class(sorted(_ALL - (_fold({arg}) if ignore_case else {arg}))))
+            elif op is c.ANY:
+                out.append(_byte_class(sorted(_ALL if node_flags & re.DOTALL else _ALL - {10})))
+            elif op is c.IN:
+                values = charset(arg, ignore_case)
+                if not values:
+                    raise _Unsupported("empty class")
+                out.append(_byte_class(sorted(values)))
+            elif op is c.BRANCH:
+                out.append(b"(?:" + b"|".join(emit(alt, node_flags) for alt in arg[1]) + b")")
+            elif op is c.SUBPATTERN:
+                _group, add_flags, del_flags, sub = arg
+                out.append(b"(?:" + emit(sub, (node_flags | add_flags) & ~del_flags) + b")")
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+                low, high, sub = arg
+                body = emit(sub, node_flags)
+                if not body:
+                    continue
+                bound = b"%d," % low if high == c.MAXREPEAT else b"%d,%d" % (low, high)
+                out.append(b"(?:" + body + b"){" + bound + b"}")
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                out.append(b"(?:" + emit(arg, node_flags) + b")")
+            elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue  # zero-width: dropping it can only add matches
+            else:
+                raise _Unsupported(op)  # back-references and conditionals change the bytes
+        return b"".join(out)
+
+    try:
+        text = emit(parsed, flags | parsed.state.flags)
+    except (_Unsupported, AttributeError, TypeError, ValueError):
+        return None
+    return text or None
+
+
+def _required_factor(parsed: Any, flags: int, max_length: int) -> tuple[bytes, int, int] | None:
+    """The longest run of exact bytes at the top level of the pattern (inside plain groups too),
+    with the least and greatest distance from a match start to it; None if there is none worth
+    using (shorter than _MIN_FACTOR, or case-insensitive)."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+        from re import _parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        return None
+    if (flags | parsed.state.flags) & (re.IGNORECASE | re.LOCALE):
+        return None
+
+    def flatten(nodes: Any) -> list[Any]:
+        items: list[Any] = []
+        for op, arg in nodes:
+            if op is c.SUBPATTERN and not (arg[1] | arg[2]) & (re.IGNORECASE | re.LOCALE):
+                items.extend(flatten(arg[3]))
+            else:
+                items.append((op, arg))
+        return items
+
+    try:
+        items = flatten(parsed)
+        best: tuple[int, int] | None = None
+        run_start = 0
+        for i, (op, _arg) in enumerate([*items, (None, None)]):
+            if op is c.LITERAL:
+                continue
+            if best is None or i - run_start > best[1] - best[0]:
+                best = (run_start, i)
+            run_start = i + 1
+        if best is None or best[1] - best[0] < _MIN_FACTOR:
+            return None
+        factor = bytes(arg for _op, arg in items[best[0] : best[1]])
+        before = _parser.SubPattern(parsed.state, items[: best[0]])
+        low, high = before.getwidth()
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+    return factor, low, min(high, max_length)
+
+
+# ===================================================================== segments
+class _Segment(NamedTuple):
+    """Starts ``[lo, hi)`` are decided from the buffer ``[buf_lo, buf_hi)``."""
+
+    lo: int
+    hi: int
+    buf_lo: int
+    buf_hi: int
+    in_place: bool
+
+
+def _segments(
+    mapped: MappedFile,
+    lo: int,
+    hi: int,
+    data_lo: int,
+    data_hi: int,
+    before: int,
+    after: int,
+    chunk: int,
+) -> Iterator[_Segment]:
+    """Cut the starts ``[lo, hi)`` into pieces whose buffers sit inside one window where possible.
+
+    A piece's buffer reaches ``before`` bytes before its first start and ``after`` bytes past its
+    last one (clipped to ``[data_lo, data_hi)``). Near a window boundary the buffer would span two
+    mappings: that short seam is copied instead of viewed in place, so a match across the boundary
+    is seen whole, exactly once.
+    """
+    window_size = mapped.window_size
+    pos = lo
+    while pos < hi:
+        window_start = pos - pos % window_size
+        window_end = window_start + window_size
+        in_place_lo = window_start if data_lo >= window_start else window_start + before
+        in_place_hi = hi if data_hi <= window_end else window_end - after
+        if in_place_lo <= pos < in_place_hi:
+            end = min(hi, in_place_hi, pos + chunk)
+            in_place = True
+        else:
+            # copy up to where in-place viewing becomes possible again (here or in the next window)
+            in_this_window = pos < in_place_lo < in_place_hi
+            next_in_place = in_place_lo if in_this_window else window_end + before
+            end = min(hi, pos + chunk, max(next_in_place, pos + 1))
+            in_place = False
+        yield _Segment(pos, end, max(data_lo, pos - before), min(data_hi, end + after), in_place)
+        pos = end
+
+
+def _segments_backward(
+    mapped: MappedFile,
+    lo: int,
+    hi: int,
+    data_lo: int,
+    data_hi: int,
+    before: int,
+    after: int,
+    chunk: int,
+) -> Iterator[_Segment]:
+    """The same pieces as ``_segments`` (in window-sized blocks), last first."""
+    block = max(chunk, mapped.window_size)
+    top = hi
+    while top > lo:
+        bottom = max(lo, top - block)
+        pieces = list(_segments(mapped, bottom, top, data_lo, data_hi, before, after, chunk))
+        yield from reversed(pieces)
+        top = bottom
+
+
+# ===================================================================== engines
+class _Engine:
+    """Finds the starts of one pattern inside a buffer; subclasses per pattern shape."""
+
+    before = 0
+    after = 0
+
+    def __init__(self, pattern: CompiledPattern) -> None:
+        self.pattern = pattern
+
+
+class _FixedEngine(_Engine):
+    """Literal or fixed-length pattern: every start, overlapping ones included."""
+
+    def __init__(self, pattern: CompiledPattern, accelerated: bool) -> None:
+        super().__init__(pattern)
+        assert pattern.length is not None
+        self.length = pattern.length
+        self.after = self.length - 1
+        self.literal = pattern.literal
+        self.use_sz = accelerated and _sz is not None and self.literal is not None
+        self.database = (
+            pattern.hyperscan_database() if accelerated and self.literal is None else None
+        )
+        self.pattern = pattern
+        self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
+        verifier = pattern.regex
+        self._verify = verifier.match
+        self._anchor_search = None
+        if pattern.anchor is not None:
+            offset, anchor_bytes = pattern.anchor
+            self._anchor_offset = offset
+            self._anchor_search = re.compile(re.escape(anchor_bytes)).search
+        self._search = (re.compile(re.escape(self.literal)) if self.literal else verifier).search
+        # A wildcard pattern with an exact run of a few bytes: find the run with StringZilla and
+        # check the rest with re; Hyperscan takes over where the run turns out to be common.
+        self.anchored = (
+            accelerated
+            and _sz is not None
+            and self.literal is None
+            and pattern.anchor is not None
+            and len(pattern.anchor[1]) >= _MIN_FACTOR
+        )
+
+    def starts(self, buf: Any, lo: int, hi: int, cap: int) -> list[int]:
+        """Starts in ``[lo, hi)`` (indexes into ``buf``) of matches that fit in ``buf``; ≤ cap."""
+        end = min(len(buf), hi + self.length - 1)
+        if end - lo < self.length:
+            return []
+        if self.use_sz:
+            return self._starts_sz(buf, lo, end, cap)
+        if self.anchored:
+            return self._starts_anchored(buf, lo, hi, end, cap)
+        if self.database is not None:
+            return self._starts_hs(buf, lo, end, cap)
+        return self._starts_re(buf, lo, hi, end, cap)
+
+    def _starts_anchored(self, buf: Any, lo: int, hi: int, end: int, cap: int) -> list[int]:
+        offset, anchor = self.pattern.anchor  # type: ignore[misc]
+        find, verify, length = _sz.find, self._verify, self.length
+        found: list[int] = []
+        budget = max(256, (end - lo) >> 10)  # more than one false lead per KiB: not worth it
+        tried = 0
+        pos = find(buf, anchor, lo + offset, end)
+        while pos >= 0:
+            start = pos - offset
+            if start >= hi:
+                break
+            if start + length <= end and verify(buf, start, end):
+                found.append(start)
+                if len(found) >= cap:
+                    break
+            tried += 1
+            if tried > budget and self.database is not None:
+                return found + self._starts_hs(buf, start + 1, end, cap - len(found))
+            pos = find(buf, anchor, pos + 1, end)
+        return found
+
+    def _starts_sz(self, buf: Any, lo: int, end: int, cap: int) -> list[int]:
+        found = []
+        find, literal = _sz.find, self.literal
+        pos = find(buf, literal, lo, end)
+        while pos >= 0:
+            found.append(pos)
+            if len(found) >= cap:
+                break
+            pos = find(buf, literal, pos + 1, end)
+        return found
+
+    def _starts_hs(self, buf: Any, lo: int, end: int, cap: int) -> list[int]:
+        found: list[int] = []
+        shift = lo - self.length
+
+        def on_match(_id: int, _from: int, to: int, _flags: int, _ctx: object) -> bool:
+            found.append(to + shift)
+            return len(found) >= cap
+
+        view = memoryview(buf)[lo:end]
+        try:
+            self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
+        except _hyperscan().ScanTerminated:
+            pass
+        finally:
+            view.release()
+        return found
+
+    def _starts_re(self, buf: Any, lo: int, hi: int, end: int, cap: int) -> list[int]:
+        found: list[int] = []
+        if self._anchor_search is not None and self.literal is None:
+            verify, offset = self._verify, self._anchor_offset
+            search = self._anchor_search
+            pos = lo + offset
+            while True:
+                m = search(buf, pos, end)
+                if m is None:
+                    break
+                start = m.start() - offset
+                if start >= hi:
+                    break
+                if start + self.length <= end and verify(buf, start, end):
+                    found.append(start)
+                    if len(found) >= cap:
+                        break
+                pos = m.start() + 1
+            return found
+        search = self._search
+        pos = lo
+        while pos < hi:
+            m = search(buf, pos, end)
+            if m is None or m.start() >= hi:
+                break
+            found.append(m.start())
+            if len(found) >= cap:
+                break
+            pos = m.start() + 1
+        return found
+
+    def last(self, buf: Any, lo: int, hi: int) -> int | None:
+        """The greatest start in ``[lo, hi)`` whose match fits in ``buf``."""
+        end = min(len(buf), hi + self.length - 1)
+        if self.use_sz:
+            pos = _sz.rfind(buf, self.literal, lo, end)
+            return pos if pos >= 0 else None
+        result = None
+        pos = lo
+        while True:
+            found = self.starts(buf, pos, hi, _CALL_CAP)
+            if not found:
+                return result
+            result = found[-1]
+            if len(found) < _CALL_CAP:
+                return result
+            pos = result + 1
+
+    def count(self, buf: Any, lo: int, hi: int) -> int:
+        end = min(len(buf), hi + self.length - 1)
+        if self.use_sz and end - lo >= self.length:
+            return _sz.count(buf, self.literal, lo, end, allowoverlap=True)
+        total = 0
+        pos = lo
+        while True:
+            found = self.starts(buf, pos, hi, _CALL_CAP)
+            total += len(found)
+            if len(found) < _CALL_CAP:
+                return total
+            pos = found[-1] + 1
+
+
+class _RegexEngine(_Engine):
+    """Python ``re`` decides; Hyperscan (if any) first reports where matches may end and start."""
+
+    def __init__(self, pattern: CompiledPattern, accelerated: bool) -> None:
+        super().__init__(pattern)
+        self.max_length = pattern.max_length
+        self.before = REGEX_CONTEXT
+        self.after = self.max_length + REGEX_CONTEXT
+        self.search = pattern.regex.search
+        self.database = None
+        self.with_starts = False
+        if accelerated:
+            self.database = pattern.hyperscan_database(with_starts=True)
+            self.with_starts = self.database is not None
+            if self.database is None:
+                self.database = pattern.hyperscan_database()
+        self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
+        self.factor = pattern.factor if accelerated and _sz is not None else None
+
+    def factor_hits(self, buf: Any, lo: int, end: int) -> list[int] | None:
+        """Where the required bytes occur in ``buf[lo:end]`` (None: too often to be worth it)."""
+        assert self.factor is not None
+        factor = self.factor[0]
+        find = _sz.find
+        hits: list[int] = []
+        pos = find(buf, factor, lo, end)
+        while pos >= 0:
+            hits.append(pos)
+            if len(hits) >= _CALL_CAP:
+                return None
+            pos = find(buf, factor, pos + 1, end)
+        return hits
+
+    def candidates(self, buf: Any, lo: int, end: int) -> tuple[list[int], list[int] | None] | None:
+        """Where matches may end (sorted) and, if known, their leftmost starts, in ``[lo, end)``.
+
+        Offsets index ``buf``. None means "too many to be worth it: let re look at everything".
+        """
+        ends: list[int] = []
+        starts: list[int] | None = [] if self.with_starts else None
+
+        def on_match(_id: int, start: int, stop: int, _flags: int, _ctx: object) -> bool:
+            ends.append(stop + lo)
+            if starts is not None:
+                starts.append(start + lo)
+            return len(ends) >= _CALL_CAP
+
+        view = memoryview(buf)[lo:end]
+        try:
+            self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
+        except _hyperscan().ScanTerminated:
+            return None
+        finally:
+            view.release()
+        return ends, starts
+
+    def matches(self, buf: Any, lo: int, hi: int) -> tuple[list[tuple[int, int]], int]:
+        """Non-overlapping leftmost matches starting in ``[lo, hi)`` (buffer indexes).
+
+        Returns them and where the next search resumes (the end of the last one).
+        """
+        found: list[tuple[int, int]] = []
+        pos = lo
+        search = self.search
+        while pos < hi:
+            m = search(buf, pos)
+            if m is None or m.start() >= hi:
+                break
+            found.append(m.span())
+            pos = m.end()
+        return found, pos
+
+
+def _make_engine(pattern: CompiledPattern, options: SearchOptions) -> _FixedEngine | _RegexEngine:
+    if pattern.is_regex:
+        return _RegexEngine(pattern, options.accelerated)
+    return _FixedEngine(pattern, options.accelerated)
+
+
+# ===================================================================== the scan itself
+def _mapped_of(source: Any) -> MappedFile:
+    mapped = getattr(source, "mapped", source)
+    if not isinstance(mapped, MappedFile):
+        raise TypeError("expected a Document or a MappedFile")
+    return mapped
+
+
+def _as_compiled(
+    pattern: SearchPattern | CompiledPattern, options: SearchOptions
+) -> CompiledPattern:
+    if isinstance(pattern, CompiledPattern):
+        return pattern
+    return compile_pattern(pattern, options.max_regex_match)
+
+
+def _clip_scope(mapped: MappedFile, scope: tuple[int, int] | None) -> tuple[int, int]:
+    size = mapped.size
+    if scope is None:
+        return 0, size
+    start, end = scope
+    return max(0, min(start, size)), max(0, min(end, size))
+
+
+class _Scan:
+    """One search over one scope: owns the reader, the engine and the progress."""
+
+    def __init__(
+        self,
+        source: Any,
+        pattern: SearchPattern | CompiledPattern,
+        scope: tuple[int, int] | None,
+        progress: Progress | None,
+        options: SearchOptions,
+    ) -> None:
+        self.mapped = _mapped_of(source)
+        self.pattern = _as_compiled(pattern, options)
+        self.options = options
+        self.data_lo, self.data_hi = _clip_scope(self.mapped, scope)
+        self.engine = _make_engine(self.pattern, options)
+        self.progress = progress
+        self.reader = SafeReader(self.mapped, use_lease=options.use_lease)
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def _segments(self, lo: int, hi: int, backward: bool = False) -> Iterator[_Segment]:
+        make = _segments_backward if backward else _segments
+        return make(
+            self.mapped,
+            lo,
+            hi,
+            self.data_lo,
+            self.data_hi,
+            self.engine.before,
+            self.engine.after,
+            self.options.chunk_size,
+        )
+
+    def _advance(self, amount: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(amount)
+
+    # ------------------------------------------------------------- forward
+    def forward(self, lo: int, hi: int) -> Iterator[list[Match]]:
+        """Batches of matches with starts in ``[lo, hi)``, in order (one batch per piece)."""
+        lo, hi = max(lo, self.data_lo), min(hi, self.data_hi)
+        if isinstance(self.engine, _FixedEngine):
+            yield from self._forward_fixed(lo, hi)
+        else:
+            yield from self._forward_regex(lo, hi)
+
+    def _forward_fixed(self, lo: int, hi: int) -> Iterator[list[Match]]:
+        engine = self.engine
+        length = engine.length
+        for seg in self._segments(lo, hi):
+            pos = seg.lo
+            while True:
+                with self._view(seg) as buf:
+                    starts = engine.starts(buf, pos - seg.buf_lo, seg.hi - seg.buf_lo, _CALL_CAP)
+                if starts:
+                    base = seg.buf_lo
+                    yield [Match(s + base, s + base + length) for s in starts]
+                if len(starts) < _CALL_CAP:
+                    break
+                pos = starts[-1] + seg.buf_lo + 1
+            self._advance(seg.hi - seg.lo)
+
+    def _forward_regex(self, lo: int, hi: int) -> Iterator[list[Match]]:
+        resume = lo
+        for seg in self._segments(lo, hi):
+            found, resume = self._regex_piece(seg, resume)
+            if found:
+                yield found
+            self._advance(seg.hi - seg.lo)
+
+    def _regex_piece(self, seg: _Segment, resume: int) -> tuple[list[Match], int]:
+        """Regex matches starting in the piece at or after ``resume``, and the next resume point.
+
+        ``re`` may backtrack for long, so it only ever runs on private copies, never on leased
+        memory. With Hyperscan, only the few places where a match can end are copied.
+        """
+        engine = self.engine
+        assert isinstance(engine, _RegexEngine)
+        first = max(seg.lo, resume)
+        if first >= seg.hi:
+            return [], resume
+        found: tuple[list[int], list[int] | None] | None = None
+        data: Any = None
+        if engine.factor is not None:
+            least = engine.factor[1]
+            scan_lo = first + least
+            scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
+            hits: list[int] | None = []
+            if scan_lo < scan_end:
+                if seg.in_place:
+                    with self.reader.view(scan_lo, scan_end) as view:
+                        hits = engine.factor_hits(view, 0, len(view))
+                    shift = scan_lo
+                else:
+                    data = self.reader.copy(seg.buf_lo, seg.buf_hi)
+                    hits = engine.factor_hits(data, scan_lo - seg.buf_lo, scan_end - seg.buf_lo)
+                    shift = seg.buf_lo
+            if hits is not None:
+                if not hits:
+                    return [], resume
+                return self._confirm_factor(seg, first, [h + shift for h in hits], data)
+        if engine.database is not None:
+            scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
+            if seg.in_place:
+                with self.reader.view(first, scan_end) as view:
+                    found = engine.candidates(view, 0, len(view))
+                shift = first
+            else:
+                data = self.reader.copy(seg.buf_lo, seg.buf_hi)
+                found = engine.candidates(data, first - seg.buf_lo, scan_end - seg.buf_lo)
+                shift = seg.buf_lo
+            if found is not None:
+                ends, starts = found
+                if not ends:
+                    return [], resume
+                ends = [e + shift for e in ends]
+                starts = None if starts is None else [s + shift for s in starts]
+                return self._confirm(seg, first, ends, starts, data)
+        if data is None:
+            data = self.reader.copy(seg.buf_lo, seg.buf_hi)
+        base = seg.buf_lo
+        spans, next_pos = engine.matches(data, first - base, seg.hi - base)
+        if not spans:
+            return [], resume
+        return [Match(s + base, e + base) for s, e in spans], next_pos + base
+
+    def _confirm_factor(
+        self, seg: _Segment, pos: int, hits: list[int], data: bytes | None
+    ) -> tuple[list[Match], int]:
+        """Let ``re`` decide near each place the required bytes occur (absolute, sorted).
+
+        A match containing the bytes at ``q`` starts in ``[q - most, q - least]``; occurrences
+        are visited in order, so the leftmost match is met at its own occurrence or earlier.
+        """
+        engine = self.engine
+        assert isinstance(engine, _RegexEngine) and engine.factor is not None
+        _factor, least, most = engine.factor
+        longest = engine.max_length
+        found: list[Match] = []
+        region_lo, region = seg.buf_lo, data
+        region_hi = seg.buf_hi if data is not None else seg.buf_lo
+        floor = pos
+        for hit in hits:
+            last_start = hit - least
+            if last_start < max(pos, floor):
+                continue
+            start_at = max(pos, floor, hit - most)
+            if start_at >= seg.hi:
+                break
+            need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
+            need_hi = min(seg.buf_hi, last_start + longest + REGEX_CONTEXT)
+            if region is None or need_lo < region_lo or need_hi > region_hi:
+                region_lo = need_lo
+                region_hi = min(seg.buf_hi, need_hi + _REGION)
+                region = self.reader.copy(region_lo, region_hi)
+            m = engine.search(region, start_at - region_lo, need_hi - region_lo)
+            if m is None or m.start() + region_lo > last_start:
+                floor = last_start + 1  # no match starts in [start_at, last_start]
+                continue
+            start = m.start() + region_lo
+            if start >= seg.hi:
+                break
+            found.append(Match(start, m.end() + region_lo))
+            pos = m.end() + region_lo
+        return found, pos
+
+    def _confirm(
+        self,
+        seg: _Segment,
+        pos: int,
+        ends: list[int],
+        starts: list[int] | None,
+        data: bytes | None,
+    ) -> tuple[list[Match], int]:
+        """Let ``re`` decide near each candidate end (absolute offsets, sorted).
+
+        The leftmost match at or after ``pos`` that starts before candidate ``e`` (the first
+        one past ``pos``) ends at a candidate in ``[e, e + max_length)`` and starts at or after
+        the smallest leftmost start Hyperscan gave those (or ``e - max_length``): nothing
+        earlier needs looking at. A search that finds no match starting before ``e`` proves
+        there is none up to ``e`` (the floor).
+        """
+        engine = self.engine
+        assert isinstance(engine, _RegexEngine)
+        longest = engine.max_length
+        found: list[Match] = []
+        region_lo, region = seg.buf_lo, data  # a whole-piece copy when there is one
+        region_hi = seg.buf_hi if data is not None else seg.buf_lo
+        floor = pos
+        index = 0
+        while pos < seg.hi:
+            index = bisect.bisect_right(ends, max(pos, floor), index)
+            if index == len(ends):
+                break
+            end = ends[index]
+            lower = end - longest
+            if starts is not None:
+                reach = bisect.bisect_left(ends, end + longest, index)
+                if reach - index <= _STARTS_SCANNED:
+                    lower = min(starts[index:reach])
+            start_at = max(pos, floor, lower)
+            if start_at >= seg.hi:
+                break
+            # A match starting before `end` ends at a candidate no later than end + longest.
+            last = ends[bisect.bisect_right(ends, end + longest, index) - 1]
+            need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
+            need_hi = min(seg.buf_hi, last + REGEX_CONTEXT)
+            if region is None or need_lo < region_lo or need_hi > region_hi:
+                # A little extra so that the next candidates close by share this copy.
+                region_lo = need_lo
+                region_hi = min(seg.buf_hi, need_hi + _REGION)
+                region = self.reader.copy(region_lo, region_hi)
+            m = engine.search(region, start_at - region_lo, need_hi - region_lo)
+            if m is None or m.start() + region_lo >= end:
+                floor = end  # no match starts in [start_at, end]
+                continue
+            start = m.start() + region_lo
+            if start >= seg.hi:
+                break
+            found.append(Match(start, m.end() + region_lo))
+            pos = m.end() + region_lo
+        return found, pos
+
+    def _view(self, seg: _Segment) -> Any:
+        if seg.in_place:
+            return self.reader.view(seg.buf_lo, seg.buf_hi)
+        return _CopiedView(self.reader.copy(seg.buf_lo, seg.buf_hi))
+
+    # ------------------------------------------------------------- backward
+    def last_before(self, lo: int, hi: int) -> Match | None:
+        """The match with the greatest start in ``[lo, hi)``."""
+        lo, hi = max(lo, self.data_lo), min(hi, self.data_hi)
+        if lo >= hi:
+            return None
+        engine = self.engine
+        for seg in self._segments(lo, hi, backward=True):
+            if isinstance(engine, _FixedEngine):
+                with self._view(seg) as buf:
+                    start = engine.last(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
+                if start is not None:
+                    start += seg.buf_lo
+                    return Match(start, start + engine.length)
+            else:
+                found, _resume = self._regex_piece(seg, seg.lo)
+                if found:
+                    return found[-1]
+            self._advance(seg.hi - seg.lo)
+        return None
+
+    # ------------------------------------------------------------- counting
+    def count(self, lo: int, hi: int) -> int:
+        lo, hi = max(lo, self.data_lo), min(hi, self.data_hi)
+        engine = self.engine
+        if not isinstance(engine, _FixedEngine):
+            return sum(len(batch) for batch in self.forward(lo, hi))
+        total = 0
+        for seg in self._segments(lo, hi):
+            with self._view(seg) as buf:
+                total += engine.count(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
+            self._advance(seg.hi - seg.lo)
+        return total
+
+
+class _CopiedView:
+    """A context manager around an already-copied buffer (the seam pieces)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __enter__(self) -> bytes:
+        return self.data
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# ===================================================================== public API
+def iter_matches(
+    source: Any,
+    pattern: SearchPattern | CompiledPattern,
+    *,
+    scope: tuple[int, int] | None = None,
+    start: int | None = None,
+    progress: Progress | None = None,
+    options: SearchOptions = DEFAULT_OPTIONS,
+) -> Iterator[Match]:
+    """Every match lying inside ``scope`` (whole file by default) whose start is ≥ ``start``.
+
+    Raises FileTruncatedError (a clear sentence) if the file shrinks under the scan, Cancelled if
+    the progress token is cancelled.
+    """
+    for batch in iter_match_batches(
+        source, pattern, scope=scope, start=start, progress=progress, options=options
+    ):
+        yield from batch
+
+
+def iter_match_batches(
+    source: Any,
+    pattern: SearchPattern | CompiledPattern,
+    *,
+    scope: tuple[int, int] | None = None,
+    start: int | None = None,
+    progress: Progress | None = None,
+    options: SearchOptions = DEFAULT_OPTIONS,
+) -> Iterator[list[Match]]:
+    """Like iter_matches, in lists as each piece of the file is scanned (for streaming UIs)."""
+    scan = _Scan(source, pattern, scope, progress, options)
+    try:
+        lo = scan.data_lo if start is None else max(start, scan.data_lo)
+        yield from scan.forward(lo, scan.data_hi)
+    finally:
+        scan.close()
+
+
+@dataclass(frozen=True)
+class FindResult:
+    match: Match
+    wrapped: bool  # found only after wrapping around the end (or start) of the scope
+
+
+def find_next(
+    source: Any,
+    pattern: SearchPattern | CompiledPattern,
+    position: int,
+    *,
+    backward: bool = False,
+    scope: tuple[int, int] | None = None,
+    wrap: bool = False,
+    progress: Progress | None = None,
+    options: SearchOptions = DEFAULT_OPTIONS,
+) -> FindResult | None:
+    """The nearest match starting at ≥ ``position`` (or, backward, at < ``position``) in scope.
+
+    With ``wrap`` the rest of the scope is searched from the other end. A regex searched
+    backward finds the last match a forward scan of the same stretch would report.
+    """
+    scan = _Scan(source, pattern, scope, progress, options)
+    try:
+        lo, hi = scan.data_lo, scan.data_hi
+        position = max(lo, min(position, hi))
+        if not backward:
+            first = _first(scan, position, hi)
+            if first is not None:
+                return FindResult(first, False)
+            if wrap:
+                first = _first(scan, lo, position)
+                if first is not None:
+                    return FindResult(first, True)
+            return None
+        last = scan.last_before(lo, position)
+        if last is not None:
+            return FindResult(last, False)
+        if wrap:
+            last = scan.last_before(position, hi)
+            if last is not None:
+                return FindResult(last, True)
+        return None
+    finally:
+        scan.close()
+
+
+def _first(scan: _Scan, lo: int, hi: int) -> Match | None:
+    for batch in scan.forward(lo, hi):
+        return batch[0]
+    return None
+
+
+@dataclass
+class FindAllResult:
+    matches: list[Match]
+    truncated: bool  # the limit was reached: there are more matches than listed
+
+    @property
+    def summary(self) -> str:
+        count = len(self.matches)
+        if self.truncated:
+            return f"{count:,}+ results (stopped at the limit of {count:,})"
+        return f"{count:,} result" + ("" if count == 1 else "s")
+
+
+def find_all(
+    source: Any,
+    pattern: SearchPattern | CompiledPattern,
+    *,
+    scope: tuple[int, int] | None = None,
+    limit: int = DEFAULT_FIND_ALL_LIMIT,
+    progress: Progress | None = None,
+    on_batch: Callable[[list[Match]], None] | None = None,
+    options: SearchOptions = DEFAULT_OPTIONS,
+) -> FindAllResult:
+    """Up to ``limit`` matches in order; ``on_batch`` sees them as they are found."""
+    matches: list[Match] = []
+    for batch in iter_match_batches(
+        source, pattern, scope=scope, progress=progress, options=options
+    ):
+        room = limit - len(matches)
+        if len(batch) > room:
+            batch = batch[:room]
+        matches.extend(batch)
+        if on_batch is not None and batch:
+            on_batch(batch)
+        if len(matches) >= limit:
+            return FindAllResult(matches, True)
+    return FindAllResult(matches, False)
+
+
+def count_matches(
+    source: Any,
+    pattern: SearchPattern | CompiledPattern,
+    *,
+    scope: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+    options: SearchOptions = DEFAULT_OPTIONS,
+) -> int:
+    """How many matches ``iter_matches`` would yield, without building them (fast for literals)."""
+    scan = _Scan(source, pattern, scope, progress, options)
+    try:
+        return scan.count(scan.data_lo, scan.data_hi)
+    finally:
+        scan.close()
+
+
+def non_overlapping(matches: Iterator[Match] | Sequence[Match]) -> Iterator[Match]:
+    """Keep each match that starts at or after the end of the last kept one (for Replace all)."""
+    end = -1
+    for m in matches:
+        if m.start >= end:
+            yield m
+            end = m.end
