@@ -47,6 +47,21 @@ class EditError(MmhexError):
     """An edit that cannot be made (not in edit mode, outside the file, ...); str is the reason."""
 
 
+@dataclass(frozen=True)
+class PreparedSave:
+    """A save split at the thread boundary, so a UI can run the slow part in a worker.
+
+    ``run(on_progress, cancel)`` touches only the file on disk (and values captured when the
+    save was prepared), so it may run on any thread; it raises what ``save`` raises and leaves
+    the document as it was. ``finish(result)`` must then run on the document's own thread: it
+    records that the disk holds the edits and tells the listeners. Do not edit in between.
+    """
+
+    path: str  # the file written
+    run: Callable[[saving.ProgressCallback | None, CancelToken | None], saving.SaveResult]
+    finish: Callable[[saving.SaveResult], saving.SaveResult]
+
+
 class Document:
     """One open file: size, bytes with and without edits, generation and change listeners."""
 
@@ -385,18 +400,40 @@ class Document:
         for everything else, Cancelled if ``cancel`` fired; in every failure case the file is
         unchanged and the edits are kept. Do not edit while a save runs in another thread.
         """
-        if not self.modified:
-            return saving.SaveResult(self.path, 0, 0, 0.0)
-        ranges = self.edit_log.dirty_ranges()
-        result = saving.execute(
-            self.plan_save(),
-            overwrite_outside_changes=overwrite_outside_changes,
-            on_progress=on_progress,
-            cancel=cancel,
-            checkpoint=checkpoint,
+        job = self.prepare_save(
+            overwrite_outside_changes=overwrite_outside_changes, checkpoint=checkpoint
         )
-        self._after_save(ranges[0][0], ranges[-1][1], result.message)
-        return result
+        return job.finish(job.run(on_progress, cancel))
+
+    def prepare_save(
+        self,
+        *,
+        overwrite_outside_changes: bool = False,
+        checkpoint: journal.Checkpoint | None = None,
+    ) -> PreparedSave:
+        """``save`` split at the thread boundary (see PreparedSave); planning errors raise here."""
+        if not self.modified:
+            empty = saving.SaveResult(self.path, 0, 0, 0.0)
+            return PreparedSave(self.path, lambda _progress, _cancel: empty, lambda result: result)
+        ranges = self.edit_log.dirty_ranges()
+        plan = self.plan_save()
+
+        def run(
+            on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
+        ) -> saving.SaveResult:
+            return saving.execute(
+                plan,
+                overwrite_outside_changes=overwrite_outside_changes,
+                on_progress=on_progress,
+                cancel=cancel,
+                checkpoint=checkpoint,
+            )
+
+        def finish(result: saving.SaveResult) -> saving.SaveResult:
+            self._after_save(ranges[0][0], ranges[-1][1], result.message)
+            return result
+
+        return PreparedSave(self.path, run, finish)
 
     def save_as(
         self,
@@ -409,6 +446,11 @@ class Document:
 
         Saving as the file itself is a save in place (never a truncating copy onto itself).
         """
+        job = self.prepare_save_as(target)
+        return job.finish(job.run(on_progress, cancel))
+
+    def prepare_save_as(self, target: str) -> PreparedSave:
+        """``save_as`` split at the thread boundary (see PreparedSave)."""
         target = os.path.realpath(target)
         try:
             st = os.stat(target)
@@ -416,29 +458,40 @@ class Document:
             st = None
         identity = self.mapped.identity
         if st is not None and (st.st_dev, st.st_ino) == (identity.device, identity.inode):
-            return self.save(on_progress=on_progress, cancel=cancel)
-        source_mode = os.fstat(self.mapped.fd).st_mode
-        result = saving.save_copy(
-            self.mapped.fd,
-            self.mapped.current_size(),
-            target,
-            self.edit_log.patches(),
-            mode=source_mode if self.mapped.kind is FileKind.REGULAR else 0o644,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
-        new = MappedFile(
-            target,
-            self.mode,
-            window_size=self.mapped.window_size,
-            max_windows=self.mapped.max_windows,
-        )
-        self.mapped.close()
-        self.mapped = new
-        if self.readonly_reason == "block devices open read-only":
-            self.readonly_reason = None  # the copy is a regular file
-        self._after_save(0, new.size, f"Saved as {target}.")
-        return result
+            return self.prepare_save()
+        source = self.mapped
+        source_mode = os.fstat(source.fd).st_mode
+        mode = source_mode if source.kind is FileKind.REGULAR else 0o644
+        patches = self.edit_log.patches()
+
+        def run(
+            on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
+        ) -> saving.SaveResult:
+            return saving.save_copy(
+                source.fd,
+                source.current_size(),
+                target,
+                patches,
+                mode=mode,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+
+        def finish(result: saving.SaveResult) -> saving.SaveResult:
+            new = MappedFile(
+                target,
+                self.mode,
+                window_size=self.mapped.window_size,
+                max_windows=self.mapped.max_windows,
+            )
+            self.mapped.close()
+            self.mapped = new
+            if self.readonly_reason == "block devices open read-only":
+                self.readonly_reason = None  # the copy is a regular file
+            self._after_save(0, new.size, f"Saved as {target}.")
+            return result
+
+        return PreparedSave(target, run, finish)
 
     def _after_save(self, start: int, end: int, message: str) -> None:
         """The disk now holds what is shown: drop the log and the private pages."""

@@ -37,6 +37,7 @@ class ActionSpec:
     tip: str = ""
     separator_before: bool = False
     dynamic_menu: bool = False  # ``menu`` is a submenu the slot fills before it shows
+    checkable: bool = False  # an on/off item; its slot sets the checked state it ends up in
 
     @property
     def target(self) -> str:
@@ -68,11 +69,32 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.open", "&Open…", "window.open_file_dialog", "&File", (Key.Open,)),
     ActionSpec("file.recent", "Open &Recent", "window.fill_recent_menu", "&File/Open &Recent",
                dynamic_menu=True),
-    ActionSpec("file.close", "&Close", "window.close_document", "&File", (Key.Close,)),
+    ActionSpec("file.save", "&Save", "editing.save", "&File", (Key.Save,), separator_before=True,
+               tip="Write the edits into the file (journaled: a crash never half-writes it)"),
+    ActionSpec("file.save_as", "Save &As…", "editing.save_as", "&File",
+               (Key.SaveAs, "Ctrl+Shift+S"), tip="Write the file with the edits to a new file"),
+    ActionSpec("file.revert", "Re&vert", "editing.revert", "&File",
+               tip="Discard every unsaved edit"),
+    ActionSpec("file.close", "&Close", "window.close_document", "&File", (Key.Close,),
+               separator_before=True),
     ActionSpec("file.quit", "&Quit", "window.close", "&File", (Key.Quit, "Ctrl+Q"),
                separator_before=True),
     # ---- Edit
-    ActionSpec("edit.select_all", "Select &All", "window.select_all", "&Edit", (Key.SelectAll,)),
+    ActionSpec("edit.undo", "&Undo", "editing.undo", "&Edit", (Key.Undo,)),
+    ActionSpec("edit.redo", "&Redo", "editing.redo", "&Edit",
+               (Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y")),
+    ActionSpec("edit.paste", "&Paste", "editing.paste", "&Edit", (Key.Paste,),
+               separator_before=True,
+               tip="Overwrite with the clipboard: hex text in the hex pane, characters in the text "
+                   "pane, raw bytes anywhere; never grows the file"),
+    ActionSpec("edit.fill", "&Fill Selection…", "editing.show_fill_dialog", "&Edit",
+               tip="Fill the selected bytes with a byte or a repeated pattern"),
+    ActionSpec("edit.select_all", "Select &All", "window.select_all", "&Edit", (Key.SelectAll,),
+               separator_before=True),
+    ActionSpec("edit.toggle_editing", "&Enable Editing", "editing.toggle_editing", "&Edit",
+               ("Ctrl+E",), separator_before=True, checkable=True,
+               tip="Edit in private memory (copy-on-write): the file is untouched until you save"),
+    ActionSpec("edit.history", "Undo &History", "editing.show_history", "&Edit"),
     # ---- View
     _choice("view.bytes_per_row.8", "&8 bytes", "window.set_bytes_per_row", _ROWS, 8),
     _choice("view.bytes_per_row.16", "&16 bytes", "window.set_bytes_per_row", _ROWS, 16),
@@ -169,6 +191,7 @@ class ActionBuilder:
         self._parent = parent
         self._menus: dict[str, QMenu] = {}
         self._groups: dict[str, QActionGroup] = {}
+        self._separators: dict[str, QAction] = {}  # row key -> the separator drawn above it
         self.actions: dict[str, QAction] = {}
 
     def menu(self, path: str) -> QMenu:
@@ -192,8 +215,11 @@ class ActionBuilder:
         return None
 
     def build(self, specs: tuple[ActionSpec, ...], targets: dict[str, object]) -> None:
-        """Create the actions of rows whose target exists and that are not built yet."""
-        for spec in specs:
+        """Create the actions of rows whose target exists and that are not built yet.
+
+        Rows land in table order within their menu even when their target registers later.
+        """
+        for index, spec in enumerate(specs):
             if spec.key in self.actions or not spec.menu or spec.target not in targets:
                 continue
             slot = getattr(targets[spec.target], spec.method)
@@ -202,12 +228,24 @@ class ActionBuilder:
                 submenu.aboutToShow.connect(lambda submenu=submenu, slot=slot: slot(submenu))
                 self.actions[spec.key] = submenu.menuAction()
                 continue
-            self.actions[spec.key] = self._action(spec, slot)
+            self.actions[spec.key] = self._action(spec, slot, specs[index + 1 :])
 
-    def _action(self, spec: ActionSpec, slot: Callable[..., object]) -> QAction:
+    def _anchor(self, menu: QMenu, later: tuple[ActionSpec, ...]) -> QAction | None:
+        """What a new row goes before: the first built later row in ``menu`` (its separator)."""
+        present = menu.actions()
+        for spec in later:
+            action = self.actions.get(spec.key)
+            if action is not None and action in present:
+                return self._separators.get(spec.key, action)
+        return None
+
+    def _action(
+        self, spec: ActionSpec, slot: Callable[..., object], later: tuple[ActionSpec, ...]
+    ) -> QAction:
         menu = self.menu(spec.menu)
+        anchor = self._anchor(menu, later)
         if spec.separator_before:
-            menu.addSeparator()
+            self._separators[spec.key] = menu.insertSeparator(anchor)
         action = QAction(spec.text, self._parent)
         action.setObjectName(spec.key)
         shortcuts = key_sequences(spec)
@@ -216,6 +254,8 @@ class ActionBuilder:
         if spec.tip:
             action.setStatusTip(spec.tip)
             action.setToolTip(spec.tip)
+        if spec.checkable:
+            action.setCheckable(True)
         if spec.group:
             action.setCheckable(True)
             group = self._groups.get(spec.group)
@@ -227,7 +267,7 @@ class ActionBuilder:
             action.triggered.connect(lambda _checked=False, v=spec.value: slot(v))
         else:
             action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
+        menu.insertAction(anchor, action)
         return action
 
     def check(self, key: str) -> None:

@@ -39,6 +39,7 @@ from mmhex.ui.hex_model import HexTableModel, RowText, hex_chars
 
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
 Highlighter = Callable[[int, int], Iterable[Highlight]]
+KeyHandler = Callable[[QKeyEvent], bool]  # True when it used the key
 
 WHEEL_STEP = 120  # angleDelta units of one notch
 ERROR_COLOR = QColor(210, 50, 50)  # readable on light and dark backgrounds
@@ -120,6 +121,12 @@ class HexView(QAbstractScrollArea):
         self._cursor = 0
         self._anchor: int | None = None
         self._pane = Pane.HEX
+        # Which hex digit of the cursor byte typing changes next (0 = high); drawn when
+        # ``nibble_cursor`` is on (edit mode).
+        self._nibble = 0
+        self.nibble_cursor = False
+        # Keys no binding claims (typing, Backspace, Delete) go here: the editing feature.
+        self.key_handler: KeyHandler | None = None
         self._highlighters: list[Highlighter] = []
         self._announced_range: tuple[int, int] | None = None
         self._key_bindings = {
@@ -156,6 +163,7 @@ class HexView(QAbstractScrollArea):
         self.model.set_document(document)
         self._cursor = 0
         self._anchor = None
+        self._nibble = 0
         if document is not None:
             document.add_listener(self._on_document_change)
         self._relayout()
@@ -370,6 +378,20 @@ class HexView(QAbstractScrollArea):
     def set_active_pane(self, pane: Pane) -> None:
         if pane is not self._pane:
             self._pane = pane
+            self._nibble = 0
+            self.viewport().update()
+
+    @property
+    def cursor_nibble(self) -> int:
+        """0 when typing a hex digit changes the cursor byte's high half, 1 for the low half."""
+        return self._nibble
+
+    def set_cursor_nibble(self, nibble: int) -> None:
+        """Point typing at the high (0) or low (1) digit; any cursor move resets it to 0."""
+        if nibble not in (0, 1):
+            raise ValueError("a byte has two hex digits: nibble 0 or 1")
+        if nibble != self._nibble:
+            self._nibble = nibble
             self.viewport().update()
 
     def switch_pane(self) -> None:
@@ -385,6 +407,7 @@ class HexView(QAbstractScrollArea):
         else:
             self._anchor = None
         self._cursor = offset
+        self._nibble = 0
         if visible:
             self.ensure_visible(offset)
         self.viewport().update()
@@ -396,6 +419,7 @@ class HexView(QAbstractScrollArea):
         last = self.last_offset
         self._anchor = min(max(start, 0), last)
         self._cursor = min(max(end - 1, self._anchor), last)
+        self._nibble = 0
         self.ensure_visible(self._cursor)
         self.viewport().update()
         self._emit_if_moved(before)
@@ -657,10 +681,21 @@ class HexView(QAbstractScrollArea):
         )
         solid, outlined = (hex_rect, text_rect) if self._pane is Pane.HEX else (text_rect, hex_rect)
         highlight = palette.color(QPalette.ColorRole.Highlight)
+        if self._pane is Pane.HEX and self.nibble_cursor:
+            # Edit mode: the digit that typing changes next is solid, its partner tinted.
+            tint = QColor(highlight)
+            tint.setAlpha(80)
+            painter.fillRect(solid, tint)
+            width = geometry.char_width
+            solid = QRectF(solid.left() + self._nibble * width, solid.top(), width, solid.height())
         painter.fillRect(solid, highlight)
         painter.setPen(QPen(highlight, 1.5))
         painter.drawRect(outlined.adjusted(0.75, 0.75, -0.75, -0.75))
-        if self._pane is Pane.HEX:
+        if self._pane is Pane.HEX and self.nibble_cursor:
+            char = geometry.hex_char(column) + self._nibble
+            glyphs = row.hex_text[char]
+            x = geometry.hex_column_x(column) + self._nibble * geometry.char_width
+        elif self._pane is Pane.HEX:
             char = geometry.hex_char(column)
             glyphs, x = row.hex_text[char : char + 2], geometry.hex_column_x(column)
         else:
@@ -694,6 +729,9 @@ class HexView(QAbstractScrollArea):
         combination = QKeyCombination(modifiers, Qt.Key(event.key()))
         method = self._key_bindings.get(QKeySequence(combination).toString())
         if method is None:
+            if self.key_handler is not None and self.key_handler(event):
+                event.accept()
+                return
             super().keyPressEvent(event)
             return
         event.accept()

@@ -3,8 +3,9 @@
 It opens and closes Documents, turns every failure into one sentence in the message bar
 (errors.describe_error), watches the file for outside changes and keeps the view options
 persistent. Extension points for later features: ``add_dock``, ``install_actions`` /
-``register_action_target``, ``HexView.add_highlighter``, the ``document_changed`` signal and
-``edit_mode_handler`` (called by ``request_edit_mode``).
+``register_action_target``, ``HexView.add_highlighter``, the ``document_changed`` signal,
+``edit_mode_handler`` (called by ``request_edit_mode``), ``close_guards`` (asked before the
+document is closed or replaced) and ``outside_checks_paused`` (while our own save writes the file).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from mmhex.ui.theme import apply_theme
 from mmhex.ui.widgets import MessageBar, MessageLevel, Placeholder
 
 EditModeHandler = Callable[["MainWindow"], bool]
+CloseGuard = Callable[[], bool]  # False keeps the document open (the user chose Cancel)
 
 
 def human_size(size: int) -> str:
@@ -69,6 +71,10 @@ class MainWindow(QMainWindow):
         self.edit_requested = False
         # Set by the editing feature; request_edit_mode() calls it.
         self.edit_mode_handler: EditModeHandler | None = None
+        # Asked before the document is closed or replaced (unsaved edits: Save/Discard/Cancel).
+        self.close_guards: list[CloseGuard] = []
+        # Set while mmhex itself writes the file (a save): its own writes are not outside changes.
+        self.outside_checks_paused = False
         self.goto_dialog: GotoDialog | None = None
         self.options = (options or settings.load_view_options()).normalized()
         self._applied_options: ViewOptions | None = None
@@ -182,8 +188,16 @@ class MainWindow(QMainWindow):
         return False
 
     # ----------------------------------------------------------------- documents
+    def may_close_document(self) -> bool:
+        """Ask every close guard (unsaved edits); False when the user wants to keep the file."""
+        if self.document is None:
+            return True
+        return all(guard() for guard in self.close_guards)
+
     def open_path(self, path: str, *, readonly: bool = False) -> str | None:
         """Open ``path``; returns None, or the sentence shown to the user when it failed."""
+        if not self.may_close_document():
+            return f"{path} was not opened: the open file has unsaved edits."
         try:
             document = Document.open(path, readonly=readonly)
         except (OSError, ValueError) as exc:
@@ -192,6 +206,11 @@ class MainWindow(QMainWindow):
             return message
         self.set_document(document)
         settings.add_recent_file(path)
+        recovery = document.recovery
+        if recovery is not None and recovery.message:
+            # What opening did about an interrupted earlier save (rolled back, kept, pending).
+            level = MessageLevel.WARNING if recovery.ok else MessageLevel.ERROR
+            self.show_message(recovery.message, level)
         return None
 
     def set_document(self, document: Document | None) -> None:
@@ -231,15 +250,18 @@ class MainWindow(QMainWindow):
         return min(width, screen.availableGeometry().width()) if screen else width
 
     def close_document(self) -> None:
-        self.set_document(None)
+        if self.may_close_document():
+            self.set_document(None)
 
     def _show_document_state(self) -> None:
         document = self.document
         self.stack.setCurrentWidget(self.view if document is not None else self.placeholder)
         title = "mmhex"
         if document is not None:
-            title = f"{os.path.basename(document.path)} — mmhex"
+            # Qt shows "*" in place of "[*]" while windowModified is set (unsaved edits).
+            title = f"{os.path.basename(document.path)}[*] — mmhex"
         self.setWindowTitle(title)
+        self.setWindowModified(document is not None and document.modified)
         self._update_status()
 
     def _on_document_change(self, change: Change) -> None:
@@ -248,11 +270,21 @@ class MainWindow(QMainWindow):
                 self.show_message(change.message, MessageLevel.WARNING)
             self._update_status()
             self.document_changed.emit(self.document)
+        elif change.kind is ChangeKind.SAVED and self.document is not None:
+            path = self.document.path
+            if os.path.abspath(path) != self.watcher.path:  # Save As: now showing another file
+                self.watcher.watch(path)
+                settings.add_recent_file(path)
+            self._show_document_state()
+        elif change.kind is ChangeKind.MODE:
+            self._update_status()
+        elif change.kind is ChangeKind.EDIT:
+            self.setWindowModified(self.document is not None and self.document.modified)
 
     def check_outside_change(self) -> Change | None:
         """Re-check the file (watcher, focus, timer, failed read); the document broadcasts."""
         document = self.document
-        if document is None:
+        if document is None or self.outside_checks_paused:
             return None
         try:
             return document.check_outside_change()
@@ -431,6 +463,9 @@ class MainWindow(QMainWindow):
         self.watcher.set_polling(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.may_close_document():
+            event.ignore()
+            return
         settings.save_window_geometry(bytes(self.saveGeometry().data()))
         self.set_document(None)
         super().closeEvent(event)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mmhex.ui import settings
+from tests.ui.editing_helpers import editor, questions  # noqa: F401  (editing fixtures)
 
 WINDOW_SIZE = (900, 600)
 

@@ -13,9 +13,11 @@ from mmhex.ui.main_window import about_text
 
 
 def test_every_action_resolves_and_no_key_is_bound_twice(window) -> None:
+    from mmhex.ui import editing
+
     keys = [spec.key for spec in ACTIONS]
     assert len(keys) == len(set(keys))
-    targets = {"window": window, "view": window.view}
+    targets = {"window": window, "view": window.view, "editing": editing.install(window)}
     seen: dict[str, str] = {}
     for spec in ACTIONS:
         assert callable(getattr(targets[spec.target], spec.method)), spec.slot

@@ -1,0 +1,1 @@
+"""Dialogs and small panels of the editing feature: fill, undo history, save questions."""

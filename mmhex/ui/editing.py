@@ -1,0 +1,814 @@
+"""The editing feature: edit mode, keys and paste/fill turned into edits, undo, save in a worker.
+
+Every change becomes a core Edit written with ``Document.write`` and pushed on a QUndoStack as an
+EditCommand; the file on disk is untouched until Save. Editing overwrites, so the file never
+grows or shrinks: typing past the last byte keeps overwriting it, a paste is clipped at the end
+(or at the selection) with a message, and the keys that delete in a text editor do not:
+Backspace moves back one digit or byte without erasing, and Delete removes nothing — pressed on
+a selection it says so, and pressed again on the same selection fills it with 00 (one undo step).
+Saving runs on a worker thread (``Document.prepare_save`` + BackgroundTask) while the window
+stays responsive, with progress and Cancel.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Callable, Iterable
+
+from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer
+from PySide6.QtGui import QColor, QKeyEvent, QUndoStack
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QToolBar,
+    QWidget,
+)
+
+from mmhex.core.document import Change, ChangeKind, Document, EditError, PreparedSave
+from mmhex.core.edits import Edit, HexSyntaxError, parse_hex_bytes
+from mmhex.core.errors import MmhexError, describe_error
+from mmhex.core.progress import Cancelled
+from mmhex.core.save import FileChangedOnDiskError, SaveResult
+from mmhex.ui.dialogs import questions
+from mmhex.ui.dialogs.fill_dialog import FillDialog
+from mmhex.ui.dialogs.history import HistoryPanel
+from mmhex.ui.hex_view import Highlight, Pane
+from mmhex.ui.undo import EditBatchCommand, EditCommand
+from mmhex.ui.widgets import MessageLevel
+from mmhex.ui.workers import BackgroundTask
+
+# One paste or fill holds its old and new bytes in memory (for undo) and in the edit log: cap it
+# so that Select All in a huge file followed by Fill cannot exhaust memory.
+MAX_EDIT_BYTES = 64 * 1024 * 1024
+# One batch (Replace all) keeps an Edit object per place, a few hundred bytes each.
+MAX_BATCH_EDITS = 1_000_000
+RAW_BYTES_MIME = "application/octet-stream"
+STATUS_MS = 8000
+# Saves shorter than this never flash a progress bar.
+PROGRESS_DELAY_MS = 300
+DIRTY_COLOR = QColor(255, 160, 0, 120)  # amber: readable under light and dark text
+
+
+def repeated(pattern: bytes, length: int) -> bytes:
+    """``pattern`` repeated to exactly ``length`` bytes (the last copy cut short)."""
+    if not pattern:
+        raise ValueError("an empty pattern cannot fill anything")
+    copies = -(-length // len(pattern))
+    return (pattern * copies)[:length]
+
+
+def clipboard_bytes(mime: QMimeData | None, pane: Pane) -> bytes:
+    """What a paste writes: raw bytes as they are, text as hex (hex pane) or characters.
+
+    Raises ValueError with the sentence to show when the clipboard cannot be pasted here.
+    """
+    if mime is not None and mime.hasFormat(RAW_BYTES_MIME):
+        data = bytes(mime.data(RAW_BYTES_MIME).data())
+        if data:
+            return data
+    if mime is None or not mime.hasText() or not mime.text():
+        raise ValueError("The clipboard holds no text or bytes to paste.")
+    text = mime.text()
+    if pane is Pane.HEX:
+        try:
+            return parse_hex_bytes(text)
+        except HexSyntaxError as exc:
+            raise ValueError(
+                f"Nothing was pasted: the clipboard is not hex bytes ({exc}). "
+                "Press Tab and paste in the text pane to paste it as characters."
+            ) from exc
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"Nothing was pasted: {text[exc.start]!r} is not a Latin-1 character (the text pane "
+            "writes one byte per character); paste hex in the hex pane instead."
+        ) from exc
+
+
+class SaveProgress(QWidget):
+    """Status-bar progress of a running save, with Cancel; appears only for slow saves."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 1000)
+        self.bar.setMaximumWidth(160)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop saving: the file stays exactly as it was")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self._task: BackgroundTask | None = None
+        self._reveal = QTimer(self)
+        self._reveal.setSingleShot(True)
+        self._reveal.timeout.connect(self._show_if_running)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.hide()
+
+    def start(self, text: str, task: BackgroundTask) -> None:
+        self._task = task
+        self.label.setText(text)
+        self.bar.setValue(0)
+        self.cancel_button.setEnabled(True)
+        task.progressed.connect(self.set_progress)
+        self._reveal.start(PROGRESS_DELAY_MS)
+
+    def stop(self) -> None:
+        self._reveal.stop()
+        self._task = None
+        self.hide()
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.bar.setValue(int(done * 1000 // total) if total > 0 else 0)
+
+    def _show_if_running(self) -> None:
+        if self._task is not None and self._task.running:
+            self.show()
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self.label.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
+
+class EditController(QObject):
+    """Edits the window's document: keys, paste, fill, undo/redo, save, revert, edit mode."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.view = window.view
+        self.stack = QUndoStack(self)
+        self._document: Document | None = None
+        self._task: BackgroundTask | None = None
+        # Consecutive keystrokes merge into one undo step while this number stays the same;
+        # any cursor move the user makes starts a new run.
+        self._typing_run = 0
+        self._moving_cursor = False
+        # (document, start, end) of a selection the user was told Delete would zero-fill.
+        self._delete_armed: tuple[Document, int, int] | None = None
+        self.fill_dialog: FillDialog | None = None
+        self._backspace_explained = False
+        self.history = HistoryPanel(self.stack)
+        self.history_dock: QDockWidget | None = None
+        self.progress = SaveProgress(window)
+        self.toolbar: QToolBar | None = None
+
+        self.view.key_handler = self.handle_key
+        self.view.add_highlighter(self.dirty_highlights)
+        self.view.cursor_moved.connect(self._on_user_move)
+        self.view.selection_changed.connect(self._on_user_move)
+        window.edit_mode_handler = lambda _window: self.enable_editing()
+        window.close_guards.append(self.confirm_close)
+        window.document_changed.connect(self._on_document_changed)
+        for signal in (
+            self.stack.indexChanged,
+            self.stack.cleanChanged,
+            self.stack.undoTextChanged,
+            self.stack.redoTextChanged,
+        ):
+            signal.connect(self._refresh)
+
+    def attach(self) -> None:
+        """The parts that need the window's actions built: toolbar, history dock, status bar."""
+        window = self.window
+        actions = window.action_builder.actions
+        toolbar = QToolBar("Editing", window)
+        toolbar.setObjectName("toolbar:editing")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # Short, fixed button labels: the menu items' texts change ("Undo Typing: 3 bytes…").
+        for key, label in (
+            ("edit.toggle_editing", "Edit"),
+            ("file.save", "Save"),
+            ("edit.undo", "Undo"),
+            ("edit.redo", "Redo"),
+        ):
+            actions[key].setIconText(label)
+            toolbar.addAction(actions[key])
+        window.addToolBar(toolbar)
+        self.toolbar = toolbar
+        self.history_dock = window.add_dock(
+            self.history, "Undo History", Qt.DockWidgetArea.RightDockWidgetArea, False
+        )
+        window.statusBar().addPermanentWidget(self.progress)
+        self._on_document_changed(window.document)
+
+    # ----------------------------------------------------------------- state
+    @property
+    def document(self) -> Document | None:
+        return self._document
+
+    @property
+    def saving(self) -> bool:
+        return self._task is not None
+
+    def _on_document_changed(self, document: Document | None) -> None:
+        if document is not self._document:
+            if self._document is not None:
+                self._document.remove_listener(self._on_change)
+            self.stack.clear()
+            self._document = document
+            self._break_typing_run()
+            if document is not None:
+                document.add_listener(self._on_change)
+        self._refresh()
+
+    def _on_change(self, change: Change) -> None:
+        if change.kind is ChangeKind.RELOAD:
+            self._break_typing_run()
+        self._refresh()
+
+    def _on_user_move(self, *_args: object) -> None:
+        if not self._moving_cursor:
+            self._break_typing_run()
+
+    def _break_typing_run(self) -> None:
+        self._typing_run += 1
+        self._delete_armed = None
+
+    def _refresh(self, *_args: object) -> None:
+        """Action states, the title's modified mark and the nibble cursor follow the document."""
+        document = self._document
+        editing = document is not None and document.editing
+        modified = document is not None and document.modified
+        idle = not self.saving
+        self.view.nibble_cursor = editing
+        self.view.viewport().update()
+        self.window.setWindowModified(modified)
+        actions = self.window.action_builder.actions
+        states = {
+            "edit.undo": editing and idle and self.stack.canUndo(),
+            "edit.redo": editing and idle and self.stack.canRedo(),
+            "edit.paste": editing and idle,
+            "edit.fill": editing and idle,
+            "file.save": modified and idle,
+            "file.save_as": document is not None and idle,
+            "file.revert": modified and idle,
+            "edit.toggle_editing": document is not None and idle,
+        }
+        for key, enabled in states.items():
+            action = actions.get(key)
+            if action is not None:
+                action.setEnabled(enabled)
+        toggle = actions.get("edit.toggle_editing")
+        if toggle is not None:
+            toggle.setChecked(editing)
+        undo, redo = actions.get("edit.undo"), actions.get("edit.redo")
+        if undo is not None:
+            undo.setText(f"&Undo {self.stack.undoText()}".strip())
+        if redo is not None:
+            redo.setText(f"&Redo {self.stack.redoText()}".strip())
+        self.history.setEnabled(idle)
+
+    # ----------------------------------------------------------------- messages
+    def _status(self, text: str) -> None:
+        """A passing remark (what a key did, what was saved)."""
+        self.window.statusBar().showMessage(text, STATUS_MS)
+
+    def _warn(self, text: str, level: MessageLevel = MessageLevel.WARNING) -> None:
+        """Something the user must read (a refusal, a failure): the message bar."""
+        self.window.show_message(text, level)
+
+    # ----------------------------------------------------------------- highlighting
+    def dirty_highlights(self, start: int, end: int) -> Iterable[Highlight]:
+        """Unsaved bytes among ``[start, end)``: shaded until saved or reverted."""
+        document = self._document
+        if document is None or not document.modified:
+            return ()
+        return [(low, high, DIRTY_COLOR) for low, high in document.dirty_ranges_in(start, end)]
+
+    # ----------------------------------------------------------------- edit mode
+    def toggle_editing(self) -> None:
+        """Ctrl+E: private edit mode on or off."""
+        document = self._document
+        if document is None:
+            self._status("Open a file first.")
+        elif document.editing:
+            self.disable_editing()
+        else:
+            self.enable_editing()
+        self._refresh()
+
+    def enable_editing(self) -> bool:
+        """Re-map the file copy-on-write; says why when the document cannot be edited."""
+        document = self._document
+        if document is None:
+            return False
+        if document.editing:
+            return True
+        try:
+            document.enable_editing()
+        except EditError as exc:
+            self._warn(str(exc))
+            self._refresh()
+            return False
+        except (OSError, ValueError) as exc:
+            self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
+            self._refresh()
+            return False
+        blocker = document.save_blocker()
+        if blocker:
+            self._warn(
+                f"Editing privately: your changes stay in memory. {blocker}", MessageLevel.INFO
+            )
+        else:
+            self._status("Editing enabled: changes stay in memory until you save (Ctrl+S).")
+        self._refresh()
+        return True
+
+    def disable_editing(self) -> bool:
+        document = self._document
+        if document is None or not document.editing:
+            return True
+        try:
+            document.disable_editing()
+        except EditError as exc:
+            self._warn(str(exc))
+            self._refresh()
+            return False
+        self.stack.clear()  # the steps left are all undone or saved; none may replay read-only
+        self._status("Read-only: editing disabled.")
+        self._refresh()
+        return True
+
+    def _editable(self) -> Document | None:
+        """The document when an edit may be made now; otherwise say why and return None."""
+        document = self._document
+        if document is None:
+            return None
+        if self.saving:
+            self._status("Saving… edits wait until the save has finished.")
+            return None
+        if not document.editing:
+            if document.readonly_reason:
+                self._warn(f"This file cannot be edited: {document.readonly_reason}.")
+            else:
+                self._status("Read-only: press Ctrl+E (Edit ▸ Enable Editing) to edit.")
+            return None
+        if document.size == 0:
+            self._status("The file is empty: there is no byte to overwrite (edits never grow it).")
+            return None
+        return document
+
+    # ----------------------------------------------------------------- keys
+    def handle_key(self, event: QKeyEvent) -> bool:
+        """The grid's unbound keys: typing, Backspace, Delete. True when the key was used."""
+        if self._document is None:
+            return False
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        plain = modifiers == Qt.KeyboardModifier.NoModifier
+        if plain and event.key() == Qt.Key.Key_Backspace:
+            self.backspace()
+            return True
+        if plain and event.key() == Qt.Key.Key_Delete:
+            self.delete()
+            return True
+        command_keys = (
+            Qt.KeyboardModifier.ControlModifier
+            | Qt.KeyboardModifier.AltModifier
+            | Qt.KeyboardModifier.MetaModifier
+        )
+        text = event.text()
+        if modifiers & command_keys or not text or not text.isprintable():
+            return False
+        self.type_text(text)
+        return True
+
+    def type_text(self, text: str) -> bool:
+        """Type ``text`` at the cursor: hex digits in the hex pane, characters in the text pane."""
+        for char in text:
+            if self.view.active_pane is Pane.HEX:
+                done = self._type_hex_digit(char)
+            else:
+                done = self._type_character(char)
+            if not done:
+                return False
+        return True
+
+    def _type_hex_digit(self, char: str) -> bool:
+        if char not in string.hexdigits:
+            self._status(
+                f"{char!r} is not a hex digit (0–9, a–f); press Tab to type characters in the "
+                "text pane."
+            )
+            return False
+        document = self._editable()
+        if document is None:
+            return False
+        self._collapse_selection()
+        offset, nibble = self.view.cursor_offset, self.view.cursor_nibble
+        try:
+            old = document.read(offset, 1)[0]
+        except (OSError, ValueError, IndexError) as exc:
+            self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
+            return False
+        value = int(char, 16)
+        new = (value << 4) | (old & 0x0F) if nibble == 0 else (old & 0xF0) | value
+        if self._write(offset, bytes([new]), "Typing", typing=True) is None:
+            return False
+        if nibble == 0:
+            self.view.set_cursor_nibble(1)
+        else:
+            self._advance(offset + 1)
+        return True
+
+    def _type_character(self, char: str) -> bool:
+        if ord(char) > 0xFF:
+            self._status(
+                f"{char!r} is not a Latin-1 character: the text pane types one byte per "
+                "character; use the hex pane for other values."
+            )
+            return False
+        document = self._editable()
+        if document is None:
+            return False
+        self._collapse_selection()
+        offset = self.view.cursor_offset
+        if self._write(offset, bytes([ord(char)]), "Typing", typing=True) is None:
+            return False
+        self._advance(offset + 1)
+        return True
+
+    def _collapse_selection(self) -> None:
+        """Typing over a selection overwrites from its first byte (the size never changes)."""
+        start, end = self.view.selection
+        if end > start:
+            self.view.set_cursor(start)
+
+    def _advance(self, offset: int) -> None:
+        """Move on after typing, without ending the run of typing."""
+        self._moving_cursor = True
+        try:
+            if offset <= self.view.last_offset:
+                self.view.set_cursor(offset)
+            else:
+                self.view.set_cursor_nibble(0)
+                self._status("End of file: typing overwrites the last byte (files never grow).")
+        finally:
+            self._moving_cursor = False
+
+    def backspace(self) -> None:
+        """Move back one hex digit or byte; never erases (overwrite editing has nothing to pull)."""
+        view = self.view
+        if view.active_pane is Pane.HEX and view.cursor_nibble == 1:
+            view.set_cursor_nibble(0)
+        else:
+            view.set_cursor(view.cursor_offset - 1)
+        if not self._backspace_explained:
+            # Once: a status message hides the offset label, which matters more while moving.
+            self._backspace_explained = True
+            self._status(
+                "Backspace moves back without erasing: typing overwrites, nothing is deleted."
+            )
+
+    def delete(self) -> None:
+        """Delete removes nothing; pressed twice on a selection it fills that with 00."""
+        document = self._editable()
+        if document is None:
+            return
+        start, end = self.view.selection
+        if end == start:
+            self._status(
+                "Delete removes nothing: editing overwrites and keeps the file's size. Select "
+                "bytes and press Delete twice to fill them with 00, or use Edit ▸ Fill Selection."
+            )
+            return
+        armed = (document, start, end)
+        if self._delete_armed != armed:
+            self._delete_armed = armed
+            self._status(
+                f"Press Delete again to fill the {end - start:,} selected bytes with 00 "
+                "(bytes are never removed; Ctrl+Z undoes it)."
+            )
+            return
+        self._delete_armed = None
+        if self._write_range(start, repeated(b"\0", end - start), "Zero-fill") is not None:
+            self._status(
+                f"Filled {end - start:,} bytes with 00 from 0x{start:x}; Ctrl+Z undoes it."
+            )
+
+    # ----------------------------------------------------------------- writing
+    def _write(self, offset: int, data: bytes, label: str, *, typing: bool = False) -> Edit | None:
+        """Write through the document and push the undo step; None (and a message) if refused."""
+        document = self._document
+        assert document is not None
+        try:
+            edit = document.write(offset, data)
+        except EditError as exc:
+            self._warn(str(exc))
+            return None
+        except (OSError, ValueError) as exc:
+            self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
+            return None
+        if edit.old != edit.new:
+            self.stack.push(
+                EditCommand(
+                    document,
+                    edit,
+                    label,
+                    typing=typing,
+                    run=self._typing_run,
+                    on_error=self._warn,
+                )
+            )
+        return edit
+
+    def _within_limit(self, length: int, label: str) -> bool:
+        if length <= MAX_EDIT_BYTES:
+            return True
+        self._warn(
+            f"{label} of {length:,} bytes refused: one edit may change at most "
+            f"{MAX_EDIT_BYTES // (1024 * 1024)} MiB (each edit keeps its old bytes for undo)."
+        )
+        return False
+
+    def _write_range(self, offset: int, data: bytes, label: str) -> Edit | None:
+        if not self._within_limit(len(data), label):
+            return None
+        return self._write(offset, data, label)
+
+    def apply_edits(self, edits: list[tuple[int, bytes]], label: str) -> bool:
+        """Several overwrites as one undo step (Replace all, the inspector); True if all done.
+
+        Stops at the first edit the document refuses and says why; what was written before
+        it stays, as one step that Undo takes back.
+        """
+        document = self._editable()
+        if document is None or not edits:
+            return False
+        if len(edits) > MAX_BATCH_EDITS:
+            self._warn(
+                f"{label} refused: {len(edits):,} places; one step may change at most "
+                f"{MAX_BATCH_EDITS:,} (each keeps its old bytes for undo)."
+            )
+            return False
+        if not self._within_limit(sum(len(data) for _offset, data in edits), label):
+            return False
+        done: list[Edit] = []
+        refusal = ""
+        for offset, data in edits:
+            try:
+                done.append(document.write(offset, data))
+            except EditError as exc:
+                refusal = str(exc)
+            except (OSError, ValueError) as exc:
+                refusal = describe_error(exc, document.path)
+            if refusal:
+                break
+        changed = [edit for edit in done if edit.old != edit.new]
+        if len(changed) == 1:
+            self.stack.push(EditCommand(document, changed[0], label, on_error=self._warn))
+        elif changed:
+            self.stack.push(EditBatchCommand(document, changed, label, on_error=self._warn))
+        if refusal:
+            self._warn(f"{label} stopped after {len(done):,} of {len(edits):,} places: {refusal}")
+            return False
+        self._status(f"{label}: {len(done):,} place{'s' if len(done) != 1 else ''} changed.")
+        return True
+
+    def paste(self) -> bool:
+        """Ctrl+V: overwrite the selection (or from the cursor) with the clipboard."""
+        document = self._editable()
+        if document is None:
+            return False
+        try:
+            data = clipboard_bytes(QApplication.clipboard().mimeData(), self.view.active_pane)
+        except ValueError as exc:
+            self._warn(str(exc))
+            return False
+        start, end = self.view.selection
+        if end > start:
+            room, limit = end - start, "the selection"
+        else:
+            start = self.view.cursor_offset
+            room, limit = document.size - start, "the end of the file"
+        total = len(data)
+        data = data[:room]
+        if self._write_range(start, data, "Paste") is None:
+            return False
+        self.view.set_cursor(min(start + len(data), self.view.last_offset))
+        if total > room:
+            self._warn(
+                f"Pasted {room:,} of {total:,} bytes at 0x{start:x}: the rest would run past "
+                f"{limit} (pasting overwrites; the file never grows).",
+                MessageLevel.INFO,
+            )
+        else:
+            self._status(f"Pasted {total:,} byte{'s' if total != 1 else ''} at 0x{start:x}.")
+        return True
+
+    def show_fill_dialog(self) -> FillDialog | None:
+        """Edit ▸ Fill Selection: ask for a byte or pattern (window-modal, non-blocking)."""
+        document = self._editable()
+        if document is None:
+            return None
+        start, end = self.view.selection
+        if end == start:
+            self._status("Select the bytes to fill first (Shift+arrows or drag).")
+            return None
+        if not self._within_limit(end - start, "Fill"):
+            return None
+        dialog = FillDialog(start, end - start, self.window)
+        dialog.accepted.connect(lambda: self.fill(start, end, dialog.pattern or b""))
+        dialog.finished.connect(dialog.deleteLater)
+        self.fill_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def fill(self, start: int, end: int, pattern: bytes) -> bool:
+        """Overwrite ``[start, end)`` with ``pattern`` repeated (one undo step)."""
+        if self._editable() is None or not pattern or end <= start:
+            return False
+        if self._write_range(start, repeated(pattern, end - start), "Fill") is None:
+            return False
+        self._status(f"Filled {end - start:,} bytes from 0x{start:x} with {pattern.hex(' ')}.")
+        return True
+
+    # ----------------------------------------------------------------- undo
+    def undo(self) -> None:
+        if self._editable() is None or not self.stack.canUndo():
+            return
+        command = self.stack.command(self.stack.index() - 1)
+        self.stack.undo()
+        self._reveal(command)
+
+    def redo(self) -> None:
+        if self._editable() is None or not self.stack.canRedo():
+            return
+        command = self.stack.command(self.stack.index())
+        self.stack.redo()
+        self._reveal(command)
+
+    def _reveal(self, command: object) -> None:
+        """Put the cursor on what an undo or redo changed."""
+        if isinstance(command, EditCommand):
+            self.view.set_cursor(command.edit.offset)
+        elif isinstance(command, EditBatchCommand):
+            self.view.set_cursor(command.first_offset)
+
+    def show_history(self) -> None:
+        if self.history_dock is not None:
+            self.history_dock.show()
+            self.history_dock.raise_()
+
+    # ----------------------------------------------------------------- save
+    def save(self) -> bool:
+        """Ctrl+S: write the edits into the file; True when the file now holds them."""
+        document = self._document
+        if document is None:
+            return True
+        if self.saving:
+            self._status("A save is already running.")
+            return False
+        if not document.modified:
+            self._status("Nothing to save: the file already holds what you see.")
+            return True
+        blocker = document.save_blocker()
+        if blocker:
+            if questions.ask_save_elsewhere(self.window, blocker):
+                return self.save_as()
+            self._status("Not saved; your edits are kept.")
+            return False
+        return self._save_with(
+            lambda overwrite: document.prepare_save(overwrite_outside_changes=overwrite),
+            f"Saving {os.path.basename(document.path)}…",
+        )
+
+    def save_as(self) -> bool:
+        """Ctrl+Shift+S: write the file with the edits to a new file and continue with it."""
+        document = self._document
+        if document is None or self.saving:
+            return False
+        target = self.ask_save_path(document)
+        if not target:
+            return False
+        return self._save_with(
+            # Only a save onto the file itself can meet someone else's changes: overwrite there.
+            lambda overwrite: (
+                document.prepare_save(overwrite_outside_changes=True)
+                if overwrite
+                else document.prepare_save_as(target)
+            ),
+            f"Saving as {os.path.basename(target)}…",
+        )
+
+    def ask_save_path(self, document: Document) -> str:
+        path, _filter = QFileDialog.getSaveFileName(self.window, "Save As", document.path)
+        return path
+
+    def _save_with(self, prepare: Callable[[bool], PreparedSave], text: str) -> bool:
+        """Prepare, run in the worker, ask before overwriting outside changes, finish."""
+        overwrite = False
+        while True:
+            try:
+                job = prepare(overwrite)
+            except (MmhexError, OSError, ValueError) as exc:
+                self._warn(describe_error(exc), MessageLevel.ERROR)
+                return False
+            outcome = self.run_in_worker(job, text)
+            if isinstance(outcome, FileChangedOnDiskError) and not overwrite:
+                if questions.ask_overwrite_outside_changes(self.window, outcome.question):
+                    overwrite = True
+                    continue
+                self._status("Not saved: the file keeps the other program's changes.")
+                return False
+            return self._finish_save(job, outcome)
+
+    def run_in_worker(self, job: PreparedSave, text: str) -> SaveResult | BaseException:
+        """Run ``job`` on a worker thread; the window keeps handling events meanwhile."""
+        task = BackgroundTask(job.run, self)
+        outcome: list[object] = []
+        loop = QEventLoop(self)
+        task.succeeded.connect(outcome.append)
+        task.failed.connect(outcome.append)
+        task.finished.connect(loop.quit)
+        self._task = task
+        # Our own writes to the file must not read as another program's changes.
+        self.window.outside_checks_paused = True
+        self._refresh()
+        self.progress.start(text, task)
+        try:
+            task.start()
+            loop.exec()
+        finally:
+            task.wait()
+            self.progress.stop()
+            self._task = None
+            self.window.outside_checks_paused = False
+            task.deleteLater()
+            self._refresh()
+        result = outcome[0]
+        assert isinstance(result, SaveResult | BaseException)
+        return result
+
+    def _finish_save(self, job: PreparedSave, outcome: SaveResult | BaseException) -> bool:
+        if isinstance(outcome, Cancelled):
+            self._warn("Save cancelled: the file is unchanged and your edits are kept.")
+            return False
+        if isinstance(outcome, BaseException):
+            self._warn(describe_error(outcome), MessageLevel.ERROR)
+            return False
+        try:
+            result = job.finish(outcome)
+        except (OSError, ValueError) as exc:
+            self._warn(
+                f"The edits were written to {job.path}, but it could not be shown again: "
+                f"{describe_error(exc)}",
+                MessageLevel.ERROR,
+            )
+            return False
+        self.stack.setClean()
+        self._status(result.message)
+        return True
+
+    def revert(self) -> bool:
+        """File ▸ Revert: drop every unsaved edit after asking."""
+        document = self._document
+        if document is None or self.saving:
+            return False
+        if not document.modified:
+            self._status("Nothing to revert: there are no unsaved edits.")
+            return False
+        name = os.path.basename(document.path)
+        if not questions.confirm_revert(self.window, name, document.edit_log.dirty_bytes):
+            return False
+        document.revert_all()
+        self.stack.clear()
+        self._status("Reverted: every unsaved edit was discarded; the file on disk is unchanged.")
+        return True
+
+    # ----------------------------------------------------------------- closing
+    def confirm_close(self) -> bool:
+        """Before the document is closed or replaced: Save / Discard / Cancel unsaved edits."""
+        if self.saving:
+            self._status("A save is running: wait for it to finish, or press Cancel.")
+            return False
+        document = self._document
+        if document is None or not document.modified:
+            return True
+        answer = questions.ask_unsaved_edits(self.window, os.path.basename(document.path))
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+
+def install(window: QMainWindow) -> EditController:
+    """Add editing to ``window``: actions (File, Edit, toolbar), undo history dock, save worker."""
+    controller = EditController(window)
+    window.register_action_target("editing", controller)
+    controller.attach()
+    return controller

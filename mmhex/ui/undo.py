@@ -1,0 +1,139 @@
+"""QUndoCommands over the core's Edit values: undo applies the inverse edit, redo the edit.
+
+The commands hold no bytes of their own beyond the Edit (old and new bytes), so the undo logic is
+the core's and is tested without Qt. Consecutive typing merges into one step through
+``edits.coalesce``; a paste, a fill or a zero-fill is always a step of its own. A command never
+raises into Qt: an undo or redo the document refuses (the file was truncated under the edit)
+is reported through ``on_error`` with one sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QUndoCommand
+
+from mmhex.core.document import Document, EditError
+from mmhex.core.edits import Edit, coalesce
+from mmhex.core.errors import describe_error
+
+# Commands with this id may merge (QUndoStack asks mergeWith only when the ids are equal).
+TYPING_ID = 0x6D6D
+NOT_MERGEABLE = -1
+
+ErrorReporter = Callable[[str], None]
+
+
+def describe_edit(label: str, edit: Edit) -> str:
+    """'Typing: 3 bytes at 0x1f' — the text the history and the Undo menu item show."""
+    count = len(edit)
+    return f"{label}: {count:,} byte{'s' if count != 1 else ''} at 0x{edit.offset:x}"
+
+
+class EditCommand(QUndoCommand):
+    """One undo step: ``edit`` written over the document.
+
+    ``typing`` commands of the same ``run`` (no cursor move in between) merge. ``applied`` says
+    the controller already wrote the edit (so that a refusal reached the user before anything
+    was pushed); the stack's first redo() then does nothing.
+    """
+
+    def __init__(
+        self,
+        document: Document,
+        edit: Edit,
+        label: str,
+        *,
+        typing: bool = False,
+        run: int = 0,
+        applied: bool = True,
+        on_error: ErrorReporter | None = None,
+    ) -> None:
+        super().__init__(describe_edit(label, edit))
+        self.document = document
+        self.edit = edit
+        self.label = label
+        self.typing = typing
+        self.run = run
+        self._skip_next_redo = applied
+        self._on_error = on_error
+
+    def id(self) -> int:
+        return TYPING_ID if self.typing else NOT_MERGEABLE
+
+    def redo(self) -> None:
+        if self._skip_next_redo:
+            self._skip_next_redo = False
+            return
+        self._run(self.document.apply, "redo")
+
+    def undo(self) -> None:
+        self._run(self.document.revert, "undo")
+
+    def _run(self, step: Callable[[Edit], None], verb: str) -> None:
+        try:
+            step(self.edit)
+        except (EditError, OSError, ValueError) as exc:
+            if self._on_error is not None:
+                reason = str(exc) if isinstance(exc, EditError) else describe_error(exc)
+                self._on_error(f"Cannot {verb} “{self.text()}”: {reason}")
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        """Absorb the next keystroke when it continues this run of typing."""
+        if not isinstance(other, EditCommand) or not (self.typing and other.typing):
+            return False
+        if other.document is not self.document or other.run != self.run:
+            return False
+        merged = coalesce(self.edit, other.edit)
+        if merged is None:
+            return False
+        self.edit = merged
+        self.setText(describe_edit(self.label, merged))
+        # Typed back exactly what was there: the step changes nothing, the stack drops it.
+        self.setObsolete(merged.old == merged.new)
+        return True
+
+
+class EditBatchCommand(QUndoCommand):
+    """One undo step made of many edits (Replace all): redo in order, undo in reverse order."""
+
+    def __init__(
+        self,
+        document: Document,
+        edits: list[Edit],
+        label: str,
+        *,
+        applied: bool = True,
+        on_error: ErrorReporter | None = None,
+    ) -> None:
+        changed = sum(len(edit) for edit in edits)
+        places = f"{len(edits):,} place{'s' if len(edits) != 1 else ''}"
+        super().__init__(f"{label}: {changed:,} byte{'s' if changed != 1 else ''} in {places}")
+        self.document = document
+        self.edits = edits
+        self._skip_next_redo = applied
+        self._on_error = on_error
+
+    @property
+    def first_offset(self) -> int:
+        return min(edit.offset for edit in self.edits)
+
+    def redo(self) -> None:
+        if self._skip_next_redo:
+            self._skip_next_redo = False
+            return
+        self._run(self.edits, self.document.apply, "redo")
+
+    def undo(self) -> None:
+        self._run(list(reversed(self.edits)), self.document.revert, "undo")
+
+    def _run(self, edits: list[Edit], step: Callable[[Edit], None], verb: str) -> None:
+        failed: list[str] = []
+        for edit in edits:
+            try:
+                step(edit)
+            except (EditError, OSError, ValueError) as exc:
+                failed.append(str(exc) if isinstance(exc, EditError) else describe_error(exc))
+        if failed and self._on_error is not None:
+            more = f" (and {len(failed) - 1:,} more)" if len(failed) > 1 else ""
+            self._on_error(f"Cannot {verb} all of “{self.text()}”: {failed[0]}{more}")
