@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
 from mmhex.ui.features import install_features
@@ -46,4 +47,16 @@ def test_byte_tools_share_one_tabbed_place(window, qtbot):
     tabbed = window.tabifiedDockWidgets(inspector)
     assert docks["Bookmarks"] in tabbed
     assert docks["Residency"] not in tabbed
+    window.findChild(ResidencyPanel).shutdown()
+
+
+def test_no_two_actions_share_a_shortcut(window):
+    install_features(window)
+    owners: dict[str, list[str]] = {}
+    for action in window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            owners.setdefault(sequence.toString(), []).append(action.text())
+    clashes = {key: texts for key, texts in owners.items() if key and len(set(texts)) > 1}
+    assert clashes == {}
+    assert "Ctrl+G" in owners and "F3" in owners and "Shift+F3" in owners
     window.findChild(ResidencyPanel).shutdown()

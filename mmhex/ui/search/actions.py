@@ -21,11 +21,12 @@ SEARCH_ACTIONS: tuple[ActionSpec, ...] = (
         "Find &Next",
         "search.find_next",
         MENU,
-        (Key.FindNext,),
+        # Not Key.FindNext: on Linux it includes Ctrl+G, which is Go to Offset here.
+        ("F3",),
         separator_before=True,
     ),
     ActionSpec(
-        "search.previous", "Find &Previous", "search.find_previous", MENU, (Key.FindPrevious,)
+        "search.previous", "Find &Previous", "search.find_previous", MENU, ("Shift+F3",)
     ),
     ActionSpec("search.all", "Find &All", "search.find_all", MENU, ("Ctrl+Shift+F",)),
     ActionSpec(
