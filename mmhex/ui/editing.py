@@ -624,6 +624,7 @@ class EditController(QObject):
             return None
         dialog = FillDialog(start, end - start, self.window)
         dialog.accepted.connect(lambda: self.fill(start, end, dialog.pattern or b""))
+        dialog.finished.connect(self.window.return_focus_to_grid)
         dialog.finished.connect(dialog.deleteLater)
         self.fill_dialog = dialog
         dialog.open()

@@ -368,10 +368,22 @@ class MainWindow(QMainWindow):
             return None
         dialog = GotoDialog(self.view.cursor_offset, self.document.size, self)
         dialog.accepted.connect(lambda: self.view.go_to(dialog.offset or 0))
+        dialog.finished.connect(self.return_focus_to_grid)
         dialog.finished.connect(dialog.deleteLater)
         self.goto_dialog = dialog
         dialog.open()
         return dialog
+
+    def return_focus_to_grid(self) -> None:
+        """Make this window active again, with the grid focused, after one of its dialogs.
+
+        A window manager does this when a dialog closes; without one (Xvfb, kiosk sessions)
+        Qt leaves the window inactive: typing still reaches the grid, but every shortcut of
+        the window (Ctrl+F, Ctrl+S …) is dead.
+        """
+        self.activateWindow()
+        if self.document is not None:
+            self.view.setFocus()
 
     def go_to_expression(self, text: str) -> str | None:
         """Jump to a go-to expression; returns the error sentence when it is not valid."""

@@ -35,8 +35,16 @@ def ask(
 
 
 def run_box(box: QMessageBox) -> int | QMessageBox.StandardButton:
-    """Show ``box`` modally; returns the button clicked."""
-    return box.exec()
+    """Show ``box`` modally; returns the button clicked.
+
+    The parent window is activated again afterwards: without a window manager Qt leaves it
+    inactive, and its shortcuts dead (see MainWindow.return_focus_to_grid).
+    """
+    answer = box.exec()
+    parent = box.parentWidget()
+    if parent is not None:
+        parent.window().activateWindow()
+    return answer
 
 
 def ask_unsaved_edits(parent: QWidget | None, name: str) -> QMessageBox.StandardButton:

@@ -25,9 +25,7 @@ SEARCH_ACTIONS: tuple[ActionSpec, ...] = (
         ("F3",),
         separator_before=True,
     ),
-    ActionSpec(
-        "search.previous", "Find &Previous", "search.find_previous", MENU, ("Shift+F3",)
-    ),
+    ActionSpec("search.previous", "Find &Previous", "search.find_previous", MENU, ("Shift+F3",)),
     ActionSpec("search.all", "Find &All", "search.find_all", MENU, ("Ctrl+Shift+F",)),
     ActionSpec(
         "bookmarks.add",

@@ -112,11 +112,17 @@ class FindBar(QWidget):
         self.message = QLabel(self)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # Two rows, so that the pattern keeps a usable width under a 16-byte grid: what to find
+        # and the buttons that act on it, then how to match.
+        self.pattern_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 22)
         top = QHBoxLayout()
-        for widget in (self.mode, self.pattern_edit, self.encoding, self.match_case, self.scope,
-                       self.wrap, self.previous_button, self.next_button, self.all_button,
-                       self.close_button):  # fmt: skip
+        for widget in (self.mode, self.pattern_edit, self.previous_button, self.next_button,
+                       self.all_button, self.close_button):  # fmt: skip
             top.addWidget(widget, 1 if widget is self.pattern_edit else 0)
+        options = QHBoxLayout()
+        for widget in (self.encoding, self.match_case, self.scope, self.wrap):
+            options.addWidget(widget)
+        options.addStretch(1)
         replace = QHBoxLayout()
         for widget in (self.replace_label, self.replace_edit, self.replace_button,
                        self.replace_all_button):  # fmt: skip
@@ -130,8 +136,9 @@ class FindBar(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setVerticalSpacing(3)
         grid.addLayout(top, 0, 0)
-        grid.addLayout(replace, 1, 0)
-        grid.addLayout(status, 2, 0)
+        grid.addLayout(options, 1, 0)
+        grid.addLayout(replace, 2, 0)
+        grid.addLayout(status, 3, 0)
         self._replace_widgets = (
             self.replace_label,
             self.replace_edit,
