@@ -185,6 +185,18 @@ class Document:
         self.notify(change)
         return change
 
+    def _map_path_again(self) -> MappedFile:
+        """Map the file the path names now (it was replaced), in the same mode and windows."""
+        new = MappedFile(
+            self.path,
+            self.mode,
+            window_size=self.mapped.window_size,
+            max_windows=self.mapped.max_windows,
+        )
+        self.mapped.close()
+        self.mapped = new
+        return new
+
     def _reopen_replaced(self) -> Change | None:
         """The path now names another file (atomic replace): show that one.
 
@@ -207,14 +219,7 @@ class Document:
             self.notify(change)
             return change
         old_size = self.size
-        new = MappedFile(
-            self.path,
-            self.mode,
-            window_size=self.mapped.window_size,
-            max_windows=self.mapped.max_windows,
-        )
-        self.mapped.close()
-        self.mapped = new
+        new = self._map_path_again()
         self._saved_identity = new.identity
         return self._broadcast(
             f"The file was replaced by another program ({old_size:,} → {new.size:,} bytes); "
@@ -503,14 +508,7 @@ class Document:
         identity = self.mapped.identity
         if st is not None and (st.st_dev, st.st_ino) != (identity.device, identity.inode):
             # Saved over a replacement of the file (the user chose to): show what is there now.
-            new = MappedFile(
-                self.path,
-                self.mode,
-                window_size=self.mapped.window_size,
-                max_windows=self.mapped.max_windows,
-            )
-            self.mapped.close()
-            self.mapped = new
+            self._map_path_again()
         self.mapped.refresh()
         self.mapped.unpin_all()
         self.mapped.drop_windows(keep_pinned=False)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.expressions import ExpressionError, resolve_goto
+from mmhex.ui.widgets import show_entry_state
 
 HINT = "0x1F4, 500, +0x10 or -16 (from the cursor), end-0x100, 0x400*3+2"
 
@@ -55,11 +56,13 @@ class GotoDialog(QDialog):
 
     def _validate(self, text: str) -> None:
         target, line = self._resolve(text)
-        self.message.setText(line)
-        is_error = target is None and bool(text.strip())
-        self.message.setStyleSheet("color: palette(bright-text);" if is_error else "")
-        self.message.setProperty("error", is_error)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(target is not None)
+        show_entry_state(
+            self.message,
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok),
+            line,
+            valid=target is not None,
+            error=target is None and bool(text.strip()),
+        )
 
     @property
     def error_text(self) -> str:

@@ -104,3 +104,13 @@ class Placeholder(QWidget):
         layout.addLayout(row)
         layout.addWidget(hint)
         layout.addStretch(1)
+
+
+def show_entry_state(label: QLabel, ok_button: QPushButton, line: str, *, valid: bool,
+                     error: bool) -> None:  # fmt: skip
+    """The line under a dialog's entry: what the entry means or what is wrong, and whether OK
+    may be pressed. ``error`` marks the line (a dialog's ``error_text`` reads the mark)."""
+    label.setText(line)
+    label.setStyleSheet("color: palette(bright-text);" if error else "")
+    label.setProperty("error", error)
+    ok_button.setEnabled(valid)

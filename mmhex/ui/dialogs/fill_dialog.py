@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.edits import HexSyntaxError, parse_hex_bytes
+from mmhex.ui.widgets import show_entry_state
 
 HEX = "hex"
 TEXT = "text"
@@ -95,11 +96,13 @@ class FillDialog(QDialog):
 
     def _validate(self, *_args: object) -> None:
         pattern, line = self._parse()
-        self.message.setText(line)
-        is_error = pattern is None and bool(self.edit.text())
-        self.message.setStyleSheet("color: palette(bright-text);" if is_error else "")
-        self.message.setProperty("error", is_error)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(pattern is not None)
+        show_entry_state(
+            self.message,
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok),
+            line,
+            valid=pattern is not None,
+            error=pattern is None and bool(self.edit.text()),
+        )
 
     @property
     def error_text(self) -> str:
