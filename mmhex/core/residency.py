@@ -18,12 +18,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mmhex.core import _libc
-from mmhex.core.document import Document
 from mmhex.core.errors import MmhexError, describe_errno
 from mmhex.core.mapping import MappedFile, OpenMode
 from mmhex.core.progress import Progress
+
+if TYPE_CHECKING:  # the command line needs no Document (and none of the save machinery)
+    from mmhex.core.document import Document
 
 PAGE_SIZE = _libc.PAGE_SIZE
 MINCORE_WINDOW = 1 << 30  # bytes per mincore call: a 256 KiB vector, whatever the file size
