@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))
+
+from shots import photograph, settle  # noqa: E402
 
 
 def main() -> int:
@@ -62,32 +64,12 @@ def main() -> int:
     controller.show_history()
     view.set_top_row(0)
     settle(800)
-    geometry = window.frameGeometry()
-    subprocess.run(
-        [
-            "import",
-            "-window",
-            "root",
-            "-crop",
-            f"{geometry.width()}x{geometry.height()}+{geometry.x()}+{geometry.y()}",
-            str(out),
-        ],
-        check=True,
-    )
-    print(out)
+    photograph(window, out)
     window.document.revert_all()
     controller.stack.clear()
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
-
-
-def settle(milliseconds: int) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(milliseconds, loop.quit)
-    loop.exec()
 
 
 if __name__ == "__main__":

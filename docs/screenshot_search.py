@@ -9,30 +9,15 @@ then photographs the window with ImageMagick `import`, and the inspector on its 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))
 
-
-def settle(milliseconds: int) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(milliseconds, loop.quit)
-    loop.exec()
-
-
-def photograph(widget, out: Path) -> None:
-    top_left = widget.mapToGlobal(widget.rect().topLeft())
-    frame = widget.frameGeometry() if widget.isWindow() else None
-    x, y = (frame.x(), frame.y()) if frame else (top_left.x(), top_left.y())
-    w, h = (frame.width(), frame.height()) if frame else (widget.width(), widget.height())
-    subprocess.run(["import", "-window", "root", "-crop", f"{w}x{h}+{x}+{y}", str(out)], check=True)
-    print(out)
+from shots import photograph, settle  # noqa: E402
 
 
 def main() -> int:

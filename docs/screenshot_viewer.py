@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))
+
+from shots import photograph, settle  # noqa: E402
 
 
 def main() -> int:
@@ -62,29 +64,9 @@ def main() -> int:
     view.select(start, end)
     view.set_top_row(start // view.bytes_per_row - view.page_rows // 2)
     settle(1000)
-    geometry = window.frameGeometry()
-    subprocess.run(
-        [
-            "import",
-            "-window",
-            "root",
-            "-crop",
-            f"{geometry.width()}x{geometry.height()}+{geometry.x()}+{geometry.y()}",
-            str(out),
-        ],
-        check=True,
-    )
-    print(out)
+    photograph(window, out)
     window.close()
     return 0
-
-
-def settle(milliseconds: int) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(milliseconds, loop.quit)
-    loop.exec()
 
 
 def interesting_range(path: str) -> tuple[int, int]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from mmhex.core import save
-from mmhex.core.document import Document
 from mmhex.core.journal import has_journal, journal_path
+from tests.save_support import save_killed_at
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = 4096
@@ -193,33 +193,12 @@ def test_patch_and_recover_run_without_qt(target: Path) -> None:
 
 
 # --------------------------------------------------------------------------- recover
-def interrupted_save(path: Path, patches: list[tuple[int, bytes]], at: str) -> None:
-    """A save that dies abruptly at step ``at`` in a forked child."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            document = Document.open(str(path))
-            document.enable_editing()
-            for offset, data in patches:
-                document.write(offset, data)
-
-            def die(step: str) -> None:
-                if step == at:
-                    os._exit(9)
-
-            document.save(checkpoint=die)
-        finally:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 9
-
-
 def test_recover_rolls_back_a_half_written_save(
     target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(save, "MAX_SPAN_LENGTH", PAGE)  # one msync per edited page
     old = target.read_bytes()
-    interrupted_save(target, [(1, b"xx"), (2 * PAGE + 5, b"yy")], at="span-0-msynced")
+    save_killed_at(target, [(1, b"xx"), (2 * PAGE + 5, b"yy")], at="span-0-msynced")
     assert target.read_bytes() != old
     result = mmhex("recover", str(target))
     assert result.returncode == 0, result.stderr
@@ -231,7 +210,7 @@ def test_recover_rolls_back_a_half_written_save(
 
 def test_recover_keeps_a_finished_save(target: Path) -> None:
     old = target.read_bytes()
-    interrupted_save(target, [(1, b"xx")], at="journal-complete")
+    save_killed_at(target, [(1, b"xx")], at="journal-complete")
     result = mmhex("recover", str(target))
     assert result.returncode == 0
     assert "keeps the new contents" in result.stdout
@@ -240,7 +219,7 @@ def test_recover_keeps_a_finished_save(target: Path) -> None:
 
 def test_recover_removes_a_torn_journal(target: Path) -> None:
     before = state(target)
-    interrupted_save(target, [(1, b"xx")], at="journal-ranges-written")
+    save_killed_at(target, [(1, b"xx")], at="journal-ranges-written")
     result = mmhex("recover", str(target))
     assert result.returncode == 0
     assert "before the file was touched; the file is unchanged" in result.stdout
@@ -261,7 +240,7 @@ def test_recover_missing_file(tmp_path: Path) -> None:
 
 
 def test_recover_refuses_a_journal_for_a_replaced_file(target: Path, tmp_path: Path) -> None:
-    interrupted_save(target, [(1, b"xx")], at="span-0-copied")
+    save_killed_at(target, [(1, b"xx")], at="span-0-copied")
     replacement = tmp_path / "other.bin"
     replacement.write_bytes(b"\x00" * (3 * PAGE))
     os.replace(replacement, target)
@@ -274,7 +253,7 @@ def test_recover_refuses_a_journal_for_a_replaced_file(target: Path, tmp_path: P
 
 def test_patch_recovers_an_interrupted_save_first(target: Path) -> None:
     old = target.read_bytes()
-    interrupted_save(target, [(100, b"half")], at="span-0-msynced")
+    save_killed_at(target, [(100, b"half")], at="span-0-msynced")
     result = mmhex("patch", str(target), "0", "ff")
     assert result.returncode == 0, result.stderr
     assert "rolled back" in result.stderr

@@ -55,7 +55,10 @@ def test_dump_of_a_block_device_equals_xxd(loop_device):
     offset = "0x2ffff0"
     ours = subprocess.run(
         [sys.executable, "-m", "mmhex", "dump", device, "-s", offset, "-n", "64"],
-        capture_output=True, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     ).stdout
     reference = subprocess.run(
         ["xxd", "-s", offset, "-l", "64", device], capture_output=True, check=True

@@ -24,6 +24,7 @@ from mmhex.core.edits import Edit, coalesce
 from mmhex.core.errors import FileTruncatedError
 from mmhex.core.journal import RecoveryAction, has_journal
 from mmhex.core.save import FileChangedOnDiskError, SaveError
+from tests.save_support import save_killed_at
 
 PAGE = 4096
 SHM = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -425,33 +426,13 @@ def test_a_replaced_file_keeps_the_version_being_edited(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- recovery on open
-def crash_during_save(path: Path, patches: list[tuple[int, bytes]], at: str) -> None:
-    """Save in a forked child that dies abruptly (no cleanup at all) at step ``at``."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            document = editing(path)
-            for offset, data in patches:
-                document.write(offset, data)
-
-            def die(step: str) -> None:
-                if step == at:
-                    os._exit(9)
-
-            document.save(checkpoint=die)
-        finally:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 9
-
-
 def test_open_rolls_back_an_interrupted_save_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(save, "MAX_SPAN_LENGTH", PAGE)  # one msync per edited page
     old = random_bytes(8 * PAGE)
     path = make(tmp_path, old)
-    crash_during_save(path, [(3, b"abc"), (6 * PAGE, b"def")], at="span-0-msynced")
+    save_killed_at(path, [(3, b"abc"), (6 * PAGE, b"def")], at="span-0-msynced")
     assert path.read_bytes()[3:6] == b"abc", "half written: the first range only"
     assert has_journal(str(path))
     document = Document.open(str(path))
@@ -466,7 +447,7 @@ def test_open_rolls_back_an_interrupted_save_and_says_so(
 def test_open_keeps_a_completed_save(tmp_path: Path) -> None:
     old = random_bytes(8 * PAGE)
     path = make(tmp_path, old)
-    crash_during_save(path, [(3, b"abc")], at="journal-complete")
+    save_killed_at(path, [(3, b"abc")], at="journal-complete")
     document = Document.open(str(path))
     assert document.recovery is not None
     assert document.recovery.action is RecoveryAction.KEPT_NEW
@@ -477,7 +458,7 @@ def test_open_keeps_a_completed_save(tmp_path: Path) -> None:
 def test_read_only_open_reports_the_journal_and_recovers_on_request(tmp_path: Path) -> None:
     old = random_bytes(8 * PAGE)
     path = make(tmp_path, old)
-    crash_during_save(path, [(3, b"abc")], at="span-0-copied")
+    save_killed_at(path, [(3, b"abc")], at="span-0-copied")
     half = path.read_bytes()
     document = Document.open(str(path), readonly=True)
     assert document.recovery is not None
