@@ -226,3 +226,15 @@ def iter_runs(source: Any, lo: int, hi: int) -> Iterator[tuple[int, int, bool]]:
         pos = end
     if pos < hi:
         yield pos, hi, False
+
+
+def next_data(fd: int, position: int, end: int) -> int:
+    """The first offset at or after ``position`` (below ``end``) that is not in a hole.
+
+    One ``lseek(SEEK_DATA)``: for loops that read a descriptor (Touch) and want to step over
+    holes instead of faulting zero pages into the cache. Where the call fails, ``position``.
+    """
+    try:
+        return min(end, os.lseek(fd, position, os.SEEK_DATA))
+    except OSError as exc:
+        return end if exc.errno == errno.ENXIO else position

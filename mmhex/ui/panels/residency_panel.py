@@ -51,6 +51,7 @@ from mmhex.core.residency import (
     human_bytes,
 )
 from mmhex.ui.panels.residency_worker import ResidencyWorker
+from mmhex.ui.touch_confirm import confirm_touch
 
 # Fixed colours: they carry meaning (and the tests read them back from pixels).
 NOT_RESIDENT = QColor("#dfe4ea")
@@ -656,6 +657,10 @@ class ResidencyPanel(QWidget):
         start, end = self.action_range()
         if self.scope_box.currentText() == "Selection" and self.selection[1] <= self.selection[0]:
             self.action_label.setText("Nothing is selected: acting on the whole file.")
+        if name in ("touch", "read ahead") and not confirm_touch(
+            self, tracker.document, start, end
+        ):
+            return False  # a big range: the user said no (mmhex.ui.touch_confirm)
 
         def action(progress: Progress) -> ActionResult:
             if name == "touch":
