@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mmhex.core.formats import DumpFormat, iter_dump
+    from mmhex.core.holes import reader_skipping_holes
     from mmhex.core.mapping import MappedFile  # no Document: no edit/save machinery to load
 
     try:
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     try:
         fmt = DumpFormat(args.format)
-        for piece in iter_dump(mapped.read, mapped.size, fmt, args.skip, args.length):
+        read = reader_skipping_holes(mapped)  # holes print as zeros without being read
+        for piece in iter_dump(read, mapped.size, fmt, args.skip, args.length):
             out.write(piece)
         out.flush()
     except BrokenPipeError:

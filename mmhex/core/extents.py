@@ -80,20 +80,6 @@ class ExtentMap:
     def unwritten_ranges(self) -> list[tuple[int, int]]:
         return [(e.logical, e.end) for e in self.extents if e.unwritten]
 
-    def table(self) -> list[str]:
-        """Rows in ``filefrag -v``'s units (blocks) and flag names."""
-        bs = self.block_size
-        rows = []
-        for index, e in enumerate(self.extents):
-            first = e.logical // bs
-            last = (e.end - 1) // bs
-            rows.append(
-                f"{index:4d}: {first:>10}..{last:>10}: {e.physical // bs:>10}.."
-                f"{(e.physical + e.length - 1) // bs:>10}: {e.length // bs:>8}: "
-                + ",".join(e.flag_names)
-            )
-        return rows
-
 
 def extents_of_fd(
     fd: int, size: int | None = None, *, sync: bool = False, max_extents: int = DEFAULT_MAX_EXTENTS

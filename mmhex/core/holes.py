@@ -15,7 +15,7 @@ import errno
 import os
 import stat
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,3 +238,21 @@ def next_data(fd: int, position: int, end: int) -> int:
         return min(end, os.lseek(fd, position, os.SEEK_DATA))
     except OSError as exc:
         return end if exc.errno == errno.ENXIO else position
+
+
+def reader_skipping_holes(source: Any) -> Callable[[int, int], bytes]:
+    """A ``read(offset, length)`` like the source's that makes hole bytes instead of reading them.
+
+    For consumers that want bytes (dump, compare): a hole costs a ``bytes(n)``, not faults that
+    fill the page cache with zero pages.
+    """
+
+    def read(offset: int, length: int) -> bytes:
+        end = min(offset + length, source.size)
+        parts = [
+            source.read(start, stop - start) if is_data else bytes(stop - start)
+            for start, stop, is_data in iter_runs(source, offset, end)
+        ]
+        return b"".join(parts)
+
+    return read

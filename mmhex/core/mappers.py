@@ -65,7 +65,7 @@ class MappersReport:
 
     def summary(self) -> str:
         count = len(self.mappers)
-        text = f"{count} process{'es' if count != 1 else ''} map this file"
+        text = "1 process maps this file" if count == 1 else f"{count} processes map this file"
         if self.hidden:
             text += (
                 f"; {self.hidden} other process{'es' if self.hidden != 1 else ''} could not be "

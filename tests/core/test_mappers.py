@@ -42,7 +42,7 @@ def test_who_maps_includes_a_child_that_maps_the_file(tmp_path):
         assert mapper.ranges[0].perms == "r--s" and mapper.shared  # ACCESS_READ is MAP_SHARED
         assert mapper.name == "python3" or mapper.name.startswith("python")
         assert os.getpid() not in report.pids()  # we do not map it
-        assert report.scanned > 1 and "1 process map" in report.summary()
+        assert report.scanned > 1 and "1 process maps this file" in report.summary()
     finally:
         child.communicate("\n", timeout=10)
     assert child.pid not in mappers.who_maps(str(path)).pids()
