@@ -13,6 +13,7 @@ from tests.core.sparse_support import (
     ext4_mount,
     filefrag_extents,
     make_sparse,
+    mapping_child,
     reference_data_runs,
 )
 from tests.residency_support import ROOT
@@ -75,37 +76,19 @@ def test_map_errors_are_sentences(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
-CHILD = """
-import mmap, sys
-f = open(sys.argv[1], 'r+b')
-m = mmap.mmap(f.fileno(), 4096, offset=8192)
-print('ready', flush=True)
-sys.stdin.readline()
-"""
-
-
 def test_residency_who_lists_a_child_mapping_the_file(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(os.urandom(64 * 1024))
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout.readline().strip() == "ready"
+    with mapping_child(path, 8192, 4096, writable=True) as pid:
         done = mmhex("residency", str(path), "--who", "--json")
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)["files"][0]
-        mine = [p for p in report["processes"] if p["pid"] == child.pid]
+        mine = [p for p in report["processes"] if p["pid"] == pid]
         assert mine and mine[0]["ranges"] == [{"start": 8192, "end": 12288, "perms": "rw-s"}]
         text = mmhex("residency", str(path), "--who").stdout
         assert any(
-            line.split()[:1] == [str(child.pid)] and "0x2000" in line for line in text.splitlines()
+            line.split()[:1] == [str(pid)] and "0x2000" in line for line in text.splitlines()
         )
-    finally:
-        child.communicate("\n", timeout=10)
 
 
 def test_dump_of_a_sparse_file_equals_xxd(tmp_path):

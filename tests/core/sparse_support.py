@@ -116,3 +116,32 @@ def ext4_mount(tmp_path: Path) -> Iterator[Path]:
             subprocess.run(["umount", str(mountpoint)], check=False)
     finally:
         subprocess.run(["losetup", "--detach", device], check=False)
+
+
+_CHILD = """
+import mmap, sys
+offset, length, writable = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+f = open(sys.argv[1], "r+b" if writable else "rb")
+access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+m = mmap.mmap(f.fileno(), length, access=access, offset=offset)
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+@contextmanager
+def mapping_child(path: Path, offset: int, length: int, *, writable: bool) -> Iterator[int]:
+    """A child process that maps ``[offset, offset+length)`` of ``path`` until the block ends."""
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(path), str(offset), str(length), str(int(writable))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        yield child.pid
+    finally:
+        child.communicate("\n", timeout=10)

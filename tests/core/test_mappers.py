@@ -4,48 +4,30 @@ from __future__ import annotations
 
 import mmap
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from mmhex.core import _libc, mappers
 from mmhex.core.document import Document
+from tests.core.sparse_support import mapping_child
 
 PAGE = mmap.PAGESIZE
-
-CHILD = """
-import mmap, sys
-f = open(sys.argv[1], 'rb')
-m = mmap.mmap(f.fileno(), 8192, access=mmap.ACCESS_READ, offset=4096)
-print('ready', flush=True)
-sys.stdin.readline()
-"""
 
 
 def test_who_maps_includes_a_child_that_maps_the_file(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(os.urandom(64 * 1024))
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout.readline().strip() == "ready"
+    with mapping_child(path, 4096, 8192, writable=False) as pid:
         report = mappers.who_maps(str(path))
-        assert child.pid in report.pids()
-        mapper = next(m for m in report.mappers if m.pid == child.pid)
+        assert pid in report.pids()
+        mapper = next(m for m in report.mappers if m.pid == pid)
         assert [(r.start, r.end) for r in mapper.ranges] == [(4096, 4096 + 8192)]
         assert mapper.ranges[0].perms == "r--s" and mapper.shared  # ACCESS_READ is MAP_SHARED
         assert mapper.name == "python3" or mapper.name.startswith("python")
         assert os.getpid() not in report.pids()  # we do not map it
         assert report.scanned > 1 and "1 process maps this file" in report.summary()
-    finally:
-        child.communicate("\n", timeout=10)
-    assert child.pid not in mappers.who_maps(str(path)).pids()
+    assert pid not in mappers.who_maps(str(path)).pids()
 
 
 def test_parse_maps_matches_device_and_inode_only():
