@@ -274,6 +274,16 @@ class EntropyPlot(QWidget):
             )
             painter.setPen(QPen(QColor(210, 50, 50), 1.5))
             painter.drawPolyline(points)
+            painter.setPen(self.palette().text().color())
+            start, end = self.profile.start, self.profile.end
+            flags = Qt.AlignmentFlag.AlignBottom
+            for fraction, align in (
+                (0.0, Qt.AlignmentFlag.AlignLeft),
+                (0.5, Qt.AlignmentFlag.AlignHCenter),
+                (1.0, Qt.AlignmentFlag.AlignRight),
+            ):
+                offset = start + int((end - start) * fraction)
+                painter.drawText(self.rect().adjusted(3, 0, -3, -2), flags | align, f"{offset:#x}")
         painter.end()
 
 
@@ -304,9 +314,15 @@ class EntropyDialog(QDialog):
         self.job.succeeded.connect(self._done)
         self.job.failed.connect(self.label.setText)
         self.job.cancelled.connect(lambda: self.label.setText("Cancelled."))
-        self.job.finished.connect(lambda: self.cancel_button.setEnabled(False))
+        self.job.finished.connect(self._finished)
         self.cancel_button.clicked.connect(self.job.cancel)
         self.job.start()
+
+    def _finished(self) -> None:
+        """The work is over: the button now closes the dialog."""
+        self.cancel_button.clicked.disconnect()
+        self.cancel_button.setText("Close")
+        self.cancel_button.clicked.connect(self.close)
 
     def _done(self, profile: entropy.EntropyProfile) -> None:
         self.plot.set_profile(profile)
@@ -324,6 +340,7 @@ class StoragePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setMinimumWidth(380)  # room for the extent columns
         self.document: Any = None
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
