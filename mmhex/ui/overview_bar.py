@@ -109,11 +109,19 @@ class OverviewBar(QWidget):
 
     # ----------------------------------------------------------------- inputs
     def set_document(self, document: Any) -> None:
+        if self.document is not None and self.document is not document:
+            self.document.remove_listener(self._document_changed)
+        if document is not None and document is not self.document:
+            document.add_listener(self._document_changed)
         self.document = document
         self.result = None
         self._image = None
         self.setVisible(document is not None)
         self.refresh()
+
+    def _document_changed(self, _change: Any) -> None:
+        """Edits (data in a hole), reloads and outside changes: redraw from fresh values."""
+        self._debounce.start()
 
     def set_layer(self, layer: Layer) -> None:
         self.layer = layer

@@ -147,3 +147,18 @@ def test_storage_dock_lists_extents_and_a_child_that_maps_the_file(window, featu
         assert [str(pid), rows[0][1], hex(16 * MIB), hex(17 * MIB), "r--s"] in rows
         feature.bar.refresh()
         window.view.viewport().update()
+
+
+def test_an_edit_in_a_hole_shows_as_data(window, feature, sparse_file, qtbot):
+    bar = feature.bar
+    window.open_path(str(sparse_file))
+    before = _wait_layer(qtbot, bar, Layer.DATA)
+    row = before.bucket_of(60 * MIB)
+    assert before.values[row, 0] == 0.0
+    document = window.document
+    document.enable_editing()
+    document.write(60 * MIB, b"\x01" * 4096)
+    qtbot.waitUntil(lambda: bar.result is not before, timeout=5000)
+    after = _wait_layer(qtbot, bar, Layer.DATA)
+    lo, hi = after.edges[row], after.edges[row + 1]
+    assert after.values[row, 0] == pytest.approx(4096 / (hi - lo))
