@@ -269,3 +269,29 @@ def test_touch_reads_the_data_and_leaves_holes_out_of_the_cache(tmp_path):
         assert cached_holes == 0
     finally:
         probe.close()
+
+
+def test_a_terabyte_sparse_file_is_searched_in_well_under_a_second(tmp_path):
+    import time
+
+    path = tmp_path / "huge.bin"
+    size = 1 << 40
+    data = bytes(range(1, 256)) * 4112  # ~1 MiB, no zero byte, "hello" absent
+    at = size // 2
+    with open(path, "wb") as f:
+        f.truncate(size)
+        os.pwrite(f.fileno(), data, at)
+        os.pwrite(f.fileno(), b"hello", size - 100)
+    document = Document.open(str(path))
+    try:
+        began = time.perf_counter()
+        found = find_next(document, SearchPattern(PatternKind.TEXT, b"hello"), 0)
+        assert time.perf_counter() - began < 1.0
+        assert found is not None and found.match.start == size - 100
+        # `00 00` starts: every pair of neighbours both zero (the data and "hello" have none).
+        expected = (at - 1) + (size - 100 - (at + len(data)) - 1) + (100 - 5 - 1)
+        began = time.perf_counter()
+        assert count_matches(document, SearchPattern(PatternKind.HEX, "00 00")) == expected
+        assert time.perf_counter() - began < 1.0
+    finally:
+        document.close()
