@@ -19,7 +19,7 @@ import numpy as np
 from mmhex.core import _libc, entropy
 from mmhex.core.extents import extents_of_fd
 from mmhex.core.holes import hole_map, readable_runs
-from mmhex.core.mappers import who_maps
+from mmhex.core.mappers import dirty_buckets, private_page_offsets, who_maps
 
 # Entropy budget for the bar: ~1 MiB of reads keeps a refresh well under 100 ms.
 OVERVIEW_BUDGET = 1024 * 1024
@@ -30,6 +30,7 @@ class Layer(enum.Enum):
     ENTROPY = "Entropy"
     CLASSES = "Byte class"
     RESIDENCY = "Residency"
+    PAGES = "Private and dirty pages"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class OverviewLayer:
     """``values[i]`` describes bucket ``[edges[i], edges[i+1])``.
 
     DATA: (data, unwritten, hole) shares; ENTROPY: (bits/8,); CLASSES: the five class shares of
-    ``entropy.CLASS_NAMES``; RESIDENCY: (cached share,), NaN where the kernel will not say.
+    ``entropy.CLASS_NAMES``; RESIDENCY: (cached share,), NaN where the kernel will not say;
+    PAGES: (private copy, dirty, writeback) shares, dirty/writeback NaN where unknown.
     ``others`` are file ranges that other processes map.
     """
 
@@ -108,6 +110,33 @@ def residency_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, 
     return np.clip(np.asarray(values, dtype=np.float64), 0, 1)[:, None], ""
 
 
+def pages_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    """Our private copies (pagemap) and the file's dirty/writeback pages (cachestat) per bucket.
+
+    Private copies are the unsaved edits' pages; dirty and writeback pages are what a save (or
+    another writer) has left for the kernel to write: they fall to zero as msync finishes.
+    """
+    mapped = getattr(document, "mapped", document)
+    lengths = np.maximum(np.diff(np.asarray(edges, dtype=np.float64)), 1)
+    page = _libc.PAGE_SIZE
+    note = ""
+    private = private_page_offsets(mapped)
+    if private is None:
+        copies = np.zeros(len(lengths))
+        note = "Private pages unknown (no /proc/self/pagemap)."
+    else:
+        counts, _ = np.histogram(np.asarray(private, dtype=np.float64), bins=np.asarray(edges))
+        copies = counts * page / lengths
+    try:
+        stats = dirty_buckets(mapped.fd, edges)
+        dirty = np.asarray(stats.dirty, dtype=np.float64) * page / lengths
+        writeback = np.asarray(stats.writeback, dtype=np.float64) * page / lengths
+    except OSError as exc:
+        dirty = writeback = np.full(len(lengths), np.nan)
+        note = (note + " " if note else "") + f"Dirty pages unknown: {exc.strerror}."
+    return np.clip(np.stack([copies, dirty, writeback], axis=1), 0, 1), note
+
+
 def others_mapping(document: Any) -> tuple[tuple[int, int], ...]:
     """File ranges that other processes map (ours are left out)."""
     mapped = getattr(document, "mapped", document)
@@ -131,6 +160,8 @@ def compute(
         values, note = data_layer(document, edges)
     elif layer is Layer.RESIDENCY:
         values, note = residency_layer(document, edges)
+    elif layer is Layer.PAGES:
+        values, note = pages_layer(document, edges)
     else:
         _edges, counts, sampled, _read = entropy.histograms(
             document, 0, size, len(edges) - 1, budget=budget

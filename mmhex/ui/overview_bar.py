@@ -42,6 +42,7 @@ from mmhex.ui.settings import open_settings
 BAR_WIDTH = 18
 MENU = "&View/O&verview layer"
 RESIDENCY_REFRESH_MS = 2000
+PAGES_REFRESH_MS = 250  # dirty pages drain within a save: follow them closely
 
 # Colours: residency uses the residency panel's own (resident blue, not resident pale, unknown
 # grey); data/holes use colours no other panel uses (dark slate data, tan unwritten, white holes).
@@ -54,6 +55,9 @@ CLASS_COLOURS = np.array(
 CACHED = np.array([0x1F, 0x6F, 0xD1])
 NOT_CACHED = np.array([0xDF, 0xE4, 0xEA])
 UNKNOWN = np.array([0xA7, 0xA7, 0xA7])
+PRIVATE = np.array([0x2F, 0x9E, 0x44])
+DIRTY = np.array([0xF0, 0x8C, 0x00])
+WRITEBACK = np.array([0xAE, 0x3E, 0xC9])
 OTHERS = QColor(200, 40, 200)
 
 
@@ -75,6 +79,15 @@ def layer_colours(result: OverviewLayer) -> np.ndarray:
         return entropy_colours(v[:, 0])
     if result.layer is Layer.CLASSES:
         return v @ CLASS_COLOURS
+    if result.layer is Layer.PAGES:
+        # The strongest state wins a bucket's colour, shaded by its share (at least a third).
+        clean = np.nan_to_num(v)
+        colours = np.tile(NOT_CACHED.astype(np.float64), (len(v), 1))
+        for column, colour in ((0, PRIVATE), (1, DIRTY), (2, WRITEBACK)):
+            share = clean[:, column : column + 1]
+            strength = np.where(share > 0, 0.35 + 0.65 * share, 0)
+            colours = np.where(share > 0, colours * (1 - strength) + colour * strength, colours)
+        return colours
     cached = v[:, 0:1]
     unknown = np.isnan(cached)
     mixed = np.where(unknown, 0, cached) * CACHED + (1 - np.where(unknown, 0, cached)) * NOT_CACHED
@@ -125,8 +138,9 @@ class OverviewBar(QWidget):
 
     def set_layer(self, layer: Layer) -> None:
         self.layer = layer
-        if layer is Layer.RESIDENCY:
-            self._live.start()
+        if layer in (Layer.RESIDENCY, Layer.PAGES):
+            live = PAGES_REFRESH_MS if layer is Layer.PAGES else RESIDENCY_REFRESH_MS
+            self._live.start(live)
         else:
             self._live.stop()
         self.refresh()
@@ -237,6 +251,10 @@ class OverviewBar(QWidget):
             detail = ", ".join(
                 f"{name} {share:.0%}" for name, share in zip(entropy.CLASS_NAMES, v, strict=True)
             )
+        elif self.result.layer is Layer.PAGES:
+            dirty = "unknown" if np.isnan(v[1]) else f"{v[1]:.0%}"
+            writeback = "unknown" if np.isnan(v[2]) else f"{v[2]:.0%}"
+            detail = f"private copies {v[0]:.0%}, dirty {dirty}, writeback {writeback}"
         else:
             detail = "residency unknown" if np.isnan(v[0]) else f"{v[0]:.0%} cached"
         return f"{lo:#x}–{hi:#x}: {detail}"

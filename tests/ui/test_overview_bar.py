@@ -162,3 +162,10 @@ def test_an_edit_in_a_hole_shows_as_data(window, feature, sparse_file, qtbot):
     after = _wait_layer(qtbot, bar, Layer.DATA)
     lo, hi = after.edges[row], after.edges[row + 1]
     assert after.values[row, 0] == pytest.approx(4096 / (hi - lo))
+    feature.choose_layer(Layer.PAGES)
+    pages = _wait_layer(qtbot, bar, Layer.PAGES)
+    assert pages.values[row, 0] == pytest.approx(4096 / (hi - lo))  # one private copy
+    assert "private copies" in bar.describe_at(bar.y_of(lo) + 0.5)
+    colour = bar.grab().toImage().pixelColor(bar.width() // 2, row)  # one bucket per pixel row
+    assert colour.green() > colour.red() and colour.green() > colour.blue()  # private: green
+    assert bar._live.isActive() and bar._live.interval() == overview_bar.PAGES_REFRESH_MS
