@@ -1,4 +1,5 @@
-"""Make docs/overview.png (overview bar with entropy, Storage dock) and docs/entropy_plot.png.
+"""Make docs/overview.png (overview bar with entropy, Storage dock), docs/entropy_plot.png and
+docs/overview_pages.png (the private and dirty pages layer).
 
 Usage: xvfb-run -a -s "-screen 0 1400x900x24" python docs/screenshot_overview.py [OUTDIR]
 Builds a 4 GiB sparse demo file (an executable, random bytes, text, a preallocated unwritten
@@ -38,6 +39,25 @@ def demo_file(path: Path) -> None:
         os.fsync(f.fileno())  # extents get their places on disk (no delalloc rows)
 
 
+def _photograph_pages(window, feature, target: Path, outdir: Path) -> None:
+    """The 'Private and dirty pages' layer: unsaved edits, and another writer's dirty pages."""
+    from mmhex.core.overview import Layer
+
+    document = window.document
+    document.enable_editing()
+    for k in range(48):  # unsaved edits spread over the file: private copies
+        document.write(k * (4 * GIB // 48) + 4096, b"edited")
+    fd = os.open(target, os.O_WRONLY)
+    try:  # another program writes 96 MiB and has not synced: dirty pages in the page cache
+        os.pwrite(fd, os.urandom(96 * MIB), 2 * GIB + 512 * MIB)
+        feature.choose_layer(Layer.PAGES, save=False)
+        window.view.viewport().update()
+        settle(1200)
+        photograph(window, outdir / "overview_pages.png")
+    finally:
+        os.close(fd)
+
+
 def main() -> int:
     outdir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs")
     scratch = tempfile.mkdtemp(prefix="mmhex-shot-", dir="/var/tmp")
@@ -58,7 +78,7 @@ def main() -> int:
         window = MainWindow()
         window.move(0, 0)
         install_features(window)
-        error = window.open_path(str(target), readonly=True)
+        error = window.open_path(str(target))
         if error:
             print(error, file=sys.stderr)
             return 1
@@ -82,6 +102,7 @@ def main() -> int:
             settle(600)
             photograph(dialog, outdir / "entropy_plot.png")
             dialog.close()
+        _photograph_pages(window, feature, target, outdir)
         window.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
