@@ -11,6 +11,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mmhex.core import scan
 from mmhex.core.checksums import compute_checksums
@@ -293,5 +295,42 @@ def test_a_terabyte_sparse_file_is_searched_in_well_under_a_second(tmp_path):
         began = time.perf_counter()
         assert count_matches(document, SearchPattern(PatternKind.HEX, "00 00")) == expected
         assert time.perf_counter() - began < 1.0
+    finally:
+        document.close()
+
+
+HYPOTHESIS_PATTERNS = ["00 00", "?? 00 ??", "00 ?? 01", "01 00", "07", "00"]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pages=st.lists(st.tuples(st.integers(0, 40), st.binary(min_size=1, max_size=300)), max_size=5),
+    tail=st.integers(0, 4095),
+    pattern=st.sampled_from(HYPOTHESIS_PATTERNS),
+    window_pages=st.sampled_from([4, 16]),
+)
+def test_random_sparse_files_equal_brute_force(tmp_path, pages, tail, pattern, window_pages):
+    path = tmp_path / "random-sparse.bin"
+    size = 41 * 4096 + tail
+    model = bytearray(size)
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for page, data in pages:
+            offset = page * 4096 + 4096 - len(data) // 2  # straddles a page boundary
+            data = data[: size - offset]
+            os.pwrite(f.fileno(), data, offset)
+            model[offset : offset + len(data)] = data
+    compiled = compile_pattern(SearchPattern(PatternKind.HEX, pattern))
+    starts = _brute_starts(SearchPattern(PatternKind.HEX, pattern), compiled, bytes(model))
+    document = Document.open(str(path), window_size=window_pages * 4096)
+    try:
+        options = SearchOptions(chunk_size=5000)
+        got = [m.start for m in iter_matches(document, compiled, options=options)]
+        assert got == starts.tolist()
+        assert count_matches(document, compiled, options=options) == len(starts)
+        last = find_next(document, compiled, size, backward=True, options=options)
+        assert (last and last.match.start) == (int(starts[-1]) if len(starts) else None)
     finally:
         document.close()
