@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import string
+import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer
@@ -41,6 +42,7 @@ from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
 from mmhex.ui.hex_view import Highlight, Pane
+from mmhex.ui.search.worker import format_progress
 from mmhex.ui.undo import EditBatchCommand, EditCommand
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
@@ -104,13 +106,16 @@ class SaveProgress(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)
+        self.rate_label = QLabel(self)  # "37% · 1.2 GiB/s · 0:42 left"
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop saving: the file stays exactly as it was")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
+        layout.addWidget(self.rate_label)
         layout.addWidget(self.cancel_button)
+        self._started = 0.0
         self._task: BackgroundTask | None = None
         self._reveal = QTimer(self)
         self._reveal.setSingleShot(True)
@@ -122,6 +127,8 @@ class SaveProgress(QWidget):
         self._task = task
         self.label.setText(text)
         self.bar.setValue(0)
+        self.rate_label.setText("")
+        self._started = time.monotonic()
         self.cancel_button.setEnabled(True)
         task.progressed.connect(self.set_progress)
         self._reveal.start(PROGRESS_DELAY_MS)
@@ -133,6 +140,9 @@ class SaveProgress(QWidget):
 
     def set_progress(self, done: int, total: int) -> None:
         self.bar.setValue(int(done * 1000 // total) if total > 0 else 0)
+        elapsed = time.monotonic() - self._started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        self.rate_label.setText(format_progress(done, total, rate) if total > 0 else "")
 
     def _show_if_running(self) -> None:
         if self._task is not None and self._task.running:
