@@ -14,7 +14,7 @@ def test_save_progress_shows_rate_and_time_left(qtbot, monkeypatch):
     class Task:
         running = True
 
-        class progressed:  # noqa: N801  (a stand-in for the signal)
+        class progressed:  # a stand-in for the signal
             @staticmethod
             def connect(_slot):
                 return None
