@@ -26,13 +26,16 @@ from mmhex.core._libc import mapping_address
 from mmhex.core.edits import page_ranges
 from mmhex.core.errors import MmhexError, describe_errno
 from mmhex.core.journal import (
+    NAME_MAX,
     Checkpoint,
     JournalRange,
     JournalWriter,
     fsync_directory,
     journal_path,
+    lock_for_saving,
     no_checkpoint,
     roll_back_into,
+    short_name,
 )
 from mmhex.core.mapping import FileIdentity, open_process_memory, write_process_memory
 from mmhex.core.progress import Cancelled, CancelToken, Progress
@@ -255,14 +258,15 @@ def execute(
     if plan.is_empty:
         return SaveResult(plan.path, 0, 0, 0.0)
     progress = Progress(2 * plan.changed_bytes, on_progress, cancel or CancelToken())
-    fd, identity = _open_for_saving(plan, overwrite_outside_changes)
-    try:
+    fd, identity = _open_for_saving(plan, overwrite_outside_changes, progress)
+    try:  # closing fd at the end drops the save lock
         journal = JournalWriter(plan.path, identity, checkpoint)
         originals = _write_journal(journal, fd, plan, progress)
         try:
             _copy_and_sync(fd, plan, progress, checkpoint)
             os.fsync(fd)
             checkpoint("file-fsynced")
+            _check_still_whole(fd, plan)
         except BaseException as exc:
             _undo_partial_write(fd, journal, originals, plan.path, exc)
             raise
@@ -279,34 +283,51 @@ def execute(
     )
 
 
-def _open_for_saving(plan: SavePlan, overwrite_outside_changes: bool) -> tuple[int, FileIdentity]:
-    """Open the file read-write after checking it is still the one the edits belong to."""
+# How long a save waits for another process's save of the same file to finish.
+SAVE_LOCK_WAIT = 10.0
+
+
+def _open_for_saving(
+    plan: SavePlan, overwrite_outside_changes: bool, progress: Progress
+) -> tuple[int, FileIdentity]:
+    """Open the file read-write, take its save lock, then check it is still the file the edits
+    belong to (checked under the lock: another save may have just changed it)."""
     path = plan.path
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise _open_failure(path, exc) from exc
-    if plan.expected is not None and not overwrite_outside_changes:
-        detail = _difference(plan.expected, st)
-        if detail:
-            raise FileChangedOnDiskError(path, detail)
-    if st.st_size < max(p.end for p in plan.patches):
-        raise SaveError(
-            f"{path} is now shorter ({st.st_size:,} bytes) than the edits reach, so they cannot "
-            "be saved in place; use Save As to keep them.",
-            errno.EFBIG,
-        )
-    if not stat.S_ISREG(st.st_mode):
-        raise SaveError(f"{path} is not a regular file; use Save As.", errno.EINVAL)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        raise _open_failure(path, exc) from exc
-    opened = os.fstat(fd)
-    if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SaveError(f"{path} is not a regular file; use Save As.", errno.EINVAL)
+        if not lock_for_saving(fd, SAVE_LOCK_WAIT, progress.token.check):
+            raise SaveError(
+                f"Another mmhex is saving {path} right now; nothing was saved and your edits "
+                "are kept. Try again when that save has finished.",
+                errno.EAGAIN,
+            )
+        st = os.fstat(fd)
+        if plan.expected is not None and not overwrite_outside_changes:
+            detail = _difference(plan.expected, st)
+            if detail:
+                raise FileChangedOnDiskError(path, detail)
+        if st.st_size < max(p.end for p in plan.patches):
+            raise SaveError(
+                f"{path} is now shorter ({st.st_size:,} bytes) than the edits reach, so they "
+                "cannot be saved in place; use Save As to keep them.",
+                errno.EFBIG,
+            )
+        try:
+            named = os.stat(path)
+        except OSError:
+            named = None
+        if named is None or (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino):
+            raise FileChangedOnDiskError(path, "it was replaced while saving started")
+    except BaseException:
         os.close(fd)
-        raise FileChangedOnDiskError(path, "it was replaced while saving started")
-    return fd, FileIdentity.from_stat(opened)
+        raise
+    return fd, FileIdentity.from_stat(st)
 
 
 def _difference(expected: FileIdentity, st: os.stat_result) -> str:
@@ -453,6 +474,14 @@ def _copy_into(mm: mmap.mmap, mem_fd: int, span: SyncSpan) -> None:
             raise OSError(errno.EIO, f"writing offset {patch.offset + written:#x} failed")
 
 
+def _check_still_whole(fd: int, plan: SavePlan) -> None:
+    """A file truncated by another program after its pages were written loses them silently
+    (msync and fsync succeed): never call such a save a success."""
+    size = os.fstat(fd).st_size
+    if size < max(p.end for p in plan.patches):
+        raise OSError(errno.EIO, f"{plan.path} became shorter while saving")
+
+
 def _commit(fd: int, journal: JournalWriter, originals: list[JournalRange], path: str) -> None:
     """The file holds every new byte: mark the journal complete and remove it.
 
@@ -478,16 +507,30 @@ def _undo_partial_write(
     path: str,
     exc: BaseException,
 ) -> None:
-    """The file may be half written: put the original bytes back, then drop the journal."""
+    """The file may be half written: put the original bytes back, then drop the journal.
+
+    If another program truncated the file meanwhile, only the bytes inside its new size go
+    back (it is never grown back with zeros); the journal, which holds the rest, is kept.
+    """
     try:
-        roll_back_into(fd, originals, journal.identity.mtime_ns)
-        journal.remove()
+        missing = roll_back_into(fd, originals, journal.identity.mtime_ns)
+        if not missing:
+            journal.remove()
     except OSError as rollback_exc:
         raise SaveError(
             f"Saving {path} failed and the original bytes could not be put back "
             f"({_reason(rollback_exc)}); your edits are kept and the journal "
             f"{journal.path} holds the original bytes: reopen the file or run `mmhex recover`.",
             rollback_exc.errno,
+        ) from exc
+    if missing:
+        raise SaveError(
+            f"Saving {path} failed: another program truncated it to "
+            f"{os.fstat(fd).st_size:,} bytes during the save. The original bytes inside that "
+            f"size were put back; {missing:,} bytes past its new end were not (the file was not "
+            f"grown back), and the journal {journal.path} keeps them. Your edits are kept; use "
+            "Save As to write them to a new file.",
+            errno.EIO,
         ) from exc
     if isinstance(exc, OSError):
         raise SaveError(
@@ -523,9 +566,10 @@ def save_copy(
         max(1, source_size + sum(len(p.data) for p in items)), on_progress, cancel or CancelToken()
     )
     try:
-        tmp_fd, tmp_path = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".mmhex-tmp", dir=folder
-        )
+        # mkstemp adds 8 random characters: keep the name within NAME_MAX for long targets.
+        suffix = ".mmhex-tmp"
+        prefix = short_name(os.path.basename(target), ".", ".", NAME_MAX - 8 - len(suffix))
+        tmp_fd, tmp_path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     except OSError as exc:
         raise SaveError(
             f"Cannot create a file in {folder} ({_reason(exc)}); "
