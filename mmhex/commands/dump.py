@@ -68,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
         for piece in iter_dump(mapped.read, mapped.size, fmt, args.skip, args.length):
             out.write(piece)
         out.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
+    except OSError as exc:  # reading the file (output failures are OutputError, see cli)
         out.flush()
         print(f"mmhex dump: {describe_error(exc, args.file)}", file=sys.stderr)
         return 1
