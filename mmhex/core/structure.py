@@ -85,6 +85,7 @@ class Node:
         "name",
         "offset",
         "parent",
+        "row",
         "size",
     )
 
@@ -101,6 +102,7 @@ class Node:
     ) -> None:
         self.name = name
         self.parent = parent
+        self.row = 0  # position among the parent's children (item models need it)
         self.depth = 0 if parent is None else parent.depth + 1
         self._value = value
         self._evaluated = evaluated
@@ -217,6 +219,8 @@ class Node:
             return []
         start = len(children)
         new = [self._element(i, value[i]) for i in range(start, min(start + count, self._total))]
+        for row, node in enumerate(new, start):
+            node.row = row
         children.extend(new)
         return new
 
@@ -225,6 +229,8 @@ class Node:
         self._children = []
         if isinstance(value, KaitaiStruct):
             self._children = _struct_children(value, self)
+            for row, node in enumerate(self._children):
+                node.row = row
             self._total = len(self._children)
         elif isinstance(value, list):
             self._total = len(value)
