@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QObject,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -255,7 +256,7 @@ class StructurePanel(QWidget):
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((170, 80, 60, 110)):
+        for column, width in enumerate((230, 90, 60, 130)):
             header.resizeSection(column, width)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
@@ -274,6 +275,10 @@ class StructurePanel(QWidget):
         self.tree.activated.connect(lambda index: self.field_clicked.emit(self.model.node(index)))
         self.tree.entered.connect(lambda index: self.field_hovered.emit(self.model.node(index)))
         self.tree.viewport().installEventFilter(self)
+
+    def sizeHint(self) -> QSize:
+        # Tall enough for a dozen fields when the dock first opens below the grid.
+        return QSize(480, 280)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.tree.viewport() and event.type() == QEvent.Type.Leave:
@@ -295,6 +300,10 @@ class StructureFeature(QObject):
         super().__init__(window)
         self.window = window
         self.panel = StructurePanel()
+        # Below the grid, as ImHex's pattern data and 010 Editor's template results. The right
+        # column keeps the bottom-right corner: otherwise the dock spans the window and the
+        # right panels' minimum height squeezes it to a few rows.
+        window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.dock = window.add_dock(
             self.panel, "Structure", Qt.DockWidgetArea.BottomDockWidgetArea, True
         )
