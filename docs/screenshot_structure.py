@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
 
-from shots import photograph, settle  # noqa: E402
+from shots import isolate, photograph, settle  # noqa: E402
 
 
 def main() -> int:
-    target = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else "/usr/bin/python3")
-    outdir = Path(sys.argv[2] if len(sys.argv) > 2 else ROOT / "docs")
-    scratch = tempfile.mkdtemp(prefix="mmhex-shot-")
-    os.environ["MMHEX_SETTINGS"] = os.path.join(scratch, "settings.ini")
-    os.environ["XDG_DATA_HOME"] = os.path.join(scratch, "data")
-    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    target, outdir = isolate("/usr/bin/python3")
+    target = os.path.realpath(target)
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDockWidget
 
