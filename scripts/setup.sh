@@ -17,7 +17,7 @@ runtime_pkgs="libglib2.0-0 libegl1 libgl1 libx11-6 libx11-xcb1 libdbus-1-3 libfo
 # Reference tools the tests compare against, a virtual screen, and what the installer test uses.
 test_pkgs="xxd bsdextrautils util-linux-extra ripgrep vmtouch xvfb xauth desktop-file-utils
   debootstrap dpkg-dev zstd fakeroot binutils procps xdotool appstream libglib2.0-bin shared-mime-info
-  file gdisk e2fsprogs"
+  file gdisk e2fsprogs dosfstools genisoimage"
 
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)

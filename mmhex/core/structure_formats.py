@@ -98,7 +98,7 @@ class FormatRegistry:
     def module(self, name: str) -> ModuleType:
         with self._lock:
             if name not in self._modules:
-                self._modules[name] = self._load(self.info(name))
+                self._load(self.info(name))
             return self._modules[name]
 
     def root_class(self, name: str) -> type:
@@ -128,11 +128,16 @@ class FormatRegistry:
             raise FormatError(f"Cannot load the format file {info.path}.")
         module = importlib.util.module_from_spec(spec)
         module.__dict__["__builtins__"] = self._builtins_for(info)
+        # Registered before it runs, as sys.modules does: formats import each other in cycles
+        # (ipv4_packet ↔ protocol_body) and only use the names later, at parse time.
+        self._modules[info.name] = module
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # a user's module can fail in any way; say which and why
+            del self._modules[info.name]
             raise FormatError(f"The format {info.name!r} failed to load: {exc}") from exc
         if "KaitaiStruct" not in vars(module):
+            del self._modules[info.name]
             raise FormatError(f"{info.path} is not a module compiled by Kaitai Struct.")
         module.KaitaiStream = TrackingStream
         module.BytesIO = substream_bytes
