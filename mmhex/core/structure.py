@@ -22,7 +22,7 @@ from kaitaistruct import KaitaiStruct
 
 from mmhex.core.progress import Cancelled, CancelToken
 from mmhex.core.structure_formats import FormatRegistry, instance_names
-from mmhex.core.structure_stream import Readable, open_stream, tracking
+from mmhex.core.structure_stream import FieldTooLarge, Readable, open_stream, tracking
 
 CHUNK = 256  # children built per fetch
 _PREVIEW_BYTES = 16
@@ -53,6 +53,8 @@ def describe_exception(exc: BaseException) -> str:
         return f"the bytes do not match the format ({text})"
     if name == "NoTerminatorFoundError":
         return f"no terminator before the end of the data ({text})"
+    if isinstance(exc, FieldTooLarge):
+        return text
     if isinstance(exc, UnicodeDecodeError):
         return f"text that is not valid {exc.encoding}"
     return f"{text} ({name})" if text != name else name

@@ -156,12 +156,23 @@ class TrackingStream(KaitaiStream):
         _context.last_seek = self
         super().seek(n)
 
+    # Set on the document-backed root stream: substreams are already in memory.
+    guarded = False
+
+    def _check_size(self, n: int) -> None:
+        if self.guarded and n > MAX_FIELD_BYTES:
+            # Refused before any buffer of that size is allocated.
+            raise FieldTooLarge(f"a field of {n:,} bytes is too large to load")
+
     def read_bytes(self, n: int) -> bytes:
+        self._check_size(n)
         start = self.pos()
         return self._record(super().read_bytes(n), start)
 
     def read_bytes_full(self) -> bytes:
         start = self.pos()
+        if self.guarded:
+            self._check_size(self.size() - start)
         return self._record(super().read_bytes_full(), start)
 
     def read_bytes_term(self, term: int, include: bool, consume: bool, eos_error: bool) -> bytes:
@@ -178,4 +189,6 @@ class TrackingStream(KaitaiStream):
 def open_stream(document: Readable, token: CancelToken | None = None) -> TrackingStream:
     """The root stream of a parse: buffered reads through the Document, base offset 0."""
     reader = io.BufferedReader(DocumentReader(document, token), buffer_size=64 * 1024)
-    return TrackingStream(reader, base=0)
+    stream = TrackingStream(reader, base=0)
+    stream.guarded = True
+    return stream

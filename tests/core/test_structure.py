@@ -196,6 +196,17 @@ def test_one_tebibyte_gpt_reads_only_the_tables(tmp_path: Path):
     assert sum(n for _o, n in reads) < 1024 * 1024
 
 
+def test_a_huge_field_is_refused_not_loaded(tmp_path: Path):
+    path = tmp_path / "huge.gz"
+    with open(path, "wb") as out:
+        out.write(b"\x1f\x8b\x08\x00" + bytes(6))  # a gzip header; the body runs to the end
+        out.truncate(1 << 40)
+    result = parse_file(path, "gzip")
+    assert result.stop is not None and result.stop.path == "body"
+    assert "too large to load" in result.stop.reason
+    assert child(result.root, "os").value is not None  # the header before it is kept
+
+
 def test_truncated_png_keeps_the_chunks_read_and_says_where(tmp_path: Path):
     data, table = grey_png()
     idat_offset = table[2][0]
