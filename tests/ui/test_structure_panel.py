@@ -68,6 +68,16 @@ def test_click_a_field_selects_its_bytes(window, feature, qtbot):
     assert start <= node.offset < end
 
 
+def test_arrow_keys_in_the_tree_select_bytes(window, feature, qtbot):
+    _open(window, feature, qtbot, PYTHON)
+    model, tree = feature.panel.model, feature.panel.tree
+    tree.setFocus()
+    tree.setCurrentIndex(_index_at(model, "magic"))
+    qtbot.keyClick(tree, Qt.Key.Key_Down)
+    assert model.node(tree.currentIndex()).name == "bits"
+    assert window.view.selection == (4, 5)
+
+
 def test_cursor_move_selects_the_innermost_field(window, feature, qtbot):
     _open(window, feature, qtbot, PYTHON)
     model, tree = feature.panel.model, feature.panel.tree

@@ -274,7 +274,13 @@ class StructurePanel(QWidget):
         self.tree.clicked.connect(lambda index: self.field_clicked.emit(self.model.node(index)))
         self.tree.activated.connect(lambda index: self.field_clicked.emit(self.model.node(index)))
         self.tree.entered.connect(lambda index: self.field_hovered.emit(self.model.node(index)))
+        # Walking the tree with the arrow keys selects as clicking does (ImHex, 010 Editor).
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.viewport().installEventFilter(self)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self.tree.hasFocus():
+            self.field_clicked.emit(self.model.node(current))
 
     def sizeHint(self) -> QSize:
         # Tall enough for a dozen fields when the dock first opens below the grid.
