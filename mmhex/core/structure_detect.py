@@ -143,7 +143,8 @@ def describe(document: Readable, path: str | None = None, modified: bool = False
         return None
     try:
         if path is not None and not modified and stat.S_ISREG(os.stat(path).st_mode):
-            return magic.from_file(path)
+            # The document holds the link's target, so describe that (as `file -L` does).
+            return magic.from_file(os.path.realpath(path))
         return magic.from_buffer(document.read(0, min(document.size, _BUFFER_BYTES)))
     except (OSError, magic.MagicException) as exc:
         return f"unknown ({exc})"

@@ -68,6 +68,14 @@ def test_description_is_file_b_and_maps_to_the_format(tmp_path: Path):
         assert result.complete, (expected, result.stop)
 
 
+def test_a_symbolic_link_is_described_by_its_target(tmp_path: Path):
+    link = tmp_path / "python-link"
+    link.symlink_to(PYTHON)
+    found = detect(Document.open(str(link), readonly=True), str(link))
+    expected = subprocess.run(["file", "-b", "-L", str(link)], capture_output=True, text=True)
+    assert found.description == expected.stdout.strip() and found.format == "elf"
+
+
 def test_edited_document_is_described_from_its_bytes(tmp_path: Path):
     path = tmp_path / "a.png"
     path.write_bytes(grey_png()[0])
