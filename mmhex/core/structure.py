@@ -27,6 +27,8 @@ from mmhex.core.structure_stream import FieldTooLarge, Readable, open_stream, tr
 CHUNK = 256  # children built per fetch
 _PREVIEW_BYTES = 16
 _TIME_NAME = re.compile(r"(time|date|timestamp|_ts$|^ts_|mtime|ctime|atime)", re.I)
+# Bytes shown as text beside their hex when mostly printable: others become ".".
+_PRINTABLE = {i: "." for i in range(256) if not 32 <= i < 127}
 _UNIX_MIN, _UNIX_MAX = 100_000_000, 4_102_444_800  # 1973 .. 2100: plausible Unix times
 
 
@@ -366,9 +368,13 @@ def render_value(name: str, value: Any) -> str:
     if isinstance(value, bytes) and len(value) == 16 and "guid" in name.lower():
         return str(uuid.UUID(bytes_le=value)).upper()  # GPT's mixed-endian GUIDs, as sgdisk
     if isinstance(value, bytes):
-        head = value[:_PREVIEW_BYTES].hex(" ")
+        if not value:
+            return "(empty)"
+        head = value[:_PREVIEW_BYTES]
         more = " …" if len(value) > _PREVIEW_BYTES else ""
-        return f"{head}{more}" if value else "(empty)"
+        text = head.decode("latin-1").translate(_PRINTABLE)
+        shown = f'  "{text}"' if sum(32 < b < 127 for b in head) * 2 >= len(head) else ""
+        return f"{head.hex(' ')}{more}{shown}"
     if isinstance(value, str):
         value = value.rstrip("\x00")  # fixed-size fields padded with NULs (GPT names)
         shown = value if len(value) <= 80 else value[:80] + "…"

@@ -168,3 +168,30 @@ def test_format_chooser_filters(qtbot):
     assert dialog.chosen() == "gpt_partition_table"
     dialog.filter.setText("zzz")
     assert dialog.chosen() is None
+
+
+def test_cancel_stops_a_parse_under_way(window, feature, qtbot, tmp_path: Path, monkeypatch):
+    import threading
+
+    from mmhex.core import structure
+
+    started = threading.Event()
+
+    def slow_parse(document, name, registry, token=None):
+        started.set()
+        while True:  # a parse that only ends when cancelled (reads check the same token)
+            token.check()
+            threading.Event().wait(0.01)
+
+    data, _table = grey_png()
+    path = tmp_path / "slow.png"
+    path.write_bytes(data)
+    monkeypatch.setattr(structure, "parse", slow_parse)
+    assert window.open_path(str(path)) is None
+    assert started.wait(5)
+    assert feature.panel.cancel_button.isVisibleTo(feature.panel)
+    assert "parsing…" in feature.panel.format_label.text()
+    qtbot.mouseClick(feature.panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "parsing cancelled" in feature.panel.format_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: not feature.panel.cancel_button.isVisibleTo(feature.panel))
+    assert feature.result is None
