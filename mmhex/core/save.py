@@ -602,7 +602,9 @@ def _undo_partial_write(
     """
     try:
         missing = roll_back_into(fd, originals, journal.identity.mtime_ns)
-        if not missing:
+        if missing:
+            journal.close()
+        else:
             journal.remove()
     except OSError as rollback_exc:
         raise SaveError(
