@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mmhex.core import journal, save
 from mmhex.core.document import Document
@@ -933,3 +935,27 @@ def test_a_save_dirties_the_edited_pages_not_whole_folios(tmp_path: Path) -> Non
         f"{seen[0]} dirty pages for {pages} edited pages (a whole folio is {folio_pages} pages)"
     )
     assert path.read_bytes() == edited(random_bytes(size), edits)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40)), max_size=12),
+)
+def test_sparse_folios_are_the_folios_with_few_dirty_pages(ranges: list[tuple[int, int]]) -> None:
+    """Against a model that counts the dirty pages of each 16-page folio one by one."""
+    folio = 16 * PAGE
+    pages = sorted({page for first, count in ranges for page in range(first, first + count)})
+    runs: list[tuple[int, int]] = []
+    for page in pages:  # merged page ranges, as a plan holds them
+        if runs and runs[-1][1] == page * PAGE:
+            runs[-1] = (runs[-1][0], (page + 1) * PAGE)
+        else:
+            runs.append((page * PAGE, (page + 1) * PAGE))
+    per_folio: dict[int, int] = {}
+    for page in pages:
+        per_folio[page // 16] = per_folio.get(page // 16, 0) + 1
+    expected = [
+        (index * folio, (index + 1) * folio)
+        for index in sorted(per_folio)
+        if per_folio[index] * PAGE * save.SPARSE_SHARE < folio
+    ]
+    assert save.sparse_folios(runs, folio) == expected
