@@ -507,13 +507,7 @@ def drop_sparse_folios(fd: int, regions: list[tuple[int, int]]) -> None:
     The kernel keeps dirty, mapped and locked pages, so this never loses data; mapped ones are
     handled by ``split_held_folios``.
     """
-    merged: list[tuple[int, int]] = []
-    for start, end in regions:
-        if merged and merged[-1][1] == start:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    for start, end in merged:
+    for start, end in _merge_touching(regions):
         with contextlib.suppress(OSError):
             os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
 
