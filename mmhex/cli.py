@@ -25,7 +25,7 @@ def register_command(name: str, module: str) -> None:
     COMMANDS[name] = module
 
 
-for _name in ("dump", "find", "patch", "recover", "residency"):
+for _name in ("cmp", "dump", "find", "patch", "recover", "residency"):
     if importlib.util.find_spec(f"mmhex.commands.{_name}") is not None:
         register_command(_name, f"mmhex.commands.{_name}")
 

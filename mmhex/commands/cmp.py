@@ -1,0 +1,139 @@
+"""`mmhex cmp A B`: the output of `cmp -l A B`, byte for byte; `--ranges`: one line per range.
+
+Standard output, the "cmp: EOF on …" line on standard error and the exit status (0 equal,
+1 different, 2 trouble) are those of GNU cmp 3.8, so scripts can swap one for the other; the
+work is ``core.compare`` (memcmp over both mappings, common holes skipped), not a byte loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import mmap
+import os
+import stat
+import sys
+from collections.abc import Iterator
+
+HELP = (
+    "Compare two files or block devices. Prints exactly what `cmp -l A B` prints (1-based "
+    "decimal offset, then the differing bytes in octal), or with --ranges one line "
+    "'OFFSET LENGTH' (0-based, decimal) per run of differing bytes. Exit status 0 when equal, "
+    "1 when different, 2 on trouble."
+)
+
+# cmp's own name in its messages: the lines must be the ones cmp writes.
+PROGRAM = "cmp"
+# cmp -l pads offsets to the digits of the smaller regular file's size, or of the largest off_t.
+OFF_T_MAX = 2**63 - 1
+_OCTAL = [f"{value:3o}" for value in range(256)]
+_READ_PIECE = 64 * 1024
+
+
+def _window(text: str) -> int:
+    value = int(text, 0)
+    if value <= 0 or value % mmap.ALLOCATIONGRANULARITY:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive multiple of {mmap.ALLOCATIONGRANULARITY}"
+        )
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file_a", metavar="A", help="first file or block device")
+    parser.add_argument("file_b", metavar="B", help="second file or block device")
+    parser.add_argument(
+        "--ranges",
+        action="store_true",
+        help="print 'OFFSET LENGTH' (0-based, decimal) for each run of differing bytes",
+    )
+    # The mapping window; tests shrink it to put differences on window edges cheaply.
+    parser.add_argument("--window", type=_window, default=None, help=argparse.SUPPRESS)
+
+
+def _open_error(path: str, exc: OSError) -> str:
+    """cmp's wording ("cmp: PATH: strerror") where cmp would fail the same way."""
+    from mmhex.core.errors import UnsupportedFileError, describe_error
+
+    if isinstance(exc, UnsupportedFileError) and exc.errno != errno.EISDIR:
+        return f"{PROGRAM}: {describe_error(exc, path)}"
+    return f"{PROGRAM}: {path}: {os.strerror(exc.errno or errno.EIO)}"
+
+
+def offset_width(paths: tuple[str, str], sizes: tuple[int, int]) -> int:
+    """The width cmp -l pads offsets to (from the smaller *regular* file's size)."""
+    largest = OFF_T_MAX
+    for path, size in zip(paths, sizes, strict=True):
+        if stat.S_ISREG(os.stat(path).st_mode):
+            largest = min(largest, size)
+    return len(str(largest))
+
+
+def cmp_l_lines(read_a, read_b, diff_a: int, diff_b: int, length: int, width: int) -> Iterator[str]:
+    """The ``cmp -l`` lines of one differing range, read a piece at a time."""
+    done = 0
+    while done < length:
+        count = min(_READ_PIECE, length - done)
+        bytes_a = read_a(diff_a + done, count)
+        bytes_b = read_b(diff_b + done, count)
+        first = diff_a + done + 1
+        yield "".join(
+            f"{first + i:>{width}} {_OCTAL[x]} {_OCTAL[y]}\n"
+            for i, (x, y) in enumerate(zip(bytes_a, bytes_b, strict=True))
+        )
+        done += count
+
+
+def eof_message(paths: tuple[str, str], sizes: tuple[int, int]) -> str | None:
+    """cmp's line when one file is a proper prefix-length of the other (None if sizes equal)."""
+    if sizes[0] == sizes[1]:
+        return None
+    shorter = 0 if sizes[0] < sizes[1] else 1
+    if sizes[shorter] == 0:
+        return f"{PROGRAM}: EOF on {paths[shorter]} which is empty"
+    return f"{PROGRAM}: EOF on {paths[shorter]} after byte {sizes[shorter]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from mmhex.core.compare import iter_differences
+    from mmhex.core.mapping import MappedFile
+
+    paths = (args.file_a, args.file_b)
+    options = {"window_size": args.window} if args.window else {}
+    opened: list[MappedFile] = []
+    try:
+        for path in paths:
+            try:
+                opened.append(MappedFile(path, **options))
+            except OSError as exc:
+                print(_open_error(path, exc), file=sys.stderr)
+                return 2
+        mapped_a, mapped_b = opened
+        sizes = (mapped_a.size, mapped_b.size)
+        width = offset_width(paths, sizes)
+        out = sys.stdout
+        differ = False
+        try:
+            for diff in iter_differences(mapped_a, mapped_b):
+                differ = True
+                if args.ranges:
+                    out.write(f"{diff.a} {diff.length}\n")
+                    continue
+                for text in cmp_l_lines(
+                    mapped_a.read, mapped_b.read, diff.a, diff.b, diff.length, width
+                ):
+                    out.write(text)
+        except OSError as exc:
+            out.flush()
+            path = getattr(exc, "filename", None) or paths[0]
+            print(f"{PROGRAM}: {path}: {exc}", file=sys.stderr)
+            return 2
+        out.flush()
+        message = eof_message(paths, sizes)
+        if message is not None:
+            print(message, file=sys.stderr)
+            return 1
+        return 1 if differ else 0
+    finally:
+        for mapped in opened:
+            mapped.close()
