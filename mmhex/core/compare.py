@@ -22,7 +22,7 @@ from typing import Any
 from mmhex.core._libc import buffer_address, memcmp
 from mmhex.core.mapping import FileKind, MappedFile
 from mmhex.core.progress import Cancelled, Progress
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
+from mmhex.core.scan import SafeReader
 
 # A differing piece is split into this many parts per level until parts are LEAF bytes long;
 # a leaf is screened in SCREEN-byte blocks and only the differing ones are XOR-ed.
@@ -32,6 +32,9 @@ SCREEN = 4096
 # More differing screen blocks than this in a leaf: XOR the whole leaf in one go.
 DENSE_SCREENS = 8
 DEFAULT_MAX_RANGES = 1_000_000
+# Bytes compared per step: large enough that per-call costs vanish, small enough that the two
+# read buffers stay near the CPU caches (4 MiB beat 1 and 16 MiB on a cached 1 GiB pair).
+COMPARE_CHUNK = 4 * 1024 * 1024
 
 _NONZERO = re.compile(rb"[^\x00]+")
 
@@ -204,22 +207,45 @@ class _Extents:
 
 
 class _Side:
-    """One file being compared: its mapping, a safe reader and its holes."""
+    """One file being compared: its mapping, how to read a piece of it, and its holes.
 
-    def __init__(self, source: Any, use_lease: bool) -> None:
+    Unedited pieces are ``preadv``-ed into one reused buffer: measured on a cached 1 GiB pair,
+    that costs 0.56 s where mapping both files (page tables filled, then torn down) cost 1.0 s;
+    pread never faults, so it is as safe as the leased views. Pieces holding unsaved edits go
+    through ``SafeReader.view``, which sees the private pages.
+    """
+
+    def __init__(self, source: Any, use_lease: bool, use_pread: bool, chunk_size: int) -> None:
         self.mapped: MappedFile = getattr(source, "mapped", source)
-        dirty = source.dirty_ranges() if hasattr(source, "dirty_ranges") else []
-        self.edited = bool(dirty)
+        self.dirty = source.dirty_ranges() if hasattr(source, "dirty_ranges") else []
+        self.edited = bool(self.dirty)
         self.reader = SafeReader(self.mapped, use_lease=use_lease)
-        self.extents = _Extents(self.mapped, dirty)
+        self.extents = _Extents(self.mapped, self.dirty)
+        self._buffer = bytearray(chunk_size) if use_pread else None
 
     def window_end(self, pos: int) -> int:
         return self.mapped.window_start(pos) + self.mapped.window_size
 
+    def _edited_within(self, start: int, end: int) -> bool:
+        index = bisect.bisect_right(self.dirty, start, key=lambda r: r[1])
+        return index < len(self.dirty) and self.dirty[index][0] < end
+
     def view(self, start: int, end: int, hole: bool, zeros: bytes) -> AbstractContextManager:
         if hole:
             return nullcontext(memoryview(zeros)[: end - start])
-        return self.reader.view(start, end)
+        if self._buffer is None or self._edited_within(start, end):
+            return self.reader.view(start, end)
+        return nullcontext(self._pread(start, end))
+
+    def _pread(self, start: int, end: int) -> memoryview:
+        view = memoryview(self._buffer)[: end - start]
+        done = 0
+        while done < len(view):
+            count = os.preadv(self.mapped.fd, [view[done:]], start + done)
+            if count <= 0:
+                self.reader.copy(start + done, end)  # raises FileTruncatedError
+            done += count
+        return view
 
 
 def _same_file(a: _Side, b: _Side) -> bool:
@@ -275,15 +301,17 @@ def iter_differences(
     anchors: list[Anchor] | None = None,
     *,
     progress: Progress | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int = COMPARE_CHUNK,
     use_lease: bool = True,
+    use_pread: bool = True,
 ) -> Iterator[DiffRange]:
     """Differing ranges in A order, adjacent runs merged, as the compare proceeds.
 
     ``source_a``/``source_b`` are Documents (edits included) or MappedFiles. Raises Cancelled
     through ``progress``, FileTruncatedError if a file shrinks meanwhile.
     """
-    a, b = _Side(source_a, use_lease), _Side(source_b, use_lease)
+    a = _Side(source_a, use_lease, use_pread, chunk_size)
+    b = _Side(source_b, use_lease, use_pread, chunk_size)
     zeros = bytes(chunk_size)  # calloc'd: untouched pages cost nothing
     pending: DiffRange | None = None
     try:
@@ -353,8 +381,9 @@ def compare(
     progress: Progress | None = None,
     on_range: Callable[[DiffRange], None] | None = None,
     max_ranges: int = DEFAULT_MAX_RANGES,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int = COMPARE_CHUNK,
     use_lease: bool = True,
+    use_pread: bool = True,
 ) -> CompareResult:
     """Compare A with B; a Cancel (through ``progress``) returns what was found so far.
 
@@ -376,6 +405,7 @@ def compare(
             progress=progress,
             chunk_size=chunk_size,
             use_lease=use_lease,
+            use_pread=use_pread,
         ):
             result.range_count += 1
             result.differing_bytes += diff.length

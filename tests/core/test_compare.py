@@ -70,7 +70,8 @@ def scatter(rng: random.Random, data: bytes, count: int, longest: int = 40) -> b
     return bytes(out)
 
 
-def test_random_pairs_equal_the_model(pair):
+@pytest.mark.parametrize("use_pread", [True, False])
+def test_random_pairs_equal_the_model(pair, use_pread):
     rng = random.Random(14)
     for _ in range(40):
         size = rng.choice([0, 1, 7, 4096, WINDOW - 1, WINDOW, 3 * WINDOW + 5])
@@ -79,7 +80,8 @@ def test_random_pairs_equal_the_model(pair):
         if rng.random() < 0.3:
             b = b[: rng.randint(0, len(b))] + rng.randbytes(rng.randint(0, 50))
         doc_a, doc_b = pair(a, b)
-        result = compare(doc_a, doc_b, chunk_size=rng.choice([4096, WINDOW]))
+        chunk = rng.choice([4096, WINDOW])
+        result = compare(doc_a, doc_b, chunk_size=chunk, use_pread=use_pread)
         expected = model(a, b)
         assert as_tuples(result.ranges) == expected
         assert result.range_count == len(expected)
@@ -127,8 +129,8 @@ def test_dense_differences_take_the_whole_leaf_path(pair):
     assert as_tuples(result.ranges) == model(a, b)
 
 
-@pytest.mark.parametrize("lease", [True, False])
-def test_unsaved_edits_count(pair, lease):
+@pytest.mark.parametrize(("lease", "use_pread"), [(True, True), (True, False), (False, False)])
+def test_unsaved_edits_count(pair, lease, use_pread):
     a = os.urandom(3 * WINDOW)
     doc_a, doc_b = pair(a, a)
     assert compare(doc_a, doc_b, use_lease=lease).range_count == 0
@@ -136,7 +138,7 @@ def test_unsaved_edits_count(pair, lease):
     doc_b.write(WINDOW + 10, b"\x00\x01\x02")
     b = bytearray(a)
     b[WINDOW + 10 : WINDOW + 13] = b"\x00\x01\x02"
-    result = compare(doc_a, doc_b, use_lease=lease)
+    result = compare(doc_a, doc_b, use_lease=lease, use_pread=use_pread)
     assert as_tuples(result.ranges) == model(a, bytes(b))
     assert result.range_count >= 1
 
