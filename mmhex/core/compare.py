@@ -304,18 +304,22 @@ def iter_differences(
     chunk_size: int = COMPARE_CHUNK,
     use_lease: bool = True,
     use_pread: bool = True,
+    segments: list[Segment] | None = None,
 ) -> Iterator[DiffRange]:
     """Differing ranges in A order, adjacent runs merged, as the compare proceeds.
 
-    ``source_a``/``source_b`` are Documents (edits included) or MappedFiles. Raises Cancelled
-    through ``progress``, FileTruncatedError if a file shrinks meanwhile.
+    ``source_a``/``source_b`` are Documents (edits included) or MappedFiles; ``segments``
+    (default: planned from ``anchors``) restricts the compare. Raises Cancelled through
+    ``progress``, FileTruncatedError if a file shrinks meanwhile.
     """
     a = _Side(source_a, use_lease, use_pread, chunk_size)
     b = _Side(source_b, use_lease, use_pread, chunk_size)
     zeros = bytes(chunk_size)  # calloc'd: untouched pages cost nothing
     pending: DiffRange | None = None
+    if segments is None:
+        segments = plan_segments(a.mapped.size, b.mapped.size, anchors)
     try:
-        for segment in plan_segments(a.mapped.size, b.mapped.size, anchors):
+        for segment in segments:
             if segment.a == segment.b and _same_file(a, b):
                 if progress is not None:
                     progress.advance(segment.length)
@@ -419,3 +423,57 @@ def compare(
     result.compared = total
     result.complete = True
     return result
+
+
+def clip_segments(segments: list[Segment], start: int, end: int) -> list[Segment]:
+    """The parts of ``segments`` whose A offsets lie in ``[start, end)``."""
+    clipped = []
+    for segment in segments:
+        low, high = max(segment.a, start), min(segment.a + segment.length, end)
+        if low < high:
+            clipped.append(Segment(low, segment.b + low - segment.a, high - low))
+    return clipped
+
+
+def a_span_of_b(segments: list[Segment], start: int, end: int) -> tuple[int, int] | None:
+    """The A offsets compared with B offsets ``[start, end)`` (one span covering them all)."""
+    spans = []
+    for segment in segments:
+        low, high = max(segment.b, start), min(segment.b + segment.length, end)
+        if low < high:
+            spans.append((segment.a + low - segment.b, segment.a + high - segment.b))
+    if not spans:
+        return None
+    return min(low for low, _ in spans), max(high for _, high in spans)
+
+
+def recompare_span(
+    result: CompareResult, source_a: Any, source_b: Any, start: int, end: int
+) -> CompareResult:
+    """``result`` after bytes of A in ``[start, end)`` changed (an edit): only there re-read.
+
+    The span grows to cover every listed range touching it, so the runs found inside cannot
+    merge with runs outside (the bytes just outside a range are equal). Sizes must be those
+    of ``result`` (edits overwrite); a capped or unfinished result needs a full compare.
+    """
+    if not (result.complete and result.listed_all):
+        raise ValueError("only a complete, fully listed result can be updated in place")
+    ranges = result.ranges
+    low = bisect.bisect_left(ranges, start, key=lambda r: r.a_end)
+    high = bisect.bisect_right(ranges, end, key=lambda r: r.a)
+    if low < high:
+        start, end = min(start, ranges[low].a), max(end, ranges[high - 1].a_end)
+    fresh = list(
+        iter_differences(source_a, source_b, segments=clip_segments(result.segments, start, end))
+    )
+    kept = ranges[:low] + fresh + ranges[high:]
+    return CompareResult(
+        result.size_a,
+        result.size_b,
+        result.segments,
+        kept,
+        len(kept),
+        sum(r.length for r in kept),
+        result.compared,
+        True,
+    )

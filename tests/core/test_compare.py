@@ -310,3 +310,41 @@ def test_block_device_against_its_image(loop_device, tmp_path):  # noqa: F811
     finally:
         doc_a.close()
         doc_b.close()
+
+
+def test_recompare_span_after_edits_equals_a_full_compare(pair):
+    rng = random.Random(9)
+    a = rng.randbytes(5 * WINDOW)
+    b = scatter(rng, a, 40)
+    doc_a, doc_b = pair(a, b)
+    result = compare(doc_a, doc_b)
+    doc_a.enable_editing()
+    doc_b.enable_editing()
+    for _ in range(30):
+        side = rng.choice((doc_a, doc_b))
+        offset = rng.randrange(len(a) - 10)
+        # Write the other side's bytes (closing a range) or noise (opening or joining one).
+        other = doc_b if side is doc_a else doc_a
+        data = other.read(offset, 5) if rng.random() < 0.5 else rng.randbytes(5)
+        side.write(offset, data)
+        if side is doc_a:
+            span = (offset, offset + 5)
+        else:
+            span = comparing.a_span_of_b(result.segments, offset, offset + 5)
+        result = comparing.recompare_span(result, doc_a, doc_b, *span)
+        full = compare(doc_a, doc_b)
+        assert result.ranges == full.ranges
+        assert (result.range_count, result.differing_bytes) == (
+            full.range_count,
+            full.differing_bytes,
+        )
+
+
+def test_clip_and_map_segments():
+    segments = plan_segments(100, 120, [Anchor(50, 70)])
+    assert comparing.clip_segments(segments, 40, 60) == [
+        comparing.Segment(40, 40, 10),
+        comparing.Segment(50, 70, 10),
+    ]
+    assert comparing.a_span_of_b(segments, 45, 75) == (45, 55)
+    assert comparing.a_span_of_b(segments, 200, 300) is None
