@@ -131,22 +131,24 @@ class CompareResult:
 
     def ranges_between(self, start: int, end: int) -> list[DiffRange]:
         """Listed ranges overlapping A offsets ``[start, end)`` (for highlighting the screen)."""
-        index = bisect.bisect_right(self.ranges, start, key=lambda r: r.a_end)
+        return self._overlapping(start, end, "a")
+
+    def ranges_between_b(self, start: int, end: int) -> list[DiffRange]:
+        """Listed ranges overlapping B offsets ``[start, end)``."""
+        if len(self.segments) > 1:
+            # Resynchronized: B offsets need not rise with A offsets; look at each range.
+            return [r for r in self.ranges if r.b < end and r.b_end > start]
+        return self._overlapping(start, end, "b")
+
+    def _overlapping(self, start: int, end: int, side: str) -> list[DiffRange]:
+        """Ranges overlapping ``[start, end)`` on a side along which they are sorted."""
+        first = (lambda r: r.a) if side == "a" else (lambda r: r.b)
+        index = bisect.bisect_right(self.ranges, start, key=lambda r: first(r) + r.length)
         found = []
-        while index < len(self.ranges) and self.ranges[index].a < end:
+        while index < len(self.ranges) and first(self.ranges[index]) < end:
             found.append(self.ranges[index])
             index += 1
         return found
-
-    def ranges_between_b(self, start: int, end: int) -> list[DiffRange]:
-        """Listed ranges overlapping B offsets ``[start, end)`` (B is not sorted under shifts)."""
-        return [r for r in self._by_b() if r.b < end and r.b_end > start]
-
-    def _by_b(self) -> list[DiffRange]:
-        # Ranges of one segment are sorted in B too; only resynchronized compares need a scan.
-        if len(self.segments) == 1:
-            return self.ranges
-        return sorted(self.ranges, key=lambda r: r.b)
 
     def next_range(self, a_offset: int) -> DiffRange | None:
         """The first listed range starting after A offset ``a_offset``."""
@@ -477,3 +479,25 @@ def recompare_span(
         result.compared,
         True,
     )
+
+
+def _segment_for(segments: list[Segment], offset: int, side: str) -> Segment | None:
+    """The segment whose side ``side`` ('a' or 'b') holds ``offset``, else the nearest before."""
+    best = None
+    for segment in segments:
+        start = segment.a if side == "a" else segment.b
+        if start <= offset and (best is None or start >= (best.a if side == "a" else best.b)):
+            best = segment
+    return best
+
+
+def a_to_b(segments: list[Segment], offset: int) -> int:
+    """The B offset shown beside A offset ``offset`` (the shift of its segment)."""
+    segment = _segment_for(segments, offset, "a")
+    return offset if segment is None else offset + segment.b - segment.a
+
+
+def b_to_a(segments: list[Segment], offset: int) -> int:
+    """The A offset shown beside B offset ``offset``."""
+    segment = _segment_for(segments, offset, "b")
+    return offset if segment is None else offset + segment.a - segment.b

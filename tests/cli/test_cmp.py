@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mmhex.cli import main
+from tests.cmp_support import ranges_from_cmp_l
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
@@ -30,18 +31,6 @@ def ours(capfdbinary, *argv: str) -> tuple[int, bytes, bytes]:
     status = main(["cmp", *argv])
     out, err = capfdbinary.readouterr()
     return status, out, err
-
-
-def ranges_from_cmp_l(stdout: bytes) -> list[tuple[int, int]]:
-    """(offset, length) runs, 0-based, from the consecutive offsets `cmp -l` lists."""
-    runs: list[tuple[int, int]] = []
-    for line in stdout.splitlines():
-        offset = int(line.split()[0]) - 1
-        if runs and runs[-1][0] + runs[-1][1] == offset:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((offset, 1))
-    return runs
 
 
 def random_pair(rng: random.Random, case: int) -> tuple[bytes, bytes]:

@@ -348,3 +348,9 @@ def test_clip_and_map_segments():
     ]
     assert comparing.a_span_of_b(segments, 45, 75) == (45, 55)
     assert comparing.a_span_of_b(segments, 200, 300) is None
+
+
+def test_offsets_map_through_the_shift_of_their_segment():
+    segments = plan_segments(100, 120, [Anchor(50, 70)])
+    assert [comparing.a_to_b(segments, a) for a in (0, 49, 50, 99)] == [0, 49, 70, 119]
+    assert [comparing.b_to_a(segments, b) for b in (0, 49, 69, 70, 119)] == [0, 49, 69, 50, 99]
