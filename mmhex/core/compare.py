@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmhex.core._libc import buffer_address, memcmp
+from mmhex.core.errors import FileTruncatedError
 from mmhex.core.mapping import FileKind, MappedFile
 from mmhex.core.progress import Cancelled, Progress
 from mmhex.core.scan import SafeReader
@@ -150,6 +151,13 @@ class CompareResult:
             index += 1
         return found
 
+    def index_of(self, diff: DiffRange) -> int | None:
+        """The position of ``diff`` in the list (None if it is not listed)."""
+        index = bisect.bisect_left(self.ranges, diff.a, key=lambda r: r.a)
+        if index < len(self.ranges) and self.ranges[index] == diff:
+            return index
+        return None
+
     def next_range(self, a_offset: int) -> DiffRange | None:
         """The first listed range starting after A offset ``a_offset``."""
         index = bisect.bisect_right(self.ranges, a_offset, key=lambda r: r.a)
@@ -244,8 +252,10 @@ class _Side:
         done = 0
         while done < len(view):
             count = os.preadv(self.mapped.fd, [view[done:]], start + done)
-            if count <= 0:
-                self.reader.copy(start + done, end)  # raises FileTruncatedError
+            if count <= 0:  # the file ends early now: another program truncated it
+                old = self.mapped.size
+                self.mapped.refresh()
+                raise FileTruncatedError(self.mapped.path, old, self.mapped.current_size())
             done += count
         return view
 

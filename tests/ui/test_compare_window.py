@@ -219,3 +219,12 @@ def test_file_menu_item_and_command_line(window, files, qtbot):
     assert opened.document_a.path == str(files[0])
     assert listed(opened) == cmp_l_ranges(*files)
     opened.close()
+
+
+def test_closing_the_main_window_closes_compare_windows(window, files, qtbot):
+    feature = install(window)
+    window.open_path(str(files[0]))
+    opened = feature.compare_with(str(files[1]))
+    qtbot.waitUntil(lambda: not opened.running, timeout=20_000)
+    window.close()
+    qtbot.waitUntil(lambda: feature.windows == [], timeout=5_000)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from mmhex.core.document import Document
@@ -41,6 +41,7 @@ class CompareFeature(QObject):
         self.main_window = main_window
         self.windows: list[CompareWindow] = []
         main_window.document_changed.connect(self._on_main_document)
+        main_window.installEventFilter(self)
         # The rows after it let the builder put the item in its place (after Open Recent).
         main_window.install_actions((COMPARE_ACTION, *_rows_after("file.recent")), compare=self)
 
@@ -90,6 +91,16 @@ class CompareFeature(QObject):
                 compare_window.close()
                 continue
             compare_window.replace_document_a(reopened, owned=True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.main_window and event.type() == QEvent.Type.Close:
+            # After the window decided (unsaved edits may keep it open): close ours with it.
+            QTimer.singleShot(0, self._close_if_main_closed)
+        return False
+
+    def _close_if_main_closed(self) -> None:
+        if not self.main_window.isVisible():
+            self.close_all()
 
     def close_all(self) -> None:
         for compare_window in list(self.windows):

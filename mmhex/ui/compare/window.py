@@ -384,11 +384,9 @@ class CompareWindow(QMainWindow):
             self.view_b.select(diff.b, diff.b_end)
         if self.link.linked:
             self.link.align(self.view_a)
-        try:
-            row = self.result.ranges.index(diff)
-        except ValueError:
-            return
-        self.table.selectRow(row)
+        row = self.result.index_of(diff)
+        if row is not None:
+            self.table.selectRow(row)
 
     def next_difference(self) -> None:
         start, end = self.view_a.selection
