@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from mmhex.cli import parse_gui_args
+from mmhex.ui.compare import window as compare_window_module
 from mmhex.ui.compare.feature import CompareFeature, install, open_compare_request
 from mmhex.ui.compare.window import COMPARE_WINDOW_ACTIONS, DIFF_COLOR, CompareWindow
 from tests.cmp_support import ranges_from_cmp_l
@@ -228,3 +230,35 @@ def test_closing_the_main_window_closes_compare_windows(window, files, qtbot):
     qtbot.waitUntil(lambda: not opened.running, timeout=20_000)
     window.close()
     qtbot.waitUntil(lambda: feature.windows == [], timeout=5_000)
+
+
+def test_cancel_keeps_what_was_found(window, tmp_path, qtbot, monkeypatch):
+    size = 16 * 1024 * 1024
+    a = bytearray(size)
+    a[5] = 1
+    (tmp_path / "a").write_bytes(a)
+    (tmp_path / "b").write_bytes(bytes(size))
+    real_compare = compare_window_module.compare
+    held = []
+
+    def held_until_cancelled(*args, progress, **options):
+        if not held:  # the first compare waits for Cancel, so the test never races it
+            held.append(True)
+            deadline = time.monotonic() + 10
+            while not progress.token.cancelled and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return real_compare(*args, progress=progress, **options)
+
+    monkeypatch.setattr(compare_window_module, "compare", held_until_cancelled)
+    feature = install(window)
+    window.open_path(str(tmp_path / "a"))
+    opened = feature.compare_with(str(tmp_path / "b"))
+    opened.cancel_compare()  # the compare started with the window: stop it at once
+    qtbot.waitUntil(lambda: not opened.running, timeout=20_000)
+    assert not opened.result.complete
+    assert "stopped at" in opened.status_text
+    assert opened.progress.isHidden()
+    opened.start_compare()  # Compare Again runs to the end
+    qtbot.waitUntil(lambda: not opened.running, timeout=20_000)
+    assert opened.result.complete and listed(opened) == [(5, 1)]
+    opened.close()

@@ -8,6 +8,7 @@ result: a small edit re-reads only the ranges it touches, anything larger compar
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
@@ -46,6 +47,7 @@ from mmhex.ui.compare.link import ScrollLink
 from mmhex.ui.compare.overview import DifferenceBar
 from mmhex.ui.compare.resync_dialog import ResyncDialog
 from mmhex.ui.hex_view import HexView
+from mmhex.ui.search.worker import format_rate
 from mmhex.ui.workers import BackgroundTask
 
 # Readable on light and dark backgrounds, and the same red in grids, bars and list.
@@ -121,6 +123,7 @@ class CompareWindow(QMainWindow):
         self._live: _Live | None = None
         self.result = CompareResult(document_a.size, document_b.size, self._segments())
         self.status_text = ""
+        self._started = time.monotonic()
 
         self.view_a, self.view_b = HexView(self), HexView(self)
         self.bar_a = DifferenceBar("a", DIFF_COLOR, self)
@@ -171,7 +174,7 @@ class CompareWindow(QMainWindow):
         self.summary_label = QLabel(self)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(300)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.clicked.connect(self.cancel_compare)
         status = self.statusBar()
@@ -263,6 +266,8 @@ class CompareWindow(QMainWindow):
         task.succeeded.connect(lambda result, t=task: self._on_done(t, result))
         task.failed.connect(lambda error, t=task: self._on_failed(t, error))
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self._started = time.monotonic()
         self.progress.show()
         self.cancel_button.show()
         task.start()
@@ -300,6 +305,11 @@ class CompareWindow(QMainWindow):
     def _on_progress(self, done: int, total: int) -> None:
         self.result.compared = done
         self.progress.setValue(int(1000 * done / total) if total else 1000)
+        elapsed = time.monotonic() - self._started
+        if done and elapsed > 0:
+            rate = done / elapsed
+            left = (total - done) / rate
+            self.progress.setFormat(f"%p% · {format_rate(rate)} · {left:,.0f} s left")
         self._drain()
         self.summary_label.setText(self.result.summary())
 
