@@ -47,6 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print 'OFFSET LENGTH' (0-based, decimal) for each run of differing bytes",
     )
+    parser.add_argument(
+        "-s",
+        "--quiet",
+        "--silent",
+        action="store_true",
+        help="print nothing; only the exit status says equal (0) or different (1)",
+    )
+    # What mmhex cmp prints anyway: accepted so that `cmp -l` command lines work unchanged.
+    parser.add_argument("-l", "--verbose", action="store_true", help=argparse.SUPPRESS)
     # The mapping window; tests shrink it to put differences on window edges cheaply.
     parser.add_argument("--window", type=_window, default=None, help=argparse.SUPPRESS)
 
@@ -98,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     from mmhex.core.compare import iter_differences
     from mmhex.core.mapping import MappedFile
 
+    def say(line: str) -> None:
+        if not args.quiet:  # cmp -s keeps even its error lines to itself
+            print(line, file=sys.stderr)
+
     paths = (args.file_a, args.file_b)
     options = {"window_size": args.window} if args.window else {}
     opened: list[MappedFile] = []
@@ -106,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 opened.append(MappedFile(path, **options))
             except OSError as exc:
-                print(_open_error(path, exc), file=sys.stderr)
+                say(_open_error(path, exc))
                 return 2
         mapped_a, mapped_b = opened
         sizes = (mapped_a.size, mapped_b.size)
@@ -116,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             for diff in iter_differences(mapped_a, mapped_b):
                 differ = True
+                if args.quiet:
+                    break  # as cmp -s: the first difference settles it
                 if args.ranges:
                     out.write(f"{diff.a} {diff.length}\n")
                     continue
@@ -126,12 +141,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             out.flush()
             path = getattr(exc, "filename", None) or paths[0]
-            print(f"{PROGRAM}: {path}: {exc}", file=sys.stderr)
+            say(f"{PROGRAM}: {path}: {exc}")
             return 2
         out.flush()
         message = eof_message(paths, sizes)
         if message is not None:
-            print(message, file=sys.stderr)
+            say(message)
             return 1
         return 1 if differ else 0
     finally:

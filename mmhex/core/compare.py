@@ -324,12 +324,14 @@ def iter_differences(
     (default: planned from ``anchors``) restricts the compare. Raises Cancelled through
     ``progress``, FileTruncatedError if a file shrinks meanwhile.
     """
+    if segments is None:
+        segments = plan_segments(source_a.size, source_b.size, anchors)
+    # A small compare (an edit's neighbourhood) needs no 4 MiB buffers.
+    chunk_size = max(1, min(chunk_size, sum(segment.length for segment in segments)))
     a = _Side(source_a, use_lease, use_pread, chunk_size)
     b = _Side(source_b, use_lease, use_pread, chunk_size)
     zeros = bytes(chunk_size)  # calloc'd: untouched pages cost nothing
     pending: DiffRange | None = None
-    if segments is None:
-        segments = plan_segments(a.mapped.size, b.mapped.size, anchors)
     try:
         for segment in segments:
             if segment.a == segment.b and _same_file(a, b):

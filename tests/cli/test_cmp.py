@@ -13,6 +13,7 @@ import pytest
 
 from mmhex.cli import main
 from tests.cmp_support import ranges_from_cmp_l
+from tests.core.test_block_device import loop_device  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
@@ -144,3 +145,26 @@ def test_sparse_files_compare_in_seconds(tmp_path, capfdbinary):
     status, out, err = ours(capfdbinary, str(tmp_path / "a"), str(tmp_path / "b"))
     assert status == 1 and err == b""
     assert out == f"{200 * 1024**3 + 2} 171 172\n".encode()
+
+
+def test_silent_and_verbose_flags_like_cmp(tmp_path, capfdbinary):
+    files = {"same": b"abc", "other": b"abd", "short": b"ab", "empty": b""}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    paths = [str(tmp_path / name) for name in files] + [str(tmp_path / "missing")]
+    for first in paths:
+        for second in paths[:2]:
+            assert ours(capfdbinary, "-s", first, second) == gnu_cmp("-s", first, second)
+            assert ours(capfdbinary, "-l", first, second) == gnu_cmp("-l", first, second)
+
+
+def test_block_device_like_cmp(loop_device, tmp_path, capfdbinary):  # noqa: F811
+    device, data = loop_device
+    changed = bytearray(data)
+    for offset in (0, 4095, 4096, 1024 * 1024, len(data) - 1):
+        changed[offset] ^= 0xFF
+    (tmp_path / "image").write_bytes(changed)
+    for argv in ((device, str(tmp_path / "image")), (str(tmp_path / "image"), device)):
+        assert ours(capfdbinary, *argv) == gnu_cmp("-l", *argv)
+    # The same device twice: equal (and not read: same device and inode).
+    assert ours(capfdbinary, device, device) == gnu_cmp("-l", device, device)
