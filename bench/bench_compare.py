@@ -8,8 +8,9 @@ Usage: python bench/bench_compare.py [--dir /tmp] [--size-gib 4] [--runs 3] [--s
 3. Two sparse files of SPARSE TiB with data at the same 10 places, differing in each:
    `mmhex cmp` (goal: seconds: the holes are skipped). cmp would read every hole; its time is
    extrapolated from `cmp -n 8GiB` (said so in the output) unless --cmp-sparse-full.
-Both programs run as commands (Python's start-up counted), median of RUNS each; the files are
-read once before timing so both find them cached. Files are deleted at the end.
+Both programs run as commands (Python's start-up, ~0.3 s here, counted), median of RUNS
+interleaved runs each; the files are read once before timing so both find them cached. Files are
+deleted at the end.
 """
 
 from __future__ import annotations
@@ -44,6 +45,25 @@ def median_of(runs: int, command: str | list[str], *, shell: bool = False) -> tu
     return statistics.median(times), out
 
 
+def paired(
+    runs: int, ours: str | list[str], theirs: str | list[str], *, shell: bool = False
+) -> tuple[float, bytes, float, bytes]:
+    """Medians of ``runs`` interleaved runs of both commands (load drifts hit both alike)."""
+    ours_times, theirs_times = [], []
+    ours_out = theirs_out = b""
+    for _ in range(runs):
+        seconds, theirs_out, _code = timed(theirs, shell=shell)
+        theirs_times.append(seconds)
+        seconds, ours_out, _code = timed(ours, shell=shell)
+        ours_times.append(seconds)
+    return (
+        statistics.median(ours_times),
+        ours_out,
+        statistics.median(theirs_times),
+        theirs_out,
+    )
+
+
 def write_file(path: Path, size: int) -> None:
     """SIZE bytes: a 64 MiB random block repeated (random enough for memcmp and cmp)."""
     block = random.Random(1).randbytes(64 * 1024 * 1024)
@@ -68,8 +88,7 @@ def bench_dense(directory: Path, size: int, runs: int) -> None:
         write_file(a, size)
         write_file(b, size)
         warm(a, b)
-        cmp_s, _ = median_of(runs, ["cmp", str(a), str(b)])
-        ours_s, out = median_of(runs, [*MMHEX, str(a), str(b)])
+        ours_s, out, cmp_s, _ = paired(runs, [*MMHEX, str(a), str(b)], ["cmp", str(a), str(b)])
         assert out == b"", out[:200]
         report(f"identical {size / GIB:g} GiB", ours_s, cmp_s, "goal ≤ 1.0×", "cmp")
 
@@ -80,11 +99,11 @@ def bench_dense(directory: Path, size: int, runs: int) -> None:
                 old = f.read(1)
                 f.seek(offset)
                 f.write(bytes([old[0] ^ 0xA5]))
+        os.sync()  # no writeback of the changed pages during the timed runs
         warm(a, b)
         pipeline = f"cmp -l {a} {b} | wc -l"
-        cmp_s, cmp_out = median_of(runs, pipeline, shell=True)
         ours_cmd = f"{' '.join(MMHEX)} {a} {b} | wc -l"
-        ours_s, ours_out = median_of(runs, ours_cmd, shell=True)
+        ours_s, ours_out, cmp_s, cmp_out = paired(runs, ours_cmd, pipeline, shell=True)
         assert int(cmp_out) == int(ours_out) == 1000, (cmp_out, ours_out)
         assert timed([*MMHEX, str(a), str(b)])[1] == timed(["cmp", "-l", str(a), str(b)])[1]
         report("1,000 scattered differences", ours_s, cmp_s, "goal ≤ 0.1×", "cmp -l | wc -l")
@@ -108,7 +127,7 @@ def bench_sparse(directory: Path, size: int, runs: int, cmp_full: bool) -> None:
             cmp_s, _ = median_of(1, ["cmp", str(a), str(b)])
             how = "cmp"
         else:
-            sample = 8 * GIB
+            sample = min(8 * GIB, size)
             part, _ = median_of(1, ["cmp", "-n", str(sample), str(a), str(b)])
             cmp_s = part * size / sample
             how = f"cmp (extrapolated from {sample // GIB} GiB: {part:.2f} s)"

@@ -262,3 +262,23 @@ def test_cancel_keeps_what_was_found(window, tmp_path, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: not opened.running, timeout=20_000)
     assert opened.result.complete and listed(opened) == [(5, 1)]
     opened.close()
+
+
+def test_one_tib_sparse_pair(window, sparse_tib, tmp_path, qtbot):
+    other = tmp_path / "other.bin"
+    with open(other, "wb") as handle:
+        handle.truncate(1 << 40)
+        handle.seek((1 << 40) - 8)
+        handle.write(b"TAILend!")
+        handle.seek(1 << 39)
+        handle.write(b"\x01")
+    feature = install(window)
+    window.open_path(str(sparse_tib))
+    opened = feature.compare_with(str(other))
+    qtbot.waitUntil(lambda: not opened.running, timeout=30_000)
+    assert listed(opened) == [(1 << 39, 1), ((1 << 40) - 4, 3)]
+    opened.next_difference()
+    opened.next_difference()
+    assert opened.view_b.selection == ((1 << 40) - 4, (1 << 40) - 1)
+    assert opened.status_text == "2 ranges differ, 4 bytes; sizes equal"
+    opened.close()
