@@ -282,3 +282,16 @@ def test_one_tib_sparse_pair(window, sparse_tib, tmp_path, qtbot):
     assert opened.view_b.selection == ((1 << 40) - 4, (1 << 40) - 1)
     assert opened.status_text == "2 ranges differ, 4 bytes; sizes equal"
     opened.close()
+
+
+def test_outside_change_compares_again(compare_window, files, window, qtbot):
+    path_b = files[1]
+    data = bytearray(path_b.read_bytes())
+    path_b.write_bytes(bytes(data[:1000]))  # another program truncates B
+    change = compare_window.document_b.check_outside_change()
+    assert change is not None
+    qtbot.waitUntil(lambda: compare_window.result.size_b == 1000, timeout=5_000)
+    qtbot.waitUntil(lambda: not compare_window.running and compare_window.result.complete)
+    assert listed(compare_window) == cmp_l_ranges(*files)
+    assert "1,000 bytes" in compare_window.label_b.text()
+    assert compare_window.status_text.endswith("A is 299,000 bytes longer")

@@ -219,8 +219,6 @@ class CompareWindow(QMainWindow):
             document.add_listener(listener)
         self.view_a.set_document(document_a)
         self.view_b.set_document(document_b)
-        self.label_a.setText(_side_label("A", document_a))
-        self.label_b.setText(_side_label("B", document_b))
         self.setWindowTitle(
             f"Compare {os.path.basename(document_a.path)} ↔ {os.path.basename(document_b.path)}"
         )
@@ -241,6 +239,9 @@ class CompareWindow(QMainWindow):
         """Compare from scratch in the background (the list fills as ranges are found)."""
         self._restart.stop()
         self._stop_task()
+        # Sizes may have changed (an outside change): the labels say what is compared now.
+        self.label_a.setText(_side_label("A", self.document_a))
+        self.label_b.setText(_side_label("B", self.document_b))
         live = self._live = _Live(self.max_ranges)
         self.result = CompareResult(self.document_a.size, self.document_b.size, self._segments())
         self.result.ranges = live.ranges
