@@ -168,3 +168,15 @@ def test_block_device_like_cmp(loop_device, tmp_path, capfdbinary):  # noqa: F81
         assert ours(capfdbinary, *argv) == gnu_cmp("-l", *argv)
     # The same device twice: equal (and not read: same device and inode).
     assert ours(capfdbinary, device, device) == gnu_cmp("-l", device, device)
+
+
+@pytest.mark.parametrize(("size_a", "size_b"), [(1_300_000, 1_300_000), (2_500_000, 400_000)])
+def test_dense_differences_identical_to_cmp_l(tmp_path, capfdbinary, size_a, size_b):
+    """Every byte differs: offsets cross thousands, gain digits, and are padded (2nd case)."""
+    rng = random.Random(size_a)
+    a = rng.randbytes(size_a)
+    b = bytes(x ^ rng.randint(1, 255) for x in a[:size_b])
+    (tmp_path / "a").write_bytes(a)
+    (tmp_path / "b").write_bytes(b)
+    argv = (str(tmp_path / "a"), str(tmp_path / "b"))
+    assert ours(capfdbinary, *argv) == gnu_cmp("-l", *argv)
