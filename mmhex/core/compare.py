@@ -513,3 +513,21 @@ def b_to_a(segments: list[Segment], offset: int) -> int:
     """The A offset shown beside B offset ``offset``."""
     segment = _segment_for(segments, offset, "b")
     return offset if segment is None else offset + segment.a - segment.b
+
+
+def uncompared(segments: list[Segment], size: int, side: str) -> list[tuple[int, int]]:
+    """Ranges of side ``side`` ('a' or 'b') that no segment compares: a longer file's tail,
+    bytes skipped by a resynchronization (an insertion)."""
+    covered = sorted(
+        ((s.a, s.a + s.length) if side == "a" else (s.b, s.b + s.length))
+        for s in segments
+        if s.length
+    )
+    gaps, pos = [], 0
+    for start, end in covered:
+        if start > pos:
+            gaps.append((pos, start))
+        pos = max(pos, end)
+    if pos < size:
+        gaps.append((pos, size))
+    return gaps

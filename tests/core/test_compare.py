@@ -354,3 +354,11 @@ def test_offsets_map_through_the_shift_of_their_segment():
     segments = plan_segments(100, 120, [Anchor(50, 70)])
     assert [comparing.a_to_b(segments, a) for a in (0, 49, 50, 99)] == [0, 49, 70, 119]
     assert [comparing.b_to_a(segments, b) for b in (0, 49, 69, 70, 119)] == [0, 49, 69, 50, 99]
+
+
+def test_uncompared_ranges_are_tails_and_skipped_insertions():
+    segments = plan_segments(3000, 3108, [Anchor(1000, 1100)])
+    assert comparing.uncompared(segments, 3000, "a") == []
+    assert comparing.uncompared(segments, 3108, "b") == [(1000, 1100), (3100, 3108)]
+    assert comparing.uncompared(plan_segments(10, 4), 10, "a") == [(4, 10)]
+    assert comparing.uncompared(plan_segments(0, 4), 4, "b") == [(0, 4)]

@@ -15,7 +15,12 @@ from PySide6.QtGui import QAction
 from mmhex.cli import parse_gui_args
 from mmhex.ui.compare import window as compare_window_module
 from mmhex.ui.compare.feature import CompareFeature, install, open_compare_request
-from mmhex.ui.compare.window import COMPARE_WINDOW_ACTIONS, DIFF_COLOR, CompareWindow
+from mmhex.ui.compare.window import (
+    COMPARE_WINDOW_ACTIONS,
+    DIFF_COLOR,
+    UNCOMPARED_COLOR,
+    CompareWindow,
+)
 from tests.cmp_support import ranges_from_cmp_l
 
 pytestmark = pytest.mark.skipif(shutil.which("cmp") is None, reason="GNU cmp needed")
@@ -80,6 +85,8 @@ def test_differing_bytes_coloured_in_both_grids(compare_window):
     assert (diff.a, diff.a_end, DIFF_COLOR) in shades_a
     assert (diff.b, diff.b_end, DIFF_COLOR) in shades_b
     assert compare_window._highlights_a(diff.a_end, diff.a_end) == []
+    # B's 4 extra bytes are greyed: nothing in A to compare them with.
+    assert compare_window._highlights_b(300_000, 300_004) == [(300_000, 300_004, UNCOMPARED_COLOR)]
 
 
 def test_overview_bar_marks_where_differences_are(compare_window):
@@ -175,6 +182,9 @@ def test_resynchronize_after_insertion(window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: not opened.running, timeout=20_000)
     assert opened.result.range_count == 0
     assert opened.status_text == "No differences; B is 8 bytes longer"
+    # The inserted bytes are not compared: greyed in B, nothing greyed in A.
+    assert opened._highlights_b(990, 1020) == [(1000, 1008, UNCOMPARED_COLOR)]
+    assert opened._highlights_a(0, 50_000) == []
     opened.view_a.set_top_row(100)
     assert opened.view_b.top_row == (100 * 16 + 8) // 16
     dialog = opened.show_resync_dialog()

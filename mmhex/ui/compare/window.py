@@ -37,6 +37,7 @@ from mmhex.core.compare import (
     compare,
     plan_segments,
     recompare_span,
+    uncompared,
 )
 from mmhex.core.document import Change, ChangeKind, Document
 from mmhex.core.errors import describe_error
@@ -52,6 +53,8 @@ from mmhex.ui.workers import BackgroundTask
 
 # Readable on light and dark backgrounds, and the same red in grids, bars and list.
 DIFF_COLOR = QColor(235, 64, 52, 110)
+# Bytes that are not compared at all (a longer file's tail, an insertion skipped by a resync).
+UNCOMPARED_COLOR = QColor(128, 128, 128, 70)
 # An edit touching at most this many bytes (with the ranges around it) is re-compared at once on
 # the GUI thread (milliseconds); a larger one starts a background compare.
 SYNC_RECOMPARE_LIMIT = 16 * 1024 * 1024
@@ -380,10 +383,22 @@ class CompareWindow(QMainWindow):
 
     # ----------------------------------------------------------------- highlighting
     def _highlights_a(self, start: int, end: int) -> list[tuple[int, int, QColor]]:
-        return [(r.a, r.a_end, DIFF_COLOR) for r in self.result.ranges_between(start, end)]
+        shades = self._uncompared("a", self.document_a.size, start, end)
+        shades += [(r.a, r.a_end, DIFF_COLOR) for r in self.result.ranges_between(start, end)]
+        return shades
 
     def _highlights_b(self, start: int, end: int) -> list[tuple[int, int, QColor]]:
-        return [(r.b, r.b_end, DIFF_COLOR) for r in self.result.ranges_between_b(start, end)]
+        shades = self._uncompared("b", self.document_b.size, start, end)
+        shades += [(r.b, r.b_end, DIFF_COLOR) for r in self.result.ranges_between_b(start, end)]
+        return shades
+
+    def _uncompared(self, side: str, size: int, start: int, end: int) -> list:
+        """Bytes no segment compares (the longer file's tail, a skipped insertion), greyed."""
+        return [
+            (low, high, UNCOMPARED_COLOR)
+            for low, high in uncompared(self.result.segments, size, side)
+            if low < end and high > start
+        ]
 
     # ----------------------------------------------------------------- navigation
     def show_range(self, diff: DiffRange) -> None:
