@@ -25,8 +25,10 @@ from mmhex.core.mapping import FileKind, MappedFile
 from mmhex.core.progress import Cancelled, Progress
 from mmhex.core.scan import SafeReader
 
-# A differing piece is split into this many parts per level until parts are LEAF bytes long;
-# a leaf is screened in SCREEN-byte blocks and only the differing ones are XOR-ed.
+# A piece is compared BLOCK bytes per memcmp; a differing block is split into FANOUT parts per
+# level until parts are LEAF bytes long; a leaf is screened in SCREEN-byte blocks and only the
+# differing ones are XOR-ed.
+BLOCK = 256 * 1024
 FANOUT = 16
 LEAF = 64 * 1024
 SCREEN = 4096
@@ -302,8 +304,12 @@ def piece_runs(va: memoryview, vb: memoryview) -> list[tuple[int, int]]:
         raise ValueError("pieces of different lengths")
     aa, ab = buffer_address(va), buffer_address(vb)
     out: list[tuple[int, int]] = []
-    if n and memcmp(aa, ab, n):
-        _narrow(va, vb, aa, ab, 0, n, out)
+    # Blocks of BLOCK bytes, not the whole piece in one call: a difference then costs
+    # re-reading one block while narrowing, not the whole piece (16 calls per 4 MiB: ~30 µs).
+    for start in range(0, n, BLOCK):
+        length = min(BLOCK, n - start)
+        if memcmp(aa + start, ab + start, length):
+            _narrow(va, vb, aa, ab, start, length, out)
     return out
 
 
