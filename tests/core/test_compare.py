@@ -362,3 +362,14 @@ def test_uncompared_ranges_are_tails_and_skipped_insertions():
     assert comparing.uncompared(segments, 3108, "b") == [(1000, 1100), (3100, 3108)]
     assert comparing.uncompared(plan_segments(10, 4), 10, "a") == [(4, 10)]
     assert comparing.uncompared(plan_segments(0, 4), 4, "b") == [(0, 4)]
+
+
+def test_large_pieces_narrow_through_every_level(pair):
+    """Default 16 MiB windows: 4 MiB pieces, 256 KiB blocks split down to 4 KiB screens."""
+    rng = random.Random(21)
+    a = rng.randbytes(5 * 1024 * 1024 + 3)
+    b = scatter(rng, a, 300, longest=3000)
+    doc_a, doc_b = pair(a, b, window_size=16 * 1024 * 1024)
+    for use_pread in (True, False):
+        result = compare(doc_a, doc_b, use_pread=use_pread)
+        assert as_tuples(result.ranges) == model(a, b)
