@@ -23,6 +23,8 @@ HELP = (
     "1 when different, 2 on trouble."
 )
 
+# A failed write to standard output is trouble (2), as for cmp; 1 would mean "they differ".
+OUTPUT_ERROR_STATUS = 2
 # cmp's own name in its messages: the lines must be the ones cmp writes.
 PROGRAM = "cmp"
 # cmp -l pads offsets to the digits of the smaller regular file's size, or of the largest off_t.
