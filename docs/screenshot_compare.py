@@ -10,23 +10,19 @@ from __future__ import annotations
 import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
 
-from shots import photograph, settle  # noqa: E402
+from shots import isolate, photograph, settle  # noqa: E402
 
 
 def main() -> int:
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else "/bin/ls")
-    outdir = Path(sys.argv[2] if len(sys.argv) > 2 else ROOT / "docs")
-    scratch = Path(tempfile.mkdtemp(prefix="mmhex-shot-"))
-    os.environ["MMHEX_SETTINGS"] = str(scratch / "settings.ini")
-    os.environ["XDG_DATA_HOME"] = str(scratch / "data")
-    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    target, outdir = isolate("/bin/ls")
+    source = Path(target)
+    scratch = Path(os.environ["MMHEX_SETTINGS"]).parent  # isolate's scratch folder
     data = source.read_bytes()
     changed = bytearray(data)
     rng = random.Random(7)
