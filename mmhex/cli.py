@@ -25,7 +25,7 @@ def register_command(name: str, module: str) -> None:
     COMMANDS[name] = module
 
 
-for _name in ("dump", "find", "maps", "parse", "patch", "recover", "residency"):
+for _name in ("cmp", "dump", "find", "maps", "parse", "patch", "recover", "residency"):
     if importlib.util.find_spec(f"mmhex.commands.{_name}") is not None:
         register_command(_name, f"mmhex.commands.{_name}")
 
@@ -38,6 +38,7 @@ class GuiRequest:
     offset: str | None  # a go-to expression, resolved once the file size is known
     readonly: bool
     edit: bool
+    compare: tuple[str, str] | None = None  # --compare A B: the compare window
 
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
@@ -65,6 +66,9 @@ def _gui_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--readonly", "-r", action="store_true", help="never allow editing")
     mode.add_argument("--edit", "-e", action="store_true", help="open in private-edit mode")
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("A", "B"), help="open A and compare it with B side by side"
+    )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
 
@@ -84,7 +88,12 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
         except ExpressionError as exc:
             parser.error(f"--offset: {exc}")
         offset = args.offset
-    return GuiRequest(path=path, offset=offset, readonly=args.readonly, edit=args.edit)
+    if args.compare is not None and args.file is not None:
+        parser.error("--compare A B takes the place of FILE")
+    compare = tuple(args.compare) if args.compare is not None else None
+    return GuiRequest(
+        path=path, offset=offset, readonly=args.readonly, edit=args.edit, compare=compare
+    )
 
 
 def run_command(name: str, argv: list[str]) -> int:
