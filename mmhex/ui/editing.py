@@ -41,6 +41,7 @@ from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
 from mmhex.ui.hex_view import Highlight, Pane
+from mmhex.ui.toolbar_proxy import fixed_text_proxy
 from mmhex.ui.undo import EditBatchCommand, EditCommand
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
@@ -191,14 +192,12 @@ class EditController(QObject):
         toolbar.setObjectName("toolbar:editing")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         # Short, fixed button labels: the menu items' texts change ("Undo Typing: 3 bytes…").
-        for key, label in (
-            ("edit.toggle_editing", "Edit"),
-            ("file.save", "Save"),
-            ("edit.undo", "Undo"),
-            ("edit.redo", "Redo"),
-        ):
+        for key, label in (("edit.toggle_editing", "Edit"), ("file.save", "Save")):
             actions[key].setIconText(label)
             toolbar.addAction(actions[key])
+        # Undo/Redo change text on every edit: their buttons are fixed-text proxies (Qt bug).
+        for key, label in (("edit.undo", "Undo"), ("edit.redo", "Redo")):
+            toolbar.addAction(fixed_text_proxy(actions[key], label, toolbar))
         window.addToolBar(toolbar)
         self.toolbar = toolbar
         self.history_dock = window.add_dock(
