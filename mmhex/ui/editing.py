@@ -37,6 +37,7 @@ from mmhex.core.edits import Edit, HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
 from mmhex.core.progress import Cancelled
 from mmhex.core.save import FileChangedOnDiskError, SaveResult
+from mmhex.ui.coalesce import Coalescer
 from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
@@ -168,6 +169,7 @@ class EditController(QObject):
         self.history_dock: QDockWidget | None = None
         self.progress = SaveProgress(window)
         self.toolbar: QToolBar | None = None
+        self._stale = Coalescer(self._refresh, self)
 
         self.view.key_handler = self.handle_key
         self.view.add_highlighter(self.dirty_highlights)
@@ -229,7 +231,10 @@ class EditController(QObject):
     def _on_change(self, change: Change) -> None:
         if change.kind is ChangeKind.RELOAD:
             self._break_typing_run()
-        self._refresh()
+        if change.kind is ChangeKind.EDIT:
+            self._stale.schedule()  # a batch of edits: one refresh when the loop turns
+        else:
+            self._refresh()
 
     def _on_user_move(self, *_args: object) -> None:
         if not self._moving_cursor:
@@ -241,6 +246,7 @@ class EditController(QObject):
 
     def _refresh(self, *_args: object) -> None:
         """Action states, the title's modified mark and the nibble cursor follow the document."""
+        self._stale.cancel()
         document = self._document
         editing = document is not None and document.editing
         modified = document is not None and document.modified
