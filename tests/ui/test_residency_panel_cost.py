@@ -44,7 +44,7 @@ def test_image_colours_equal_the_per_cell_reference() -> None:
             column() if known else None,
             column(),
         )
-        argb = cell_argb(buckets, rp.PALETTE)
+        argb = cell_argb(buckets, lambda c, p, t: rp.cell_color(c, p, t).rgb())
         for index in range(count):
             private = buckets.private[index] if buckets.private else 0
             touched = buckets.touched[index] if buckets.touched else 0

@@ -1,105 +1,101 @@
-"""A residency map as one image: every cell's colour computed at once (numpy), drawn with one call.
+"""A residency map as one image: built once per snapshot, drawn with one call per paint.
 
 The panel used to fill every cell with its own ``fillRect`` on every paint (574k calls over 500
-scroll steps, a one-row scroll 3.2x slower with the panel shown). Now a snapshot's buckets become
-an ARGB32 array once, and a paint only draws that image and the view's frame. The colours are
-exactly ``residency_panel.cell_color``'s (same float arithmetic, same round-half-even), which the
-tests check pixel by pixel. numpy is imported on first use, off the start-up path.
+scroll steps; a one-row scroll 3.2x slower with the panel shown). Now a snapshot's buckets become
+ARGB32 pixel rows once: each distinct cell state is coloured once (by ``cell_color``, the one
+definition of the colours) and each row of cells is one ``bytes.join``, repeated for the cell's
+height. A few thousand cells take a few milliseconds, only when the snapshot changes. (numpy was
+measured too: the same speed here, but its import cost 60-230 ms of the window's start-up.)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sys
+from collections.abc import Callable
+from itertools import repeat
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QImage
+
+from mmhex.core.residency import PageCounts
 
 if TYPE_CHECKING:
     from mmhex.core.residency import Buckets
 
 OPAQUE = 0xFF000000
+_TRANSPARENT = bytes(4)
+
+# (counts, private, touched) -> 0xRRGGBB
+ColorRule = Callable[[PageCounts, int, int], int]
 
 
-def _rgb(color: QColor) -> tuple[int, int, int]:
-    return color.red(), color.green(), color.blue()
-
-
-def cell_argb(buckets: Buckets, palette: dict[str, QColor]) -> Any:
-    """One 0xAARRGGBB value per bucket (numpy uint32), by the rules of ``cell_color``.
-
-    Priority, lowest first so that later rules overwrite: resident shade, dirty, writeback;
-    unknown grey (blue for pages this process holds); private copies over everything.
-    """
-    import numpy as np
-
+def cell_argb(buckets: Buckets, rule: ColorRule) -> list[int]:
+    """One 0xAARRGGBB value per bucket; ``rule(counts, private, touched)`` runs once per state."""
     count = len(buckets)
     layout = buckets.layout
-    pages = np.full(count, layout.bucket_pages, dtype=np.float64)
-    if count:
-        pages[-1] = layout.page_count(count - 1)
-    pages = np.maximum(pages, 1.0)
-    channels = np.empty((count, 3), dtype=np.float64)
-
-    def values(name: str) -> Any:
-        column = getattr(buckets, name)
-        if column is None:
-            return None
-        return np.asarray(column, dtype=np.float64)
-
-    def paint(mask: Any, low: QColor, high: QColor, base: float, scale: float, share: Any) -> None:
-        if not mask.any():
-            return
-        amount = np.clip(base + scale * share[mask] / pages[mask], 0.0, 1.0)
-        lows, highs = np.array(_rgb(low), dtype=np.float64), np.array(_rgb(high), np.float64)
-        channels[mask] = lows + (highs - lows) * amount[:, None]
-
-    not_resident = palette["not_resident"]
-    resident = values("resident")
-    if resident is None:
-        channels[:] = _rgb(palette["unknown"])
-        touched = values("touched")
-        if touched is not None:
-            paint(touched > 0, palette["unknown"], palette["resident"], 0.45, 0.55, touched)
-    else:
-        channels[:] = _rgb(not_resident)
-        paint(resident > 0, not_resident, palette["resident"], 0.3, 0.7, resident)
-        for name in ("dirty", "writeback"):
-            column = values(name)
-            if column is not None:
-                paint(column > 0, not_resident, palette[name], 0.45, 0.55, column)
-    private = values("private")
-    if private is not None:
-        paint(private > 0, not_resident, palette["private"], 0.45, 0.55, private)
-    # Round half to even, as Python's round() in QColor mixing does.
-    rgb = np.rint(channels).astype(np.uint32)
-    return OPAQUE | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    memo: dict[tuple[object, ...], int] = {}
+    out: list[int] = []
+    none = repeat(None, count)
+    zeros = repeat(0, count)
+    for index, resident, dirty, writeback, private, touched in zip(
+        range(count),
+        buckets.resident if buckets.resident is not None else none,
+        buckets.dirty if buckets.dirty is not None else repeat(None, count),
+        buckets.writeback if buckets.writeback is not None else repeat(None, count),
+        buckets.private if buckets.private is not None else zeros,
+        buckets.touched if buckets.touched is not None else repeat(0, count),
+        strict=False,
+    ):
+        pages = layout.bucket_pages if index < count - 1 else layout.page_count(index)
+        key = (pages, resident, dirty, writeback, private, touched)
+        value = memo.get(key)
+        if value is None:
+            counts = PageCounts(pages, resident, dirty, writeback)
+            value = memo[key] = OPAQUE | (rule(counts, private, touched) & 0xFFFFFF)
+        out.append(value)
+    return out
 
 
 def grid_image(
-    argb: Any, recent: Any, columns: int, cell: int, stripe_color: QColor
-) -> tuple[QImage, Any]:
+    argb: list[int], recent: tuple[int, ...] | None, columns: int, cell: int, stripe: int
+) -> tuple[QImage, bytes]:
     """The cells laid out ``columns`` to a row, ``cell`` px squares one px apart (transparent).
 
-    ``recent`` (bool per cell, or None) adds a stripe along the lower edge. Returns the image and
-    the array that owns its pixels (keep both alive together).
+    ``recent`` (truthy per cell, or None) paints the lower quarter of a cell in ``stripe``
+    (0xRRGGBB). Returns the image and the bytes that hold its pixels (keep both alive together).
     """
-    import numpy as np
-
-    count = len(argb)
+    order = sys.byteorder  # Format_ARGB32 stores each pixel as a native-endian 0xAARRGGBB
     pitch = cell + 1
-    rows = max(1, -(-count // columns))
-    padded = np.zeros(rows * columns, dtype=np.uint32)
-    padded[:count] = argb
-    grid = padded.reshape(rows, columns)
-    pixels = np.zeros((rows, pitch, columns, pitch), dtype=np.uint32)
-    pixels[:, :cell, :, :cell] = grid[:, None, :, None]
-    if recent is not None and count:
-        marks = np.zeros(rows * columns, dtype=bool)
-        marks[:count] = np.asarray(recent, dtype=bool)
-        stripe = max(1, cell // 4)
-        color = np.uint32(OPAQUE | (stripe_color.rgb() & 0xFFFFFF))
-        lower = np.where(marks.reshape(rows, columns), color, grid)
-        pixels[:, cell - stripe : cell, :, :cell] = lower[:, None, :, None]
-    pixels = np.ascontiguousarray(pixels.reshape(rows * pitch, columns * pitch))
-    height, width = pixels.shape
-    image = QImage(pixels.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
+    rows = max(1, -(-len(argb) // columns))
+    width = columns * pitch
+    blocks = {value: value.to_bytes(4, order) * cell + _TRANSPARENT for value in set(argb)}
+    blank = _TRANSPARENT * pitch
+    stripe_block = (OPAQUE | stripe).to_bytes(4, order) * cell + _TRANSPARENT
+    stripe_rows = max(1, cell // 4)
+    gap_row = _TRANSPARENT * width
+    lines: list[bytes] = []
+    for row in range(rows):
+        first = row * columns
+        cells = argb[first : first + columns]
+        padding = blank * (columns - len(cells))
+        body = b"".join([blocks[value] for value in cells]) + padding
+        marks = recent[first : first + len(cells)] if recent is not None else ()
+        if any(marks):
+            lower = (
+                b"".join(
+                    [
+                        stripe_block if mark else blocks[value]
+                        for value, mark in zip(cells, marks, strict=True)
+                    ]
+                )
+                + padding
+            )
+            lines += [body] * (cell - stripe_rows) + [lower] * stripe_rows
+        else:
+            lines += [body] * cell
+        lines.append(gap_row)
+    pixels = b"".join(lines)
+    image = QImage(
+        pixels, width, rows * pitch, width * 4, QImage.Format.Format_ARGB32_Premultiplied
+    )
     return image, pixels

@@ -76,14 +76,6 @@ PRIVATE = QColor("#2f9e44")
 UNKNOWN = QColor("#a7a7a7")
 RECENTLY_EVICTED = QColor("#e03131")
 VIEW_FRAME = QColor("#111111")
-PALETTE = {
-    "not_resident": NOT_RESIDENT,
-    "resident": RESIDENT,
-    "dirty": DIRTY,
-    "writeback": WRITEBACK,
-    "private": PRIVATE,
-    "unknown": UNKNOWN,
-}
 
 INTERVALS_MS = (250, 500, 1000, 2000, 5000)
 DEFAULT_INTERVAL_MS = 500
@@ -119,6 +111,10 @@ def cell_color(counts: PageCounts, private: int = 0, touched: int = 0) -> QColor
     if counts.resident:
         return mix(NOT_RESIDENT, RESIDENT, 0.3 + 0.7 * counts.resident / pages)
     return NOT_RESIDENT
+
+
+def _cell_rgb(counts: PageCounts, private: int, touched: int) -> int:
+    return cell_color(counts, private, touched).rgb()
 
 
 def describe_counts(counts: PageCounts, private: int | None, touched: int | None) -> str:
@@ -237,12 +233,11 @@ class PageGrid(QWidget):
         columns, shown = self.columns(), min(len(buckets), self.capacity())
         key = (columns, shown)
         if self._image is None or self._image_key != key:
-            argb = cell_argb(buckets, PALETTE)[:shown]
+            argb = cell_argb(buckets, _cell_rgb)[:shown]
             recent = buckets.recently_evicted
             marks = None if recent is None else recent[:shown]
-            self._image, self._pixels = grid_image(
-                argb, marks, columns, self.cell, RECENTLY_EVICTED
-            )
+            stripe = RECENTLY_EVICTED.rgb() & 0xFFFFFF
+            self._image, self._pixels = grid_image(argb, marks, columns, self.cell, stripe)
             self._image_key = key
         return self._image
 
