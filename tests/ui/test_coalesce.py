@@ -72,4 +72,10 @@ def test_replace_all_refreshes_each_listener_once(qtbot, window, questions, tmp_
     assert window.isWindowModified()
     assert window.action_builder.actions["file.save"].isEnabled()
     assert window.view.model.window_bytes()[8:10] == b"\xca\xfe"
+    # Undo of the whole batch: as many reverts, again one refresh.
+    window.action_builder.actions["edit.undo"].trigger()
+    assert window.document.read(0, 16) == bytes(16)
+    QApplication.processEvents()
+    assert len(resets) == 2 and len(decodes) == 2
+    assert inspector.data[:2] == b"\x00\x00" and not window.isWindowModified()
     window.findChild(ResidencyPanel).shutdown()
