@@ -122,6 +122,8 @@ def test_compact_form_is_one_strip_and_one_line(qtbot, window, random_file) -> N
         item = window.action_builder.actions["view.residency_compact"]
         assert item.isCheckable() and not item.isChecked()
         full_height = residency.minimumSizeHint().height()
+        docks = {dock.windowTitle(): dock for dock in window.findChildren(QDockWidget)}
+        tall = docks["Residency"].height()
         item.trigger()
         QApplication.processEvents()
         assert residency.compact and item.isChecked()
@@ -132,6 +134,7 @@ def test_compact_form_is_one_strip_and_one_line(qtbot, window, random_file) -> N
             residency.overview.height() == residency.overview.pitch + 2 * residency.overview.MARGIN
         )
         assert residency.snapshot_request()["detail"] is None
+        assert docks["Residency"].height() < tall  # the room goes to the other docks
         settle(residency)
         assert residency.snapshot is not None and residency.snapshot.detail is None
         content = residency.scroll.widget().minimumSizeHint().height()

@@ -34,6 +34,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -297,6 +298,19 @@ class PageGrid(QWidget):
         return super().event(event)
 
 
+class _FillLayout(QVBoxLayout):
+    """A column that fills the scroll area's viewport instead of its preferred height.
+
+    With word-wrapped labels a layout reports height-for-width, and QScrollArea then sizes the
+    content at its preferred height, taller than the dock: the legend and the buttons scrolled out
+    of sight on a 768-pixel screen. Without it the content is the viewport's height (or its
+    minimum, scrolling only then) and the per-page map takes what is left.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class LiveLine(QWidget):
     """One line of text that changes on every refresh (faults, timing) without re-laying out.
 
@@ -415,7 +429,7 @@ class ResidencyPanel(QWidget):
         outer.addWidget(self.scroll)
         content = QWidget(self.scroll)
         self.scroll.setWidget(content)
-        layout = QVBoxLayout(content)
+        layout = _FillLayout(content)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
 
@@ -590,6 +604,8 @@ class ResidencyPanel(QWidget):
         refresh.addWidget(self.status_label, 1)
         controls.addLayout(refresh)
         layout.addWidget(self.controls)
+        # Takes the room nothing else wants: in the compact form, the strip and totals stay on top.
+        layout.addStretch(0)
         # In the compact form only the whole-file strip and the totals line stay.
         self._full_only = (
             self.file_label,
@@ -681,7 +697,18 @@ class ResidencyPanel(QWidget):
         )
         self.totals_label.setWordWrap(not compact)
         self.compact_changed.emit(compact)
+        if compact:
+            self._shrink_dock()
         self.refresh_now(full=True)
+
+    def _shrink_dock(self) -> None:
+        """Give the room the compact form frees to the docks beside it."""
+        dock = self.parentWidget()
+        main = dock.parentWidget() if dock is not None else None
+        if isinstance(dock, QDockWidget) and isinstance(main, QMainWindow):
+            content = self.scroll.widget().minimumSizeHint().height()
+            title = dock.height() - self.height()
+            main.resizeDocks([dock], [content + max(0, title)], Qt.Orientation.Vertical)
 
     def toggle_compact(self) -> None:
         """View ▸ Panels ▸ Compact Residency Panel."""
