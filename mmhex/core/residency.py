@@ -711,29 +711,45 @@ class DocumentResidency:
         visible: tuple[int, int],
         full: bool,
     ) -> _Measured:
-        """The file's and this process's bucket counts, reused when nothing can have changed."""
+        """The file's and this process's bucket counts, each reused when it cannot have changed.
+
+        The file's buckets depend on the page cache (the whole-file counters tell) and the
+        layouts; this process's own pages on the view, the edits and the mode. Scrolling thus
+        re-reads only the page tables, and an idle refresh nothing but one cachestat.
+        """
         quick = probe.whole_file_counters(size)
         document = self.document
-        key = (id(probe), size, tuple(layouts), visible, document.generation, document.mode)
+        file_key = (id(probe), size, tuple(layouts))
+        own_key = (*file_key, visible, document.generation, document.mode)
         last = self._reuse
         now = time.monotonic()
-        if (
+        recent = (
             not full
-            and quick is not None
             and last is not None
             and last.probe is probe
-            and last.key == key
-            and last.quick == quick
             and now - last.when < FULL_REFRESH_S
-        ):
+        )
+        file_same = (
+            recent and quick is not None and (last.file_key, last.quick) == (file_key, quick)
+        )
+        own_same = recent and last.own_key == own_key
+        if file_same and own_same:
             return last
-        file_buckets = [probe.buckets_for(layout) for layout in layouts]
-        own = self._own_pages(layouts)
+        if file_same:
+            file_buckets, when = last.file_buckets, last.when
+        else:
+            file_buckets, when = [probe.buckets_for(layout) for layout in layouts], now
+        own = last.own if own_same else self._own_pages(layouts)
         filled = [
             _with_own(buckets, own_counts)
             for buckets, own_counts in zip(file_buckets, own[0], strict=True)
         ]
-        measured = _Measured(probe, key, quick, now, _sum_counts(file_buckets[0]), filled, own)
+        if last is not None and filled == last.filled:
+            filled = last.filled  # the same values: the same objects, so nothing is redrawn
+        totals = last.totals if file_same else _sum_counts(file_buckets[0])
+        measured = _Measured(
+            probe, file_key, own_key, quick, when, totals, file_buckets, own, filled
+        )
         self._reuse = measured
         return measured
 
@@ -806,12 +822,14 @@ class _Measured:
     """One full measurement and what it depended on (DocumentResidency._measure reuses it)."""
 
     probe: ResidencyProbe
-    key: tuple[object, ...]
+    file_key: tuple[object, ...]
+    own_key: tuple[object, ...]
     quick: tuple[int, ...] | None
-    when: float
+    when: float  # when the file's buckets were measured
     totals: PageCounts
-    filled: list[Buckets]
+    file_buckets: list[Buckets]
     own: tuple[list[tuple[list[int] | None, list[int] | None]], int | None, int | None]
+    filled: list[Buckets]
 
 
 def _sum_counts(buckets: Buckets) -> PageCounts:

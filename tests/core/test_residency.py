@@ -641,8 +641,19 @@ def test_an_unchanged_file_is_measured_with_one_call_and_a_change_is_seen(
     assert changed.totals.resident == fincore_pages(path)  # the kernel's own count
     per_bucket = [changed.overview.counts(i).resident for i in range(len(changed.overview))]
     assert per_bucket[1] == 3 and per_bucket[10] == 1  # 4 pages per bucket
-    assert tracker.snapshot(overview_buckets=16, full=True).overview is not changed.overview
+    calls.clear()
+    again = tracker.snapshot(overview_buckets=16, full=True)  # measured anew on request ...
+    assert calls[-1] == 16
+    assert again.overview is changed.overview  # ... but equal values keep their objects
+    calls.clear()
     monkeypatch.setattr(residency, "FULL_REFRESH_S", 0.0)  # and at least every FULL_REFRESH_S
-    assert tracker.snapshot(overview_buckets=16).overview is not changed.overview
+    tracker.snapshot(overview_buckets=16)
+    assert calls[-1] == 16
+    calls.clear()
+    document.read(40 * PAGE, 1)  # this process maps a cached page: only its own are re-read
+    monkeypatch.setattr(residency, "FULL_REFRESH_S", 10.0)
+    moved = tracker.snapshot(overview_buckets=16, visible=(40 * PAGE, 41 * PAGE))
+    assert calls == [1] and moved.overview.touched is not None
+    assert moved.overview.touched[10] >= 1 and moved.overview.resident == changed.overview.resident
     tracker.close()
     document.close()
