@@ -253,7 +253,8 @@ class EditController(QObject):
         idle = not self.saving
         self.view.nibble_cursor = editing
         self.view.viewport().update()
-        self.window.setWindowModified(modified)
+        if self.window.isWindowModified() != modified:  # Qt re-titles the window even if equal
+            self.window.setWindowModified(modified)
         actions = self.window.action_builder.actions
         states = {
             "edit.undo": editing and idle and self.stack.canUndo(),
