@@ -7,14 +7,16 @@ Subcommands live in ``mmhex.commands.<name>`` modules, each with ``HELP``,
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import importlib.util
 import os
 import sys
-from dataclasses import dataclass
 
 from mmhex import __version__
+from mmhex.core.record import record  # not dataclasses: 5 ms of every headless command
+
+TYPE_CHECKING = False  # typing and argparse are imported where used: start-up is the point
+if TYPE_CHECKING:
+    import argparse
 
 # name -> module; the module is imported only when the command is used.
 COMMANDS: dict[str, str] = {}
@@ -26,11 +28,40 @@ def register_command(name: str, module: str) -> None:
 
 
 for _name in ("cmp", "dump", "find", "maps", "parse", "patch", "recover", "residency"):
-    if importlib.util.find_spec(f"mmhex.commands.{_name}") is not None:
-        register_command(_name, f"mmhex.commands.{_name}")
+    register_command(_name, f"mmhex.commands.{_name}")  # imported only when run
 
 
-@dataclass(frozen=True)
+def _terminal_columns() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def new_parser(**kwargs: object) -> argparse.ArgumentParser:
+    """An ArgumentParser (imported here: ``--version`` needs none) with a cheap formatter.
+
+    argparse builds a formatter for every ``add_argument``, and its formatter imports ``shutil``
+    (2 ms, bz2 and lzma with it) for the terminal width; ``os.get_terminal_size`` answers the
+    same (COLUMNS first, 80 when not a terminal).
+    """
+    import argparse
+
+    class HelpFormatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, **options: object) -> None:
+            if options.get("width") is None:
+                options["width"] = _terminal_columns() - 2
+            super().__init__(prog, **options)  # type: ignore[arg-type]
+
+    kwargs.setdefault("formatter_class", HelpFormatter)
+    return argparse.ArgumentParser(**kwargs)  # type: ignore[arg-type]
+
+
+@record(frozen=True)
 class GuiRequest:
     """What ``mmhex [options] [FILE[:OFFSET]]`` asks the window to do."""
 
@@ -56,7 +87,7 @@ def split_path_offset(arg: str) -> tuple[str, str | None]:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = new_parser(
         prog="mmhex",
         description="Hex viewer and editor backed by mmap. "
         f"Headless commands: {', '.join(sorted(COMMANDS)) or '(none)'} (mmhex COMMAND --help).",
@@ -108,7 +139,7 @@ def run_command(name: str, argv: list[str]) -> int:
     _output.install()
     module = importlib.import_module(COMMANDS[name])
     try:
-        parser = argparse.ArgumentParser(prog=f"mmhex {name}", description=module.HELP)
+        parser = new_parser(prog=f"mmhex {name}", description=module.HELP)
         module.add_arguments(parser)
         args = parser.parse_args(argv)
         status = int(module.run(args))
@@ -129,6 +160,9 @@ def run_command(name: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:  # as argparse prints it, without building the parser
+        print(f"mmhex {__version__}")
+        return 0
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
     request = parse_gui_args(argv)
