@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QWidget
 
+from mmhex.core.formats import COPY_FORMATS
+
 Key = QKeySequence.StandardKey
 Shortcut = QKeySequence.StandardKey | str
 
@@ -38,6 +40,7 @@ class ActionSpec:
     separator_before: bool = False
     dynamic_menu: bool = False  # ``menu`` is a submenu the slot fills before it shows
     checkable: bool = False  # an on/off item; its slot sets the checked state it ends up in
+    context_menu: bool = False  # also in the grid's context menu (after CONTEXT_MENU's entries)
 
     @property
     def target(self) -> str:
@@ -62,6 +65,7 @@ _ROWS = "&View/&Bytes per row"
 _GROUPS = "&View/Byte &grouping"
 _OFFSETS = "&View/&Offsets"
 _THEMES = "&View/&Theme"
+_COPY_AS = "&Edit/Copy &As"
 
 # fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -83,8 +87,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("edit.undo", "&Undo", "editing.undo", "&Edit", (Key.Undo,)),
     ActionSpec("edit.redo", "&Redo", "editing.redo", "&Edit",
                (Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y")),
-    ActionSpec("edit.paste", "&Paste", "editing.paste", "&Edit", (Key.Paste,),
+    ActionSpec("edit.copy", "&Copy", "clipboard.copy", "&Edit", (Key.Copy,),
                separator_before=True,
+               tip="Copy the selection as the focused pane shows it (hex digits or text), with "
+                   "the raw bytes for hex editors"),
+    *(ActionSpec(f"edit.copy_as.{key}", label, "clipboard.copy_as", _COPY_AS, value=key)
+      for key, (label, _formatter) in COPY_FORMATS.items()),
+    ActionSpec("edit.copy_offset", "Copy &Offset", "clipboard.copy_offset", "&Edit",
+               tip="Copy the offset of the selection (or cursor) as 0x…"),
+    ActionSpec("edit.paste", "&Paste", "editing.paste", "&Edit", (Key.Paste,),
                tip="Overwrite with the clipboard: hex text in the hex pane, characters in the text "
                    "pane, raw bytes anywhere; never grows the file"),
     ActionSpec("edit.fill", "&Fill Selection…", "editing.show_fill_dialog", "&Edit",
@@ -119,6 +130,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="Jump to an offset: 0x1F4, 500, +0x10, -16, end-0x100, 0x400*3+2"),
     ActionSpec("go.start", "&Start of File", "view.move_to_start", "&Go", ("Ctrl+Home",)),
     ActionSpec("go.end", "&End of File", "view.move_to_end", "&Go", ("Ctrl+End",)),
+    # ---- Search (rows of the search feature's menu that act on the selection)
+    ActionSpec("search.find_selection", "Find &Selection", "selection_tools.find_selection",
+               "&Search", separator_before=True,
+               tip="Search for the selected bytes (as hex)"),
+    ActionSpec("search.checksums", "Selection &Checksums", "selection_tools.show_checksums",
+               "&Search", tip="Checksums and hashes of the selection"),
     # ---- Help
     ActionSpec("help.about", "&About mmhex", "window.show_about", "&Help"),
     # ---- Grid keys
@@ -147,6 +164,23 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _grid_key("scroll.up", "Scroll one row up", "scroll_up", "Ctrl+Up"),
 )
 # fmt: on
+
+# The grid's context menu: action keys in order ("-" a separator, "&…" a submenu of the menu
+# bar); keys whose feature is not installed are left out. Rows flagged ``context_menu`` follow.
+CONTEXT_MENU: tuple[str, ...] = (
+    "edit.copy",
+    _COPY_AS,
+    "edit.copy_offset",
+    "edit.paste",
+    "-",
+    "edit.select_all",
+    "edit.fill",
+    "-",
+    "bookmarks.add",
+    "search.find_selection",
+    "go.offset",
+    "search.checksums",
+)
 
 
 def _menu_rank(title: str) -> float:
@@ -193,6 +227,7 @@ class ActionBuilder:
         self._groups: dict[str, QActionGroup] = {}
         self._separators: dict[str, QAction] = {}  # row key -> the separator drawn above it
         self.actions: dict[str, QAction] = {}
+        self.specs: dict[str, ActionSpec] = {}  # every row built, in the order it was built
 
     def menu(self, path: str) -> QMenu:
         """The (sub)menu at ``path`` ("&View/&Bytes per row"), created in MENU_ORDER."""
@@ -223,6 +258,7 @@ class ActionBuilder:
             if spec.key in self.actions or not spec.menu or spec.target not in targets:
                 continue
             slot = getattr(targets[spec.target], spec.method)
+            self.specs[spec.key] = spec
             if spec.dynamic_menu:
                 submenu = self.menu(spec.menu)
                 submenu.aboutToShow.connect(lambda submenu=submenu, slot=slot: slot(submenu))
@@ -239,10 +275,21 @@ class ActionBuilder:
                 return self._separators.get(spec.key, action)
         return None
 
+    def _submenu_at(self, path: str, later: tuple[ActionSpec, ...]) -> QMenu:
+        """A submenu created where its rows belong in the parent, not appended at its end."""
+        parent_path, _, title = path.rpartition("/")
+        if path in self._menus or not parent_path:
+            return self.menu(path)
+        parent = self.menu(parent_path)
+        menu = QMenu(title, parent)
+        parent.insertMenu(self._anchor(parent, later), menu)
+        self._menus[path] = menu
+        return menu
+
     def _action(
         self, spec: ActionSpec, slot: Callable[..., object], later: tuple[ActionSpec, ...]
     ) -> QAction:
-        menu = self.menu(spec.menu)
+        menu = self._submenu_at(spec.menu, later)
         anchor = self._anchor(menu, later)
         if spec.separator_before:
             self._separators[spec.key] = menu.insertSeparator(anchor)
@@ -269,6 +316,28 @@ class ActionBuilder:
             action.triggered.connect(lambda _checked=False: slot())
         menu.insertAction(anchor, action)
         return action
+
+    def context_menu(self, parent: QWidget) -> QMenu:
+        """The grid's context menu: CONTEXT_MENU, then rows flagged ``context_menu``.
+
+        It holds the very QActions of the menu bar, so enabled states and shortcuts agree.
+        """
+        menu = QMenu(parent)
+        entries = list(CONTEXT_MENU)
+        entries += [
+            key for key, spec in self.specs.items() if spec.context_menu and key not in entries
+        ]
+        for entry in entries:
+            if entry == "-":
+                if menu.actions() and not menu.actions()[-1].isSeparator():
+                    menu.addSeparator()
+            elif entry in self._menus:
+                menu.addMenu(self._menus[entry])
+            elif entry in self.actions:
+                menu.addAction(self.actions[entry])
+        while menu.actions() and menu.actions()[-1].isSeparator():
+            menu.removeAction(menu.actions()[-1])
+        return menu
 
     def check(self, key: str) -> None:
         """Tick a radio item (e.g. the current bytes per row) without triggering it."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QKeyCombination, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QApplication
 from mmhex.core.document import Change, Document
 from mmhex.core.viewport import RowSpace, offset_digits
 from mmhex.ui.actions import view_key_bindings
-from mmhex.ui.hex_model import HexTableModel, RowText, hex_chars
+from mmhex.ui.hex_model import HexTableModel, RowText, format_ascii, hex_chars
 
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
 Highlighter = Callable[[int, int], Iterable[Highlight]]
@@ -113,6 +114,7 @@ class HexView(QAbstractScrollArea):
     top_row_changed = Signal(object)  # first row on screen
     visible_range_changed = Signal(object, object)  # [start, end) byte range on screen
     zoom_requested = Signal(int)  # +1 / -1 from Ctrl+wheel
+    context_menu_requested = Signal(object)  # global QPoint where the menu should open
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -393,6 +395,10 @@ class HexView(QAbstractScrollArea):
         if nibble != self._nibble:
             self._nibble = nibble
             self.viewport().update()
+
+    def pane_characters(self, data: bytes) -> str:
+        """``data`` as the text pane shows it (what Copy copies from that pane)."""
+        return format_ascii(data)
 
     def switch_pane(self) -> None:
         self.set_active_pane(Pane.TEXT if self._pane is Pane.HEX else Pane.HEX)
@@ -763,6 +769,26 @@ class HexView(QAbstractScrollArea):
         extend = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         self.set_cursor(offset, extend=extend)
         self._dragging = True
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right click (or the Menu key): the window shows the action table's context menu.
+
+        A right click outside the selection moves the cursor there first, as in text editors,
+        so the menu acts on the byte under the mouse; inside it keeps the selection.
+        """
+        position = event.globalPos()
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            hit = self.hit(QPointF(self.viewport().mapFromGlobal(position)))
+            start, end = self.selection
+            if hit is not None and not start <= hit[1] < end:
+                self.set_active_pane(hit[0])
+                self.set_cursor(hit[1])
+        else:
+            rect = self.byte_rect(self._cursor, self._pane)
+            if rect is not None:
+                position = self.viewport().mapToGlobal(rect.bottomLeft().toPoint())
+        event.accept()
+        self.context_menu_requested.emit(position)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if not self._dragging:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         # Set while mmhex itself writes the file (a save): its own writes are not outside changes.
         self.outside_checks_paused = False
         self.goto_dialog: GotoDialog | None = None
+        self.context_menu: QMenu | None = None
         self.options = (options or settings.load_view_options()).normalized()
         self._applied_options: ViewOptions | None = None
 
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.view.visible_range_changed.connect(self.visible_range_changed)
         self.view.selection_changed.connect(self._update_status)
         self.view.zoom_requested.connect(self._zoom_step)
+        self.view.context_menu_requested.connect(self.show_context_menu)
 
         self.cursor_label = QLabel(self)
         self.selection_label = QLabel(self)
@@ -164,6 +166,11 @@ class MainWindow(QMainWindow):
         width = self.view.sizeHint().width() + 40 + docks
         screen = self.screen()
         return min(width, screen.availableGeometry().width()) if screen else width
+
+    @property
+    def action_targets(self) -> dict[str, object]:
+        """The objects the action table's ``target.method`` slots name, by target name."""
+        return dict(self._targets)
 
     def register_action_target(self, name: str, target: object) -> None:
         """Make ``name.method`` slots of the action table resolvable, and build their actions."""
@@ -357,6 +364,16 @@ class MainWindow(QMainWindow):
 
     def select_all(self) -> None:
         self.view.select_all()
+
+    def show_context_menu(self, position: QPoint) -> QMenu | None:
+        """The grid's context menu (actions.CONTEXT_MENU) at a global position."""
+        if self.document is None:
+            return None
+        menu = self.action_builder.context_menu(self)
+        menu.aboutToHide.connect(menu.deleteLater)
+        self.context_menu = menu  # tests read it while it is open
+        menu.popup(position)
+        return menu
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About mmhex", about_text())
