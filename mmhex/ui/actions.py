@@ -41,6 +41,7 @@ class ActionSpec:
     dynamic_menu: bool = False  # ``menu`` is a submenu the slot fills before it shows
     checkable: bool = False  # an on/off item; its slot sets the checked state it ends up in
     context_menu: bool = False  # also in the grid's context menu (after CONTEXT_MENU's entries)
+    needs_file: bool = False  # disabled in an empty window (see _NEEDS_FILE for the table's)
 
     @property
     def target(self) -> str:
@@ -66,6 +67,7 @@ _GROUPS = "&View/Byte &grouping"
 _OFFSETS = "&View/&Offsets"
 _THEMES = "&View/&Theme"
 _COPY_AS = "&Edit/Copy &As"
+_INSPECTOR = "&View/&Inspector Reads At"
 
 # fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -121,6 +123,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _choice("view.theme.system", "Follow the &System", "window.set_theme", _THEMES, "system"),
     _choice("view.theme.light", "&Light", "window.set_theme", _THEMES, "light"),
     _choice("view.theme.dark", "&Dark", "window.set_theme", _THEMES, "dark"),
+    _choice("view.inspector_origin.selection", "&Selection Start", "links.set_inspector_origin",
+            _INSPECTOR, "selection"),
+    _choice("view.inspector_origin.cursor", "&Cursor", "links.set_inspector_origin", _INSPECTOR,
+            "cursor"),
     ActionSpec("view.zoom_in", "Zoom &In", "window.zoom_in", "&View", (Key.ZoomIn, "Ctrl+="),
                separator_before=True),
     ActionSpec("view.zoom_out", "Zoom &Out", "window.zoom_out", "&View", (Key.ZoomOut, "Ctrl+-")),
@@ -137,6 +143,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("search.checksums", "Selection &Checksums", "selection_tools.show_checksums",
                "&Search", tip="Checksums and hashes of the selection"),
     # ---- Help
+    ActionSpec("help.shortcuts", "&Keyboard Shortcuts…", "window.show_shortcuts", "&Help",
+               ("F1",), tip="Every action, its menu and its keys"),
     ActionSpec("help.about", "&About mmhex", "window.show_about", "&Help"),
     # ---- Grid keys
     _grid_key("cursor.right", "Next byte", "move_right", Key.MoveToNextChar),
@@ -181,6 +189,18 @@ CONTEXT_MENU: tuple[str, ...] = (
     "go.offset",
     "search.checksums",
 )
+
+
+# Rows that act on the open file: disabled in an empty window. Other features' rows opt in with
+# ``needs_file=True`` (a row that opens something, e.g. a process, must stay enabled).
+_NEEDS_FILE = (
+    "file.save", "file.revert", "file.close", "edit.", "go.", "search.", "bookmarks.",
+    "checksums.",
+)  # fmt: skip
+
+
+def needs_file(spec: ActionSpec) -> bool:
+    return spec.needs_file or spec.key.startswith(_NEEDS_FILE)
 
 
 def _menu_rank(title: str) -> float:

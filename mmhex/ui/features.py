@@ -16,7 +16,7 @@ TABBED_TOGETHER = ("Data inspector", "Bookmarks", "Selection checksums")
 
 def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
-    from mmhex.ui import clipboard, editing, selection_tools
+    from mmhex.ui import clipboard, editing, links, selection_tools
     from mmhex.ui.panels import residency_panel
     from mmhex.ui.search import feature as search_feature
 
@@ -24,6 +24,7 @@ def install_features(window: QMainWindow) -> None:
     edits = editing.install(window)
     search = search_feature.install(window)
     selection_tools.install(window, search)
+    links.install(window, search)
     search.apply_edits = edits.apply_edits  # Replace (all) and the inspector: one undo step
     residency_panel.install(window)
     tabify(window, TABBED_TOGETHER)

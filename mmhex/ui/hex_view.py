@@ -44,6 +44,7 @@ KeyHandler = Callable[[QKeyEvent], bool]  # True when it used the key
 
 WHEEL_STEP = 120  # angleDelta units of one notch
 ERROR_COLOR = QColor(210, 50, 50)  # readable on light and dark backgrounds
+ROW_LEADING = 1  # pixels above and below the glyphs of a row
 
 
 class Pane(enum.Enum):
@@ -235,7 +236,9 @@ class HexView(QAbstractScrollArea):
         metrics = QFontMetricsF(self.font())
         # The advance of a long run, as drawText lays out whole rows at once.
         char_width = metrics.horizontalAdvance("0" * 64) / 64
-        line_height = math.ceil(metrics.lineSpacing())
+        # A pixel of leading above and below each row: cursor and selection cells then frame
+        # their glyphs instead of touching them, and rows read apart at small sizes.
+        line_height = math.ceil(metrics.lineSpacing()) + 2 * ROW_LEADING
         per_row = self.model.bytes_per_row
         group = self.model.group
         digits = offset_digits(self.size, self.model.offset_base)
@@ -246,7 +249,7 @@ class HexView(QAbstractScrollArea):
         self._geometry = Geometry(
             char_width=char_width,
             line_height=line_height,
-            ascent=metrics.ascent(),
+            ascent=metrics.ascent() + ROW_LEADING,
             header_height=line_height + 4,
             offset_x=offset_x,
             hex_x=hex_x,

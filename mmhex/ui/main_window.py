@@ -11,11 +11,21 @@ document is closed or replaced) and ``outside_checks_paused`` (while our own sav
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Callable
 from dataclasses import replace
+from importlib import metadata
 
-from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QHideEvent, QShowEvent
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QHideEvent,
+    QShowEvent,
+    QWindow,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -35,7 +45,8 @@ from mmhex.core.errors import FileTruncatedError, describe_error
 from mmhex.core.expressions import ExpressionError, resolve_goto
 from mmhex.core.mapping import OpenMode
 from mmhex.ui import settings
-from mmhex.ui.actions import ACTIONS, ActionBuilder, ActionSpec
+from mmhex.ui.actions import ACTIONS, ActionBuilder, ActionSpec, needs_file
+from mmhex.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
 from mmhex.ui.file_watch import FileWatcher
 from mmhex.ui.goto_dialog import GotoDialog
 from mmhex.ui.hex_view import HexView, fixed_font
@@ -77,6 +88,7 @@ class MainWindow(QMainWindow):
         self.outside_checks_paused = False
         self.goto_dialog: GotoDialog | None = None
         self.context_menu: QMenu | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self.options = (options or settings.load_view_options()).normalized()
         self._applied_options: ViewOptions | None = None
 
@@ -112,20 +124,25 @@ class MainWindow(QMainWindow):
         self.size_label = QLabel(self)
         self.mode_label = QLabel(self)
         status = self.statusBar()
-        status.addWidget(self.cursor_label)
-        status.addWidget(self.selection_label)
-        status.addPermanentWidget(self.size_label)
-        status.addPermanentWidget(self.mode_label)
+        # All four are permanent widgets: a passing message (showMessage) takes the left part
+        # of the bar and never hides where the cursor is or what is selected.
+        for label in (self.cursor_label, self.selection_label, self.size_label, self.mode_label):
+            status.addPermanentWidget(label)
 
         self._targets: dict[str, object] = {"window": self, "view": self.view}
         self.action_builder = ActionBuilder(self.menuBar(), self)
-        self.action_builder.build(ACTIONS, self._targets)
+        self.document = None
+        self._build_actions(ACTIONS)
         self.apply_options(self.options, save=False)
         geometry = settings.load_window_geometry()
         self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
         if not self._geometry_restored:
             self.resize(self._content_width(), self._first_height())
         self._show_document_state()
+        self._focus_window: QWindow | None = None
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self._on_focus_window_changed)
 
     # ----------------------------------------------------------------- extension points
     def add_dock(
@@ -175,12 +192,22 @@ class MainWindow(QMainWindow):
     def register_action_target(self, name: str, target: object) -> None:
         """Make ``name.method`` slots of the action table resolvable, and build their actions."""
         self._targets[name] = target
-        self.action_builder.build(ACTIONS, self._targets)
+        self._build_actions(ACTIONS)
 
     def install_actions(self, specs: tuple[ActionSpec, ...], **targets: object) -> None:
         """Add a feature's own rows (same format as actions.ACTIONS)."""
         self._targets.update(targets)
+        self._build_actions(specs)
+
+    def _build_actions(self, specs: tuple[ActionSpec, ...]) -> None:
+        """Build rows whose target exists; in an empty window the new ones start disabled."""
+        before = set(self.action_builder.actions)
         self.action_builder.build(specs, self._targets)
+        if self.document is None:
+            specs = self.action_builder.specs
+            for key, action in self.action_builder.actions.items():
+                if key not in before and key in specs and needs_file(specs[key]):
+                    action.setEnabled(False)
 
     def request_edit_mode(self) -> bool:
         """Ask for private editing; True when the editing feature switched the document over."""
@@ -237,9 +264,17 @@ class MainWindow(QMainWindow):
         self._show_document_state()
         if document is not None and not self.isVisible() and not self._geometry_restored:
             self.resize(max(self.width(), self._width_for(document)), self.height())
+        self._enable_for_document(document is not None)
         if document is not None:
-            self.view.setFocus()
+            self.focus_grid()
         self.document_changed.emit(document)
+
+    def _enable_for_document(self, has_file: bool) -> None:
+        """An empty window disables every action that acts on a file (features refine later)."""
+        specs = self.action_builder.specs
+        for key, action in self.action_builder.actions.items():
+            if key in specs and needs_file(specs[key]):
+                action.setEnabled(has_file)
 
     def _width_for(self, document: Document) -> int:
         """A first window wide enough for the file's offsets and its longest status bar line."""
@@ -349,6 +384,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open File", folder)
         if path:
             self.open_path(path)
+        self.return_focus_to_grid()
 
     def fill_recent_menu(self, menu: QMenu) -> None:
         menu.clear()
@@ -375,8 +411,18 @@ class MainWindow(QMainWindow):
         menu.popup(position)
         return menu
 
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard Shortcuts (non-modal: it can stay open beside the grid)."""
+        dialog = ShortcutsDialog(shortcut_rows(self.action_builder.specs), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.return_focus_to_grid)
+        self.shortcuts_dialog = dialog
+        dialog.show()
+        return dialog
+
     def show_about(self) -> None:
         QMessageBox.about(self, "About mmhex", about_text())
+        self.return_focus_to_grid()
 
     # ----------------------------------------------------------------- actions: go
     def show_goto_dialog(self) -> GotoDialog | None:
@@ -390,6 +436,32 @@ class MainWindow(QMainWindow):
         self.goto_dialog = dialog
         dialog.open()
         return dialog
+
+    def focus_grid(self) -> None:
+        """Keyboard focus to the grid, in an active window: PgDn works without a click.
+
+        Without a window manager nothing activates a new window or gives it back after a
+        dialog; Qt then delivers no key at all until the user clicks.
+        """
+        if not self.isVisible():
+            return
+        self.activateWindow()
+        if self.document is not None:
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_focus_window_changed(self, window: QWindow | None) -> None:
+        """A dialog of ours closed and left no window focused (no window manager): take it."""
+        previous, self._focus_window = self._focus_window, window
+        handle = self.windowHandle()
+        if window is not None or previous is None or handle is None or not self.isVisible():
+            return
+        try:
+            ours = previous is not handle and previous.transientParent() is handle
+            closed = not previous.isVisible()
+        except RuntimeError:  # the dialog's window is already deleted: it was closed
+            ours = closed = True
+        if ours and closed:
+            QTimer.singleShot(0, self.return_focus_to_grid)
 
     def return_focus_to_grid(self) -> None:
         """Make this window active again, with the grid focused, after one of its dialogs.
@@ -448,6 +520,7 @@ class MainWindow(QMainWindow):
             settings.MAX_BYTES_PER_ROW,
         )
         self.apply_options(replace(self.options, bytes_per_row=count) if ok else self.options)
+        self.return_focus_to_grid()
 
     def set_group(self, size: int) -> None:
         self.apply_options(replace(self.options, group=size))
@@ -486,6 +559,8 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.watcher.set_polling(self.document is not None)
+        if not event.spontaneous():
+            QTimer.singleShot(0, self.focus_grid)
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
@@ -521,4 +596,19 @@ def about_text() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    return ABOUT.as_html(f"Running on Qt {qVersion()} with PySide6 {pyside_version}.")
+    python = platform.python_version()
+    return ABOUT.as_html(
+        f"Running on Python {python}, Qt {qVersion()} with PySide6 {pyside_version}.",
+        f"Search engines: {', '.join(search_engines())}.",
+    )
+
+
+def search_engines() -> list[str]:
+    """The search libraries this install can use, with versions (read without importing them)."""
+    engines = [f"Python re {platform.python_version()}"]
+    for name, label in (("stringzilla", "StringZilla"), ("hyperscan", "Hyperscan")):
+        try:
+            engines.append(f"{label} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            engines.append(f"{label} (not installed)")
+    return engines

@@ -93,6 +93,21 @@ def save_view_options(options: ViewOptions) -> None:
     store.sync()
 
 
+INSPECTOR_ORIGINS = ("selection", "cursor")
+
+
+def inspector_origin() -> str:
+    """Where the data inspector reads: the selection's first byte (default) or the cursor."""
+    value = str(open_settings().value("inspector/origin", "selection", type=str))
+    return value if value in INSPECTOR_ORIGINS else "selection"
+
+
+def save_inspector_origin(origin: str) -> None:
+    store = open_settings()
+    store.setValue("inspector/origin", origin if origin in INSPECTOR_ORIGINS else "selection")
+    store.sync()
+
+
 def recent_files() -> list[str]:
     """Most recent first."""
     value = open_settings().value("recent/files", [], type=list)
