@@ -38,6 +38,14 @@ class GuiRequest:
     offset: str | None  # a go-to expression, resolved once the file size is known
     readonly: bool
     edit: bool
+    more: tuple[tuple[str, str | None], ...] = ()  # further FILE[:OFFSET]s, one tab each
+    new_window: bool = False  # do not hand the files to a running mmhex
+
+    @property
+    def files(self) -> list[tuple[str, str | None]]:
+        """Every (path, offset) asked for, the first one first."""
+        first = [(self.path, self.offset)] if self.path is not None else []
+        return first + list(self.more)
 
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
@@ -60,11 +68,18 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Hex viewer and editor backed by mmap. "
         f"Headless commands: {', '.join(sorted(COMMANDS)) or '(none)'} (mmhex COMMAND --help).",
     )
-    parser.add_argument("file", nargs="?", help="file to open; FILE:OFFSET jumps to OFFSET")
+    parser.add_argument(
+        "file", nargs="*", help="files to open, one tab each; FILE:OFFSET jumps to OFFSET"
+    )
     parser.add_argument("--offset", "-o", help="offset to show first (0x1F400, 500, end-0x100 …)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--readonly", "-r", action="store_true", help="never allow editing")
     mode.add_argument("--edit", "-e", action="store_true", help="open in private-edit mode")
+    parser.add_argument(
+        "--new-window",
+        action="store_true",
+        help="open a window of its own instead of a tab in the mmhex already running",
+    )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
 
@@ -76,15 +91,23 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
     parser = _gui_parser()
     args = parser.parse_args(argv)
     path, offset = (None, None)
-    if args.file is not None:
-        path, offset = split_path_offset(args.file)
+    files = [split_path_offset(arg) for arg in args.file]
+    if files:
+        path, offset = files[0]
     if args.offset is not None:
         try:
             parse_expression(args.offset)
         except ExpressionError as exc:
             parser.error(f"--offset: {exc}")
         offset = args.offset
-    return GuiRequest(path=path, offset=offset, readonly=args.readonly, edit=args.edit)
+    return GuiRequest(
+        path=path,
+        offset=offset,
+        readonly=args.readonly,
+        edit=args.edit,
+        more=tuple(files[1:]),
+        new_window=args.new_window,
+    )
 
 
 def run_command(name: str, argv: list[str]) -> int:

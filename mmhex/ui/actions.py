@@ -83,6 +83,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="Discard every unsaved edit"),
     ActionSpec("file.close", "&Close", "window.close_document", "&File", (Key.Close,),
                separator_before=True),
+    ActionSpec("tabs.next", "Ne&xt Tab", "window.next_tab", "&File", ("Ctrl+Tab", "Ctrl+PgDown")),
+    ActionSpec("tabs.previous", "Pre&vious Tab", "window.previous_tab", "&File",
+               ("Ctrl+Shift+Tab", "Ctrl+PgUp")),
     ActionSpec("file.quit", "&Quit", "window.close", "&File", (Key.Quit, "Ctrl+Q"),
                separator_before=True),
     # ---- Edit

@@ -53,6 +53,17 @@ class Pane(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ViewState:
+    """Where a document was left in the grid (one per tab): restored when it is shown again."""
+
+    cursor: int = 0
+    anchor: int | None = None
+    top_row: int = 0
+    pane: Pane = Pane.HEX
+    nibble: int = 0
+
+
+@dataclass(frozen=True)
 class Geometry:
     """Column positions in content pixels (before horizontal scrolling), from font metrics."""
 
@@ -173,6 +184,25 @@ class HexView(QAbstractScrollArea):
         self.set_top_row(0)
         self.cursor_moved.emit(self._cursor)
         self.selection_changed.emit(*self.selection)
+
+    def save_state(self) -> ViewState:
+        return ViewState(self._cursor, self._anchor, self.top_row, self._pane, self._nibble)
+
+    def restore_state(self, state: ViewState) -> None:
+        """Put cursor, selection, scroll position and pane back (clamped to the file now)."""
+        before = (self._cursor, self.selection)
+        last = self.last_offset
+        self._cursor = min(state.cursor, last)
+        self._anchor = None if state.anchor is None else min(state.anchor, last)
+        self._pane = state.pane
+        self._nibble = state.nibble
+        self.set_top_row(state.top_row)
+        self.viewport().update()
+        self._emit_if_moved(before)
+        # Listeners that compare with the previous document's values must still hear it.
+        if (self._cursor, self.selection) == before:
+            self.cursor_moved.emit(self._cursor)
+            self.selection_changed.emit(*self.selection)
 
     def _on_document_change(self, change: Change) -> None:
         """Bytes or size changed (an edit, or a re-map after an outside change)."""

@@ -39,6 +39,7 @@ class FeatureLinks(QObject):
             bar.match_case.toggled,
         ):
             signal.connect(self.mark_results_stale)
+        window.add_tab_state_hook("search", self.save_search, self.restore_search)
         bookmark = window.action_builder.actions.get("bookmarks.add")
         if bookmark is not None:
             # Connected after the add itself: announces what the add made.
@@ -77,6 +78,31 @@ class FeatureLinks(QObject):
         if model.running or not model.rowCount() or label.text().endswith(STALE_NOTE):
             return
         label.setText(label.text() + STALE_NOTE)
+
+    # ----------------------------------------------------------------- per tab
+    def save_search(self, _document: Any) -> dict[str, Any]:
+        """The find state a tab takes with it: results, last match and the bar's last message."""
+        model = self.search.results.model
+        return {
+            "matches": model.matches(),
+            "description": model.description,
+            "truncated": model.truncated,
+            "summary": self.search.results.summary.text(),
+            "last_match": self.search.controller.last_match,
+            "message": self.search.bar.message.text(),
+        }
+
+    def restore_search(self, document: Any, state: dict[str, Any]) -> None:
+        model = self.search.results.model
+        if state["matches"] or state["description"]:
+            model.begin(document.read, state["description"])
+            model.add_batch(state["matches"])
+            model.finish(truncated=state["truncated"])
+            self.search.results.summary.setText(state["summary"])
+        self.search.controller.last_match = state["last_match"]
+        if state["message"]:
+            self.search.bar.show_message(state["message"])
+        self.window.view.viewport().update()
 
     # ----------------------------------------------------------------- bookmarks
     def announce_bookmark(self, *_args: object) -> None:

@@ -51,6 +51,7 @@ from mmhex.ui.file_watch import FileWatcher
 from mmhex.ui.goto_dialog import GotoDialog
 from mmhex.ui.hex_view import HexView, fixed_font
 from mmhex.ui.settings import ViewOptions
+from mmhex.ui.tabs import DocumentState, DocumentTabs, RestoreHook, SaveHook, TabStateHook
 from mmhex.ui.theme import apply_theme
 from mmhex.ui.widgets import MessageBar, MessageLevel, Placeholder
 
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
 
     visible_range_changed = Signal(object, object)  # [start, end) bytes on screen
     document_changed = Signal(object)  # the Document shown now (None when closed); also on reload
+    document_closed = Signal(object)  # a tab's Document was closed (drop state kept for it)
 
     def __init__(self, options: ViewOptions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,10 +101,18 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.view)
+        self.tab_bar = DocumentTabs(self)
+        self.tab_bar.currentChanged.connect(self._on_tab_changed)
+        self.tab_bar.close_requested.connect(self.close_tab)
+        # Features' per-tab state (search results, undo stacks): see mmhex.ui.tabs.
+        self.tab_state_hooks: list[TabStateHook] = []
+        self.state: DocumentState | None = None
+        self._switching = False
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self.tab_bar)
         layout.addWidget(self.message_bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -221,7 +231,16 @@ class MainWindow(QMainWindow):
             )
         return False
 
-    # ----------------------------------------------------------------- documents
+    # ----------------------------------------------------------------- documents (tabs)
+    @property
+    def states(self) -> list[DocumentState]:
+        """Every open tab's state, in tab order."""
+        return [self.tab_bar.tabData(index) for index in range(self.tab_bar.count())]
+
+    def add_tab_state_hook(self, name: str, save: SaveHook, restore: RestoreHook) -> None:
+        """Keep a feature's state per tab: ``save`` before another tab shows, ``restore`` after."""
+        self.tab_state_hooks.append(TabStateHook(name, save, restore))
+
     def may_close_document(self) -> bool:
         """Ask every close guard (unsaved edits); False when the user wants to keep the file."""
         if self.document is None:
@@ -229,16 +248,20 @@ class MainWindow(QMainWindow):
         return all(guard() for guard in self.close_guards)
 
     def open_path(self, path: str, *, readonly: bool = False) -> str | None:
-        """Open ``path``; returns None, or the sentence shown to the user when it failed."""
-        if not self.may_close_document():
-            return f"{path} was not opened: the open file has unsaved edits."
+        """Open ``path`` in a new tab (or show its tab); None, or the sentence shown on failure."""
+        for index, state in enumerate(self.states):
+            if state.path == os.path.abspath(path):
+                self.tab_bar.setCurrentIndex(index)  # already open: its tab, as it was left
+                settings.add_recent_file(path)
+                self.focus_grid()
+                return None
         try:
             document = Document.open(path, readonly=readonly)
         except (OSError, ValueError) as exc:
             message = describe_error(exc, path)
             self.show_message(message, MessageLevel.ERROR)
             return message
-        self.set_document(document)
+        self.set_document(document, new_tab=True)
         settings.add_recent_file(path)
         recovery = document.recovery
         if recovery is not None and recovery.message:
@@ -247,15 +270,57 @@ class MainWindow(QMainWindow):
             self.show_message(recovery.message, level)
         return None
 
-    def set_document(self, document: Document | None) -> None:
-        """Show ``document`` (closing the previous one)."""
-        old = self.document
-        if old is not None:
-            old.remove_listener(self._on_document_change)
+    def set_document(self, document: Document | None, *, new_tab: bool = False) -> None:
+        """Show ``document`` in a new tab, or in place of the current tab's (which is closed).
+
+        None closes the current tab. Asks nothing: callers ask ``may_close_document`` first.
+        """
+        if document is None:
+            if self.state is not None:
+                self._remove_tab(self.tab_bar.currentIndex())
+            return
+        state = DocumentState(document)
+        if new_tab or self.state is None:
+            index = self.tab_bar.count()
+            self._switching = True  # the tab is shown below, with its state in place
+            try:
+                self.tab_bar.insertTab(index, state.title)
+                self.tab_bar.setTabData(index, state)
+            finally:
+                self._switching = False
+            self._show_state(state)
+            self.tab_bar.setCurrentIndex(index)
+        else:
+            old = self.state.document
+            index = self.tab_bar.currentIndex()
+            self.tab_bar.setTabData(index, state)
+            self._show_state(state, forget=True)
+            old.close()
+            self.document_closed.emit(old)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self._switching or index < 0:
+            return
+        state = self.tab_bar.tabData(index)
+        if state is not self.state:
+            self._show_state(state)
+
+    def _show_state(self, state: DocumentState | None, *, forget: bool = False) -> None:
+        """Bring ``state``'s document forward, keeping the current tab's state in its tab."""
+        previous = self.state
+        if previous is not None and not forget:
+            previous.view = self.view.save_state()
+            for hook in self.tab_state_hooks:
+                previous.saved[hook.name] = hook.save(previous.document)
+            previous.document.remove_listener(self._on_document_change)
+        elif previous is not None:
+            previous.document.remove_listener(self._on_document_change)
+        self.state = state
+        document = state.document if state is not None else None
         self.document = document
         self.view.set_document(document)
-        if old is not None:
-            old.close()
+        if state is not None and state.view is not None:
+            self.view.restore_state(state.view)
         if document is not None:
             document.add_listener(self._on_document_change)
         self.watcher.watch(document.path if document is not None else None)
@@ -268,6 +333,59 @@ class MainWindow(QMainWindow):
         if document is not None:
             self.focus_grid()
         self.document_changed.emit(document)
+        if state is not None:
+            for hook in self.tab_state_hooks:
+                if hook.name in state.saved:
+                    hook.restore(state.document, state.saved.pop(hook.name))
+        if previous is not None and document is not None:
+            self.check_outside_change()  # the file may have changed while its tab was hidden
+
+    def _remove_tab(self, index: int) -> None:
+        """Close the document of tab ``index`` and show a neighbour (or the empty window)."""
+        state = self.tab_bar.tabData(index)
+        current = state is self.state
+        self._switching = True
+        try:
+            self.tab_bar.removeTab(index)
+        finally:
+            self._switching = False
+        if current:
+            following = self.tab_bar.currentIndex()
+            self._show_state(self.tab_bar.tabData(following) if following >= 0 else None,
+                             forget=True)  # fmt: skip
+        state.document.close()
+        self.document_closed.emit(state.document)
+
+    def close_tab(self, index: int) -> bool:
+        """Close tab ``index`` after its unsaved-edits question; False when the user kept it."""
+        if not 0 <= index < self.tab_bar.count():
+            return False
+        self.tab_bar.setCurrentIndex(index)  # the questions are about the file on screen
+        if not self.may_close_document():
+            return False
+        self._remove_tab(index)
+        return True
+
+    def close_all_tabs(self) -> bool:
+        """Ask about every tab with unsaved edits, then close them all; False if one is kept."""
+        for index, state in enumerate(self.states):
+            if state.document.modified:
+                self.tab_bar.setCurrentIndex(index)
+                if not self.may_close_document():
+                    return False
+        while self.tab_bar.count():
+            self._remove_tab(self.tab_bar.count() - 1)
+        return True
+
+    def next_tab(self) -> None:
+        count = self.tab_bar.count()
+        if count > 1:
+            self.tab_bar.setCurrentIndex((self.tab_bar.currentIndex() + 1) % count)
+
+    def previous_tab(self) -> None:
+        count = self.tab_bar.count()
+        if count > 1:
+            self.tab_bar.setCurrentIndex((self.tab_bar.currentIndex() - 1) % count)
 
     def _enable_for_document(self, has_file: bool) -> None:
         """An empty window disables every action that acts on a file (features refine later)."""
@@ -292,8 +410,9 @@ class MainWindow(QMainWindow):
         return min(width, screen.availableGeometry().width()) if screen else width
 
     def close_document(self) -> None:
-        if self.may_close_document():
-            self.set_document(None)
+        """File ▸ Close (Ctrl+W): the current tab."""
+        if self.state is not None:
+            self.close_tab(self.tab_bar.currentIndex())
 
     def _show_document_state(self) -> None:
         document = self.document
@@ -304,7 +423,14 @@ class MainWindow(QMainWindow):
             title = f"{os.path.basename(document.path)}[*] — mmhex"
         self.setWindowTitle(title)
         self.setWindowModified(document is not None and document.modified)
+        self._update_tab_titles()
         self._update_status()
+
+    def _update_tab_titles(self) -> None:
+        for index, state in enumerate(self.states):
+            if self.tab_bar.tabText(index) != state.title:
+                self.tab_bar.setTabText(index, state.title)
+            self.tab_bar.setTabToolTip(index, state.path)
 
     def _on_document_change(self, change: Change) -> None:
         if change.kind is ChangeKind.RELOAD:
@@ -322,6 +448,7 @@ class MainWindow(QMainWindow):
             self._update_status()
         elif change.kind is ChangeKind.EDIT:
             self.setWindowModified(self.document is not None and self.document.modified)
+            self._update_tab_titles()
 
     def check_outside_change(self) -> Change | None:
         """Re-check the file (watcher, focus, timer, failed read); the document broadcasts."""
@@ -567,11 +694,10 @@ class MainWindow(QMainWindow):
         self.watcher.set_polling(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.may_close_document():
+        if not self.close_all_tabs():
             event.ignore()
             return
         settings.save_window_geometry(bytes(self.saveGeometry().data()))
-        self.set_document(None)
         super().closeEvent(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -582,7 +708,8 @@ class MainWindow(QMainWindow):
         paths = _dropped_paths(event)
         if paths:
             event.acceptProposedAction()
-            self.open_path(paths[0])
+            for path in paths:
+                self.open_path(path)
 
 
 def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
