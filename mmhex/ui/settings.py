@@ -109,9 +109,13 @@ def save_inspector_origin(origin: str) -> None:
 
 
 def recent_files() -> list[str]:
-    """Most recent first."""
+    """Most recent first; files that no longer exist are dropped (and forgotten)."""
     value = open_settings().value("recent/files", [], type=list)
-    return [str(path) for path in value if path][:MAX_RECENT_FILES]
+    files = [str(path) for path in value if path][:MAX_RECENT_FILES]
+    present = [path for path in files if os.path.lexists(path)]
+    if present != files:
+        _store_recent(present)
+    return present
 
 
 def add_recent_file(path: str) -> list[str]:
