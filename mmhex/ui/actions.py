@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QWidget
 
+from mmhex.core.display import ENCODINGS
 from mmhex.core.formats import COPY_FORMATS
 
 Key = QKeySequence.StandardKey
@@ -68,6 +69,7 @@ _OFFSETS = "&View/&Offsets"
 _THEMES = "&View/&Theme"
 _COPY_AS = "&Edit/Copy &As"
 _INSPECTOR = "&View/&Inspector Reads At"
+_ENCODINGS = "&View/Text &Encoding"
 
 # fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -117,10 +119,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _choice("view.bytes_per_row.32", "&32 bytes", "window.set_bytes_per_row", _ROWS, 32),
     ActionSpec("view.bytes_per_row.custom", "&Custom…", "window.ask_bytes_per_row", _ROWS,
                group="view.bytes_per_row", separator_before=True),
+    ActionSpec("view.bytes_per_row.fit", "&Fit to Width", "window.fit_to_width", _ROWS,
+               group="view.bytes_per_row",
+               tip="As many bytes per row as the window's width shows (a multiple of 8)"),
     _choice("view.group.1", "&1 byte", "window.set_group", _GROUPS, 1),
     _choice("view.group.2", "&2 bytes", "window.set_group", _GROUPS, 2),
     _choice("view.group.4", "&4 bytes", "window.set_group", _GROUPS, 4),
     _choice("view.group.8", "&8 bytes", "window.set_group", _GROUPS, 8),
+    ActionSpec("view.gap8", "Gap Every &8 Bytes", "window.toggle_gap8", "&View",
+               checkable=True, separator_before=True,
+               tip="One more space after every 8 bytes of the hex column, as hexdump -C"),
+    ActionSpec("view.colour_classes", "&Colour Bytes by Class", "window.toggle_colour_classes",
+               "&View", checkable=True,
+               tip="Zero, printable ASCII, whitespace, other controls, 0xFF and high bytes each "
+                   "in their own colour"),
+    *(_choice(f"view.encoding.{key}", label, "window.set_encoding", _ENCODINGS, key)
+      for key, label in ENCODINGS.items()),
     _choice("view.offset_base.16", "&Hexadecimal", "window.set_offset_base", _OFFSETS, 16),
     _choice("view.offset_base.10", "&Decimal", "window.set_offset_base", _OFFSETS, 10),
     _choice("view.theme.system", "Follow the &System", "window.set_theme", _THEMES, "system"),

@@ -97,8 +97,8 @@ class ClipboardController(QObject):
         view = self.window.view
         pane = view.active_pane
 
-        def formatter(data: bytes, _offset: int) -> str:
-            return pane_text(data, pane, view.pane_characters)
+        def formatter(data: bytes, offset: int) -> str:
+            return pane_text(data, pane, lambda chunk: view.pane_characters(chunk, offset))
 
         return self._copy(formatter, "hex digits" if pane is Pane.HEX else "text")
 

@@ -29,6 +29,7 @@ def install_features(window: QMainWindow) -> None:
     residency_panel.install(window)
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
+    preferred_widths(window)
 
 
 def tabify(window: QMainWindow, titles: tuple[str, ...]) -> None:
@@ -48,3 +49,16 @@ def share_height(window: QMainWindow, titles: tuple[str, ...]) -> None:
     if len(present) > 1:
         part = max(1, window.height() // len(present))
         window.resizeDocks(present, [part] * len(present), Qt.Orientation.Vertical)
+
+
+def preferred_widths(window: QMainWindow) -> None:
+    """Each side column of docks starts as wide as its widest panel asks (it may shrink later)."""
+    for area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
+        docks = [
+            dock
+            for dock in window.findChildren(QDockWidget)
+            if window.dockWidgetArea(dock) == area and not dock.isHidden()
+        ]
+        if docks:
+            width = max(dock.sizeHint().width() for dock in docks)
+            window.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from mmhex.ui import settings
+from mmhex.ui.widgets import dock_of
 
 STATUS_MS = 6000
 STALE_NOTE = " — the pattern has changed since: Find All again to refresh"
@@ -117,7 +118,7 @@ class FeatureLinks(QObject):
             f" as “{bookmark.name}”.",
             STATUS_MS,
         )
-        dock = panel.parentWidget()
+        dock = dock_of(panel)
         if isinstance(dock, QDockWidget):
             focus = self.window.focusWidget()
             dock.show()

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QHideEvent,
+    QResizeEvent,
     QShowEvent,
     QWindow,
 )
@@ -53,7 +54,7 @@ from mmhex.ui.hex_view import HexView, fixed_font
 from mmhex.ui.settings import ViewOptions
 from mmhex.ui.tabs import DocumentState, DocumentTabs, RestoreHook, SaveHook, TabStateHook
 from mmhex.ui.theme import apply_theme
-from mmhex.ui.widgets import MessageBar, MessageLevel, Placeholder
+from mmhex.ui.widgets import MessageBar, MessageLevel, PanelDock, Placeholder
 
 EditModeHandler = Callable[["MainWindow"], bool]
 CloseGuard = Callable[[], bool]  # False keeps the document open (the user chose Cancel)
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.view.selection_changed.connect(self._update_status)
         self.view.zoom_requested.connect(self._zoom_step)
         self.view.context_menu_requested.connect(self.show_context_menu)
+        self.view.width_changed.connect(self._follow_width)
 
         self.cursor_label = QLabel(self)
         self.selection_label = QLabel(self)
@@ -163,9 +165,8 @@ class MainWindow(QMainWindow):
         visible_by_default: bool = True,
     ) -> QDockWidget:
         """Put ``widget`` in a dock panel with a View ▸ Panels toggle."""
-        dock = QDockWidget(title, self)
+        dock = PanelDock(title, widget, self)
         dock.setObjectName(f"dock:{title}")
-        dock.setWidget(widget)
         self.addDockWidget(area, dock)
         dock.setVisible(visible_by_default)
         self.action_builder.menu("&View/&Panels").addAction(dock.toggleViewAction())
@@ -386,6 +387,30 @@ class MainWindow(QMainWindow):
         count = self.tab_bar.count()
         if count > 1:
             self.tab_bar.setCurrentIndex((self.tab_bar.currentIndex() - 1) % count)
+
+    def _make_room_for_grid(self) -> None:
+        """Side panels give up width before the grid loses its text column."""
+        if self.document is None or self.options.fit_width:
+            return
+        view = self.view
+        needed = view.sizeHint().width()
+        deficit = needed - view.width()
+        if deficit <= 0:
+            return
+        for area in (Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea):
+            docks = [
+                dock
+                for dock in self.findChildren(QDockWidget)
+                if self.dockWidgetArea(dock) == area and dock.isVisible() and not dock.isFloating()
+            ]
+            if not docks or deficit <= 0:
+                continue
+            width = max(dock.width() for dock in docks)
+            smallest = max(dock.minimumSizeHint().width() for dock in docks)
+            target = max(smallest, width - deficit)
+            if target < width:
+                self.resizeDocks(docks, [target] * len(docks), Qt.Orientation.Horizontal)
+                deficit -= width - target
 
     def _enable_for_document(self, has_file: bool) -> None:
         """An empty window disables every action that acts on a file (features refine later)."""
@@ -617,15 +642,28 @@ class MainWindow(QMainWindow):
         options = options.normalized()
         previous, self.options = self._applied_options, options
         self._applied_options = options
-        self.view.set_format(options.bytes_per_row, options.group, options.offset_base)
+        self.view.set_text_format(options.encoding, options.gap8, options.colour_classes)
         if previous is None or options.font_size != previous.font_size:
             self.view.set_font_size(options.font_size)
         per_row = options.bytes_per_row
+        if options.fit_width:
+            per_row = self.view.fitting_bytes_per_row()
+        self.view.set_format(per_row, options.group, options.offset_base)
         builder = self.action_builder
-        if per_row in settings.BYTES_PER_ROW_CHOICES:
+        if options.fit_width:
+            builder.check("view.bytes_per_row.fit")
+        elif per_row in settings.BYTES_PER_ROW_CHOICES:
             builder.check(f"view.bytes_per_row.{per_row}")
         else:
             builder.check("view.bytes_per_row.custom")
+        builder.check(f"view.encoding.{options.encoding}")
+        for key, on in (
+            ("view.gap8", options.gap8),
+            ("view.colour_classes", options.colour_classes),
+        ):
+            action = builder.actions.get(key)
+            if action is not None:
+                action.setChecked(on)
         builder.check(f"view.group.{options.group}")
         builder.check(f"view.offset_base.{options.offset_base}")
         builder.check(f"view.theme.{options.theme}")
@@ -635,7 +673,26 @@ class MainWindow(QMainWindow):
             settings.save_view_options(options)
 
     def set_bytes_per_row(self, count: int) -> None:
-        self.apply_options(replace(self.options, bytes_per_row=count))
+        self.apply_options(replace(self.options, bytes_per_row=count, fit_width=False))
+
+    def fit_to_width(self) -> None:
+        """View ▸ Bytes per row ▸ Fit to Width: follows the window's width from now on."""
+        self.apply_options(replace(self.options, fit_width=True))
+
+    def _follow_width(self, _width: int) -> None:
+        if self.options.fit_width:
+            count = self.view.fitting_bytes_per_row()
+            if count != self.view.bytes_per_row:
+                self.view.set_format(count, self.options.group, self.options.offset_base)
+
+    def toggle_gap8(self) -> None:
+        self.apply_options(replace(self.options, gap8=not self.options.gap8))
+
+    def toggle_colour_classes(self) -> None:
+        self.apply_options(replace(self.options, colour_classes=not self.options.colour_classes))
+
+    def set_encoding(self, encoding: str) -> None:
+        self.apply_options(replace(self.options, encoding=encoding))
 
     def ask_bytes_per_row(self) -> None:
         count, ok = QInputDialog.getInt(
@@ -646,7 +703,8 @@ class MainWindow(QMainWindow):
             1,
             settings.MAX_BYTES_PER_ROW,
         )
-        self.apply_options(replace(self.options, bytes_per_row=count) if ok else self.options)
+        chosen = replace(self.options, bytes_per_row=count, fit_width=False)
+        self.apply_options(chosen if ok else self.options)
         self.return_focus_to_grid()
 
     def set_group(self, size: int) -> None:
@@ -682,6 +740,11 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.check_outside_change()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() < event.oldSize().width():
+            QTimer.singleShot(0, self._make_room_for_grid)  # once the layout has settled
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from mmhex.core.formats import to_hex_text
 from mmhex.core.search import PatternKind
+from mmhex.ui.widgets import dock_of
 
 # A find pattern longer than this is no longer something one types or reads in a line edit.
 MAX_FIND_BYTES = 4096
@@ -42,7 +43,7 @@ class SelectionTools(QObject):
 
     def show_checksums(self) -> None:
         """Show the checksums panel (it follows the selection) and compute them."""
-        dock = self.search.checksums.parentWidget()
+        dock = dock_of(self.search.checksums)
         if isinstance(dock, QDockWidget):
             dock.show()
             dock.raise_()

@@ -46,7 +46,7 @@ def test_options_survive_a_new_window(qtbot, window, random_file) -> None:
 
 
 def test_settings_read_back_with_their_types_in_a_new_process(isolated_settings) -> None:
-    settings.save_view_options(ViewOptions(24, 8, 10, 14, "dark"))
+    settings.save_view_options(ViewOptions(24, 8, 10, 14, "dark", True, True, False, "cp437"))
     one = isolated_settings.parent / "one"
     one.write_bytes(b"1")  # recent files that no longer exist are dropped
     settings.add_recent_file(str(one))
@@ -66,6 +66,10 @@ def test_settings_read_back_with_their_types_in_a_new_process(isolated_settings)
         "offset_base": 10,
         "font_size": 14,
         "theme": "dark",
+        "fit_width": True,
+        "gap8": True,
+        "colour_classes": False,
+        "encoding": "cp437",
     }
     assert recent == [str(one)]  # a one-element list stays a list
 
