@@ -6,8 +6,8 @@ tests can build a bare window and the features are tested on their own.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 # Docks that share one place as tabs, the first one in front: the byte-level tools a user
 # switches between; the residency panel keeps a place of its own beside them.
@@ -30,6 +30,8 @@ def install_features(window: QMainWindow) -> None:
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
     preferred_widths(window)
+    # Once the window has its first size (after show): heights are shares of it.
+    QTimer.singleShot(0, lambda: show_every_inspector_row(window, search.inspector))
 
 
 def tabify(window: QMainWindow, titles: tuple[str, ...]) -> None:
@@ -62,3 +64,21 @@ def preferred_widths(window: QMainWindow) -> None:
         if docks:
             width = max(dock.sizeHint().width() for dock in docks)
             window.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
+
+
+def show_every_inspector_row(window: QMainWindow, inspector: QWidget) -> None:
+    """Give the data inspector's dock the height of all its rows (up to 70% of the column)."""
+    docks = {dock.windowTitle(): dock for dock in window.findChildren(QDockWidget)}
+    top, bottom = docks.get(TABBED_TOGETHER[0]), docks.get("Residency")
+    table = getattr(inspector, "table", None)
+    if top is None or bottom is None or table is None:
+        return
+    rows = table.verticalHeader().length() + table.horizontalHeader().sizeHint().height()
+    others = inspector.sizeHint().height() - table.sizeHint().height()
+    # The dock's own parts (title, tab bar, scroll frame) as laid out now; a guess before that.
+    chrome = top.height() - inspector.height() if top.isVisible() and inspector.height() else 60
+    wanted = rows + max(others, 0) + 2 * table.frameWidth() + max(chrome, 40)
+    # Sizes are shares of the column the two docks fill (Qt scales sizes that add up to more).
+    total = top.height() + bottom.height() if top.isVisible() else window.height()
+    height = min(wanted, int(total * 0.7))
+    window.resizeDocks([top, bottom], [height, max(1, total - height)], Qt.Orientation.Vertical)
