@@ -137,6 +137,9 @@ def run_gui(request: GuiRequest) -> int:
         window.show()
         code = app.exec()
         server.close()
+        if app.platformName() == "offscreen":
+            # Qt's offscreen clipboard crashes at exit holding a Copy's QMimeData (PySide6 6.11).
+            app.clipboard().clear()
         window.close()
         window.deleteLater()
         return status or code

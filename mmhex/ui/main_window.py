@@ -143,7 +143,6 @@ class MainWindow(QMainWindow):
 
         self._targets: dict[str, object] = {"window": self, "view": self.view}
         self.action_builder = ActionBuilder(self.menuBar(), self)
-        self.document = None
         self._build_actions(ACTIONS)
         self.apply_options(self.options, save=False)
         geometry = settings.load_window_geometry()
