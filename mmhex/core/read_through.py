@@ -1,0 +1,61 @@
+"""Scanning a source that has no MappedFile (a process's memory) through its own ``read``.
+
+Search and checksums walk a MappedFile window by window with ``scan.SafeReader``. A source
+without one is wrapped in ``ReadThrough``, which offers the few MappedFile members those scans
+use: one endless logical window, and ``read`` delegated to the source's fault-free read. The
+scans then cut it into chunks with their usual overlap and copy every chunk (no lease, no
+in-place view: there is no mapping to lease). Never imports Qt.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from mmhex.core.mapping import MappedFile
+
+
+class Readable(Protocol):
+    @property
+    def size(self) -> int: ...
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+
+class ReadThrough:
+    """A Readable dressed as a MappedFile for ``SafeReader`` and the scans (see module doc)."""
+
+    kind = None  # not FileKind.REGULAR: SafeReader never tries to lease it
+    window_size = 1 << 62  # one window: every piece is cut by the scan's chunk size
+
+    def __init__(self, source: Readable) -> None:
+        self.source = source
+
+    @property
+    def path(self) -> str:
+        return str(getattr(self.source, "path", ""))
+
+    @property
+    def size(self) -> int:
+        return self.source.size
+
+    def current_size(self) -> int:
+        return self.source.size
+
+    def window_start(self, offset: int) -> int:
+        return 0
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self.source.read(offset, length)
+
+    def refresh(self) -> bool:
+        return False
+
+
+def scannable(source: Any) -> MappedFile | ReadThrough:
+    """The MappedFile of a Document (or the MappedFile itself); else the source read through."""
+    mapped = getattr(source, "mapped", source)
+    if isinstance(mapped, MappedFile):
+        return mapped
+    if callable(getattr(source, "read", None)) and hasattr(source, "size"):
+        return ReadThrough(source)
+    raise TypeError("expected a Document, a MappedFile or an object with size and read()")
