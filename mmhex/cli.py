@@ -38,6 +38,8 @@ class GuiRequest:
     offset: str | None  # a go-to expression, resolved once the file size is known
     readonly: bool
     edit: bool
+    pid: int | None = None  # --pid: open this process's memory instead of a file
+    run: tuple[str, ...] = ()  # --run -- CMD ARGS: start CMD as mmhex's child and open it
 
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
@@ -65,6 +67,12 @@ def _gui_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--readonly", "-r", action="store_true", help="never allow editing")
     mode.add_argument("--edit", "-e", action="store_true", help="open in private-edit mode")
+    parser.add_argument("--pid", type=int, help="open the memory of running process PID")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="--run -- CMD [ARGS…]: start CMD as mmhex's child and open its memory",
+    )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
 
@@ -74,7 +82,17 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
     from mmhex.core.expressions import ExpressionError, parse_expression
 
     parser = _gui_parser()
+    run: tuple[str, ...] = ()
+    if "--run" in argv:  # everything after it (and after its "--") is the program's
+        at = argv.index("--run")
+        rest = argv[at + 1 :]
+        run = tuple(rest[1:] if rest[:1] == ["--"] else rest)
+        argv = argv[: at + 1]
+        if not run:
+            parser.error("--run needs a command: mmhex --run -- CMD [ARGS…]")
     args = parser.parse_args(argv)
+    if sum((args.file is not None, args.pid is not None, bool(run))) > 1:
+        parser.error("give one of FILE, --pid PID and --run -- CMD")
     path, offset = (None, None)
     if args.file is not None:
         path, offset = split_path_offset(args.file)
@@ -84,7 +102,9 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
         except ExpressionError as exc:
             parser.error(f"--offset: {exc}")
         offset = args.offset
-    return GuiRequest(path=path, offset=offset, readonly=args.readonly, edit=args.edit)
+    return GuiRequest(
+        path=path, offset=offset, readonly=args.readonly, edit=args.edit, pid=args.pid, run=run
+    )
 
 
 def run_command(name: str, argv: list[str]) -> int:

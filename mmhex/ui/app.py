@@ -139,9 +139,14 @@ def run_gui(request: GuiRequest) -> int:
 
 def open_request(window: MainWindow, request: GuiRequest) -> int:
     """Open the command line's file and offset; 1 (and a line on stderr) when that failed."""
-    if request.path is None:
+    if request.pid is not None or request.run:
+        from mmhex.ui.process.feature import open_request_process
+
+        error = open_request_process(window, request.pid, request.run)
+    elif request.path is None:
         return 0
-    error = window.open_path(request.path, readonly=request.readonly)
+    else:
+        error = window.open_path(request.path, readonly=request.readonly)
     if error is None and request.offset is not None:
         error = window.go_to_expression(request.offset)
         if error is not None:

@@ -18,6 +18,7 @@ def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
     from mmhex.ui import editing
     from mmhex.ui.panels import residency_panel, structure_panel
+    from mmhex.ui.process import feature as process_feature
     from mmhex.ui.search import feature as search_feature
 
     edits = editing.install(window)
@@ -25,6 +26,7 @@ def install_features(window: QMainWindow) -> None:
     search.apply_edits = edits.apply_edits  # Replace (all) and the inspector: one undo step
     residency_panel.install(window)
     structure_panel.install(window)
+    process_feature.install(window)
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
 

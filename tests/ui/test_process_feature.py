@@ -1,0 +1,226 @@
+"""A child process opened in the window: addresses, the folded gap, Regions, search, writing."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMessageBox
+
+from mmhex.cli import parse_gui_args
+from mmhex.core import process
+from mmhex.core.process_document import ProcessDocument
+from mmhex.ui.app import open_request
+from mmhex.ui.features import install_features
+from mmhex.ui.panels.residency_panel import ResidencyPanel
+from mmhex.ui.process.feature import ProcessFeature, feature_of
+from mmhex.ui.widgets import MessageLevel
+from tests.process_support import Child, child  # noqa: F401 (fixture)
+
+Button = QMessageBox.StandardButton
+
+
+@pytest.fixture
+def featured(window):
+    install_features(window)
+    feature = feature_of(window)
+    assert isinstance(feature, ProcessFeature)
+    yield window, feature
+    window.findChild(ResidencyPanel).shutdown()
+    feature.stop_children()
+
+
+def maps_lines(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/maps") as stream:
+        return [" ".join(line.split()) for line in stream.read().splitlines()]
+
+
+def test_open_shows_addresses_the_folded_gap_and_the_regions(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    assert isinstance(document, ProcessDocument)
+    view = window.view
+    first = document.space.readable[0]
+    rows = view.model.row_texts()
+    assert int(view.offset_label(rows[0]), 16) == first.start
+    assert window.windowTitle().startswith(f"{document.name} (PID {child.pid})")
+    # The hole the child punched is folded: its second half follows the first at once, and a
+    # separator naming the hole is drawn at that row.
+    info = child.info
+    second = document.offset_of(info["second"])
+    assert second is not None and document.offset_of(info["hole"]) is None
+    view.go_to(second)
+    notes = dict(view.separators_on_screen())
+    hole, end = info["hole"], info["hole"] + info["page"]
+    assert notes[second] == f"… 0x{hole:_x} – 0x{end:_x} unmapped, 4.0 KiB"
+    assert (
+        int(view.offset_label(view.model.row_texts()[second // 16 - view.top_row]), 16)
+        == (info["second"])
+    )
+    view.viewport().grab()  # paints the separators and the labels without error
+    # The Regions dock lists /proc/PID/maps, one row per line, in order.
+    dock = next(d for d in window.findChildren(QDockWidget) if d.windowTitle() == "Regions")
+    assert dock.isVisible()
+    panel = feature.panel
+    shown = [region.as_maps_line() for region in panel.visible_regions()]
+    assert shown == maps_lines(child.pid)
+    # Unreadable regions say why; readable ones have page counts.
+    model = panel.model
+    for row, region in enumerate(model.regions):
+        note = model.index(row, 6).data()
+        assert note == region.unreadable
+        if region.readable:
+            assert "present" in model.index(row, 5).data()
+
+
+def test_clicking_a_region_jumps_and_the_filter_narrows(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    panel = feature.panel
+    file_row = next(
+        row for row, region in enumerate(panel.model.regions) if region.start == child.info["file"]
+    )
+    index = panel.proxy.mapFromSource(panel.model.index(file_row, 0))
+    rect = panel.table.visualRect(index)
+    panel.table.scrollTo(index)
+    rect = panel.table.visualRect(index)
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    document = window.document
+    assert document.address_of(window.view.cursor_offset) == child.info["file"]
+    assert window.view.offset_label(window.view.model.row_texts()[0]) != ""
+    assert "present" in panel.cursor_page.text() or "not present" in panel.cursor_page.text()
+    # Filter: writable only, then one file's name.
+    panel.writable_box.setChecked(True)
+    assert all("w" in r.perms for r in panel.visible_regions())
+    assert panel.visible_regions()
+    panel.writable_box.setChecked(False)
+    panel.filter_edit.setText("backing.bin")
+    assert [r.start for r in panel.visible_regions()] == [child.info["file"]]
+
+
+def test_search_finds_the_marker_in_the_window(featured, child: Child, qtbot):  # noqa: F811
+    from mmhex.core.search import PatternKind, SearchPattern, find_next
+
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    marker = bytes.fromhex(child.info["marker"])[:21]
+    found = find_next(document, SearchPattern(PatternKind.TEXT, marker.decode("latin-1")), 0)
+    assert found is not None
+    # The find bar's controller runs the same search in its worker and selects the hit.
+    from mmhex.ui.search.controller import SearchController
+    from mmhex.ui.search.find_bar import FindRequest
+
+    controller = window.findChild(SearchController)
+    pattern = SearchPattern(PatternKind.TEXT, marker.decode("latin-1"))
+    with qtbot.waitSignal(controller.found, timeout=10_000) as blocker:
+        controller.run_find(FindRequest(pattern, pattern.compile()))
+    match = blocker.args[0]
+    assert window.view.selection == (match.start, match.end)
+    assert document.read(match.start, len(marker)) == marker
+
+
+def test_a_confirmed_write_changes_the_child_and_undo_restores_it(
+    featured,
+    child: Child,  # noqa: F811
+    questions,
+    qtbot,
+):
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    editing = window._targets["editing"]
+    address = child.info["second"]
+    document = window.document
+    window.view.go_to(document.offset_of(address))
+    before = child.ask(f"peek {address} 4")
+    questions.answers = [Button.Cancel]
+    assert not editing.enable_editing()
+    assert not document.editing
+    assert "not confirmed" in window.message_bar.text
+    questions.answers = [Button.Yes]
+    assert editing.enable_editing()
+    assert "at once, while it runs" in questions.asked[-1][0]
+    assert window.mode_label.text() == "Process: writing live"
+    assert editing.type_text("CAFE")
+    assert child.ask(f"peek {address} 4") == "cafe" + before[4:]
+    editing.undo()
+    assert child.ask(f"peek {address} 4") == before
+    editing.redo()
+    assert child.ask(f"peek {address} 4") == "cafe" + before[4:]
+    assert not questions.unexpected
+
+
+def test_refresh_rereads_and_keeps_the_cursor_address(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    address = child.info["untouched"]
+    window.view.go_to(document.offset_of(address))
+    generation = document.generation
+    assert child.ask("touch") == "ok"
+    window.action_builder.actions["process.refresh"].trigger()
+    assert document.generation > generation
+    assert document.address_of(window.view.cursor_offset) == address
+    assert window.view.model.window_bytes()[:0] == b""
+    row = window.view.model.row_texts()[window.view.cursor_offset // 16 - window.view.top_row]
+    assert row.hex_text.startswith("5a 5a")
+    feature.set_live(True)
+    assert feature.live_timer.isActive()
+    feature.set_live(False)
+
+
+def test_refusals_are_messages_not_tracebacks(featured, monkeypatch):
+    window, feature = featured
+    missing = 2**22 + 4321
+    sentence = feature.open_pid(missing)
+    assert sentence == f"There is no process {missing}."
+    assert window.message_bar.text == sentence
+    assert window.message_bar.level is MessageLevel.ERROR
+    # A refused /proc/PID/mem (as another user would meet it) gives the reason in words.
+    real_open = os.open
+
+    def refuse(path, flags, *args):
+        if str(path).endswith("/mem"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(process.os, "open", refuse)
+    sentence = feature.open_pid(os.getpid())
+    assert sentence == process.explain_refusal(os.getpid(), errno.EACCES)
+    assert window.message_bar.text == sentence
+    assert window.document is None
+
+
+def test_command_line_pid_and_run(featured, tmp_path):
+    window, feature = featured
+    request = parse_gui_args(["--run", "--", sys.executable, "-c", "import time; time.sleep(30)"])
+    assert request.run[0] == sys.executable and request.pid is None
+    assert open_request(window, request) == 0
+    document = window.document
+    assert isinstance(document, ProcessDocument)
+    started = feature.children[-1]
+    assert document.pid == started.pid
+    feature.stop_children()
+    assert started.poll() is not None
+    with pytest.raises(SystemExit):
+        parse_gui_args(["--pid", "1", "some-file"])
+    assert parse_gui_args(["--pid", "42"]).pid == 42
+
+
+def test_open_process_dialog_lists_and_filters(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    dialog = feature.show_open_dialog()
+    pids = dialog.shown_pids()
+    assert child.pid in pids and os.getpid() in pids
+    kernel_threads = [pid for pid in pids if process._is_kernel_thread(pid)]
+    assert kernel_threads == []
+    dialog.filter_edit.setText(str(child.pid))
+    assert child.pid in dialog.shown_pids()
+    dialog.table.selectRow(dialog.shown_pids().index(child.pid))
+    dialog.accept()
+    assert isinstance(window.document, ProcessDocument)
+    assert window.document.pid == child.pid
