@@ -70,10 +70,8 @@ class ProcessDocument:
 
     @property
     def mapped(self) -> object:
-        raise NoPageCacheError(
-            "A process has no file of its own to measure in the page cache; its pages' "
-            "residency is shown in the Regions dock."
-        )
+        # Short: the Residency panel shows it on one line. The Regions dock has the pages.
+        raise NoPageCacheError("a process has no page cache; see the Regions dock")
 
     @property
     def space(self) -> AddressSpace:

@@ -74,7 +74,8 @@ def test_open_shows_addresses_the_folded_gap_and_the_regions(featured, child: Ch
         note = model.index(row, 6).data()
         assert note == region.unreadable
         if region.readable:
-            assert "present" in model.index(row, 5).data()
+            assert "present" in model.index(row, 4).data()
+        assert model.index(row, 5).data() == (region.path or "[anon]")
 
 
 def test_clicking_a_region_jumps_and_the_filter_narrows(featured, child: Child, qtbot):  # noqa: F811
@@ -144,6 +145,9 @@ def test_a_confirmed_write_changes_the_child_and_undo_restores_it(
     questions.answers = [Button.Yes]
     assert editing.enable_editing()
     assert "at once, while it runs" in questions.asked[-1][0]
+    assert window.mode_label.text() == "Process: writing live"
+    window.view.move_right()
+    window.view.move_left()  # the window's status update must not call it a file's mode
     assert window.mode_label.text() == "Process: writing live"
     assert editing.type_text("CAFE")
     assert child.ask(f"peek {address} 4") == "cafe" + before[4:]

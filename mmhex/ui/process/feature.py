@@ -16,7 +16,13 @@ import subprocess
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+)
 
 from mmhex.core.document import Change, ChangeKind
 from mmhex.core.errors import describe_error
@@ -35,6 +41,7 @@ LIVE_SETTING = "process/live_refresh"
 LIVE_INTERVAL_MS = 500
 OBJECT_NAME = "process-feature"
 STATUS_MS = 8000
+FILE_RESIDENCY_DOCK = "Residency"
 
 PROCESS_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
@@ -94,6 +101,8 @@ class ProcessFeature(QObject):
         self.open_dialog: ProcessDialog | None = None
         self.extra_windows: list[QMainWindow] = []
         self._notes: dict[int, str] = {}
+        # The file-residency dock, hidden while a process is shown (None: it was not shown).
+        self._hidden_dock: QDockWidget | None = None
         self._address_digits = 12
         self.panel = RegionsPanel()
         self.dock = window.add_dock(
@@ -107,6 +116,9 @@ class ProcessFeature(QObject):
         self.panel.region_activated.connect(self.go_to_region)
         self.panel.open_file_requested.connect(self.open_mapped_file)
         self.view.cursor_moved.connect(self._show_cursor_page)
+        # After the window's own status update, which knows only files' modes.
+        self.view.cursor_moved.connect(self._show_mode)
+        self.view.selection_changed.connect(self._show_mode)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.stop_children)
@@ -183,6 +195,9 @@ class ProcessFeature(QObject):
             self.document.confirm_editing = None
         if not isinstance(document, ProcessDocument):
             self.document = None
+            if self._hidden_dock is not None:
+                self._hidden_dock.show()
+                self._hidden_dock = None
             self.view.set_offset_labeller(None)
             self.panel.set_regions([], {})
             self.panel.cursor_page.setText("")
@@ -193,8 +208,17 @@ class ProcessFeature(QObject):
             document.confirm_editing = self.confirm_editing
             self.dock.show()
             self.dock.raise_()
+            self._hide_file_residency()
         self._follow_space()
         self._show_mode()
+
+    def _hide_file_residency(self) -> None:
+        """The Residency dock measures a file's page cache; a process's pages are counted in
+        the Regions dock instead, so it makes room while a process is shown."""
+        for dock in self.window.findChildren(QDockWidget):
+            if dock.windowTitle() == FILE_RESIDENCY_DOCK and dock.isVisible():
+                dock.hide()
+                self._hidden_dock = dock
 
     def _follow_space(self) -> None:
         """Labels, gap notes and the Regions table after the address space was (re)read."""
@@ -247,7 +271,7 @@ class ProcessFeature(QObject):
             STATUS_MS,
         )
 
-    def _show_mode(self) -> None:
+    def _show_mode(self, *_args: object) -> None:
         document = self.document
         if document is None:
             return

@@ -37,7 +37,8 @@ from mmhex.ui.main_window import human_size
 from mmhex.ui.process.table import RIGHT, ListTableModel
 
 ModelIndex = QModelIndex | QPersistentModelIndex
-COLUMNS = ("Address range", "Size", "Perms", "Offset", "Backing", "Resident", "Note")
+COLUMNS = ("Address range", "Size", "Perms", "Offset", "Resident", "Backing", "Note")
+RESIDENT = COLUMNS.index("Resident")
 REGION_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -72,12 +73,12 @@ class RegionsModel(ListTableModel):
             if not region.readable:
                 return f"Not shown: {region.unreadable}."
             counts = self.counts.get(region.start)
-            if column == 5 and counts is not None:
+            if column == RESIDENT and counts is not None:
                 return counts.details
             return region.as_maps_line()
         if role == Qt.ItemDataRole.ForegroundRole and not region.readable:
             return QBrush(QPalette().color(QPalette.ColorRole.PlaceholderText))
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 3, 5):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 3, RESIDENT):
             return RIGHT
         return None
 
@@ -90,13 +91,13 @@ class RegionsModel(ListTableModel):
             return region.perms
         if column == 3:
             return f"{region.offset:#x}" if region.file_backed else ""
-        if column == 4:
-            return region.kind
-        if column == 5:
+        if column == RESIDENT:
             if not region.readable:
                 return ""
             counts = self.counts.get(region.start)
             return counts.summary if counts is not None else "not counted"
+        if column == 5:
+            return region.kind
         return region.unreadable
 
 
