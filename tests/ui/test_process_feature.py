@@ -228,3 +228,71 @@ def test_open_process_dialog_lists_and_filters(featured, child: Child, qtbot):  
     dialog.accept()
     assert isinstance(window.document, ProcessDocument)
     assert window.document.pid == child.pid
+
+
+def test_live_refresh_rereads_the_rows_on_screen(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    view = window.view
+    view.go_to(document.offset_of(child.info["untouched"]))
+    index = view.cursor_offset // view.bytes_per_row - view.top_row
+
+    def cursor_row() -> str:
+        return view.model.row_texts()[index].hex_text
+
+    assert cursor_row().startswith("00 00")
+    assert child.ask("touch") == "ok"
+    assert cursor_row().startswith("00 00")  # cached until something re-reads
+    generation = document.generation
+    feature.refresh_visible_rows()
+    assert cursor_row().startswith("5a 5a")
+    assert document.generation == generation  # nothing else was told: no panel re-runs
+    feature.set_live(True)
+    assert window.action_builder.actions["process.live"].isChecked()
+    feature.set_live(False)
+
+
+def test_open_mapped_file_at_the_cursor_offset(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    region = next(r for r in document.regions if r.start == child.info["file"])
+    window.view.go_to(document.offset_of(region.start + 0x123))
+    other = feature.open_mapped_file(region)
+    assert other is not None and other is not window
+    try:
+        assert other.document is not None
+        assert os.path.samefile(other.document.path, region.path)
+        assert other.view.cursor_offset == region.offset + 0x123
+        assert other.document.read(other.view.cursor_offset, 1) == bytes([0x23])
+        assert isinstance(window.document, ProcessDocument)  # the process stays open
+    finally:
+        other.findChild(ResidencyPanel).shutdown()
+        other.close()
+
+
+def test_mmhex_pid_and_run_from_the_command_line(child: Child, tmp_path, isolated_settings):  # noqa: F811
+    from tests.ui.test_app import first_paint, run_mmhex
+
+    result = run_mmhex("--pid", str(child.pid), settings=isolated_settings)
+    assert result.returncode == 0, result.stderr
+    document = ProcessDocument.open(child.pid)  # the child idles: its memory stays put
+    try:
+        assert first_paint(result)["size"] == document.size
+    finally:
+        document.close()
+    missing = run_mmhex("--pid", str(2**22 + 999), settings=isolated_settings)
+    assert missing.returncode == 1
+    assert f"There is no process {2**22 + 999}." in missing.stderr
+    assert "Traceback" not in missing.stderr
+    # --run: the program is mmhex's child, and is stopped when mmhex quits.
+    pid_file = tmp_path / "pid"
+    program = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
+    ran = run_mmhex("--run", "--", sys.executable, "-c", program, settings=isolated_settings)
+    assert ran.returncode == 0, ran.stderr
+    assert first_paint(ran)["size"] > 0
+    started = int(pid_file.read_text())
+    assert not os.path.exists(f"/proc/{started}")
