@@ -24,7 +24,8 @@ Button = QMessageBox.StandardButton
 
 
 @pytest.fixture
-def featured(window):
+def featured(window, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # bookmarks stay in the test
     install_features(window)
     feature = feature_of(window)
     assert isinstance(feature, ProcessFeature)
@@ -296,3 +297,29 @@ def test_mmhex_pid_and_run_from_the_command_line(child: Child, tmp_path, isolate
     assert first_paint(ran)["size"] > 0
     started = int(pid_file.read_text())
     assert not os.path.exists(f"/proc/{started}")
+
+
+def test_checksums_inspector_and_bookmarks_work_over_a_process(featured, child: Child, qtbot):  # noqa: F811
+    import zlib
+
+    from mmhex.ui.panels.bookmarks_panel import BookmarksPanel
+    from mmhex.ui.panels.inspector_panel import InspectorPanel
+    from mmhex.ui.search.checksums import ChecksumsPanel
+
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    start = document.offset_of(child.info["anon"])
+    marker = bytes.fromhex(child.info["marker"])
+    window.view.select(start, start + 4096)
+    checksums = window.findChild(ChecksumsPanel)
+    with qtbot.waitSignal(checksums.computed, timeout=10_000) as blocker:
+        checksums.compute()
+    assert blocker.args[0]["CRC-32"] == f"{zlib.crc32(document.read(start, 4096)):08x}"
+    window.view.go_to(start)
+    inspector = window.findChild(InspectorPanel)
+    assert inspector.text_of("uint8") == str(marker[0])
+    bookmarks = window.findChild(BookmarksPanel)
+    window.view.select(start, start + 21)
+    bookmark = bookmarks.add_from_selection("marker")
+    assert bookmark is not None and (bookmark.start, bookmark.end) == (start, start + 21)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import (
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -23,9 +21,8 @@ from PySide6.QtWidgets import (
 
 from mmhex.core.process import ProcessInfo, list_processes
 from mmhex.ui.main_window import human_size
-from mmhex.ui.process.table import RIGHT, ListTableModel
+from mmhex.ui.process.table import RIGHT, ListTableModel, ModelIndex
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Name", "PID", "User", "RSS")
 SORT_ROLE = Qt.ItemDataRole.UserRole
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QSortFilterProxyModel,
     Qt,
@@ -34,9 +33,8 @@ from PySide6.QtWidgets import (
 from mmhex.core.process import Region
 from mmhex.core.process_residency import PageCounts
 from mmhex.ui.main_window import human_size
-from mmhex.ui.process.table import RIGHT, ListTableModel
+from mmhex.ui.process.table import RIGHT, ListTableModel, ModelIndex
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Address range", "Size", "Perms", "Offset", "Resident", "Backing", "Note")
 RESIDENT = COLUMNS.index("Resident")
 REGION_ROLE = Qt.ItemDataRole.UserRole
