@@ -323,3 +323,19 @@ def test_checksums_inspector_and_bookmarks_work_over_a_process(featured, child: 
     window.view.select(start, start + 21)
     bookmark = bookmarks.add_from_selection("marker")
     assert bookmark is not None and (bookmark.start, bookmark.end) == (start, start + 21)
+
+
+def test_a_row_width_that_does_not_divide_the_page_still_marks_the_gap(featured, child: Child):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    second = document.offset_of(child.info["second"])
+    width = next(w for w in (24, 20, 28, 12, 36) if second % w)  # the gap falls inside a row
+    window.set_bytes_per_row(width)
+    view = window.view
+    view.go_to(second)
+    notes = dict(view.separators_on_screen())
+    row_start = second - second % width
+    assert "unmapped" in notes[row_start]
+    row = view.model.row_texts()[row_start // width - view.top_row]
+    assert int(view.offset_label(row), 16) == document.address_of(row_start)

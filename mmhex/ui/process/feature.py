@@ -11,6 +11,7 @@ mmhex's children, which Yama's default ptrace_scope=1 lets it read; they are ask
 
 from __future__ import annotations
 
+import bisect
 import shlex
 import subprocess
 from collections.abc import Sequence
@@ -100,7 +101,8 @@ class ProcessFeature(QObject):
         self.children: list[subprocess.Popen[bytes]] = []
         self.open_dialog: ProcessDialog | None = None
         self.extra_windows: list[QMainWindow] = []
-        self._notes: dict[int, str] = {}
+        self._notes: dict[int, str] = {}  # document offset of a folded gap -> its note
+        self._boundaries: list[int] = []
         # The file-residency dock, hidden while a process is shown (None: it was not shown).
         self._hidden_dock: QDockWidget | None = None
         self._address_digits = 12
@@ -233,7 +235,8 @@ class ProcessFeature(QObject):
         last = space.readable[-1].end - 1 if space.readable else 0
         self._address_digits = max(8, len(f"{last:x}"))
         longest = max((len(note) for note in self._notes.values()), default=0)
-        self.view.set_offset_labeller(self.address_label, self._notes.get, longest + 1)
+        self._boundaries = sorted(self._notes)
+        self.view.set_offset_labeller(self.address_label, self.gap_note_for_row, longest + 1)
         self.panel.set_regions(space.regions, self._measure(space.regions))
         self._show_cursor_page()
 
@@ -249,6 +252,16 @@ class ProcessFeature(QObject):
             except OSError:
                 counts[region.start] = None
         return counts
+
+    def gap_note_for_row(self, offset: int) -> str | None:
+        """The note of a folded gap inside the row starting at ``offset`` (regions start on
+        page boundaries, so on a row start unless a row's width does not divide the page)."""
+        index = bisect.bisect_left(self._boundaries, offset)
+        if index < len(self._boundaries) and self._boundaries[index] < offset + (
+            self.view.bytes_per_row
+        ):
+            return self._notes[self._boundaries[index]]
+        return None
 
     def address_label(self, offset: int) -> str:
         """The offset column of a process: the virtual address of the row's first byte."""
