@@ -339,3 +339,25 @@ def test_a_row_width_that_does_not_divide_the_page_still_marks_the_gap(featured,
     assert "unmapped" in notes[row_start]
     row = view.model.row_texts()[row_start // width - view.top_row]
     assert int(view.offset_label(row), 16) == document.address_of(row_start)
+
+
+def test_save_as_writes_a_snapshot_and_keeps_the_process_open(
+    featured,
+    child: Child,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    qtbot,
+):
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    editing = window._targets["editing"]
+    target = tmp_path / "memory.bin"
+    monkeypatch.setattr(editing, "ask_save_path", lambda _document: str(target))
+    assert editing.save_as()
+    data = target.read_bytes()
+    assert len(data) == document.size
+    offset = document.offset_of(child.info["anon"])
+    marker = bytes.fromhex(child.info["marker"])
+    assert data[offset : offset + len(marker)] == marker
+    assert window.document is document
