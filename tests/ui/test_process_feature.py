@@ -361,3 +361,28 @@ def test_save_as_writes_a_snapshot_and_keeps_the_process_open(
     marker = bytes.fromhex(child.info["marker"])
     assert data[offset : offset + len(marker)] == marker
     assert window.document is document
+
+
+def test_go_to_address_jumps_or_says_why_not(featured, child: Child):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    info = child.info
+    view = window.view
+    assert feature.go_to_address_text(f"{info['second']:x}") is None  # bare hex, as shown
+    assert document.address_of(view.cursor_offset) == info["second"]
+    assert feature.go_to_address_text("+0x10") is None
+    assert document.address_of(view.cursor_offset) == info["second"] + 0x10
+    assert feature.go_to_address_text(f"0x{info['anon']:_x}") is None
+    assert document.address_of(view.cursor_offset) == info["anon"]
+    hole = feature.go_to_address_text(hex(info["hole"] + 5))
+    assert hole == (
+        f"0x{info['hole'] + 5:_x} is not mapped (nothing between 0x{info['hole']:_x} and "
+        f"0x{info['second']:_x})."
+    )
+    assert document.address_of(view.cursor_offset) == info["anon"]  # did not move
+    # [vvar] and the ---p gaps of loaded libraries: a Python process always has some.
+    unreadable = next(r for r in document.regions if not r.readable)
+    said = feature.go_to_address_text(hex(unreadable.start))
+    assert said is not None and unreadable.unreadable in said
+    assert "Address 'zz!'" in feature.go_to_address_text("zz!")

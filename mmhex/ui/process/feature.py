@@ -12,6 +12,7 @@ mmhex's children, which Yama's default ptrace_scope=1 lets it read; they are ask
 from __future__ import annotations
 
 import bisect
+import re
 import shlex
 import subprocess
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from mmhex.core.document import Change, ChangeKind
 from mmhex.core.errors import describe_error
+from mmhex.core.expressions import ExpressionError, parse_expression
 from mmhex.core.process import PAGE_SIZE, ProcessAccessError, Region, page_state
 from mmhex.core.process_document import ProcessDocument
 from mmhex.core.process_residency import PageCounts, region_pages
@@ -60,6 +62,14 @@ PROCESS_ACTIONS: tuple[ActionSpec, ...] = (
         "process.show_run_dialog",
         "&File",
         tip="Start a program as mmhex's child and open its memory (allowed without privileges)",
+    ),
+    ActionSpec(
+        "process.goto_address",
+        "Go to &Address…",
+        "process.show_goto_address",
+        "&Go",
+        ("Ctrl+Shift+G",),
+        tip="Jump to a virtual address of the process shown (hex: 7f3a0000, 0x7f3a_0000, +0x10)",
     ),
     ActionSpec(
         "process.refresh",
@@ -354,6 +364,46 @@ class ProcessFeature(QObject):
         self.view.model.invalidate()
         self.view.viewport().update()
 
+    # ----------------------------------------------------------------- addresses
+    def show_goto_address(self) -> None:
+        """Go ▸ Go to Address…: ask for an address and jump there (or say why not)."""
+        if self.document is None:
+            self.window.statusBar().showMessage(
+                "Go to Address works on a process (File ▸ Open Process…); use Go to Offset "
+                "for a file.",
+                STATUS_MS,
+            )
+            return
+        text, ok = QInputDialog.getText(
+            self.window,
+            "Go to Address",
+            "Virtual address (hex: 7f3a0000, 0x7f3a_0000; +0x10 or -16 from the cursor):",
+        )
+        if ok and text.strip():
+            error = self.go_to_address_text(text)
+            if error:
+                self.window.show_message(error, MessageLevel.WARNING)
+
+    def go_to_address_text(self, text: str) -> str | None:
+        """Jump to the address ``text`` names; returns why not, or None."""
+        document = self.document
+        if document is None:
+            return "No process is shown."
+        cursor = (
+            document.address_of(min(self.view.cursor_offset, document.size - 1))
+            if document.size
+            else 0
+        )
+        try:
+            address = parse_address(text, cursor)
+        except ExpressionError as exc:
+            return f"Address {text.strip()!r}: {exc}."
+        offset = document.offset_of(address)
+        if offset is None:
+            return why_not_shown(document.regions, address)
+        self.view.go_to(offset)
+        return None
+
     # ----------------------------------------------------------------- regions
     def go_to_region(self, region: Region) -> None:
         document = self.document
@@ -410,6 +460,36 @@ class ProcessFeature(QObject):
             return
         state = page_state(entry[0]) if entry else "unknown"
         self.panel.cursor_page.setText(f"Page at 0x{address:_x}: {state}")
+
+
+def parse_address(text: str, cursor: int) -> int:
+    """An address as typed: bare digits are hex (as the offset column shows them); ``0x``,
+    ``_`` separators and expressions (``+0x10``, ``-16`` from the cursor) as in Go to."""
+    text = text.strip().replace("_", "")
+    if re.fullmatch(r"[0-9a-fA-F]+", text):
+        return int(text, 16)
+    expression = parse_expression(text)
+    value = expression.evaluate({"cursor": cursor})
+    if expression.relative:
+        value += cursor
+    if value < 0:
+        raise ExpressionError(f"address {value} is negative")
+    return value
+
+
+def why_not_shown(regions: Sequence[Region], address: int) -> str:
+    """Why ``address`` has no place in the grid: an unreadable region, or no mapping."""
+    for region in regions:
+        if region.start <= address < region.end:
+            return (
+                f"0x{address:_x} lies in {region.kind} ({region.perms}), which is not shown: "
+                f"{region.unreadable}."
+            )
+    below = [region.end for region in regions if region.end <= address]
+    above = [region.start for region in regions if region.start > address]
+    low = f"0x{max(below):_x}" if below else "0"
+    high = f"0x{min(above):_x}" if above else "the top of the address space"
+    return f"0x{address:_x} is not mapped (nothing between {low} and {high})."
 
 
 def install(window: QMainWindow) -> ProcessFeature:
