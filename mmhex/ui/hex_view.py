@@ -134,6 +134,7 @@ class HexView(QAbstractScrollArea):
         self.offset_labeller: OffsetLabeller | None = None
         self.row_separator: RowSeparator | None = None
         self._note_chars = 0  # room right of the text column for row_separator notes
+        self._offset_header = ""  # the offset column's title while a labeller is set
         self._announced_range: tuple[int, int] | None = None
         self._key_bindings = {
             sequence.toString(): method for sequence, method in view_key_bindings()
@@ -545,6 +546,7 @@ class HexView(QAbstractScrollArea):
         labeller: OffsetLabeller | None,
         separator: RowSeparator | None = None,
         note_chars: int = 0,
+        header: str = "",
     ) -> None:
         """Label rows by ``labeller`` (e.g. virtual addresses) and mark boundaries.
 
@@ -555,6 +557,7 @@ class HexView(QAbstractScrollArea):
         self.offset_labeller = labeller
         self.row_separator = separator
         self._note_chars = note_chars if separator is not None else 0
+        self._offset_header = header if labeller is not None else ""
         self._relayout()
 
     def offset_label(self, row: RowText) -> str:
@@ -657,7 +660,7 @@ class HexView(QAbstractScrollArea):
     def _paint_header(self, painter: QPainter, geometry: Geometry, palette: QPalette) -> None:
         baseline = geometry.ascent + 1
         painter.setPen(self._dim_color(palette))
-        base = "offset" if self.model.offset_base == 16 else "decimal"
+        base = self._offset_header or ("offset" if self.model.offset_base == 16 else "decimal")
         painter.drawText(QPointF(geometry.offset_x, baseline), base)
         painter.drawText(QPointF(geometry.hex_x, baseline), geometry.header_hex)
         painter.drawText(QPointF(geometry.text_x, baseline), geometry.header_text)

@@ -260,8 +260,10 @@ def test_open_mapped_file_at_the_cursor_offset(featured, child: Child, qtbot):  
     document = window.document
     region = next(r for r in document.regions if r.start == child.info["file"])
     window.view.go_to(document.offset_of(region.start + 0x123))
-    other = feature.open_mapped_file(region)
-    assert other is not None and other is not window
+    window.action_builder.actions["process.open_mapped"].trigger()  # Go ▸ Open Mapped File
+    assert len(feature.extra_windows) == 1
+    other = feature.extra_windows[0]
+    assert other is not window
     try:
         assert other.document is not None
         assert os.path.samefile(other.document.path, region.path)
@@ -371,6 +373,9 @@ def test_go_to_address_jumps_or_says_why_not(featured, child: Child):  # noqa: F
     view = window.view
     assert feature.go_to_address_text(f"{info['second']:x}") is None  # bare hex, as shown
     assert document.address_of(view.cursor_offset) == info["second"]
+    assert window.cursor_label.text() == (
+        f"Address 0x{info['second']:x} (offset 0x{view.cursor_offset:x})"
+    )
     assert feature.go_to_address_text("+0x10") is None
     assert document.address_of(view.cursor_offset) == info["second"] + 0x10
     assert feature.go_to_address_text(f"0x{info['anon']:_x}") is None

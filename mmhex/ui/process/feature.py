@@ -72,6 +72,13 @@ PROCESS_ACTIONS: tuple[ActionSpec, ...] = (
         tip="Jump to a virtual address of the process shown (hex: 7f3a0000, 0x7f3a_0000, +0x10)",
     ),
     ActionSpec(
+        "process.open_mapped",
+        "Open &Mapped File at Cursor",
+        "process.open_mapped_at_cursor",
+        "&Go",
+        tip="Open the file behind the region under the cursor, at the offset the cursor maps to",
+    ),
+    ActionSpec(
         "process.refresh",
         "&Refresh",
         "process.refresh",
@@ -246,7 +253,9 @@ class ProcessFeature(QObject):
         self._address_digits = max(8, len(f"{last:x}"))
         longest = max((len(note) for note in self._notes.values()), default=0)
         self._boundaries = sorted(self._notes)
-        self.view.set_offset_labeller(self.address_label, self.gap_note_for_row, longest + 1)
+        self.view.set_offset_labeller(
+            self.address_label, self.gap_note_for_row, longest + 1, header="address"
+        )
         self.panel.set_regions(space.regions, self._measure(space.regions))
         self._show_cursor_page()
 
@@ -295,9 +304,15 @@ class ProcessFeature(QObject):
         )
 
     def _show_mode(self, *_args: object) -> None:
+        """The status bar in a process's terms (after the window wrote it in a file's)."""
         document = self.document
         if document is None:
             return
+        if document.size:
+            offset = min(self.view.cursor_offset, document.size - 1)
+            self.window.cursor_label.setText(
+                f"Address 0x{document.address_of(offset):x} (offset 0x{offset:x})"
+            )
         label = self.window.mode_label
         label.setText("Process: writing live" if document.editing else "Process: read-only")
         label.setToolTip(
@@ -418,6 +433,21 @@ class ProcessFeature(QObject):
             return
         self.view.go_to(offset)
         self.view.setFocus()
+
+    def open_mapped_at_cursor(self) -> QMainWindow | None:
+        """Go ▸ Open Mapped File at Cursor: the file behind the cursor's region, if any."""
+        document = self.document
+        if document is None or not document.size:
+            self.window.statusBar().showMessage("Open a process first.", STATUS_MS)
+            return None
+        address = document.address_of(min(self.view.cursor_offset, document.size - 1))
+        region = next(r for r in document.regions if r.start <= address < r.end)
+        if not region.file_backed:
+            self.window.statusBar().showMessage(
+                f"The cursor is in {region.kind}, which no file backs.", STATUS_MS
+            )
+            return None
+        return self.open_mapped_file(region)
 
     def open_mapped_file(self, region: Region) -> QMainWindow | None:
         """Open the file behind ``region`` in a new window, at the offset the cursor maps to."""
