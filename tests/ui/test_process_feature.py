@@ -391,3 +391,22 @@ def test_go_to_address_jumps_or_says_why_not(featured, child: Child):  # noqa: F
     said = feature.go_to_address_text(hex(unreadable.start))
     assert said is not None and unreadable.unreadable in said
     assert "Address 'zz!'" in feature.go_to_address_text("zz!")
+
+
+def test_an_exited_process_is_announced_and_reads_never_raise(featured, child: Child, qtbot):  # noqa: F811
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    document = window.document
+    child.stop()
+    change = window.check_outside_change()
+    assert change is not None
+    assert (
+        window.message_bar.text
+        == f"Process {child.pid} has exited: its memory can no longer be read."
+    )
+    view = window.view
+    view.go_to(document.size // 2)
+    view.viewport().grab()  # paints after the exit: no exception escapes into Qt
+    qtbot.wait(50)
+    window.action_builder.actions["process.refresh"].trigger()  # F5 says why, no traceback
+    assert f"{child.pid}" in window.message_bar.text

@@ -374,7 +374,7 @@ class ProcessFeature(QObject):
 
     def refresh_visible_rows(self) -> None:
         """The timer: read the rows on screen again (nothing else is told; no panel churns)."""
-        if self.document is None or not self.view.isVisible():
+        if self.document is None or not self.view.isVisible() or not self.document.alive:
             return
         self.view.model.invalidate()
         self.view.viewport().update()
