@@ -50,7 +50,7 @@ def main() -> int:
         text=True,
     )
     info = json.loads(child.stdout.readline())
-    feature.children.append(child)
+    feature.started.append(child)
     error = feature.open_pid(child.pid)
     if error:
         print(error, file=sys.stderr)

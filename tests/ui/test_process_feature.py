@@ -207,7 +207,7 @@ def test_command_line_pid_and_run(featured, tmp_path):
     assert open_request(window, request) == 0
     document = window.document
     assert isinstance(document, ProcessDocument)
-    started = feature.children[-1]
+    started = feature.started[-1]
     assert document.pid == started.pid
     feature.stop_children()
     assert started.poll() is not None
@@ -410,3 +410,43 @@ def test_an_exited_process_is_announced_and_reads_never_raise(featured, child: C
     qtbot.wait(50)
     window.action_builder.actions["process.refresh"].trigger()  # F5 says why, no traceback
     assert f"{child.pid}" in window.message_bar.text
+
+
+def test_run_program_that_cannot_start_or_ends_at_once(featured):
+    window, feature = featured
+    sentence = feature.run_program(["/nonexistent/program"])
+    assert sentence is not None and sentence.startswith("/nonexistent/program: ")
+    assert window.message_bar.text == sentence and window.document is None
+    # A program that has ended but is not reaped yet (a zombie): nothing to show, and it says so.
+    import subprocess
+
+    ended = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    wait_until_zombie(ended.pid)
+    sentence = feature.open_pid(ended.pid)
+    assert sentence == f"Process {ended.pid} has exited."
+    assert window.message_bar.text == sentence and window.document is None
+    assert ended.wait() == 3
+    # Run Program of one that ends before it is opened: its exit status is given.
+    real_open_pid = feature.open_pid
+
+    def open_when_ended(pid: int) -> str | None:
+        wait_until_zombie(pid)
+        return real_open_pid(pid)
+
+    feature.open_pid = open_when_ended
+    sentence = feature.run_program([sys.executable, "-c", "raise SystemExit(4)"])
+    assert sentence is not None and sentence.endswith(
+        "ended at once, with exit status 4, before its memory could be shown."
+    )
+
+
+def wait_until_zombie(pid: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not end")

@@ -115,7 +115,7 @@ class ProcessFeature(QObject):
         self.window = window
         self.view = window.view
         self.document: ProcessDocument | None = None
-        self.children: list[subprocess.Popen[bytes]] = []
+        self.started: list[subprocess.Popen[bytes]] = []
         self.open_dialog: ProcessDialog | None = None
         self.extra_windows: list[QMainWindow] = []
         self._notes: dict[int, str] = {}  # document offset of a folded gap -> its note
@@ -170,8 +170,14 @@ class ProcessFeature(QObject):
             child = subprocess.Popen(list(argv))
         except OSError as exc:
             return self._refuse(f"{argv[0]}: {describe_error(exc)}")
-        self.children.append(child)
-        return self.open_pid(child.pid)
+        self.started.append(child)
+        error = self.open_pid(child.pid)
+        if error is not None and child.poll() is not None:
+            return self._refuse(
+                f"{argv[0]} (PID {child.pid}) ended at once, with exit status {child.returncode}, "
+                "before its memory could be shown."
+            )
+        return error
 
     def show_open_dialog(self) -> ProcessDialog:
         """File ▸ Open Process…: the searchable list (window-modal, non-blocking)."""
@@ -197,7 +203,7 @@ class ProcessFeature(QObject):
 
     def stop_children(self) -> None:
         """Ask the programs mmhex started to stop (SIGTERM) and reap them."""
-        for child in self.children:
+        for child in self.started:
             if child.poll() is None:
                 child.terminate()
                 try:
@@ -205,7 +211,7 @@ class ProcessFeature(QObject):
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
-        self.children.clear()
+        self.started.clear()
 
     # ----------------------------------------------------------------- following the document
     def _on_document_changed(self, document: object) -> None:
