@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from typing import Any, cast
+from typing import Any
 
-from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
 from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
@@ -58,7 +57,7 @@ def compute_checksums(
 
     Raises FileTruncatedError if the file shrinks meanwhile, Cancelled if cancelled.
     """
-    mapped = cast(MappedFile, scannable(source))  # see read_through
+    mapped = scannable(source)  # see read_through
     end = mapped.size if end is None else min(end, mapped.size)
     start = max(0, min(start, end))
     hashers = {name: _new(name) for name in algorithms}

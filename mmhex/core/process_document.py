@@ -22,6 +22,7 @@ from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import OpenMode
 from mmhex.core.process import AddressSpace, ProcessAccessError, ProcessMemory, Region
 from mmhex.core.progress import CancelToken
+from mmhex.core.read_through import ReadThrough
 
 # Asked before edit mode starts on a process; False keeps it read-only.
 EditConfirmation = Callable[["ProcessDocument"], bool]
@@ -72,6 +73,11 @@ class ProcessDocument:
     def mapped(self) -> object:
         # Short: the Residency panel shows it on one line. The Regions dock has the pages.
         raise NoPageCacheError("a process has no page cache; see the Regions dock")
+
+    @property
+    def scan_source(self) -> ReadThrough:
+        """What search and checksums walk: this document through its fault-free ``read``."""
+        return ReadThrough(self)
 
     @property
     def space(self) -> AddressSpace:

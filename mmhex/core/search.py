@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import MappedFile
@@ -871,7 +871,7 @@ def _make_engine(pattern: CompiledPattern, options: SearchOptions) -> _FixedEngi
 # ===================================================================== the scan itself
 def _mapped_of(source: Any) -> MappedFile:
     # A source without a MappedFile (a process) is read through its own read(): read_through.
-    return cast(MappedFile, scannable(source))
+    return scannable(source)
 
 
 def _as_compiled(

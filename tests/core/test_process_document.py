@@ -11,6 +11,7 @@ import pytest
 
 from mmhex.core.checksums import compute_checksums
 from mmhex.core.document import Change, ChangeKind, EditError
+from mmhex.core.mapping import MappedFile
 from mmhex.core.process import ProcessAccessError
 from mmhex.core.process_document import NoPageCacheError, ProcessDocument
 from mmhex.core.read_through import ReadThrough, scannable
@@ -58,6 +59,9 @@ def test_search_finds_the_marker_through_the_read_through_path(child: Child) -> 
     document = ProcessDocument.open(child.pid)
     try:
         assert isinstance(scannable(document), ReadThrough)
+        # A scan that asks for ``scan_source`` and wants a MappedFile gets one too.
+        assert isinstance(document.scan_source, MappedFile)
+        assert document.scan_source.read(0, 64) == document.read(0, 64)
         marker = bytes.fromhex(child.info["marker"])[:21]
         pattern = SearchPattern(PatternKind.TEXT, marker.decode("latin-1"))
         result = find_all(document, pattern, limit=1000)
