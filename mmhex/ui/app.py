@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 import traceback
+from functools import partial
 from types import TracebackType
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -140,15 +141,17 @@ def run_gui(request: GuiRequest) -> int:
 def open_request(window: MainWindow, request: GuiRequest) -> int:
     """Open the command line's file and offset; 1 (and a line on stderr) when that failed."""
     if request.pid is not None or request.run:
-        from mmhex.ui.process.feature import open_request_process
+        from mmhex.ui.process import feature as process
 
-        error = open_request_process(window, request.pid, request.run)
+        error = process.open_request_process(window, request.pid, request.run)
+        go_to = partial(process.go_to_address, window)  # for a process --offset is an address
     elif request.path is None:
         return 0
     else:
         error = window.open_path(request.path, readonly=request.readonly)
+        go_to = window.go_to_expression
     if error is None and request.offset is not None:
-        error = window.go_to_expression(request.offset)
+        error = go_to(request.offset)
         if error is not None:
             window.show_message(error)
     if error is None and request.edit:

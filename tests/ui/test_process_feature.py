@@ -278,11 +278,14 @@ def test_open_mapped_file_at_the_cursor_offset(featured, child: Child, qtbot):  
 def test_mmhex_pid_and_run_from_the_command_line(child: Child, tmp_path, isolated_settings):  # noqa: F811
     from tests.ui.test_app import first_paint, run_mmhex
 
-    result = run_mmhex("--pid", str(child.pid), settings=isolated_settings)
+    second = child.info["second"]
+    result = run_mmhex("--pid", str(child.pid), "--offset", hex(second), settings=isolated_settings)
     assert result.returncode == 0, result.stderr
     document = ProcessDocument.open(child.pid)  # the child idles: its memory stays put
     try:
-        assert first_paint(result)["size"] == document.size
+        report = first_paint(result)
+        assert report["size"] == document.size
+        assert report["cursor"] == document.offset_of(second)  # --offset is an address here
     finally:
         document.close()
     missing = run_mmhex("--pid", str(2**22 + 999), settings=isolated_settings)

@@ -543,3 +543,9 @@ def open_request_process(window: QMainWindow, pid: int | None, run: Sequence[str
     """``mmhex --pid PID`` / ``mmhex --run -- CMD``: None, or the sentence shown."""
     feature = feature_of(window) or install(window)
     return feature.run_program(run) if run else feature.open_pid(pid or 0)
+
+
+def go_to_address(window: QMainWindow, text: str) -> str | None:
+    """``mmhex --pid PID --offset ADDRESS``: jump to the address; None, or why not."""
+    feature = feature_of(window)
+    return "No process is shown." if feature is None else feature.go_to_address_text(text)
