@@ -193,6 +193,7 @@ class ProcessFeature(QObject):
         text, ok = QInputDialog.getText(
             self.window, "Run Program", "Command line (it becomes mmhex's child):"
         )
+        self.window.return_focus_to_grid()
         if ok and text.strip():
             try:
                 argv = shlex.split(text)
@@ -336,7 +337,7 @@ class ProcessFeature(QObject):
             f"Edits will change the memory of {document.path} at once, while it runs; a wrong "
             "byte can crash it or corrupt its data. Undo writes the old bytes back.",
             {
-                QMessageBox.StandardButton.Yes: "Write into the Process",
+                QMessageBox.StandardButton.Yes: "&Write into the Process",
                 QMessageBox.StandardButton.Cancel: "",
             },
             QMessageBox.StandardButton.Cancel,
@@ -400,6 +401,7 @@ class ProcessFeature(QObject):
             "Go to Address",
             "Virtual address (hex: 7f3a0000, 0x7f3a_0000; +0x10 or -16 from the cursor):",
         )
+        self.window.return_focus_to_grid()  # without a window manager, shortcuts need it
         if ok and text.strip():
             error = self.go_to_address_text(text)
             if error:
