@@ -69,6 +69,9 @@ _CALL_CAP = 1 << 16
 _REGION = 16 * 1024
 # Shortest exact run worth finding first with StringZilla (in wildcard patterns and regexes).
 _MIN_FACTOR = 3
+# Longest bounded start of a regex that Hyperscan finds first to place match starts (see
+# _bounded_prefix): without start-of-match reports, this is what keeps `re` near the starts.
+_MAX_PREFIX = 255
 DEFAULT_FIND_ALL_LIMIT = 100_000
 
 
@@ -300,6 +303,9 @@ class CompiledPattern:
     warnings: tuple[str, ...] = ()
     # Regex: a match can be longer than max_length (one that long may have been cut there).
     may_exceed: bool = False
+    # Regex: a Hyperscan pattern every match starts with, and its (least, most) length.
+    prefix_source: bytes | None = None
+    prefix_width: tuple[int, int] = (0, 0)
     _databases: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -314,21 +320,26 @@ class CompiledPattern:
         on random data (tests/core/test_search_fuzz.py runs every engine in a child to catch
         such crashes).
         """
+        return self._database(self.hyperscan_source)
+
+    def prefix_database(self) -> Any | None:
+        """Like hyperscan_database, for ``prefix_source`` (the bounded start of every match)."""
+        return self._database(self.prefix_source)
+
+    def _database(self, source: bytes | None) -> Any | None:
         _hs = _hyperscan()
-        if _hs is None or self.hyperscan_source is None:
+        if _hs is None or source is None:
             return None
-        key = "ends"
-        if key not in self._databases:
-            flags = _hs.HS_FLAG_DOTALL
+        if source not in self._databases:
             database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
             try:
                 database.compile(
-                    expressions=[self.hyperscan_source], ids=[0], elements=1, flags=[flags]
+                    expressions=[source], ids=[0], elements=1, flags=[_hs.HS_FLAG_DOTALL]
                 )
             except _hs.error:
                 database = None  # e.g. "pattern too large": re alone will do
-            self._databases[key] = database
-        return self._databases[key]
+            self._databases[source] = database
+        return self._databases[source]
 
 
 def compile_pattern(
@@ -418,6 +429,9 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
         )
     max_length = min(max_width, max_regex_match)
     hyperscan_source = _prefilter_source(parsed, compiled.flags) if parsed is not None else None
+    prefix = _bounded_prefix(parsed, compiled.flags) if parsed is not None else None
+    if prefix is not None and prefix[2] >= max_length:
+        prefix = None  # the whole match is as short: its ends place its starts well enough
     return CompiledPattern(
         description=f"regex {source.decode('latin-1')!r}"
         + (" (any case)" if pattern.ignore_case else ""),
@@ -428,7 +442,35 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
         source=pattern,
         warnings=regex_limit_warnings(parsed, max_regex_match) if parsed is not None else (),
         may_exceed=max_width > max_regex_match,
+        prefix_source=prefix[0] if prefix else None,
+        prefix_width=(prefix[1], prefix[2]) if prefix else (0, 0),
     )
+
+
+def _bounded_prefix(parsed: Any, flags: int) -> tuple[bytes, int, int] | None:
+    """The longest run of leading items of a regex whose width is bounded (at most _MAX_PREFIX),
+    as a Hyperscan prefilter pattern with its least and greatest length; None if it is empty.
+
+    Every match starts with a match of this prefix, so where Hyperscan finds the prefix *ending*
+    tells where matches can *start*, as precisely as start-of-match reports would, without them.
+    """
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        items = list(parsed)
+        count = most = 0
+        while count < len(items):
+            width = _parser.SubPattern(parsed.state, items[: count + 1]).getwidth()
+            if width[1] > _MAX_PREFIX:
+                break
+            count, most = count + 1, width[1]
+        least = _parser.SubPattern(parsed.state, items[:count]).getwidth()[0]
+        if least < 1:
+            return None
+        source = _prefilter_source(_parser.SubPattern(parsed.state, items[:count]), flags)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+    return (source, least, most) if source else None
 
 
 def regex_limit_warnings(parsed: Any, max_regex_match: int) -> tuple[str, ...]:
@@ -914,6 +956,12 @@ class _RegexEngine(_Engine):
         self.database = pattern.hyperscan_database() if accelerated else None
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
         self.factor = pattern.factor if accelerated and _sz is not None else None
+        self.prefix_database = None
+        self.prefix_scratch = None
+        if accelerated and self.factor is None:
+            self.prefix_database = pattern.prefix_database()
+        if self.prefix_database is not None:
+            self.prefix_scratch = _hyperscan().Scratch(self.prefix_database)
 
     def factor_hits(self, buf: Any, lo: int, end: int) -> list[int] | None:
         """Where the required bytes occur in ``buf[lo:end]`` (None: too often to be worth it)."""
@@ -929,11 +977,14 @@ class _RegexEngine(_Engine):
             pos = find(buf, factor, pos + 1, end)
         return hits
 
-    def candidates(self, buf: Any, lo: int, end: int) -> list[int] | None:
-        """Where matches may end (sorted), in ``[lo, end)``; offsets index ``buf``.
+    def candidates(self, buf: Any, lo: int, end: int, *, prefix: bool = False) -> list[int] | None:
+        """Where matches (or, with ``prefix``, their bounded starts) may end, sorted, in
+        ``[lo, end)``; offsets index ``buf``.
 
         None means "too many to be worth it: let re look at everything".
         """
+        database = self.prefix_database if prefix else self.database
+        scratch = self.prefix_scratch if prefix else self.scratch
         ends: list[int] = []
 
         def on_match(_id: int, _start: int, stop: int, _flags: int, _ctx: object) -> bool:
@@ -942,7 +993,7 @@ class _RegexEngine(_Engine):
 
         view = memoryview(buf)[lo:end]
         try:
-            self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
+            database.scan(view, match_event_handler=on_match, scratch=scratch)
         except _hyperscan().ScanTerminated:
             return None
         finally:
@@ -1121,7 +1172,29 @@ class _Scan:
             if hits is not None:
                 if not hits:
                     return [], resume
-                return self._confirm_factor(seg, first, [h + shift for h in hits], data)
+                _factor, least, most = engine.factor
+                return self._confirm_factor(
+                    seg, first, [h + shift for h in hits], data, least, most
+                )
+        if engine.prefix_database is not None:
+            least, most = self.pattern.prefix_width
+            scan_end = min(seg.buf_hi, seg.hi - 1 + most)
+            if seg.in_place:
+                with self.reader.view(first, scan_end) as view:
+                    hits = engine.candidates(view, 0, len(view), prefix=True)
+                shift = first
+            else:
+                data = self.reader.copy(seg.buf_lo, seg.buf_hi)
+                hits = engine.candidates(
+                    data, first - seg.buf_lo, scan_end - seg.buf_lo, prefix=True
+                )
+                shift = seg.buf_lo
+            if hits is not None:
+                if not hits:
+                    return [], resume
+                return self._confirm_factor(
+                    seg, first, [h + shift for h in hits], data, least, most
+                )
         if engine.database is not None:
             scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
             if seg.in_place:
@@ -1145,16 +1218,22 @@ class _Scan:
         return [Match(s + base, e + base) for s, e in spans], next_pos + base
 
     def _confirm_factor(
-        self, seg: _Segment, pos: int, hits: list[int], data: bytes | None
+        self,
+        seg: _Segment,
+        pos: int,
+        hits: list[int],
+        data: bytes | None,
+        least: int,
+        most: int,
     ) -> tuple[list[Match], int]:
-        """Let ``re`` decide near each place the required bytes occur (absolute, sorted).
+        """Let ``re`` decide near each hit (absolute, sorted): a place where the required bytes
+        occur, or where the bounded prefix ends.
 
-        A match containing the bytes at ``q`` starts in ``[q - most, q - least]``; occurrences
-        are visited in order, so the leftmost match is met at its own occurrence or earlier.
+        A match with a hit at ``q`` starts in ``[q - most, q - least]``; hits are visited in
+        order, so the leftmost match is met at its own hit or earlier.
         """
         engine = self.engine
-        assert isinstance(engine, _RegexEngine) and engine.factor is not None
-        _factor, least, most = engine.factor
+        assert isinstance(engine, _RegexEngine)
         longest = engine.max_length
         found: list[Match] = []
         region_lo, region = seg.buf_lo, data
