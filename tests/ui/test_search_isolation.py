@@ -9,7 +9,7 @@ import signal
 import time
 
 import pytest
-from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 
 from mmhex.core.document import Document
 from mmhex.ui.search.worker import Job
@@ -38,11 +38,14 @@ def controller(qtbot, pool, tmp_path):
     doc.close()
 
 
-@pytest.mark.parametrize("command", ["find_next", "find_all"])
+@pytest.mark.parametrize(
+    ("command", "stop"), [("find_next", "cancel"), ("find_all", "cancel"), ("find_next", "escape")]
+)
 def test_cancel_stops_a_runaway_regex_at_once_and_the_window_keeps_running(
-    qtbot, controller, command
+    qtbot, controller, command, stop
 ):
     bar = controller.bar
+    bar.show()
     bar.mode.setCurrentIndex(REGEX)
     bar.pattern_edit.setText("(a+)+$")
     ticks = []
@@ -56,10 +59,28 @@ def test_cancel_stops_a_runaway_regex_at_once_and_the_window_keeps_running(
     assert controller.job.running
     started = time.monotonic()
     with qtbot.waitSignal(controller.job.cancelled, timeout=TIMEOUT):
-        bar.cancel_requested.emit()
+        if stop == "cancel":
+            qtbot.mouseClick(bar.cancel_button, Qt.MouseButton.LeftButton)
+        else:
+            qtbot.keyClick(bar.pattern_edit, Qt.Key.Key_Escape)
     assert time.monotonic() - started < 2.0
     timer.stop()
-    qtbot.waitUntil(lambda: bar.message.text() == "Search cancelled.", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not controller.job.running, timeout=TIMEOUT)
+    if stop == "cancel":
+        qtbot.waitUntil(lambda: bar.message.text() == "Search cancelled.", timeout=TIMEOUT)
+    else:
+        assert bar.isHidden()
+
+
+def test_the_find_bar_notes_a_regex_past_the_limits(controller):
+    bar = controller.bar
+    bar.mode.setCurrentIndex(REGEX)
+    bar.pattern_edit.setText("needle-[A-Z]+")
+    assert bar.message.text() == ""
+    bar.pattern_edit.setText("start.*end")
+    note = bar.message.text()
+    assert note.startswith("Note: an unbounded repeat of a broad class") and note.endswith(".")
+    assert bar.current_request() is not None  # a note, not an error: the search can run
 
 
 def test_a_crash_in_the_search_process_is_a_message(qtbot, pool):
