@@ -26,6 +26,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -1385,12 +1386,16 @@ class _Deadline:
             signal.setitimer(signal.ITIMER_REAL, self._RETRY)
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        started = time.monotonic()
+        pending, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if pending > 0:  # someone else's timer was running: give it back what is left
+                left = max(0.001, pending - (time.monotonic() - started))
+                signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
 class _CopiedView:

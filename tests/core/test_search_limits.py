@@ -5,6 +5,7 @@ up to those limits (``re`` over the whole file is the reference)."""
 from __future__ import annotations
 
 import re
+import signal
 import time
 
 import pytest
@@ -119,3 +120,21 @@ def test_look_behind_as_wide_as_the_context_across_windows(tmp_path, accelerated
     assert [tuple(m) for m in found.matches] == [m.span() for m in re.finditer(source, data)]
     assert len(found.matches) == 3
     mapped.close()
+
+
+def test_the_time_limit_gives_back_a_timer_that_was_running(tmp_path):
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(time.monotonic()))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.6)
+        started = time.monotonic()
+        mapped = _mapped(tmp_path, b"ab" * 5000 + b"needle-ABC-1")
+        pattern = SearchPattern(PatternKind.REGEX, rb"needle-[A-Z]{3}-[0-9]+")
+        assert len(find_all(mapped, pattern).matches) == 1
+        mapped.close()
+        while not fired and time.monotonic() - started < 3:
+            time.sleep(0.01)
+        assert fired and 0.5 < fired[0] - started < 1.5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
