@@ -141,3 +141,13 @@ def test_the_search_process_sees_unsaved_edits(qtbot, controller):
     with qtbot.waitSignal(controller.found, timeout=TIMEOUT) as blocker:
         controller.find_next()
     assert blocker.args[0].start == 3000
+
+
+def test_without_a_fork_the_work_runs_in_the_thread(qtbot, pool):
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable (fork)")
+
+    job = Job(lambda progress, emit: os.getpid(), 1, isolated=True, fork_guard=no_fork)
+    with qtbot.waitSignal(job.succeeded, timeout=TIMEOUT) as blocker:
+        job.start(pool)
+    assert blocker.args == [os.getpid()]

@@ -99,12 +99,8 @@ class Job(QObject):
 
     def _run(self) -> None:
         """Runs on the pool thread."""
-        if self.isolated:
-            try:
-                self._run_isolated()
-                return
-            except OSError:
-                pass  # no fork possible (memory, process limit): run in this thread instead
+        if self.isolated and self._run_isolated():
+            return
         progress = Progress(self.total, self._report, self.token, interval=self.interval)
         try:
             result = self._work(progress, self.batch.emit)
@@ -119,9 +115,13 @@ class Job(QObject):
             self.succeeded.emit(result)
         self.finished.emit()
 
-    def _run_isolated(self) -> None:
-        read_fd, write_fd = os.pipe()
+    def _run_isolated(self) -> bool:
+        """Run the work in a child; False if none could be started (run it in this thread)."""
         pid = -1
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            return False
         try:
             with self._fork_guard():
                 pid = os.fork()
@@ -130,7 +130,7 @@ class Job(QObject):
                 os._exit(1)  # the child must never run on into the window's code
             os.close(read_fd)
             os.close(write_fd)
-            raise
+            return False  # no fork possible (memory, process limit, a source without a file)
         if pid == 0:  # the child: never returns
             os.close(read_fd)
             _child_main(self._work, self.total, self.interval, self.path, write_fd)
@@ -161,6 +161,7 @@ class Job(QObject):
         else:
             self.failed.emit(outcome[1])
         self.finished.emit()
+        return True
 
     def _report(self, done: int, total: int) -> None:
         elapsed = time.monotonic() - self.started_at
