@@ -147,7 +147,10 @@ class Job(QObject):
                 elif kind == "batch":
                     self.batch.emit(value)
                 else:
+                    # The last word: stop here rather than wait for end-of-file, which a child
+                    # forked meanwhile by another tab (holding a copy of our pipe) would delay.
                     outcome = (kind, value)
+                    break
         with self._child_lock:
             _pid, status = os.waitpid(pid, 0)
             self._child = 0
