@@ -12,34 +12,25 @@ nothing and scans rely on re-validation alone). For a fault inside a *watched* r
 in-place view, registered for the duration of its ``with`` block) it maps a page of zeros over
 the faulting page, counts the fault and returns: the access is retried and reads zeros, the scan
 ends its piece, and ``Watch.faulted`` tells the caller to discard what it read and to report the
-truncation. A fault anywhere else puts the previous handler back (the default action, or
-faulthandler's) and returns, so that fault is handled exactly as without the guard.
+truncation. Any other SIGBUS (a fault elsewhere, or one sent with kill) puts the previous
+handler back (the default action, or faulthandler's) and raises the signal again for it, so it
+is handled exactly as without the guard.
 
-The handler, assembled from this listing (``as --64``), uses only registers and two system calls,
-so it is safe in a signal handler:
+The handler (``_CODE`` below, each instruction beside its bytes as ``objdump -d -M intel``
+prints them; assembled with ``as --64``) uses only registers and raw system calls, so it is safe
+in a signal handler:
 
-    push   rbx                  ; rbx: callee-saved, and kept by syscall (rcx, r11 are not)
-    movabs rbx, DATA            ; patched: the data block's address
-    mov    rax, [rsi+16]        ; info->si_addr
-    lea    rcx, [rbx+16]        ; 16 slots {lo, hi}
-    mov    edx, 16
- 1: mov    r8, [rcx]
-    cmp    rax, r8
-    jb     2f
-    cmp    rax, [rcx+8]
-    jb     3f
- 2: add    rcx, 16
-    dec    edx
-    jnz    1b
- 4: mov edi, 7 ; lea rsi, [rbx+272] ; xor edx, edx ; mov r10d, 8 ; mov eax, 13 ; syscall
-    pop rbx ; ret                   ; rt_sigaction(SIGBUS, previous, NULL, 8)
- 3: mov rdi, rax ; and rdi, -4096 ; mov esi, 4096 ; mov edx, 1 ; mov r10d, 0x32
-    mov r8, -1 ; xor r9d, r9d ; mov eax, 9 ; syscall
-    ;                                  mmap(page, 4096, PROT_READ, PRIVATE|FIXED|ANONYMOUS)
-    cmp    rax, -4095           ; failed: behave as for a fault that is not ours
-    jae    4b
-    lock inc qword [rbx]        ; count it
-    pop rbx ; ret
+- a signal not raised by the kernel for a fault (``si_code <= 0``: kill, tkill, sigqueue), or a
+  fault at an address outside every slot: ``rt_sigaction`` puts the previous action back and
+  ``tkill(gettid(), SIGBUS)`` raises the signal again for it, then return (a fault would also
+  recur by itself);
+- a fault inside a slot ``[lo, hi)``: ``mmap(page, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED |
+  MAP_ANONYMOUS)`` over the faulting page (if that fails: as above), ``lock inc`` the fault
+  counter, and return: the access is retried on the zero page.
+
+``rbx`` holds the data block's address (patched in at ``_PATCH_AT``): {counter, pad, 16 slots
+of {lo, hi}, the previous kernel sigaction}. ``syscall`` clobbers ``rcx`` and ``r11``, so the
+base lives in ``rbx``, saved and restored around the handler.
 """
 
 from __future__ import annotations
@@ -54,41 +45,49 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 _CODE = bytes.fromhex(
-    "53"  # push rbx
-    "48bb0000000000000000"  # movabs rbx, DATA (bytes 3..10 patched)
-    "488b4610"  # mov rax, [rsi+16]
-    "488d4b10"  # lea rcx, [rbx+16]
-    "ba10000000"  # mov edx, 16
-    "4c8b01"  # 1: mov r8, [rcx]
-    "4c39c0"  # cmp rax, r8
-    "7206"  # jb 2f
-    "483b4108"  # cmp rax, [rcx+8]
-    "7225"  # jb 3f
-    "4883c110"  # 2: add rcx, 16
-    "ffca"  # dec edx
-    "75ea"  # jnz 1b
-    "bf07000000"  # 4: mov edi, SIGBUS
-    "488db310010000"  # lea rsi, [rbx+272]
-    "31d2"  # xor edx, edx
-    "41ba08000000"  # mov r10d, 8
-    "b80d000000"  # mov eax, SYS_rt_sigaction
-    "0f05"  # syscall
-    "5b"  # pop rbx
-    "c3"  # ret
-    "4889c7"  # 3: mov rdi, rax
-    "4881e700f0ffff"  # and rdi, -4096
-    "be00100000"  # mov esi, 4096
-    "ba01000000"  # mov edx, PROT_READ
-    "41ba32000000"  # mov r10d, MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS
-    "49c7c0ffffffff"  # mov r8, -1
-    "4531c9"  # xor r9d, r9d
-    "b809000000"  # mov eax, SYS_mmap
-    "0f05"  # syscall
-    "483d01f0ffff"  # cmp rax, -4095
-    "73b0"  # jae 4b
-    "f048ff03"  # lock inc qword [rbx]
-    "5b"  # pop rbx
-    "c3"  # ret
+    "53"  # 00: push rbx
+    "48bb0000000000000000"  # 01: movabs rbx,0x0
+    "837e0800"  # 0b: cmp DWORD PTR [rsi+0x8],0x0
+    "7e23"  # 0f: jle 34
+    "488b4610"  # 11: mov rax,QWORD PTR [rsi+0x10]
+    "488d4b10"  # 15: lea rcx,[rbx+0x10]
+    "ba10000000"  # 19: mov edx,0x10
+    "4c8b01"  # 1e: mov r8,QWORD PTR [rcx]
+    "4c39c0"  # 21: cmp rax,r8
+    "7206"  # 24: jb 2c
+    "483b4108"  # 26: cmp rax,QWORD PTR [rcx+0x8]
+    "723a"  # 2a: jb 66
+    "4883c110"  # 2c: add rcx,0x10
+    "ffca"  # 30: dec edx
+    "75ea"  # 32: jne 1e
+    "bf07000000"  # 34: mov edi,0x7
+    "488db310010000"  # 39: lea rsi,[rbx+0x110]
+    "31d2"  # 40: xor edx,edx
+    "41ba08000000"  # 42: mov r10d,0x8
+    "b80d000000"  # 48: mov eax,0xd
+    "0f05"  # 4d: syscall
+    "b8ba000000"  # 4f: mov eax,0xba
+    "0f05"  # 54: syscall
+    "89c7"  # 56: mov edi,eax
+    "be07000000"  # 58: mov esi,0x7
+    "b8c8000000"  # 5d: mov eax,0xc8
+    "0f05"  # 62: syscall
+    "5b"  # 64: pop rbx
+    "c3"  # 65: ret
+    "4889c7"  # 66: mov rdi,rax
+    "4881e700f0ffff"  # 69: and rdi,0xfffffffffffff000
+    "be00100000"  # 70: mov esi,0x1000
+    "ba01000000"  # 75: mov edx,0x1
+    "41ba32000000"  # 7a: mov r10d,0x32
+    "49c7c0ffffffff"  # 80: mov r8,0xffffffffffffffff
+    "4531c9"  # 87: xor r9d,r9d
+    "b809000000"  # 8a: mov eax,0x9
+    "0f05"  # 8f: syscall
+    "483d01f0ffff"  # 91: cmp rax,0xfffffffffffff001
+    "739b"  # 97: jae 34
+    "f048ff03"  # 99: lock inc QWORD PTR [rbx]
+    "5b"  # 9d: pop rbx
+    "c3"  # 9e: ret
 )
 _PATCH_AT = 3  # where the data block's address goes
 _SLOTS = 16
