@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--regex-time-limit",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="regex: stop if one 16 MiB piece takes longer than this (default 10; 0: no limit)",
@@ -84,9 +84,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text, 0)
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of bytes")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
     return value
 
 

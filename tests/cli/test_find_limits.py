@@ -85,10 +85,30 @@ def test_a_match_longer_than_the_longest_is_flagged_and_found_with_max_match(tmp
         assert grep.stdout.split(b":")[0] == b"2"
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "lots"])
-def test_max_match_must_be_a_positive_number(tmp_path, value):
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--max-match", "0", "is not a positive number of bytes"),
+        ("--max-match", "-5", "is not a positive number of bytes"),
+        ("--max-match", "lots", "is not a positive number of bytes"),
+        ("--regex-time-limit", "-1", "is not a number of seconds"),
+        ("--regex-time-limit", "nan", "is not a number of seconds"),
+        ("--regex-time-limit", "soon", "is not a number of seconds"),
+    ],
+)
+def test_limits_must_be_numbers_in_range(tmp_path, option, value, words):
     path = tmp_path / "x.bin"
     path.write_bytes(b"abc")
-    result = mmhex("find", str(path), "--regex", "b", "--max-match", value)
-    assert result.returncode == 2 and "--max-match" in result.stderr
+    result = mmhex("find", str(path), "--regex", "b", option, value)
+    assert result.returncode == 2
+    assert option in result.stderr and words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_no_time_limit_and_a_hex_number_for_the_longest_match(tmp_path):
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"--abc--abc")
+    result = mmhex(
+        "find", str(path), "--regex", "a.c", "--regex-time-limit", "0", "--max-match", "0x10"
+    )
+    assert result.returncode == 0 and result.stdout.split() == ["2", "7"]
