@@ -26,8 +26,9 @@ _ENCODINGS = ("latin-1", "utf-8", "utf-16-le", "utf-16-be")
 # The limits of the windowed regex search, for --help (the README says the same).
 LIMITS = (
     "Regex limits: the file is searched in overlapping pieces, not as one string, so a match is "
-    "at most --max-match bytes long (64 KiB by default; a longer one is cut there, and a "
-    "warning says when a pattern can do that, e.g. .* or [^x]+), look-aheads and look-behinds "
+    "at most --max-match bytes long (64 KiB by default; a longer one is cut there, or missed "
+    "if it needs the bytes beyond to match at all; a warning says when a pattern can run that "
+    "long, e.g. .* or [^x]+, and when a match reached it), look-aheads and look-behinds "
     "see at most 4 KiB around a match, ^ and $ (without (?m)) mean the start and end of the "
     "file, a pattern that can match the empty string is refused, and the regex may spend at "
     "most --regex-time-limit seconds on one 16 MiB piece (patterns like (a+)+$ can backtrack "
