@@ -7,14 +7,16 @@ Subcommands live in ``mmhex.commands.<name>`` modules, each with ``HELP``,
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import importlib.util
 import os
 import sys
-from dataclasses import dataclass
 
 from mmhex import __version__
+from mmhex.core.record import record  # not dataclasses: 5 ms of every headless command
+
+TYPE_CHECKING = False  # typing and argparse are imported where used: start-up is the point
+if TYPE_CHECKING:
+    import argparse
 
 # name -> module; the module is imported only when the command is used.
 COMMANDS: dict[str, str] = {}
@@ -25,12 +27,41 @@ def register_command(name: str, module: str) -> None:
     COMMANDS[name] = module
 
 
-for _name in ("dump", "find", "map", "patch", "recover", "residency"):
-    if importlib.util.find_spec(f"mmhex.commands.{_name}") is not None:
-        register_command(_name, f"mmhex.commands.{_name}")
+for _name in ("cmp", "dump", "find", "map", "maps", "parse", "patch", "recover", "residency"):
+    register_command(_name, f"mmhex.commands.{_name}")  # imported only when run
 
 
-@dataclass(frozen=True)
+def _terminal_columns() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def new_parser(**kwargs: object) -> argparse.ArgumentParser:
+    """An ArgumentParser (imported here: ``--version`` needs none) with a cheap formatter.
+
+    argparse builds a formatter for every ``add_argument``, and its formatter imports ``shutil``
+    (2 ms, bz2 and lzma with it) for the terminal width; ``os.get_terminal_size`` answers the
+    same (COLUMNS first, 80 when not a terminal).
+    """
+    import argparse
+
+    class HelpFormatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, **options: object) -> None:
+            if options.get("width") is None:
+                options["width"] = _terminal_columns() - 2
+            super().__init__(prog, **options)  # type: ignore[arg-type]
+
+    kwargs.setdefault("formatter_class", HelpFormatter)
+    return argparse.ArgumentParser(**kwargs)  # type: ignore[arg-type]
+
+
+@record(frozen=True)
 class GuiRequest:
     """What ``mmhex [options] [FILE[:OFFSET]]`` asks the window to do."""
 
@@ -38,6 +69,18 @@ class GuiRequest:
     offset: str | None  # a go-to expression, resolved once the file size is known
     readonly: bool
     edit: bool
+    compare: tuple[str, str] | None = None  # --compare A B: the compare window
+    more: tuple[tuple[str, str | None], ...] = ()  # further FILE[:OFFSET]s, one tab each
+    new_window: bool = False  # do not hand the files to a running mmhex
+
+    @property
+    def files(self) -> list[tuple[str, str | None]]:
+        """Every (path, offset) asked for, the first one first."""
+        first = [(self.path, self.offset)] if self.path is not None else []
+        return first + list(self.more)
+
+    pid: int | None = None  # --pid: open this process's memory instead of a file
+    run: tuple[str, ...] = ()  # --run -- CMD ARGS: start CMD as mmhex's child and open it
 
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
@@ -55,16 +98,32 @@ def split_path_offset(arg: str) -> tuple[str, str | None]:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = new_parser(
         prog="mmhex",
         description="Hex viewer and editor backed by mmap. "
         f"Headless commands: {', '.join(sorted(COMMANDS)) or '(none)'} (mmhex COMMAND --help).",
     )
-    parser.add_argument("file", nargs="?", help="file to open; FILE:OFFSET jumps to OFFSET")
+    parser.add_argument(
+        "file", nargs="*", help="files to open, one tab each; FILE:OFFSET jumps to OFFSET"
+    )
     parser.add_argument("--offset", "-o", help="offset to show first (0x1F400, 500, end-0x100 …)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--readonly", "-r", action="store_true", help="never allow editing")
     mode.add_argument("--edit", "-e", action="store_true", help="open in private-edit mode")
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("A", "B"), help="open A and compare it with B side by side"
+    )
+    parser.add_argument(
+        "--new-window",
+        action="store_true",
+        help="open a window of its own instead of a tab in the mmhex already running",
+    )
+    parser.add_argument("--pid", type=int, help="open the memory of running process PID")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="--run -- CMD [ARGS…]: start CMD as mmhex's child and open its memory",
+    )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
 
@@ -74,38 +133,79 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
     from mmhex.core.expressions import ExpressionError, parse_expression
 
     parser = _gui_parser()
+    run: tuple[str, ...] = ()
+    if "--run" in argv:  # everything after it (and after its "--") is the program's
+        at = argv.index("--run")
+        rest = argv[at + 1 :]
+        run = tuple(rest[1:] if rest[:1] == ["--"] else rest)
+        argv = argv[: at + 1]
+        if not run:
+            parser.error("--run needs a command: mmhex --run -- CMD [ARGS…]")
     args = parser.parse_args(argv)
+    if sum((bool(args.file), args.pid is not None, bool(run))) > 1:
+        parser.error("give one of FILE, --pid PID and --run -- CMD")
     path, offset = (None, None)
-    if args.file is not None:
-        path, offset = split_path_offset(args.file)
+    files = [split_path_offset(arg) for arg in args.file]
+    if files:
+        path, offset = files[0]
     if args.offset is not None:
         try:
             parse_expression(args.offset)
         except ExpressionError as exc:
             parser.error(f"--offset: {exc}")
         offset = args.offset
-    return GuiRequest(path=path, offset=offset, readonly=args.readonly, edit=args.edit)
+    if args.compare is not None and args.file:
+        parser.error("--compare A B takes the place of FILE")
+    compare = tuple(args.compare) if args.compare is not None else None
+    return GuiRequest(
+        path=path,
+        offset=offset,
+        readonly=args.readonly,
+        edit=args.edit,
+        compare=compare,
+        more=tuple(files[1:]),
+        new_window=args.new_window,
+        pid=args.pid,
+        run=run,
+    )
 
 
 def run_command(name: str, argv: list[str]) -> int:
-    """Run headless subcommand ``name``; never imports Qt."""
+    """Run headless subcommand ``name``; never imports Qt.
+
+    A failed write to standard output is reported as such (one line, exit status 1, or the
+    command's OUTPUT_ERROR_STATUS); a closed pipe (`mmhex dump big | head`) ends quietly with
+    the status a shell shows for a tool killed by SIGPIPE, as xxd and grep do.
+    """
+    from mmhex.commands import _output
+
+    _output.install()
     module = importlib.import_module(COMMANDS[name])
-    parser = argparse.ArgumentParser(prog=f"mmhex {name}", description=module.HELP)
-    module.add_arguments(parser)
-    args = parser.parse_args(argv)
     try:
-        return int(module.run(args))
-    except BrokenPipeError:
-        # `mmhex dump big | head` is normal use, not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        parser = new_parser(prog=f"mmhex {name}", description=module.HELP)
+        module.add_arguments(parser)
+        args = parser.parse_args(argv)
+        status = int(module.run(args))
+        sys.stdout.flush()
+        return status
+    except _output.OutputError as exc:
+        _output.abandon_output()
+        if exc.broken_pipe:
+            return _output.BROKEN_PIPE_STATUS
+        print(
+            f"mmhex {name}: cannot write to standard output ({exc}); the output is incomplete.",
+            file=sys.stderr,
+        )
+        return int(getattr(module, "OUTPUT_ERROR_STATUS", 1))
     except KeyboardInterrupt:
         return 130
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:  # as argparse prints it, without building the parser
+        print(f"mmhex {__version__}")
+        return 0
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
     request = parse_gui_args(argv)

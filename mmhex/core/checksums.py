@@ -11,8 +11,8 @@ import hashlib
 import zlib
 from typing import Any
 
-from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
+from mmhex.core.read_through import scannable
 from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, iter_runs, zero_pieces
 
 ALGORITHMS = ("CRC-32", "MD5", "SHA-1", "SHA-256")
@@ -57,7 +57,7 @@ def compute_checksums(
 
     Raises FileTruncatedError if the file shrinks meanwhile, Cancelled if cancelled.
     """
-    mapped: MappedFile = getattr(source, "mapped", source)
+    mapped = scannable(source)  # see read_through
     end = mapped.size if end is None else min(end, mapped.size)
     start = max(0, min(start, end))
     hashers = {name: _new(name) for name in algorithms}
@@ -75,7 +75,7 @@ def compute_checksums(
 
 
 def _digest_run(
-    mapped: MappedFile,
+    mapped: Any,  # a MappedFile or a ReadThrough (see read_through)
     reader: SafeReader,
     hashers: dict[str, Any],
     start: int,

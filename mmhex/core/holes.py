@@ -15,9 +15,13 @@ import errno
 import os
 import stat
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+
+from mmhex.core.record import record
+
+TYPE_CHECKING = False  # typing and dataclasses cost start-up time on the command line's path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 # A hole walk stops after this many data runs (about 0.1 s of lseek calls); the rest is "data".
 DEFAULT_MAX_RUNS = 65536
@@ -25,7 +29,7 @@ DEFAULT_MAX_RUNS = 65536
 Range = tuple[int, int]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HoleMap:
     """Data runs of a file of ``size`` bytes; everything else below ``size`` is a hole.
 
@@ -158,7 +162,7 @@ def walk_path(path: str, *, max_runs: int = DEFAULT_MAX_RUNS) -> HoleMap:
 
 
 # ----------------------------------------------------------------- cache per open file
-@dataclass
+@record
 class _Cached:
     key: tuple[int, ...]
     holes: HoleMap
@@ -200,11 +204,14 @@ def readable_runs(source: Any, lo: int, hi: int) -> list[Range]:
     Holes of the file are zeros unless edited: a Document's unsaved edits count as data. A bare
     MappedFile in private-edit mode may hold writes nobody listed, so all of it is data.
     """
-    from mmhex.core.mapping import OpenMode
+    from mmhex.core.mapping import FileKind, MappedFile, OpenMode
 
-    mapped = getattr(source, "mapped", source)
     if lo >= hi:
         return []
+    mapped = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
+    if not isinstance(mapped, MappedFile) or mapped.kind is not FileKind.REGULAR:
+        # Not a regular file (a device, a process's memory, a read-through source): all data.
+        return [(lo, hi)]
     edited: list[Range] = []
     if mapped.mode is not OpenMode.READ_ONLY:
         dirty = getattr(source, "dirty_ranges_in", None)

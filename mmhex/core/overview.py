@@ -55,6 +55,19 @@ class OverviewLayer:
         return max(0, min(len(self.values) - 1, index))
 
 
+def file_of(document: Any) -> Any | None:
+    """The document's mapped file, or None when it shows no file (a process's memory)."""
+    from mmhex.core.mapping import MappedFile
+
+    try:
+        mapped = getattr(document, "mapped", document)
+    except AttributeError:
+        return None
+    if not isinstance(mapped, MappedFile) or mapped.kind is None:
+        return None
+    return mapped
+
+
 def bucket_edges(size: int, buckets: int) -> tuple[int, ...]:
     n = max(1, min(buckets, size)) if size > 0 else 1
     return tuple(size * i // n for i in range(n + 1))
@@ -139,7 +152,9 @@ def pages_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]
 
 def others_mapping(document: Any) -> tuple[tuple[int, int], ...]:
     """File ranges that other processes map (ours are left out)."""
-    mapped = getattr(document, "mapped", document)
+    mapped = file_of(document)
+    if mapped is None:
+        return ()
     try:
         st = os.fstat(mapped.fd)
         report = who_maps(device=st.st_dev, inode=st.st_ino)
@@ -156,6 +171,13 @@ def compute(
     size = document.size
     edges = bucket_edges(size, buckets)
     note = ""
+    if file_of(document) is None and layer in (Layer.DATA, Layer.RESIDENCY, Layer.PAGES):
+        # No file behind the document: no holes, page cache or private file pages to show.
+        rows = len(edges) - 1
+        values = np.tile([1.0, 0.0, 0.0], (rows, 1)) if layer is Layer.DATA else None
+        if values is None:
+            values = np.full((rows, 1 if layer is Layer.RESIDENCY else 3), np.nan)
+        return OverviewLayer(layer, size, edges, values, "Not a file.")
     if layer is Layer.DATA:
         values, note = data_layer(document, edges)
     elif layer is Layer.RESIDENCY:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer
-from PySide6.QtGui import QColor, QKeyEvent, QUndoStack
+from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -38,11 +38,13 @@ from mmhex.core.edits import Edit, HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
 from mmhex.core.progress import Cancelled
 from mmhex.core.save import FileChangedOnDiskError, SaveResult
+from mmhex.ui.coalesce import Coalescer
 from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
 from mmhex.ui.hex_view import Highlight, Pane
 from mmhex.ui.search.worker import format_progress
+from mmhex.ui.toolbar_proxy import fixed_text_proxy
 from mmhex.ui.undo import EditBatchCommand, EditCommand
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
@@ -162,7 +164,11 @@ class EditController(QObject):
         super().__init__(window)
         self.window = window
         self.view = window.view
-        self.stack = QUndoStack(self)
+        # One undo stack per open document (each tab keeps its history); the group's active
+        # stack is the shown document's, and ``self.stack`` always names it.
+        self.undo_group = QUndoGroup(self)
+        self.stack = self._empty_stack = QUndoStack(self.undo_group)
+        self._stacks: list[tuple[Document, QUndoStack]] = []
         self._document: Document | None = None
         self._task: BackgroundTask | None = None
         # Consecutive keystrokes merge into one undo step while this number stays the same;
@@ -174,9 +180,11 @@ class EditController(QObject):
         self.fill_dialog: FillDialog | None = None
         self._backspace_explained = False
         self.history = HistoryPanel(self.stack)
+        self.history.view.setGroup(self.undo_group)
         self.history_dock: QDockWidget | None = None
         self.progress = SaveProgress(window)
         self.toolbar: QToolBar | None = None
+        self._stale = Coalescer(self._refresh, self)
 
         self.view.key_handler = self.handle_key
         self.view.add_highlighter(self.dirty_highlights)
@@ -185,11 +193,12 @@ class EditController(QObject):
         window.edit_mode_handler = lambda _window: self.enable_editing()
         window.close_guards.append(self.confirm_close)
         window.document_changed.connect(self._on_document_changed)
+        window.document_closed.connect(self._forget_stack)
         for signal in (
-            self.stack.indexChanged,
-            self.stack.cleanChanged,
-            self.stack.undoTextChanged,
-            self.stack.redoTextChanged,
+            self.undo_group.indexChanged,
+            self.undo_group.cleanChanged,
+            self.undo_group.undoTextChanged,
+            self.undo_group.redoTextChanged,
         ):
             signal.connect(self._refresh)
 
@@ -201,14 +210,12 @@ class EditController(QObject):
         toolbar.setObjectName("toolbar:editing")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         # Short, fixed button labels: the menu items' texts change ("Undo Typing: 3 bytes…").
-        for key, label in (
-            ("edit.toggle_editing", "Edit"),
-            ("file.save", "Save"),
-            ("edit.undo", "Undo"),
-            ("edit.redo", "Redo"),
-        ):
+        for key, label in (("edit.toggle_editing", "Edit"), ("file.save", "Save")):
             actions[key].setIconText(label)
             toolbar.addAction(actions[key])
+        # Undo/Redo change text on every edit: their buttons are fixed-text proxies (Qt bug).
+        for key, label in (("edit.undo", "Undo"), ("edit.redo", "Redo")):
+            toolbar.addAction(fixed_text_proxy(actions[key], label, toolbar))
         window.addToolBar(toolbar)
         self.toolbar = toolbar
         self.history_dock = window.add_dock(
@@ -230,17 +237,36 @@ class EditController(QObject):
         if document is not self._document:
             if self._document is not None:
                 self._document.remove_listener(self._on_change)
-            self.stack.clear()
+            self._use_stack_of(document)
             self._document = document
             self._break_typing_run()
             if document is not None:
                 document.add_listener(self._on_change)
         self._refresh()
 
+    def _use_stack_of(self, document: Document | None) -> None:
+        """Make ``document``'s own undo stack current (a new one the first time it shows)."""
+        stack = next((s for d, s in self._stacks if d is document), self._empty_stack)
+        if document is not None and stack is self._empty_stack:
+            stack = QUndoStack(self.undo_group)
+            self._stacks.append((document, stack))
+        self.stack = stack
+        self.undo_group.setActiveStack(stack)
+
+    def _forget_stack(self, document: Document) -> None:
+        """A tab closed: its undo history goes with it."""
+        for closed in [s for d, s in self._stacks if d is document]:
+            self.undo_group.removeStack(closed)
+            closed.deleteLater()
+        self._stacks = [(d, s) for d, s in self._stacks if d is not document]
+
     def _on_change(self, change: Change) -> None:
         if change.kind is ChangeKind.RELOAD:
             self._break_typing_run()
-        self._refresh()
+        if change.kind is ChangeKind.EDIT:
+            self._stale.schedule()  # a batch of edits: one refresh when the loop turns
+        else:
+            self._refresh()
 
     def _on_user_move(self, *_args: object) -> None:
         if not self._moving_cursor:
@@ -252,13 +278,15 @@ class EditController(QObject):
 
     def _refresh(self, *_args: object) -> None:
         """Action states, the title's modified mark and the nibble cursor follow the document."""
+        self._stale.cancel()
         document = self._document
         editing = document is not None and document.editing
         modified = document is not None and document.modified
         idle = not self.saving
         self.view.nibble_cursor = editing
         self.view.viewport().update()
-        self.window.setWindowModified(modified)
+        if self.window.isWindowModified() != modified:  # Qt re-titles the window even if equal
+            self.window.setWindowModified(modified)
         actions = self.window.action_builder.actions
         states = {
             "edit.undo": editing and idle and self.stack.canUndo(),

@@ -400,7 +400,11 @@ class StoragePanel(QWidget):
             self.summary.setText("No file open")
             self.mappers_note.setText("")
             return
-        mapped = self.document.mapped
+        mapped = overview.file_of(self.document)
+        if mapped is None:
+            self.summary.setText("Not a file: there are no holes, extents or mappers to show.")
+            self.mappers_note.setText("")
+            return
         holes = hole_map(mapped)
         text = (
             f"{human_bytes(holes.data_bytes)} of data, {human_bytes(holes.hole_bytes)} in holes"

@@ -85,3 +85,17 @@ def test_every_layer_has_one_row_per_bucket(sparse):
             assert got.edges[0] == 0 and got.edges[-1] == 16 * MIB
     finally:
         document.close()
+
+
+def test_a_document_without_a_file_gets_entropy_and_no_file_layers():
+    class Memory:  # what a process's memory looks like to the overview: size and read only
+        size = 64 * 1024
+
+        def read(self, offset, length):
+            return bytes((offset + i) % 7 for i in range(min(length, self.size - offset)))
+
+    source = Memory()
+    got = overview.compute(source, Layer.ENTROPY, 8)
+    assert got.values[:, 0] * 8 == pytest.approx([np.log2(7)] * 8, abs=0.01)
+    for layer in (Layer.DATA, Layer.RESIDENCY, Layer.PAGES):
+        assert overview.compute(source, layer, 8).note == "Not a file."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import mmap
 import os
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mmhex.core import journal, save
 from mmhex.core.document import Document
@@ -34,6 +37,8 @@ from mmhex.core.save import (
     data_extents,
     plan_save,
 )
+from tests.residency_support import nobody  # noqa: F401  (fixture: the package staged for nobody)
+from tests.save_support import drop_to_nobody, python_for_nobody
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = mmap.PAGESIZE
@@ -321,6 +326,57 @@ def test_a_write_error_mid_save_restores_the_file(
     document.close()
 
 
+@pytest.mark.parametrize("step", ["journal-dir-fsynced", "span-0-copied", "file-fsynced"])
+def test_a_file_truncated_mid_save_is_not_grown_back_or_called_saved(
+    step: str, tmp_path: Path
+) -> None:
+    """Another program truncates the file while it is being saved: the save fails, the bytes
+    inside the new size get their old values back, the file keeps its new size (no zeros
+    appended), the message says what happened, and the journal keeps the bytes past the end."""
+    path = tmp_path / "f.bin"
+    old = random_bytes(4 * PAGE)
+    path.write_bytes(old)
+    document = open_with_edits(path, [(10, b"abc"), (3 * PAGE + 5, b"def")])
+
+    def truncate(name: str) -> None:
+        if name == step:
+            os.truncate(path, PAGE)
+
+    with pytest.raises(SaveError) as info:
+        document.save(checkpoint=truncate)
+    message = str(info.value)
+    assert "truncated" in message and f"{PAGE:,} bytes" in message
+    assert "restored to its previous contents" not in message
+    assert os.stat(path).st_size == PAGE
+    assert path.read_bytes() == old[:PAGE]
+    assert has_journal(str(path)), "the journal holds the only copy of the bytes past the end"
+    assert document.modified
+    document.close()
+
+
+def test_a_save_waits_for_another_processs_save_then_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(save, "SAVE_LOCK_WAIT", 0.2)
+    path = tmp_path / "f.bin"
+    old = random_bytes(PAGE)
+    path.write_bytes(old)
+    document = open_with_edits(path, [(0, b"abc")])
+    holder = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(SaveError, match="Another mmhex is saving"):
+            document.save()
+        assert time.monotonic() - started >= 0.2
+        assert path.read_bytes() == old and not has_journal(str(path))
+    finally:
+        os.close(holder)
+    document.save()  # the lock is free again
+    assert path.read_bytes()[:3] == b"abc"
+    document.close()
+
+
 def test_progress_is_reported_in_bytes(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(random_bytes(4 * PAGE))
@@ -447,39 +503,24 @@ except SaveError as exc:
 """
 
 
-def drop_to_nobody() -> None:
-    os.setgid(65534)
-    os.setuid(65534)
-
-
-def python_for_nobody() -> str:
-    """An interpreter user nobody may run (ours may live under a private home directory)."""
-    for candidate in (sys.executable, "/usr/bin/python3"):
-        try:
-            probe = subprocess.run(
-                [candidate, "-c", "import mmap, hashlib"],
-                preexec_fn=drop_to_nobody,
-                capture_output=True,
-                check=False,
-            )
-        except OSError:
-            continue
-        if probe.returncode == 0:
-            return candidate
-    pytest.skip("no Python interpreter that user nobody can run")
-
-
 @pytest.mark.parametrize(
     ("denied", "expected"),
     [("file", "You do not have permission to write"), ("folder", "is not writable")],
 )
-def test_permission_denied_as_an_ordinary_user(denied: str, expected: str) -> None:
+def test_permission_denied_as_an_ordinary_user(
+    denied: str, expected: str, request: pytest.FixtureRequest
+) -> None:
     """No write access to the file, or to its folder (where the journal goes).
 
-    Root ignores permission bits, so as root the save runs as user nobody in a child process.
+    Root ignores permission bits, so as root the save runs as user nobody in a child process,
+    from a world-readable copy of the package (the checkout may sit in a folder of mode 700).
     """
     folder = Path(tempfile.mkdtemp(prefix="mmhex-perm-"))
+    folder.chmod(0o755)  # mkdtemp makes it 0700: nobody could not reach the file at all
     as_root = os.geteuid() == 0
+    package_root = ROOT
+    if as_root:
+        _python, package_root = request.getfixturevalue("nobody")
     try:
         path = folder / "f.bin"
         old = random_bytes(PAGE)
@@ -494,9 +535,10 @@ def test_permission_denied_as_an_ordinary_user(denied: str, expected: str) -> No
         result = subprocess.run(
             [python, "-c", PERMISSION_CHILD, str(path)],
             capture_output=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(package_root)},
             preexec_fn=drop_to_nobody if as_root else None,
             check=True,
+            cwd="/",
         )
         outcome = json.loads(result.stdout)
         assert outcome["saved"] is False
@@ -836,3 +878,93 @@ def test_sigkill_at_any_point_of_a_save_leaves_old_or_new_after_recovery(
     assert outcomes["old"] > 50 and outcomes["new"] > 10, outcomes
     print(f"{runs} kills; files left old/new: {outcomes}; random kills after: {random_kill_steps}")
     assert len(random_kill_steps) >= 6, random_kill_steps
+
+
+# --------------------------------------------------------------------------- bytes written
+def cache_in_large_folios(path: Path) -> None:
+    """Drop the file from the cache and read it back whole, as a search does: readahead then
+    builds large folios (up to 2 MiB)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        size = os.fstat(fd).st_size
+        for start in range(0, size, 4 << 20):
+            os.pread(fd, 4 << 20, start)
+    finally:
+        os.close(fd)
+
+
+def dirty_pages(fd: int) -> int:
+    from mmhex.core._libc import cachestat
+
+    return cachestat(fd, 0, 0)[1]
+
+
+def test_a_save_dirties_the_edited_pages_not_whole_folios(tmp_path: Path) -> None:
+    """Issue 10, item 4: a one-byte store through MAP_SHARED into a cached large folio dirties
+    (and writes back) the whole folio. Counted with cachestat right before the msync: the
+    dirty pages must be about the edited pages, with the document viewing the edited regions."""
+    size = 32 << 20
+    path = tmp_path / "cached.bin"
+    path.write_bytes(random_bytes(size))
+    cache_in_large_folios(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:  # does this kernel and file system cache the file in large folios at all?
+            probe = mmap.mmap(fd, PAGE, offset=8 << 20)
+            probe[0] = probe[0]
+            folio_pages = dirty_pages(fd)
+            probe.flush()
+            probe.close()
+        except OSError as exc:
+            pytest.skip(f"no cachestat here ({exc})")
+        if folio_pages <= 1:
+            pytest.skip("this page cache holds the file in small folios: nothing to prove")
+        cache_in_large_folios(path)
+        rng = random.Random(4)
+        edits = [(rng.randrange(size), bytes([rng.randrange(256)])) for _ in range(12)]
+        document = Document.open(str(path))
+        document.enable_editing()
+        for offset, value in edits:
+            document.read(max(0, offset - 100_000), 200_000)  # the user looks around each edit
+            document.write(offset, value)
+        pages = len(document.plan_save().page_ranges)
+        seen: list[int] = []
+
+        def count(step: str) -> None:
+            if step == "span-0-copied":
+                seen.append(dirty_pages(fd))
+
+        document.save(checkpoint=count)
+        document.close()
+    finally:
+        os.close(fd)
+    assert seen[0] <= 2 * pages, (
+        f"{seen[0]} dirty pages for {pages} edited pages (a whole folio is {folio_pages} pages)"
+    )
+    assert path.read_bytes() == edited(random_bytes(size), edits)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40)), max_size=12),
+)
+def test_sparse_folios_are_the_folios_with_few_dirty_pages(ranges: list[tuple[int, int]]) -> None:
+    """Against a model that counts the dirty pages of each 16-page folio one by one."""
+    folio = 16 * PAGE
+    pages = sorted({page for first, count in ranges for page in range(first, first + count)})
+    runs: list[tuple[int, int]] = []
+    for page in pages:  # merged page ranges, as a plan holds them
+        if runs and runs[-1][1] == page * PAGE:
+            runs[-1] = (runs[-1][0], (page + 1) * PAGE)
+        else:
+            runs.append((page * PAGE, (page + 1) * PAGE))
+    per_folio: dict[int, int] = {}
+    for page in pages:
+        per_folio[page // 16] = per_folio.get(page // 16, 0) + 1
+    expected = [
+        (index * folio, (index + 1) * folio)
+        for index in sorted(per_folio)
+        if per_folio[index] * PAGE * save.SPARSE_SHARE < folio
+    ]
+    assert save.sparse_folios(runs, folio) == expected

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.inspector import FIELDS, MAX_FIELD_SIZE, InspectorError, encode_value, inspect
+from mmhex.ui.coalesce import Coalescer
 
 Reader = Callable[[int, int], bytes]
 
@@ -32,6 +33,7 @@ class InspectorPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._stale = Coalescer(self.refresh, self)
         self.offset_label = QLabel(self)
         self.endian = QComboBox(self)
         self.endian.addItem("Little endian", True)
@@ -71,6 +73,7 @@ class InspectorPanel(QWidget):
         self._read: Reader | None = None
         self._size = 0
         self.offset: int | None = None
+        self.origin = "At"
         self.data = b""
         self.editable = False
         self._edit_reason = "Editing needs edit mode."
@@ -99,13 +102,19 @@ class InspectorPanel(QWidget):
         self._edit_reason = reason or "Editing needs edit mode."
         self.refresh()
 
-    def show_offset(self, offset: int) -> None:
-        """Follow the cursor: decode the bytes starting at ``offset``."""
+    def show_offset(self, offset: int, origin: str = "At") -> None:
+        """Decode the bytes starting at ``offset``; ``origin`` names it ("Cursor at")."""
         self.offset = offset
+        self.origin = origin
         self.refresh()
+
+    def schedule_refresh(self) -> None:
+        """The bytes may have changed: refresh once at the next event-loop turn (batch edits)."""
+        self._stale.schedule()
 
     def refresh(self) -> None:
         """Re-read and redraw (call after the bytes under the cursor changed)."""
+        self._stale.cancel()
         self.data = b""
         if self._read is not None and self.offset is not None and 0 <= self.offset < self._size:
             try:
@@ -115,7 +124,7 @@ class InspectorPanel(QWidget):
         if self.offset is None or self._read is None:
             self.offset_label.setText("No byte selected")
         else:
-            self.offset_label.setText(f"At {self.offset:#x} ({self.offset:,})")
+            self.offset_label.setText(f"{self.origin} {self.offset:#x} ({self.offset:,})")
         self.table.blockSignals(True)
         try:
             for row, reading in enumerate(inspect(self.data, self.little_endian)):

@@ -100,7 +100,7 @@ class SearchFeature(QObject):
     def _document_changed(self, change: Change) -> None:
         if change.kind in (ChangeKind.MODE, ChangeKind.RELOAD):
             self._editable_changed()
-        self.inspector.refresh()
+        self.inspector.schedule_refresh()  # once per event-loop turn, however many edits
 
     def _editable_changed(self) -> None:
         document = self.document
