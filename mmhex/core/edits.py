@@ -271,3 +271,81 @@ def page_ranges(ranges: Iterable[tuple[int, int]], page_size: int) -> list[tuple
         else:
             merged.append((lo, hi))
     return merged
+
+
+def _count(n: int) -> str:
+    """'4 bytes', '1.0 GiB' — sizes in history texts."""
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.1f} GiB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{n:,} byte{'s' if n != 1 else ''}"
+
+
+def _offset(offset: int) -> str:
+    """0x4000_0000 style, as in the history texts the issue asks for."""
+    return f"0x{offset:_x}"
+
+
+@dataclass(frozen=True)
+class Splice:
+    """The pieces ``removed`` at ``offset`` replaced by ``inserted``: insert, delete, resize.
+
+    Pieces are ``(source, start, length)`` values (core/pieces.py) pointing into sources that
+    never change under them (the file's bytes, the append-only add-buffer, fill patterns), so
+    a splice holds no bytes and inverts itself by swapping its two sides.
+    """
+
+    offset: int
+    removed: tuple[tuple[int, int, int], ...]
+    inserted: tuple[tuple[int, int, int], ...]
+
+    @property
+    def removed_length(self) -> int:
+        return sum(p[2] for p in self.removed)
+
+    @property
+    def inserted_length(self) -> int:
+        return sum(p[2] for p in self.inserted)
+
+    @property
+    def end(self) -> int:
+        return self.offset + max(self.removed_length, self.inserted_length)
+
+    def __len__(self) -> int:
+        return max(self.removed_length, self.inserted_length)
+
+    def inverse(self) -> Splice:
+        return Splice(self.offset, self.inserted, self.removed)
+
+    def describe(self) -> str:
+        """'Insert 4 bytes at 0x10', 'Delete 1.0 GiB at 0x4000_0000', 'Replace ...'."""
+        removed, inserted = self.removed_length, self.inserted_length
+        at = _offset(self.offset)
+        if not removed:
+            return f"Insert {_count(inserted)} at {at}"
+        if not inserted:
+            return f"Delete {_count(removed)} at {at}"
+        if removed == inserted:
+            return f"Overwrite {_count(removed)} at {at}"
+        return f"Replace {_count(removed)} by {_count(inserted)} at {at}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Many edits made as one step (Replace all): applied in order, undone in reverse."""
+
+    edits: tuple[Edit | Splice, ...]
+
+    @property
+    def offset(self) -> int:
+        return min((e.offset for e in self.edits), default=0)
+
+    def __len__(self) -> int:
+        return sum(len(e) for e in self.edits)
+
+    def inverse(self) -> Batch:
+        return Batch(tuple(e.inverse() for e in reversed(self.edits)))
+
+
+AnyEdit = Edit | Splice | Batch

@@ -139,6 +139,10 @@ class PieceTable:
         """Every piece in order (O(n): for tests, saving and small documents)."""
         return [b.piece(i) for b in self._blocks for i in range(len(b))]
 
+    def pieces_if_few(self, limit: int = 1) -> list[Piece] | None:
+        """Every piece when there are at most ``limit`` (an O(1) "is this the whole file?")."""
+        return self.pieces() if self._count <= limit else None
+
     def locate(self, offset: int) -> tuple[Piece, int, int]:
         """(piece holding byte ``offset``, document offset where the piece starts, ...)."""
         if not 0 <= offset < self.size:

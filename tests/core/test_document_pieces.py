@@ -1,0 +1,279 @@
+"""Insert, delete, fill, resize, overwrite, undo/redo, save and reopen against a bytearray model.
+
+Windows are one page, so edits cross window boundaries constantly; offsets are drawn at 0, at
+the end and at window edges as often as anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from mmhex.core.document import Change, ChangeKind, Document, EditError
+from mmhex.core.edits import Batch, Splice
+from mmhex.core.layout_save import Move, plan_layout
+from mmhex.core.pieces import ADD, ORIGINAL, Piece
+
+PAGE = 4096
+SHM = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def editing(path: Path, **options: int) -> Document:
+    document = Document.open(str(path), **options)
+    document.enable_editing()
+    return document
+
+
+class PieceEditingMachine(RuleBasedStateMachine):
+    SIZE = 3 * PAGE + 77
+
+    @initialize(seed=st.integers(0, 2**32 - 1))
+    def open_file(self, seed: int) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="mmhex-pieces-", dir=SHM))
+        self.path = self.folder / "a.bin"
+        base = random.Random(seed).randbytes(self.SIZE)
+        self.path.write_bytes(base)
+        self.model = bytearray(base)
+        self.document = editing(self.path, window_size=PAGE, max_windows=2)
+        self.stack: list = []
+        self.index = 0
+        self.states: list[bytes] = [bytes(base)]  # model after each stack entry
+
+    def teardown(self) -> None:
+        if hasattr(self, "document"):
+            self.document.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _offset(self, data: st.DataObject, *, inclusive: bool) -> int:
+        size = len(self.model)
+        last = size if inclusive else size - 1
+        edges = [0, last] + [k * PAGE for k in range(1, size // PAGE + 1) if k * PAGE <= last]
+        if data.draw(st.booleans()):
+            return data.draw(st.sampled_from(edges))
+        return data.draw(st.integers(0, last))
+
+    def _push(self, edit: object) -> None:
+        del self.stack[self.index :]
+        del self.states[self.index + 1 :]
+        self.stack.append(edit)
+        self.states.append(bytes(self.model))
+        self.index += 1
+
+    @rule(data=st.data(), payload=st.binary(min_size=1, max_size=300))
+    def insert(self, data: st.DataObject, payload: bytes) -> None:
+        offset = self._offset(data, inclusive=True)
+        edit = self.document.insert(offset, payload)
+        self.model[offset:offset] = payload
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(data=st.data(), length=st.integers(1, 2 * PAGE))
+    def delete(self, data: st.DataObject, length: int) -> None:
+        offset = self._offset(data, inclusive=False)
+        length = min(length, len(self.model) - offset)
+        edit = self.document.delete(offset, length)
+        del self.model[offset : offset + length]
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(data=st.data(), payload=st.binary(min_size=1, max_size=200))
+    def overwrite(self, data: st.DataObject, payload: bytes) -> None:
+        offset = self._offset(data, inclusive=False)
+        payload = payload[: len(self.model) - offset]
+        edit = self.document.write(offset, payload)
+        self.model[offset : offset + len(payload)] = payload
+        self._push(edit)
+
+    @rule(
+        data=st.data(), length=st.integers(1, 3 * PAGE), pattern=st.binary(min_size=1, max_size=3)
+    )
+    def insert_fill(self, data: st.DataObject, length: int, pattern: bytes) -> None:
+        offset = self._offset(data, inclusive=True)
+        edit = self.document.insert_fill(offset, length, pattern)
+        self.model[offset:offset] = (pattern * length)[:length]
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(
+        data=st.data(), length=st.integers(1, 3 * PAGE), pattern=st.binary(min_size=1, max_size=3)
+    )
+    def fill(self, data: st.DataObject, length: int, pattern: bytes) -> None:
+        offset = self._offset(data, inclusive=False)
+        length = min(length, len(self.model) - offset)
+        edit = self.document.fill(offset, length, pattern)
+        self.model[offset : offset + length] = (pattern * length)[:length]
+        self._push(edit)
+
+    @rule(size=st.integers(0, 5 * PAGE))
+    def resize(self, size: int) -> None:
+        if size == len(self.model):
+            with pytest.raises(EditError):
+                self.document.resize(size)
+            return
+        edit = self.document.resize(size, b"\xee")
+        if size < len(self.model):
+            del self.model[size:]
+        else:
+            self.model.extend(b"\xee" * (size - len(self.model)))
+        self._push(edit)
+
+    @precondition(lambda self: self.index > 0)
+    @rule()
+    def undo(self) -> None:
+        self.index -= 1
+        self.document.revert(self.stack[self.index])
+        self.model = bytearray(self.states[self.index])
+
+    @precondition(lambda self: self.index < len(self.stack))
+    @rule()
+    def redo(self) -> None:
+        self.document.apply(self.stack[self.index])
+        self.index += 1
+        self.model = bytearray(self.states[self.index])
+
+    @rule()
+    def save(self) -> None:
+        had_layout = self.document.layout_changed
+        self.document.save()
+        assert self.path.read_bytes() == self.model
+        assert not self.document.modified
+        if had_layout:
+            # A resized save writes a new file: pieces of the old one mean nothing now.
+            self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+
+    @rule()
+    def reopen(self) -> None:
+        if self.document.modified:
+            self.document.save()
+        self.document.close()
+        self.document = editing(self.path, window_size=PAGE, max_windows=2)
+        self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+
+    @invariant()
+    def same_bytes(self) -> None:
+        if not hasattr(self, "document"):
+            return
+        doc = self.document
+        assert doc.size == len(self.model)
+        assert doc.read(0, doc.size + 5) == self.model
+        if self.model:
+            at = len(self.model) // 3
+            assert doc.read(at, 100) == self.model[at : at + 100]
+        dirty = doc.dirty_ranges()
+        for lo, hi in dirty:
+            assert 0 <= lo < hi <= doc.size
+
+
+TestPieceEditing = PieceEditingMachine.TestCase
+TestPieceEditing.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+def test_batch_notifies_once_with_the_covering_range(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(1000))
+    document = editing(path)
+    changes: list[Change] = []
+    document.add_listener(changes.append)
+    generation = document.generation
+    with document.batch():
+        first = document.write(10, b"ab")
+        second = document.write(500, b"cd")
+        third = document.insert(800, b"xyz")
+    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True)]
+    assert document.generation == generation + 1
+    changes.clear()
+    document.revert(Batch((first, second, third)))
+    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True)]
+    assert document.read(0, 2000) == bytes(1000)
+    assert not document.modified
+    document.close()
+
+
+def test_history_texts_say_what_happened(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(64))
+    document = editing(path)
+    assert document.insert(0x10, b"abcd").describe() == "Insert 4 bytes at 0x10"
+    assert document.delete(0, 1).describe() == "Delete 1 byte at 0x0"
+    document.close()
+
+
+def test_a_huge_fill_and_delete_of_a_sparse_file_store_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.bin"
+    with open(path, "wb") as f:
+        f.truncate(1 << 40)
+    document = editing(path)
+    fill = document.fill(1 << 30, 100 << 30, b"\xab\xcd")
+    assert isinstance(fill, Splice)
+    assert document.read((1 << 30) - 1, 4) == b"\0\xab\xcd\xab"
+    document.delete(1 << 35, 100 << 30)
+    assert document.size == (1 << 40) - (100 << 30)
+    document.insert_fill(0, 100 << 30, b"\x01")
+    assert document.size == 1 << 40
+    assert document.read((100 << 30) - 2, 4) == b"\x01\x01\0\0"
+    assert document.add.used == 0  # nothing stored for any of it
+    document.close()
+
+
+def test_undo_of_every_layout_edit_is_clean_again(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    content = random.Random(3).randbytes(10_000)
+    path.write_bytes(content)
+    document = editing(path, window_size=PAGE)
+    edits = [
+        document.insert(PAGE, b"12345"),
+        document.delete(PAGE - 3, 10),
+        document.write(0, b"zz"),
+        document.resize(20_000),
+        document.resize(5),
+    ]
+    for edit in reversed(edits):
+        document.revert(edit)
+    assert not document.modified and not document.layout_changed
+    assert document.read(0, 20_000) == content
+    document.close()
+
+
+def test_plan_lists_moves_in_a_safe_order_and_writes() -> None:
+    pieces = [
+        (0, Piece(ORIGINAL, 0, 100)),
+        (100, Piece(ADD, 0, 10)),  # 10 inserted at 100: the rest shifts right ...
+        (110, Piece(ORIGINAL, 100, 50)),
+        (160, Piece(ORIGINAL, 170, 30)),  # ... and 20 deleted at 150: this shifts right by -10
+    ]
+    plan = plan_layout(pieces, lambda lo, hi: [(lo, lo + 1)] if lo == 100 else [], 200)
+    assert plan.final_size == 190
+    assert plan.copies == (Move(0, 0, 100), Move(100, 110, 50), Move(170, 160, 30))
+    assert plan.moves == (Move(170, 160, 30), Move(100, 110, 50))
+    # The insert, and the overwritten first byte of the moved range at its new place.
+    assert plan.writes == ((100, 111),)
+    assert plan.moved_bytes == 80
+
+
+def test_save_as_of_a_resized_sparse_file_keeps_its_holes(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.bin"
+    with open(path, "wb") as f:
+        f.truncate(1 << 30)
+        f.seek(5000)
+        f.write(b"data")
+    document = editing(path)
+    document.insert(0, b"HEAD")
+    target = tmp_path / "copy.bin"
+    document.save_as(str(target))
+    assert os.stat(target).st_size == (1 << 30) + 4
+    assert os.stat(target).st_blocks * 512 < 1 << 20
+    with open(target, "rb") as f:
+        assert f.read(4) == b"HEAD"
+        f.seek(5004)
+        assert f.read(4) == b"data"
+    assert path.stat().st_size == 1 << 30  # the original is untouched
+    assert not document.modified and document.path == str(target)
+    document.close()
