@@ -57,7 +57,7 @@ def compute_checksums(
 
     Raises FileTruncatedError if the file shrinks meanwhile, Cancelled if cancelled.
     """
-    mapped: MappedFile = getattr(source, "mapped", source)
+    mapped: MappedFile = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
     end = mapped.size if end is None else min(end, mapped.size)
     start = max(0, min(start, end))
     hashers = {name: _new(name) for name in algorithms}

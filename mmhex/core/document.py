@@ -24,6 +24,7 @@ from mmhex.core import save as saving
 from mmhex.core.edits import AnyEdit, Batch, Edit, EditLog, Splice
 from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import FileKind, MappedFile, OpenMode
+from mmhex.core.piece_view import PieceScanView
 from mmhex.core.pieces import ADD, FIRST_FILL, ORIGINAL, Piece, PieceTable
 from mmhex.core.progress import CancelToken
 from mmhex.core.sources import AddBuffer, fill_bytes
@@ -175,6 +176,11 @@ class Document:
         if piece.source == ADD:
             return self.add.read(piece.start, piece.length)
         return fill_bytes(self._patterns[piece.source], piece.start, piece.length)
+
+    @property
+    def scan_source(self) -> MappedFile:
+        """What search and checksums walk: the mapping itself, or a view through the pieces."""
+        return PieceScanView(self) if self._layout else self.mapped
 
     def pieces_in(self, start: int, end: int) -> list[tuple[int, Piece]]:
         """``(document offset, piece)`` covering ``[start, end)`` (one piece when unedited)."""

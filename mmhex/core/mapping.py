@@ -43,6 +43,7 @@ class OpenMode(enum.Enum):
 class FileKind(enum.Enum):
     REGULAR = "regular file"
     BLOCK_DEVICE = "block device"
+    PIECES = "edited document"  # core/piece_view.py: bytes inserted or deleted, no one file
 
 
 def open_process_memory(*, writable: bool = False) -> int:

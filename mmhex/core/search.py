@@ -869,7 +869,7 @@ def _make_engine(pattern: CompiledPattern, options: SearchOptions) -> _FixedEngi
 
 # ===================================================================== the scan itself
 def _mapped_of(source: Any) -> MappedFile:
-    mapped = getattr(source, "mapped", source)
+    mapped = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
     if not isinstance(mapped, MappedFile):
         raise TypeError("expected a Document or a MappedFile")
     return mapped

@@ -277,3 +277,34 @@ def test_save_as_of_a_resized_sparse_file_keeps_its_holes(tmp_path: Path) -> Non
     assert path.stat().st_size == 1 << 30  # the original is untouched
     assert not document.modified and document.path == str(target)
     document.close()
+
+
+def test_search_and_checksums_see_inserted_bytes_across_piece_boundaries(tmp_path: Path) -> None:
+    import hashlib
+    import re
+
+    from mmhex.core.checksums import compute_checksums
+    from mmhex.core.search import PatternKind, SearchPattern, find_all
+
+    path = tmp_path / "f.bin"
+    rng = random.Random(5)
+    content = bytearray(rng.randbytes(5 * PAGE))
+    path.write_bytes(content)
+    document = editing(path, window_size=PAGE * 16)
+    model = bytearray(content)
+    # "needle" split over pieces: half inserted, half the file's bytes made to match.
+    for offset in (0, PAGE - 3, 2 * PAGE + 1, 5 * PAGE - 3):
+        document.write(offset, b"dle")
+        document.insert(offset, b"nee")
+        model[offset : offset + 3] = b"dle"
+        model[offset:offset] = b"nee"
+    document.insert(len(model), b"needle")
+    model += b"needle"
+    assert document.read(0, len(model) + 1) == model
+    found = find_all(document, SearchPattern(PatternKind.TEXT, "needle"))
+    expected = [m.start() for m in re.finditer(b"(?=needle)", bytes(model))]
+    assert [m.start for m in found.matches] == expected
+    assert len(expected) >= 5
+    sums = compute_checksums(document, 0, None, ("SHA-256",))
+    assert sums["SHA-256"] == hashlib.sha256(model).hexdigest()
+    document.close()
