@@ -6,6 +6,8 @@ import enum
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -114,3 +116,15 @@ def show_entry_state(label: QLabel, ok_button: QPushButton, line: str, *, valid:
     label.setStyleSheet("color: palette(bright-text);" if error else "")
     label.setProperty("error", error)
     ok_button.setEnabled(valid)
+
+
+def entry_feedback(dialog: QDialog) -> tuple[QLabel, QDialogButtonBox]:
+    """The line under a dialog's entry and its OK/Cancel buttons, wired to accept/reject."""
+    message = QLabel(dialog)
+    message.setWordWrap(True)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return message, buttons

@@ -1,0 +1,143 @@
+"""Insert/overwrite mode, Cut, Delete Selection, Insert Bytes, Resize File in the window.
+
+The reference is a bytearray model of what the keys should do, and the saved file read back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtWidgets import QApplication
+
+from mmhex.ui.dialogs.size_dialog import INSERT, RESIZE, SizeDialog
+from mmhex.ui.editing import RAW_BYTES_MIME
+from mmhex.ui.hex_view import Pane
+from tests.ui.editing_helpers import open_for_editing
+from tests.ui.test_editing import press
+
+
+def test_insert_key_toggles_ins_ovr_in_the_status_bar(qtbot, window, editor, random_file) -> None:
+    open_for_editing(window, editor, random_file)
+    assert editor.mode_label.text() == "OVR"
+    press(qtbot, window, "Ins")
+    assert editor.insert_mode and editor.mode_label.text() == "INS"
+    assert window.action_builder.actions["edit.insert_mode"].isChecked()
+    press(qtbot, window, "Ins")
+    assert editor.mode_label.text() == "OVR"
+
+
+def test_ins_typing_inserts_and_backspace_delete_remove(qtbot, window, editor, random_file) -> None:
+    model = open_for_editing(window, editor, random_file)
+    view = window.view
+    press(qtbot, window, "Ins")
+    view.set_cursor(0x10)
+    qtbot.keyClicks(view, "abcd")
+    model[0x10:0x10] = b"\xab\xcd"
+    document = window.document
+    assert document.size == len(model)
+    assert document.read(0, len(model)) == model
+    assert editor.stack.count() == 1  # one run of typing, one undo step
+    assert view.cursor_offset == 0x12
+    view.switch_pane()
+    qtbot.keyClicks(view, "Hi")
+    model[0x12:0x12] = b"Hi"
+    assert document.read(0, len(model)) == model
+    qtbot.keyClick(view, Qt.Key.Key_Backspace)
+    del model[0x13]
+    assert document.read(0, len(model)) == model
+    view.set_cursor(0)
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    del model[0]
+    assert document.read(0, len(model) + 1) == model
+    # Inserted bytes are shaded as unsaved.
+    assert [h[:2] for h in editor.dirty_highlights(0, 0x20)] == [(0xF, 0x12)]
+    assert editor.save()
+    assert random_file.read_bytes() == model
+
+
+def test_typing_at_the_end_in_ins_mode_appends(qtbot, window, editor, tmp_path: Path) -> None:
+    path = tmp_path / "small.bin"
+    path.write_bytes(b"\x01\x02")
+    open_for_editing(window, editor, path)
+    press(qtbot, window, "Ins")
+    window.view.set_cursor(1)
+    qtbot.keyClicks(window.view, "aabbcc")
+    assert window.document.read(0, 10) == b"\x01\xaa\xbb\xcc\x02"
+    window.view.set_cursor(4)
+    window.view.set_cursor_nibble(0)
+    editor._advance(5)  # typed past the last byte
+    qtbot.keyClicks(window.view, "ee")
+    assert window.document.read(0, 10) == b"\x01\xaa\xbb\xcc\x02\xee"
+
+
+def test_cut_removes_the_selection_and_paste_inserts_it_back(
+    qtbot, window, editor, random_file
+) -> None:
+    model = open_for_editing(window, editor, random_file)
+    view = window.view
+    view.select(100, 110)
+    press(qtbot, window, "Ctrl+X")
+    cut = bytes(model[100:110])
+    del model[100:110]
+    assert window.document.read(0, len(model) + 1) == model
+    assert bytes(QApplication.clipboard().mimeData().data(RAW_BYTES_MIME).data()) == cut
+    assert editor.stack.text(editor.stack.count() - 1).startswith("Cut: 10 bytes")
+    press(qtbot, window, "Ins")
+    view.set_cursor(0)
+    assert editor.paste()
+    model[0:0] = cut
+    assert window.document.read(0, len(model) + 1) == model
+    # OVR paste still overwrites.
+    press(qtbot, window, "Ins")
+    view.set_cursor(20)
+    mime = QMimeData()
+    mime.setData(RAW_BYTES_MIME, b"XY")
+    QApplication.clipboard().setMimeData(mime)
+    assert editor.paste()
+    model[20:22] = b"XY"
+    assert window.document.read(0, len(model) + 1) == model
+    for _ in range(3):
+        editor.undo()
+    assert window.document.read(0, 20_000) == random_file.read_bytes()
+    assert not window.document.modified
+
+
+def test_insert_bytes_and_resize_dialogs(qtbot, window, editor, random_file) -> None:
+    model = open_for_editing(window, editor, random_file)
+    window.view.set_cursor(0x10)
+    dialog = editor.show_insert_dialog()
+    assert isinstance(dialog, SizeDialog) and dialog.purpose == INSERT
+    dialog.amount.setText("4k")
+    dialog.fill.setText("de ad")
+    assert "4,096 bytes" in dialog.message.text()
+    dialog.accept()
+    model[0x10:0x10] = b"\xde\xad" * 2048
+    assert window.document.read(0, len(model) + 1) == model
+    assert editor.stack.text(0) == "Insert 4,096 bytes at 0x10"
+    dialog = editor.show_resize_dialog()
+    assert dialog.purpose == RESIZE
+    dialog.amount.setText("0x10")
+    assert "removes the last" in dialog.message.text()
+    dialog.accept()
+    assert window.document.read(0, 100) == model[:16]
+    dialog = editor.show_resize_dialog()
+    dialog.amount.setText("16")
+    assert dialog.error_text  # already that size
+    dialog.amount.setText("20")
+    dialog.fill.setText("zz")
+    assert dialog.error_text
+    dialog.fill.setText("ff")
+    dialog.accept()
+    assert window.document.read(0, 100) == model[:16] + b"\xff" * 4
+    assert editor.save()
+    assert random_file.read_bytes() == model[:16] + b"\xff" * 4
+
+
+def test_delete_selection_in_either_mode(qtbot, window, editor, random_file) -> None:
+    model = open_for_editing(window, editor, random_file)
+    window.view.select(5, 9)
+    window.action_builder.actions["edit.delete_selection"].trigger()
+    del model[5:9]
+    assert window.document.read(0, len(model) + 1) == model
+    assert window.view.active_pane is Pane.HEX
