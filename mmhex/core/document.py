@@ -49,6 +49,9 @@ class Change:
     message: str = ""
     # The size changed: every byte from ``start`` on moved (``end`` is the larger size).
     resized: bool = False
+    # ``(offset, removed, inserted)`` of each insert/delete, in order: what moved where (for
+    # bookmarks and other offsets that must follow their bytes).
+    splices: tuple[tuple[int, int, int], ...] = ()
 
 
 Listener = Callable[[Change], None]
@@ -209,6 +212,7 @@ class Document:
                     max(pending.end, change.end),
                     change.message or pending.message,
                     pending.resized or change.resized,
+                    pending.splices + change.splices,
                 )
             self._pending = change
             return
@@ -586,7 +590,11 @@ class Document:
         inserted = sum(p.length for p in insert)
         resized = old_size != new_size
         end = max(old_size, new_size) if resized else offset + inserted
-        self.notify(Change(ChangeKind.EDIT, offset, end, resized=resized))
+        self.notify(
+            Change(
+                ChangeKind.EDIT, offset, end, resized=resized, splices=((offset, remove, inserted),)
+            )
+        )
         return Splice(offset, tuple(removed), tuple(insert))
 
     def _put(self, edit: Edit) -> None:

@@ -176,6 +176,7 @@ class EditController(QObject):
         # Typing reached the end in insert mode: the next byte is appended after the last one
         # (the grid's cursor cannot sit past the last byte).
         self._append_next = False
+        self._history_ends = False
         self.mode_label = QLabel(window)
         self.mode_label.setToolTip(
             "INS: typing and pasting insert bytes; OVR: they overwrite. The Insert key switches."
@@ -959,6 +960,10 @@ class EditController(QObject):
 
     def _save_with(self, prepare: Callable[[bool], PreparedSave], text: str) -> bool:
         """Prepare, run in the worker, ask before overwriting outside changes, finish."""
+        document = self._document
+        # A saved insert or delete writes a new file: the undo steps' pieces of the old one
+        # would mean other bytes there, so the history ends with such a save.
+        self._history_ends = document is not None and document.layout_changed
         overwrite = False
         while True:
             try:
@@ -1018,8 +1023,12 @@ class EditController(QObject):
                 MessageLevel.ERROR,
             )
             return False
-        self.stack.setClean()
-        self._status(result.message)
+        if self._history_ends:
+            self.stack.clear()
+            self._status(f"{result.message} The undo history starts again from here.")
+        else:
+            self.stack.setClean()
+            self._status(result.message)
         return True
 
     def revert(self) -> bool:
@@ -1033,6 +1042,12 @@ class EditController(QObject):
         name = os.path.basename(document.path)
         if not questions.confirm_revert(self.window, name, document.unsaved_bytes):
             return False
+        clean = self.stack.cleanIndex()
+        if clean >= 0:
+            # Step back through the history first, so that whatever follows offsets through
+            # inserts and deletes (bookmarks) follows the way back too; one notification.
+            with document.batch():
+                self.stack.setIndex(clean)
         document.revert_all()
         self.stack.clear()
         self._status("Reverted: every unsaved edit was discarded; the file on disk is unchanged.")

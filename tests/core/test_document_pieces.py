@@ -187,11 +187,11 @@ def test_batch_notifies_once_with_the_covering_range(tmp_path: Path) -> None:
         first = document.write(10, b"ab")
         second = document.write(500, b"cd")
         third = document.insert(800, b"xyz")
-    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True)]
+    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True, splices=((800, 0, 3),))]
     assert document.generation == generation + 1
     changes.clear()
     document.revert(Batch((first, second, third)))
-    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True)]
+    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True, splices=((800, 3, 0),))]
     assert document.read(0, 2000) == bytes(1000)
     assert not document.modified
     document.close()

@@ -141,3 +141,41 @@ def test_delete_selection_in_either_mode(qtbot, window, editor, random_file) -> 
     del model[5:9]
     assert window.document.read(0, len(model) + 1) == model
     assert window.view.active_pane is Pane.HEX
+
+
+def test_saving_a_resized_file_restarts_the_history(qtbot, window, editor, random_file) -> None:
+    model = open_for_editing(window, editor, random_file)
+    window.view.set_cursor(3)
+    editor.insert_bytes(3, 2, b"\x00")
+    model[3:3] = b"\0\0"
+    assert editor.save()
+    assert random_file.read_bytes() == model
+    assert editor.stack.count() == 0 and not window.document.modified
+    assert "undo history starts again" in window.statusBar().currentMessage()
+
+
+def test_bookmarks_follow_inserts_and_revert(
+    qtbot, window, editor, random_file, tmp_path: Path, monkeypatch
+) -> None:
+    from mmhex.ui.search import feature
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    search = feature.install(window)
+    open_for_editing(window, editor, random_file)
+    panel = search.bookmarks
+    window.view.select(100, 104)
+    mark = panel.add_from_selection("mark")
+    assert (mark.start, mark.end) == (100, 104)
+    editor.insert_bytes(10, 16, b"\0")
+    assert [(b.start, b.end) for b in panel.bookmarks] == [(116, 120)]
+    window.view.select(110, 130)
+    assert editor.delete_selection()
+    assert list(panel.bookmarks) == []
+    editor.undo()
+    assert [(b.start, b.end) for b in panel.bookmarks] == [(116, 120)]
+    editor.stack.redo()
+    assert list(panel.bookmarks) == []
+    monkeypatch.setattr("mmhex.ui.dialogs.questions.confirm_revert", lambda *args: True)
+    assert editor.revert()
+    assert [(b.start, b.end) for b in panel.bookmarks] == [(100, 104)]
+    assert window.document.read(0, 20_000) == random_file.read_bytes()

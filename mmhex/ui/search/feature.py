@@ -98,8 +98,10 @@ class SearchFeature(QObject):
         self._editable_changed()
 
     def _document_changed(self, change: Change) -> None:
-        if change.kind in (ChangeKind.MODE, ChangeKind.RELOAD):
+        if change.kind in (ChangeKind.MODE, ChangeKind.RELOAD) or change.resized:
             self._editable_changed()
+        if change.splices:
+            self.bookmarks.follow_splices(change.splices)  # bookmarks move with their bytes
         self.inspector.refresh()
 
     def _editable_changed(self) -> None:
