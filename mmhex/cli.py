@@ -25,7 +25,7 @@ def register_command(name: str, module: str) -> None:
     COMMANDS[name] = module
 
 
-for _name in ("dump", "find", "patch", "recover", "residency"):
+for _name in ("dump", "find", "maps", "parse", "patch", "recover", "residency"):
     if importlib.util.find_spec(f"mmhex.commands.{_name}") is not None:
         register_command(_name, f"mmhex.commands.{_name}")
 
@@ -88,18 +88,32 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
 
 
 def run_command(name: str, argv: list[str]) -> int:
-    """Run headless subcommand ``name``; never imports Qt."""
+    """Run headless subcommand ``name``; never imports Qt.
+
+    A failed write to standard output is reported as such (one line, exit status 1, or the
+    command's OUTPUT_ERROR_STATUS); a closed pipe (`mmhex dump big | head`) ends quietly with
+    the status a shell shows for a tool killed by SIGPIPE, as xxd and grep do.
+    """
+    from mmhex.commands import _output
+
+    _output.install()
     module = importlib.import_module(COMMANDS[name])
-    parser = argparse.ArgumentParser(prog=f"mmhex {name}", description=module.HELP)
-    module.add_arguments(parser)
-    args = parser.parse_args(argv)
     try:
-        return int(module.run(args))
-    except BrokenPipeError:
-        # `mmhex dump big | head` is normal use, not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        parser = argparse.ArgumentParser(prog=f"mmhex {name}", description=module.HELP)
+        module.add_arguments(parser)
+        args = parser.parse_args(argv)
+        status = int(module.run(args))
+        sys.stdout.flush()
+        return status
+    except _output.OutputError as exc:
+        _output.abandon_output()
+        if exc.broken_pipe:
+            return _output.BROKEN_PIPE_STATUS
+        print(
+            f"mmhex {name}: cannot write to standard output ({exc}); the output is incomplete.",
+            file=sys.stderr,
+        )
+        return int(getattr(module, "OUTPUT_ERROR_STATUS", 1))
     except KeyboardInterrupt:
         return 130
 

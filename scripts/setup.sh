@@ -12,10 +12,12 @@ action=${1:-run}
 # What Qt's xcb/offscreen plugins load (found in a bare debootstrap minbase root), plus fonts.
 runtime_pkgs="libglib2.0-0 libegl1 libgl1 libx11-6 libx11-xcb1 libdbus-1-3 libfontconfig1 libxkbcommon0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0
-  libxcb-xkb1 libxcb-randr0 libxkbcommon-x11-0 fonts-dejavu-core"
+  libxcb-xkb1 libxcb-randr0 libxkbcommon-x11-0 fonts-dejavu-core
+  libmagic1"  # libmagic1: the file type (python-magic loads it with ctypes)
 # Reference tools the tests compare against, a virtual screen, and what the installer test uses.
 test_pkgs="xxd bsdextrautils util-linux-extra ripgrep vmtouch xvfb xauth desktop-file-utils
-  debootstrap dpkg-dev zstd fakeroot binutils procps xdotool appstream libglib2.0-bin shared-mime-info"
+  debootstrap dpkg-dev zstd fakeroot binutils procps xdotool appstream libglib2.0-bin shared-mime-info
+  file gdisk e2fsprogs dosfstools genisoimage"
 
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)

@@ -20,6 +20,9 @@ HELP = (
     "leftmost and non-overlapping, as `grep -obUaP`. Exit status: 0 found, 1 none, 2 error."
 )
 
+# Like grep: a failure to write the offsets is an error (2), never "no match" (1).
+OUTPUT_ERROR_STATUS = 2
+
 _ENCODINGS = ("latin-1", "utf-8", "utf-16-le", "utf-16-be")
 
 
@@ -97,9 +100,7 @@ def run(args: argparse.Namespace) -> int:
                 out.write("\n".join([str(m.start) for m in batch]) + "\n")
                 found += len(batch)
         out.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
+    except OSError as exc:  # reading the file (output failures are OutputError, see cli)
         out.flush()
         print(f"mmhex find: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2

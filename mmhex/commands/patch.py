@@ -9,23 +9,31 @@ leaves the file untouched. Never imports Qt.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mmhex.commands._output import report
 from mmhex.core.document import Document, EditError
 from mmhex.core.edits import HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
+from mmhex.core.save import FileChangedOnDiskError, SaveError, SaveResult
 
 HELP = (
     "Overwrite bytes of FILE in place, crash-safe (journaled, only the changed pages are "
     "written): `mmhex patch FILE OFFSET HEXBYTES`, or `--from PATCHFILE` with one "
     "'OFFSET HEXBYTES' pair per line (offsets decimal or 0x-hex; applied in order, later wins; "
-    "'#' starts a comment). --insert OFFSET HEX, --delete OFFSET LENGTH and --resize SIZE "
-    "(or lines 'insert OFFSET HEX', 'delete OFFSET LENGTH', 'resize SIZE') change the size; "
-    "everything is applied in the order given."
+    "'#' starts a comment; at most 64 MiB of patch text). --insert OFFSET HEX, --delete "
+    "OFFSET LENGTH and --resize SIZE (or lines 'insert OFFSET HEX', 'delete OFFSET LENGTH', "
+    "'resize SIZE') change the size; everything is applied in the order given."
 )
+
+# A patch file is text typed or generated for a purpose; anything larger is a mistake
+# (`--from /dev/zero`, a wrong file), refused before it fills the memory.
+MAX_PATCH_TEXT = 64 * 1024 * 1024
 
 _OFFSET = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)")
 
@@ -142,13 +150,12 @@ def _read_patches(args: argparse.Namespace) -> list[PatchItem]:
     if args.patch_file is not None:
         if args.offset is not None:
             raise PatchSyntaxError("give either OFFSET HEXBYTES or --from PATCHFILE, not both")
-        if args.patch_file == "-":
-            return parse_patch_lines(sys.stdin, "standard input")
+        source = "standard input" if args.patch_file == "-" else args.patch_file
         try:
-            with open(args.patch_file, encoding="utf-8") as handle:
-                return parse_patch_lines(handle, args.patch_file)
+            text = _read_patch_text(args.patch_file).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise PatchSyntaxError(describe_error(exc, args.patch_file)) from exc
+            raise PatchSyntaxError(describe_error(exc, source)) from exc
+        return parse_patch_lines(text.splitlines(), source)
     return _read_overwrite(args)
 
 
@@ -160,6 +167,56 @@ def _read_overwrite(args: argparse.Namespace) -> list[PatchItem]:
         return [PatchItem(parse_offset(args.offset), data, "command line")]
     except (PatchSyntaxError, HexSyntaxError) as exc:
         raise PatchSyntaxError(f"command line: {exc}") from exc
+
+
+def _read_patch_text(name: str) -> bytes:
+    """The patch text, at most MAX_PATCH_TEXT bytes: standard input (``-``) or a regular file.
+
+    A FIFO, device or socket is refused before it is opened (a FIFO would block, /dev/zero never
+    ends); the file is opened non-blocking and checked again, since the name may change.
+    """
+    if name == "-":
+        if sys.stdin is None:
+            raise PatchSyntaxError("standard input is closed")
+        return _read_bounded(sys.stdin.buffer.read, "standard input")
+    kind = stat.S_IFMT(os.stat(name).st_mode)
+    if kind != stat.S_IFREG:
+        raise PatchSyntaxError(
+            f"{name}: --from reads a regular file or '-' (standard input), not "
+            f"{_KINDS.get(kind, 'a special file')}"
+        )
+    fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PatchSyntaxError(f"{name}: it was replaced by something that is not a file")
+        return _read_bounded(lambda size: os.read(fd, size), name)
+    finally:
+        os.close(fd)
+
+
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
+
+
+def _read_bounded(read, source: str) -> bytes:  # read: (size) -> bytes
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        chunk = read(min(1 << 20, MAX_PATCH_TEXT + 1 - total))
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        total += len(chunk)
+        if total > MAX_PATCH_TEXT:
+            raise PatchSyntaxError(
+                f"{source}: more than {MAX_PATCH_TEXT // (1 << 20)} MiB of patch text; "
+                "nothing was written"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -212,19 +269,47 @@ def _apply_and_save(document: Document, items: list[PatchItem]) -> int:
         for item in items:
             document.write(item.offset, item.data)
         if not document.modified:
-            print(f"{path}: unchanged (the bytes were already there).")
-            return 0
+            return _report(f"{path}: unchanged (the bytes were already there).")
         changed = document.edit_log.dirty_bytes
-        result = document.save()
     except (OSError, MmhexError) as exc:
         print(f"mmhex patch: {describe_error(exc)}", file=sys.stderr)
         return 1
+    result = _save(document)
+    if result is None:
+        return 1
     count = len(items)
-    print(
+    return _report(
         f"{path}: applied {count:,} patch{'es' if count != 1 else ''}; {changed:,} "
         f"byte{'s' if changed != 1 else ''} written in {result.ranges:,} "
         f"range{'s' if result.ranges != 1 else ''}."
     )
+
+
+def _save(document: Document) -> SaveResult | None:
+    """Save; on failure say why on standard error (the file is unchanged) and return None."""
+    try:
+        return document.save()
+    except FileChangedOnDiskError as exc:
+        print(
+            f"mmhex patch: {exc.fact.rstrip('.')}; nothing was written (run it again to patch "
+            "the file as it is now).",
+            file=sys.stderr,
+        )
+    except SaveError as exc:  # the fact only: the window's advice (Save As…) means nothing here
+        print(f"mmhex patch: {exc.fact}", file=sys.stderr)
+    except (OSError, MmhexError) as exc:
+        print(f"mmhex patch: {describe_error(exc)}", file=sys.stderr)
+    return None
+
+
+def _report(line: str) -> int:
+    """The file is patched: a lost report is said on standard error, not turned into failure."""
+    failed = report(line)
+    if failed is not None:
+        print(
+            f"mmhex patch: {line} (this report could not be written to standard output: {failed})",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -247,17 +332,12 @@ def _apply_layout_and_save(document: Document, items: list[PatchItem]) -> int:
             print(f"mmhex patch: {item.where}: {reason} Nothing was written.", file=sys.stderr)
             return 1
     if not document.modified:
-        print(f"{path}: unchanged (the bytes were already there).")
-        return 0
+        return _report(f"{path}: unchanged (the bytes were already there).")
     new_size = document.size
-    try:
-        document.save()
-    except (OSError, MmhexError) as exc:
-        print(f"mmhex patch: {describe_error(exc)}", file=sys.stderr)
+    if _save(document) is None:
         return 1
     count = len(items)
-    print(
+    return _report(
         f"{path}: applied {count:,} change{'s' if count != 1 else ''}; "
         f"size {old_size:,} → {new_size:,} bytes."
     )
-    return 0

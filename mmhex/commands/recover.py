@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from mmhex.commands._output import report
 from mmhex.core import journal
 
 HELP = (
@@ -29,7 +30,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
     outcome = journal.recover(path)
     if outcome.ok:
-        print(outcome.message)
+        failed = report(outcome.message)
+        if failed is not None:
+            print(
+                f"mmhex recover: {outcome.message} (this report could not be written to "
+                f"standard output: {failed})",
+                file=sys.stderr,
+            )
         return 0
     print(f"mmhex recover: {outcome.message}", file=sys.stderr)
     return 1

@@ -124,6 +124,8 @@ class Document:
         recovery = None
         if journal.has_journal(path):
             recovery = journal.recover(path) if recover and not readonly else journal.inspect(path)
+            if recovery.action is journal.RecoveryAction.NOTHING:
+                recovery = None  # a save by another process finished while recovery waited
         document = cls(MappedFile(path, OpenMode.READ_ONLY, **mapping_options), readonly=readonly)
         document.recovery = recovery
         return document

@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from mmhex.core.journal import fsync_directory
+from mmhex.core.journal import fsync_directory, lock_for_saving
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.pieces import ORIGINAL, Piece
 from mmhex.core.progress import CancelToken, Progress
 from mmhex.core.save import (
     COPY_CHUNK,
+    SAVE_LOCK_WAIT,
     FileChangedOnDiskError,
     ProgressCallback,
     SaveError,
@@ -131,7 +132,7 @@ def free_space_problem(folder: str, needed: int) -> str | None:
         return None
     return (
         f"Not enough free space in {folder}: saving needs {needed:,} bytes and "
-        f"{free:,} are free. Nothing was changed and your edits are kept."
+        f"{free:,} are free; nothing was changed."
     )
 
 
@@ -151,7 +152,48 @@ def write_layout(
 
     ``read(offset, length)`` reads the document; ``source_fd`` is the original file.
     ``check_before_rename`` may raise to abandon the save (the file changed meanwhile).
+    An existing ``target`` is held under the save lock meanwhile (no other mmhex saves it).
     """
+    lock_fd = _lock_existing(os.path.abspath(target), cancel or CancelToken())
+    try:
+        return _write_layout(
+            plan, source_fd, read, target, mode, owner, check_before_rename, on_progress, cancel
+        )
+    finally:
+        if lock_fd >= 0:
+            os.close(lock_fd)
+
+
+def _lock_existing(target: str, token: CancelToken) -> int:
+    """The save lock of ``target`` if it exists (-1 if not), or SaveError if another holds it."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+    try:
+        if not lock_for_saving(fd, SAVE_LOCK_WAIT, token.check):
+            raise SaveError(
+                f"Another mmhex is saving {target} right now; nothing was saved.",
+                errno.EAGAIN,
+                "Your edits are kept: save again when that save has finished.",
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_layout(
+    plan: LayoutPlan,
+    source_fd: int,
+    read: Callable[[int, int], bytes],
+    target: str,
+    mode: int,
+    owner: tuple[int, int] | None,
+    check_before_rename: Callable[[], None] | None,
+    on_progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> SaveResult:
     started = time.monotonic()
     target = os.path.abspath(target)
     folder = os.path.dirname(target)
@@ -168,9 +210,7 @@ def write_layout(
         )
     except OSError as exc:
         raise SaveError(
-            f"Cannot create a file in {folder} ({_reason(exc)}); "
-            "nothing was saved and your edits are kept.",
-            exc.errno,
+            f"Cannot create a file in {folder} ({_reason(exc)}); nothing was saved.", exc.errno
         ) from exc
     try:
         os.ftruncate(tmp_fd, plan.final_size)
@@ -203,9 +243,7 @@ def write_layout(
             os.unlink(tmp_path)
         if isinstance(exc, OSError):
             raise SaveError(
-                f"Saving {target} failed ({_reason(exc)}); the file is unchanged and your "
-                "edits are kept.",
-                exc.errno,
+                f"Saving {target} failed ({_reason(exc)}); the file is unchanged.", exc.errno
             ) from exc
         raise
     changed = plan.moved_bytes + plan.written_bytes + abs(plan.final_size - plan.old_size)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from mmhex.core._libc import mapping_address
+from mmhex.core._libc import madvise, mapping_address
 from mmhex.core.errors import FileChangingError, FileTruncatedError, UnsupportedFileError
 
 # Linux value; Python 3.11's mmap module has no constant, but passes the flag through. Without it
@@ -114,6 +114,14 @@ class Window:
     @property
     def end(self) -> int:
         return self.start + self.length
+
+    def madvise(self, option: int, start: int = 0, length: int | None = None) -> None:
+        """``madvise`` on ``[start, start + length)`` of the window (``start`` page-aligned)."""
+        length = self.length - start if length is None else length
+        if isinstance(self.mm, mmap.mmap):
+            self.mm.madvise(option, start, length)
+        else:
+            madvise(self.address + start, length, option)
 
 
 def _kind_and_size(fd: int, st: os.stat_result, path: str) -> tuple[FileKind, int]:

@@ -26,13 +26,16 @@ from mmhex.core._libc import mapping_address
 from mmhex.core.edits import page_ranges
 from mmhex.core.errors import MmhexError, describe_errno
 from mmhex.core.journal import (
+    NAME_MAX,
     Checkpoint,
     JournalRange,
     JournalWriter,
     fsync_directory,
     journal_path,
+    lock_for_saving,
     no_checkpoint,
     roll_back_into,
+    short_name,
 )
 from mmhex.core.mapping import FileIdentity, open_process_memory, write_process_memory
 from mmhex.core.progress import Cancelled, CancelToken, Progress
@@ -52,11 +55,22 @@ COPY_CHUNK = 16 * 1024 * 1024
 ProgressCallback = Callable[[int, int], None]
 
 
-class SaveError(MmhexError):
-    """Saving did not happen (or was undone); ``str`` is the sentence for the user."""
+# What a window user can still do after a failed save; the command line has no edits to keep.
+KEEP_EDITS = "Your edits are kept."
+SAVE_AS = "Your edits are kept; use Save As to write them to another file."
 
-    def __init__(self, sentence: str, err: int | None = None) -> None:
-        super().__init__(sentence)
+
+class SaveError(MmhexError):
+    """Saving did not happen (or was undone); ``str`` is the sentence for the window user.
+
+    ``fact`` is what happened to the file, true wherever the save ran; ``advice`` is what the
+    window's user can do next (Save As, edits kept), which a command-line tool must not print.
+    """
+
+    def __init__(self, fact: str, err: int | None = None, advice: str = KEEP_EDITS) -> None:
+        super().__init__(f"{fact} {advice}".strip())
+        self.fact = fact
+        self.advice = advice
         self.errno = err
 
 
@@ -66,7 +80,8 @@ class FileChangedOnDiskError(SaveError):
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(
             f"{path} was changed on disk by another program since it was opened ({detail}); "
-            "saving now would overwrite those changes."
+            "saving now would overwrite those changes.",
+            advice="",
         )
         self.path = path
         self.question = (
@@ -169,8 +184,9 @@ def plan_save(
     if beyond:
         raise SaveError(
             f"Edits at {beyond[0].offset:#x} lie past the end of {path} as it is now "
-            f"({size:,} bytes), so they cannot be saved in place; use Save As to keep them.",
+            f"({size:,} bytes), so they cannot be saved in place.",
             errno.EFBIG,
+            SAVE_AS,
         )
     piece = max(page_size, max_span_dirty - max_span_dirty % page_size)
     pieces = [
@@ -255,14 +271,15 @@ def execute(
     if plan.is_empty:
         return SaveResult(plan.path, 0, 0, 0.0)
     progress = Progress(2 * plan.changed_bytes, on_progress, cancel or CancelToken())
-    fd, identity = _open_for_saving(plan, overwrite_outside_changes)
-    try:
+    fd, identity = _open_for_saving(plan, overwrite_outside_changes, progress)
+    try:  # closing fd at the end drops the save lock
         journal = JournalWriter(plan.path, identity, checkpoint)
         originals = _write_journal(journal, fd, plan, progress)
         try:
             _copy_and_sync(fd, plan, progress, checkpoint)
             os.fsync(fd)
             checkpoint("file-fsynced")
+            _check_still_whole(fd, plan)
         except BaseException as exc:
             _undo_partial_write(fd, journal, originals, plan.path, exc)
             raise
@@ -279,34 +296,52 @@ def execute(
     )
 
 
-def _open_for_saving(plan: SavePlan, overwrite_outside_changes: bool) -> tuple[int, FileIdentity]:
-    """Open the file read-write after checking it is still the one the edits belong to."""
+# How long a save waits for another process's save of the same file to finish.
+SAVE_LOCK_WAIT = 10.0
+
+
+def _open_for_saving(
+    plan: SavePlan, overwrite_outside_changes: bool, progress: Progress
+) -> tuple[int, FileIdentity]:
+    """Open the file read-write, take its save lock, then check it is still the file the edits
+    belong to (checked under the lock: another save may have just changed it)."""
     path = plan.path
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise _open_failure(path, exc) from exc
-    if plan.expected is not None and not overwrite_outside_changes:
-        detail = _difference(plan.expected, st)
-        if detail:
-            raise FileChangedOnDiskError(path, detail)
-    if st.st_size < max(p.end for p in plan.patches):
-        raise SaveError(
-            f"{path} is now shorter ({st.st_size:,} bytes) than the edits reach, so they cannot "
-            "be saved in place; use Save As to keep them.",
-            errno.EFBIG,
-        )
-    if not stat.S_ISREG(st.st_mode):
-        raise SaveError(f"{path} is not a regular file; use Save As.", errno.EINVAL)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        raise _open_failure(path, exc) from exc
-    opened = os.fstat(fd)
-    if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SaveError(f"{path} is not a regular file.", errno.EINVAL, SAVE_AS)
+        if not lock_for_saving(fd, SAVE_LOCK_WAIT, progress.token.check):
+            raise SaveError(
+                f"Another mmhex is saving {path} right now; nothing was saved.",
+                errno.EAGAIN,
+                "Your edits are kept: save again when that save has finished.",
+            )
+        st = os.fstat(fd)
+        if plan.expected is not None and not overwrite_outside_changes:
+            detail = _difference(plan.expected, st)
+            if detail:
+                raise FileChangedOnDiskError(path, detail)
+        if st.st_size < max(p.end for p in plan.patches):
+            raise SaveError(
+                f"{path} is now shorter ({st.st_size:,} bytes) than the edits reach, so they "
+                "cannot be saved in place; nothing was saved.",
+                errno.EFBIG,
+                SAVE_AS,
+            )
+        try:
+            named = os.stat(path)
+        except OSError:
+            named = None
+        if named is None or (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino):
+            raise FileChangedOnDiskError(path, "it was replaced while saving started")
+    except BaseException:
         os.close(fd)
-        raise FileChangedOnDiskError(path, "it was replaced while saving started")
-    return fd, FileIdentity.from_stat(opened)
+        raise
+    return fd, FileIdentity.from_stat(st)
 
 
 def _difference(expected: FileIdentity, st: os.stat_result) -> str:
@@ -339,19 +374,18 @@ def _reason(exc: OSError) -> str:
 
 
 def _open_failure(path: str, exc: OSError) -> SaveError:
-    keep = "your edits are kept; use Save As to write them to another file."
     sentences = {
-        errno.EACCES: f"You do not have permission to write {path}; {keep}",
-        errno.EPERM: f"Writing {path} is not permitted (it may be immutable or sealed); {keep}",
-        errno.EROFS: f"{path} is on a read-only file system; {keep}",
+        errno.EACCES: f"You do not have permission to write {path}.",
+        errno.EPERM: f"Writing {path} is not permitted (it may be immutable or sealed).",
+        errno.EROFS: f"{path} is on a read-only file system.",
         errno.ETXTBSY: f"{path} is a program that is running right now, so it cannot be written "
-        f"(text file busy); {keep}",
-        errno.ENOENT: f"{path} no longer exists; {keep}",
+        "(text file busy).",
+        errno.ENOENT: f"{path} no longer exists.",
     }
     sentence = sentences.get(
-        exc.errno or 0, f"{path} cannot be opened for writing ({_reason(exc)}); {keep}"
+        exc.errno or 0, f"{path} cannot be opened for writing ({_reason(exc)})."
     )
-    return SaveError(sentence, exc.errno)
+    return SaveError(sentence, exc.errno, SAVE_AS)
 
 
 def _write_journal(
@@ -369,9 +403,11 @@ def _write_journal(
         journal.seal()
     except FileExistsError as exc:
         raise JournalPendingError(
-            f"An earlier save of {plan.path} was interrupted or another save is running (journal "
-            f"{journal.path}); nothing was saved. Reopen the file or run `mmhex recover` first.",
+            f"An earlier save of {plan.path} was interrupted or another save is running "
+            f"(journal {journal.path}); nothing was saved. Run `mmhex recover {plan.path}` "
+            "first.",
             exc.errno,
+            "Your edits are kept.",
         ) from exc
     except Cancelled:
         journal.abandon()
@@ -385,7 +421,7 @@ def _write_journal(
             reason = _reason(exc)
         raise SaveError(
             f"The safety journal for {plan.path} could not be written ({reason}); nothing was "
-            "saved, the file is unchanged and your edits are kept.",
+            "saved and the file is unchanged.",
             exc.errno,
         ) from exc
     except BaseException:
@@ -453,6 +489,14 @@ def _copy_into(mm: mmap.mmap, mem_fd: int, span: SyncSpan) -> None:
             raise OSError(errno.EIO, f"writing offset {patch.offset + written:#x} failed")
 
 
+def _check_still_whole(fd: int, plan: SavePlan) -> None:
+    """A file truncated by another program after its pages were written loses them silently
+    (msync and fsync succeed): never call such a save a success."""
+    size = os.fstat(fd).st_size
+    if size < max(p.end for p in plan.patches):
+        raise OSError(errno.EIO, f"{plan.path} became shorter while saving")
+
+
 def _commit(fd: int, journal: JournalWriter, originals: list[JournalRange], path: str) -> None:
     """The file holds every new byte: mark the journal complete and remove it.
 
@@ -478,21 +522,35 @@ def _undo_partial_write(
     path: str,
     exc: BaseException,
 ) -> None:
-    """The file may be half written: put the original bytes back, then drop the journal."""
+    """The file may be half written: put the original bytes back, then drop the journal.
+
+    If another program truncated the file meanwhile, only the bytes inside its new size go
+    back (it is never grown back with zeros); the journal, which holds the rest, is kept.
+    """
     try:
-        roll_back_into(fd, originals, journal.identity.mtime_ns)
-        journal.remove()
+        missing = roll_back_into(fd, originals, journal.identity.mtime_ns)
+        if not missing:
+            journal.remove()
     except OSError as rollback_exc:
         raise SaveError(
             f"Saving {path} failed and the original bytes could not be put back "
-            f"({_reason(rollback_exc)}); your edits are kept and the journal "
-            f"{journal.path} holds the original bytes: reopen the file or run `mmhex recover`.",
+            f"({_reason(rollback_exc)}); the journal {journal.path} holds them: run "
+            f"`mmhex recover {path}` (or open the file again) to put them back.",
             rollback_exc.errno,
+        ) from exc
+    if missing:
+        raise SaveError(
+            f"Saving {path} failed: another program truncated it to "
+            f"{os.fstat(fd).st_size:,} bytes during the save. The original bytes inside that "
+            f"size were put back; {missing:,} bytes past its new end were not (the file was not "
+            f"grown back), and the journal {journal.path} keeps them.",
+            errno.EIO,
+            SAVE_AS,
         ) from exc
     if isinstance(exc, OSError):
         raise SaveError(
             f"Saving {path} failed ({_reason(exc)}); the file "
-            "was restored to its previous contents and your edits are kept.",
+            "was restored to its previous contents.",
             exc.errno,
         ) from exc
 
@@ -523,13 +581,13 @@ def save_copy(
         max(1, source_size + sum(len(p.data) for p in items)), on_progress, cancel or CancelToken()
     )
     try:
-        tmp_fd, tmp_path = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".mmhex-tmp", dir=folder
-        )
+        # mkstemp adds 8 random characters: keep the name within NAME_MAX for long targets.
+        suffix = ".mmhex-tmp"
+        prefix = short_name(os.path.basename(target), ".", ".", NAME_MAX - 8 - len(suffix))
+        tmp_fd, tmp_path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     except OSError as exc:
         raise SaveError(
-            f"Cannot create a file in {folder} ({_reason(exc)}); "
-            "nothing was saved and your edits are kept.",
+            f"Cannot create a file in {folder} ({_reason(exc)}); nothing was saved.",
             exc.errno,
         ) from exc
     try:
@@ -551,8 +609,7 @@ def save_copy(
             os.unlink(tmp_path)
         if isinstance(exc, OSError):
             raise SaveError(
-                f"Saving as {target} failed ({_reason(exc)}); "
-                "nothing was written there and your edits are kept.",
+                f"Saving as {target} failed ({_reason(exc)}); nothing was written there.",
                 exc.errno,
             ) from exc
         raise

@@ -17,13 +17,14 @@ TABBED_TOGETHER = ("Data inspector", "Bookmarks", "Selection checksums")
 def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
     from mmhex.ui import editing
-    from mmhex.ui.panels import residency_panel
+    from mmhex.ui.panels import residency_panel, structure_panel
     from mmhex.ui.search import feature as search_feature
 
     edits = editing.install(window)
     search = search_feature.install(window)
     search.apply_edits = edits.apply_edits  # Replace (all) and the inspector: one undo step
     residency_panel.install(window)
+    structure_panel.install(window)
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
 

@@ -258,3 +258,58 @@ def test_patch_recovers_an_interrupted_save_first(target: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "rolled back" in result.stderr
     assert target.read_bytes() == patched(old, [(0, b"\xff")])
+
+
+def test_concurrent_patch_processes_and_recover_leave_one_complete_version(
+    tmp_path: Path,
+) -> None:
+    """The command-line side of the save lock: two `mmhex patch` processes rewrite the whole file
+    at once while `mmhex recover` runs; each round ends with one complete version (cmp)."""
+    rounds = int(os.environ.get("MMHEX_CLI_STRESS_ROUNDS", "8"))
+    path = tmp_path / "shared.bin"
+    original = random.Random(0).randbytes(4 * PAGE)
+    versions = {}
+    scripts = {}
+    for name, seed in (("A", 1), ("B", 2)):
+        versions[name] = tmp_path / f"{name}.version"
+        content = random.Random(seed).randbytes(4 * PAGE)
+        versions[name].write_bytes(content)
+        scripts[name] = "".join(
+            f"{page * PAGE} {content[page * PAGE : (page + 1) * PAGE].hex()}\n" for page in range(4)
+        )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for number in range(rounds):
+        path.write_bytes(original)
+        savers = {
+            name: subprocess.Popen(
+                [sys.executable, "-m", "mmhex", "patch", str(path), "--from", "-"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for name in ("A", "B")
+        }
+        recovering = subprocess.Popen(
+            [sys.executable, "-m", "mmhex", "recover", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        codes = {
+            name: process.communicate(scripts[name], timeout=60) for name, process in savers.items()
+        }
+        recovered = recovering.communicate(timeout=60)
+        assert recovering.returncode == 0, recovered
+        assert "rolled back" not in recovered[0]
+        same = [
+            name
+            for name, version in versions.items()
+            if subprocess.run(["cmp", "-s", str(path), str(version)], check=False).returncode == 0
+        ]
+        saved = [name for name, process in savers.items() if process.returncode == 0]
+        assert len(same) == 1, (number, codes)
+        assert saved and (len(saved) == 2 or saved == same), (number, codes)
+        assert not has_journal(str(path))

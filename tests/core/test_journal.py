@@ -1,26 +1,39 @@
-"""The rollback journal: format round trip, torn journals, and each recovery decision."""
+"""The rollback journal: format round trip, torn journals, each recovery decision, and what
+recovery refuses to trust (journals planted by others, FIFOs, links, damaged or live ones)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from mmhex.core import journal as journal_module
+from mmhex.core.document import Document
 from mmhex.core.journal import (
     STATUS_OFFSET,
     JournalError,
+    JournalProblem,
     JournalWriter,
     RecoveryAction,
     has_journal,
     inspect,
     journal_path,
     read_journal,
+    read_trusted,
     recover,
 )
 from mmhex.core.mapping import FileIdentity
+from tests.save_support import drop_to_nobody, python_for_nobody, save_killed_at
+
+ROOT = Path(__file__).resolve().parents[2]
 
 OLD = bytes(range(256)) * 64  # 16 KiB
 RANGES = [(10, 5), (4096, 300), (16_000, 384)]
@@ -182,6 +195,7 @@ def test_a_foreign_file_with_the_journal_name_is_left_alone(tmp_path: Path) -> N
     path = make_file(tmp_path)
     jpath = Path(journal_path(str(path)))
     jpath.write_bytes(b"something else entirely, not ours")
+    jpath.chmod(0o600)  # passes the ownership checks, so the content is what is refused
     outcome = recover(str(path))
     assert outcome.action is RecoveryAction.FAILED
     assert "not an mmhex journal" in outcome.message
@@ -226,3 +240,239 @@ def test_abandon_removes_a_journal_that_was_being_written(tmp_path: Path) -> Non
     writer = write_journal(path, seal=False)
     writer.abandon()
     assert not has_journal(str(path))
+
+
+# --------------------------------------------------------------------------- trust (issue 9)
+def run_recovery(path: Path, how: str) -> subprocess.CompletedProcess[str]:
+    """Recovery in a child with a deadline: a journal that hangs it fails the test, not the run."""
+    commands = {
+        "recover": [sys.executable, "-m", "mmhex", "recover", str(path)],
+        "patch": [sys.executable, "-m", "mmhex", "patch", str(path), "0", "41"],
+        "open": [
+            sys.executable,
+            "-c",
+            "import sys; from mmhex.core.document import Document; "
+            "d = Document.open(sys.argv[1]); print(d.recovery.message if d.recovery else '')",
+            str(path),
+        ],
+    }
+    try:
+        return subprocess.run(
+            commands[how],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{how}: recovery hung on the journal")
+
+
+def crafted_journal(target: Path, ranges: list[tuple[int, bytes]], staging: Path) -> bytes:
+    """The bytes of a well-formed, checksummed journal claiming ``ranges`` for ``target``."""
+    writer = JournalWriter(str(staging / "x"), identity_of(target), lambda _name: None)
+    writer.create(len(ranges))
+    for offset, data in ranges:
+        writer.add(offset, data)
+    writer.seal()
+    data = Path(writer.path).read_bytes()
+    writer.remove()
+    return data
+
+
+def assert_untouched(path: Path, before: os.stat_result, content: bytes) -> None:
+    assert path.read_bytes() == content
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting as another user needs root")
+@pytest.mark.parametrize("how", ["recover", "patch", "open"])
+def test_a_journal_planted_by_another_user_is_refused(how: str, tmp_path: Path) -> None:
+    """In a folder anyone may write (like /tmp), user nobody plants a valid-looking journal for
+    root's file: no recovery path may write its bytes into the file or delete it."""
+    folder = Path(
+        tempfile.mkdtemp(prefix="mmhex-plant-")
+    )  # outside the checkout: nobody reaches it
+    try:
+        folder.chmod(0o1777)
+        path = folder / "root-owned.bin"
+        path.write_bytes(OLD)
+        path.chmod(0o644)
+        planted = crafted_journal(path, [(0, b"EVIL" * 16)], tmp_path)
+        jpath = journal_path(str(path))
+        subprocess.run(
+            [
+                python_for_nobody(),
+                "-c",
+                "import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, "
+                "0o600); os.write(fd, sys.stdin.buffer.read())",
+                jpath,
+            ],
+            input=planted,
+            preexec_fn=drop_to_nobody,
+            check=True,
+        )
+        assert os.stat(jpath).st_uid == 65534
+        before = os.stat(path)
+        result = run_recovery(path, how)
+        assert_untouched(path, before, OLD)
+        assert Path(jpath).read_bytes() == planted, "the planted journal is evidence: keep it"
+        message = result.stdout + result.stderr
+        assert "Traceback" not in message
+        assert "not trusted" in message and "nobody" in message and jpath in message
+        if how != "open":
+            assert result.returncode == 1
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("how", ["recover", "patch", "open"])
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("fifo", "named pipe"),
+        ("dev-zero", "symbolic link"),
+        ("link-to-journal", "symbolic link"),
+        ("oversized", "larger"),
+        ("world-readable", "permissions are 0644"),
+        ("hard-linked", "hard links"),
+        ("outside-size", "outside the file's recorded size"),
+    ],
+)
+def test_a_journal_that_is_not_ours_is_refused_without_touching_anything(
+    kind: str, reason: str, how: str, tmp_path: Path
+) -> None:
+    path = make_file(tmp_path, OLD[:1000])
+    jpath = Path(journal_path(str(path)))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    if kind == "fifo":
+        os.mkfifo(jpath, 0o600)
+    elif kind == "dev-zero":
+        jpath.symlink_to("/dev/zero")
+    elif kind == "link-to-journal":
+        real = staging / "real-journal"
+        real.write_bytes(crafted_journal(path, [(0, b"\xaa" * 10)], staging))
+        real.chmod(0o600)
+        jpath.symlink_to(real)
+    elif kind in ("oversized", "world-readable", "hard-linked"):
+        data = crafted_journal(path, [(0, b"\xaa" * 10)], staging)
+        if kind == "oversized":  # a journal for a 1000-byte file is at most ~17 KB
+            data += b"\0" * 20_000
+        jpath.write_bytes(data)
+        jpath.chmod(0o644 if kind == "world-readable" else 0o600)
+        if kind == "hard-linked":
+            os.link(jpath, staging / "second-name")
+    else:  # checksummed, but its range runs past the size it records
+        jpath.write_bytes(crafted_journal(path, [(990, b"\xaa" * 100)], staging))
+        jpath.chmod(0o600)
+    before = os.stat(path)
+    jbefore = os.lstat(jpath)
+    result = run_recovery(path, how)
+    assert_untouched(path, before, OLD[:1000])
+    assert os.lstat(jpath).st_ino == jbefore.st_ino, "the journal must be left where it was"
+    message = result.stdout + result.stderr
+    assert "Traceback" not in message
+    assert reason in message and str(jpath) in message
+    if how != "open":
+        assert result.returncode == 1
+
+
+def test_read_trusted_never_opens_a_fifo(tmp_path: Path) -> None:
+    jpath = tmp_path / "j"
+    os.mkfifo(jpath, 0o600)
+    with pytest.raises(JournalError, match="named pipe") as info:
+        read_trusted(str(jpath))
+    assert info.value.problem is JournalProblem.UNTRUSTED
+
+
+def test_a_damaged_complete_journal_is_kept_and_reported(tmp_path: Path) -> None:
+    """Complete length, wrong checksum: it may hold the only copy of the old bytes."""
+    path = make_file(tmp_path)
+    write_journal(path)
+    new = scribble(path)
+    jpath = Path(journal_path(str(path)))
+    data = bytearray(jpath.read_bytes())
+    data[100] ^= 0x01  # inside the first range's original bytes
+    jpath.write_bytes(data)
+    before = os.stat(path)
+    outcome = recover(str(path))
+    assert outcome.action is RecoveryAction.FAILED
+    assert "damaged" in outcome.message and "only copy" in outcome.message
+    assert "unchanged" not in outcome.message
+    assert jpath.read_bytes() == bytes(data)
+    assert_untouched(path, before, new)
+    assert inspect(str(path)).action is RecoveryAction.FAILED
+
+
+def test_a_cut_short_journal_is_removed_only_if_the_file_is_untouched(tmp_path: Path) -> None:
+    path = make_file(tmp_path)
+    write_journal(path)
+    jpath = journal_path(str(path))
+    os.truncate(jpath, os.stat(jpath).st_size - 32)  # every range whole, the checksum missing
+    new = scribble(path)  # cannot come from our save, which writes the file after sealing
+    outcome = recover(str(path))
+    assert outcome.action is RecoveryAction.FAILED
+    assert "no longer holds the original bytes" in outcome.message
+    assert has_journal(str(path))
+    assert path.read_bytes() == new
+
+
+def test_a_save_through_a_symlink_is_recovered_through_the_real_path(tmp_path: Path) -> None:
+    path = make_file(tmp_path)
+    link = tmp_path / "link.bin"
+    link.symlink_to(path)
+    assert journal_path(str(link)) == journal_path(str(path))
+    save_killed_at(link, [(5, b"NEW"), (9000, b"BYTES")], "file-fsynced")
+    assert path.read_bytes() != OLD
+    assert has_journal(str(path)) and has_journal(str(link))
+    outcome = recover(str(path))
+    assert outcome.action is RecoveryAction.ROLLED_BACK
+    assert path.read_bytes() == OLD
+    assert not has_journal(str(link))
+
+
+@pytest.mark.parametrize("length", [240, 250, 255])
+def test_names_up_to_name_max_can_be_saved_and_recovered(length: int, tmp_path: Path) -> None:
+    name = "é" * ((length - 4) // 2) + "x" * ((length - 4) % 2) + ".bin"
+    assert len(os.fsencode(name)) == length
+    path = tmp_path / name
+    path.write_bytes(OLD)
+    jname = os.path.basename(journal_path(str(path)))
+    assert len(os.fsencode(jname)) <= 255
+    assert jname != os.path.basename(journal_path(str(tmp_path / ("y" + name[1:]))))
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.write(3, b"abc")
+    document.save()
+    document.close()
+    assert path.read_bytes() == OLD[:3] + b"abc" + OLD[6:]
+    save_killed_at(path, [(3, b"xyz")], "file-fsynced")
+    assert recover(str(path)).action is RecoveryAction.ROLLED_BACK
+    assert path.read_bytes() == OLD[:3] + b"abc" + OLD[6:]
+    assert not has_journal(str(path))
+
+
+def test_recovery_leaves_a_live_save_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another process holds the save lock, recovery neither rolls back nor deletes."""
+    path = make_file(tmp_path)
+    write_journal(path)
+    new = scribble(path)
+    jpath = Path(journal_path(str(path)))
+    journal_bytes = jpath.read_bytes()
+    monkeypatch.setattr(journal_module, "RECOVERY_LOCK_WAIT", 0.2)
+    holder = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        for outcome in (recover(str(path)), inspect(str(path))):
+            assert outcome.action is RecoveryAction.BUSY
+            assert "another mmhex is saving this file" in outcome.message
+            assert not outcome.ok
+        assert path.read_bytes() == new
+        assert jpath.read_bytes() == journal_bytes
+    finally:
+        os.close(holder)
+    assert recover(str(path)).action is RecoveryAction.ROLLED_BACK
+    assert path.read_bytes() == OLD

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import mmap
 import os
@@ -34,6 +35,7 @@ from mmhex.core.save import (
     data_extents,
     plan_save,
 )
+from tests.save_support import drop_to_nobody, python_for_nobody
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = mmap.PAGESIZE
@@ -321,6 +323,57 @@ def test_a_write_error_mid_save_restores_the_file(
     document.close()
 
 
+@pytest.mark.parametrize("step", ["journal-dir-fsynced", "span-0-copied", "file-fsynced"])
+def test_a_file_truncated_mid_save_is_not_grown_back_or_called_saved(
+    step: str, tmp_path: Path
+) -> None:
+    """Another program truncates the file while it is being saved: the save fails, the bytes
+    inside the new size get their old values back, the file keeps its new size (no zeros
+    appended), the message says what happened, and the journal keeps the bytes past the end."""
+    path = tmp_path / "f.bin"
+    old = random_bytes(4 * PAGE)
+    path.write_bytes(old)
+    document = open_with_edits(path, [(10, b"abc"), (3 * PAGE + 5, b"def")])
+
+    def truncate(name: str) -> None:
+        if name == step:
+            os.truncate(path, PAGE)
+
+    with pytest.raises(SaveError) as info:
+        document.save(checkpoint=truncate)
+    message = str(info.value)
+    assert "truncated" in message and f"{PAGE:,} bytes" in message
+    assert "restored to its previous contents" not in message
+    assert os.stat(path).st_size == PAGE
+    assert path.read_bytes() == old[:PAGE]
+    assert has_journal(str(path)), "the journal holds the only copy of the bytes past the end"
+    assert document.modified
+    document.close()
+
+
+def test_a_save_waits_for_another_processs_save_then_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(save, "SAVE_LOCK_WAIT", 0.2)
+    path = tmp_path / "f.bin"
+    old = random_bytes(PAGE)
+    path.write_bytes(old)
+    document = open_with_edits(path, [(0, b"abc")])
+    holder = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(SaveError, match="Another mmhex is saving"):
+            document.save()
+        assert time.monotonic() - started >= 0.2
+        assert path.read_bytes() == old and not has_journal(str(path))
+    finally:
+        os.close(holder)
+    document.save()  # the lock is free again
+    assert path.read_bytes()[:3] == b"abc"
+    document.close()
+
+
 def test_progress_is_reported_in_bytes(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(random_bytes(4 * PAGE))
@@ -445,28 +498,6 @@ try:
 except SaveError as exc:
     print(json.dumps({"saved": False, "message": str(exc), "modified": document.modified}))
 """
-
-
-def drop_to_nobody() -> None:
-    os.setgid(65534)
-    os.setuid(65534)
-
-
-def python_for_nobody() -> str:
-    """An interpreter user nobody may run (ours may live under a private home directory)."""
-    for candidate in (sys.executable, "/usr/bin/python3"):
-        try:
-            probe = subprocess.run(
-                [candidate, "-c", "import mmap, hashlib"],
-                preexec_fn=drop_to_nobody,
-                capture_output=True,
-                check=False,
-            )
-        except OSError:
-            continue
-        if probe.returncode == 0:
-            return candidate
-    pytest.skip("no Python interpreter that user nobody can run")
 
 
 @pytest.mark.parametrize(

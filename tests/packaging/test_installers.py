@@ -190,6 +190,7 @@ def test_deb_metadata_and_contents(build_out, tmp_path):
     }
     assert set(QT_SYSTEM_PACKAGES) <= depends, set(QT_SYSTEM_PACKAGES) - depends
     assert "fonts-dejavu-core" in depends
+    assert "libmagic1" in depends  # loaded by ctypes (python-magic): shlibdeps cannot see it
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path)], check=True)
     for path in (
         "opt/mmhex/mmhex",
