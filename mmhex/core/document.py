@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mmhex.core import journal, layout_save
+from mmhex.core import journal, layout_save, shift_save
 from mmhex.core import save as saving
 from mmhex.core.edits import AnyEdit, Batch, Edit, EditLog, Splice
 from mmhex.core.errors import MmhexError
@@ -98,6 +98,7 @@ class Document:
         self._reported_replaced = False
         # What opening found of an interrupted earlier save (None: there was none).
         self.recovery: journal.RecoveryOutcome | None = None
+        self.shift_recovery: shift_save.ShiftRecovery | None = None
         # The layout: while ``_layout`` is False the document is the whole file in order (any
         # overwrites live in its private pages) and every read goes straight to the mapping.
         # Inserts and deletes switch to the piece table over the file, the add-buffer and fills.
@@ -122,12 +123,16 @@ class Document:
         is only reported. Either way ``document.recovery`` holds the outcome and its message.
         """
         recovery = None
+        shift_recovery = None
+        if not readonly and recover and shift_save.has_shift_journal(path):
+            shift_recovery = shift_save.recover_shift(path)
         if journal.has_journal(path):
             recovery = journal.recover(path) if recover and not readonly else journal.inspect(path)
             if recovery.action is journal.RecoveryAction.NOTHING:
                 recovery = None  # a save by another process finished while recovery waited
         document = cls(MappedFile(path, OpenMode.READ_ONLY, **mapping_options), readonly=readonly)
         document.recovery = recovery
+        document.shift_recovery = shift_recovery
         return document
 
     # ----------------------------------------------------------------- reading
@@ -773,10 +778,19 @@ class Document:
             layout_save.check_unchanged(self.path, self._saved_identity)
         reader = self.read
         size = self.size
+        # One block-aligned insert or delete: the file system shifts the tail in place.
+        shift = shift_save.shift_of(plan, st.st_blksize) if in_place else None
+        expected = None if overwrite_outside_changes else self._saved_identity
 
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
+            if shift is not None and source.kind is FileKind.REGULAR:
+                done = shift_save.save_shift(
+                    target, shift, reader, expected, on_progress=on_progress, cancel=cancel
+                )
+                if done is not None:
+                    return done
             return layout_save.write_layout(
                 plan,
                 source.fd,

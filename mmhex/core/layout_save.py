@@ -171,16 +171,21 @@ def _lock_existing(target: str, token: CancelToken) -> int:
     except OSError:
         return -1
     try:
-        if not lock_for_saving(fd, SAVE_LOCK_WAIT, token.check):
-            raise SaveError(
-                f"Another mmhex is saving {target} right now; nothing was saved.",
-                errno.EAGAIN,
-                "Your edits are kept: save again when that save has finished.",
-            )
+        lock_or_refuse(fd, target, token)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def lock_or_refuse(fd: int, path: str, token: CancelToken) -> None:
+    """Take the save lock of ``fd`` (the file at ``path``) or raise SaveError."""
+    if not lock_for_saving(fd, SAVE_LOCK_WAIT, token.check):
+        raise SaveError(
+            f"Another mmhex is saving {path} right now; nothing was saved.",
+            errno.EAGAIN,
+            "Your edits are kept: save again when that save has finished.",
+        )
 
 
 def _write_layout(
