@@ -32,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_save import fill  # noqa: E402  (a file of real data, as bench_save writes it)
 
 from mmhex.core.document import Document  # noqa: E402
 
@@ -44,17 +47,6 @@ def pick_folder(wanted: str | None, needed: int) -> Path:
         if writable and shutil.disk_usage(candidate).free > needed:
             return Path(candidate)
     sys.exit("no folder with enough free space; pass --dir or a smaller --size-gib")
-
-
-def fill(path: Path, size: int) -> None:
-    block = random.Random(1).randbytes(64 << 20)
-    with open(path, "wb") as handle:
-        written = 0
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
-            handle.write(chunk)
-            written += len(chunk)
-        os.fsync(handle.fileno())
 
 
 def time_cp(source: Path, target: Path) -> float:
