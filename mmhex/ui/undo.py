@@ -30,8 +30,17 @@ MAX_TYPED_EDITS = 4096
 
 def describe_edit(label: str, edit: AnyEdit) -> str:
     """'Typing: 3 bytes at 0x1f', 'Insert 4 bytes at 0x10' — the history's and Undo's text."""
-    if isinstance(edit, Splice) and not label:
-        return edit.describe()
+    if isinstance(edit, Splice):
+        if not label:
+            return edit.describe()
+        if edit.inserted_length and not edit.removed_length:
+            count = edit.inserted_length
+            return (
+                f"{label}: {count:,} byte{'s' if count != 1 else ''} inserted at 0x{edit.offset:x}"
+            )
+        if edit.removed_length and not edit.inserted_length:
+            count = edit.removed_length
+            return f"{label}: {count:,} byte{'s' if count != 1 else ''} at 0x{edit.offset:x}"
     if isinstance(edit, Batch):
         inserted = sum(e.inserted_length for e in edit.edits if isinstance(e, Splice))
         count = len(edit.edits)
