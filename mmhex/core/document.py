@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from mmhex.core.mapping import FileKind, MappedFile, OpenMode
 from mmhex.core.piece_view import PieceScanView
 from mmhex.core.pieces import ADD, FIRST_FILL, ORIGINAL, Piece, PieceTable
 from mmhex.core.progress import CancelToken
-from mmhex.core.sources import AddBuffer, fill_bytes
+from mmhex.core.sources import AddBuffer, fill_bytes, spill_folder
 
 # An overwrite longer than this becomes a splice onto an add-buffer piece: its old bytes stay
 # where they are (the file, a piece) instead of being copied into the undo history.
@@ -111,6 +112,9 @@ class Document:
         self._lock = threading.RLock()
         self._batch_depth = 0
         self._pending: Change | None = None
+        # A File ▸ New document: no file of its own until saved as one (see new_scratch).
+        self.scratch = False
+        self._scratch_path = ""
 
     @classmethod
     def open(
@@ -133,6 +137,24 @@ class Document:
         document = cls(MappedFile(path, OpenMode.READ_ONLY, **mapping_options), readonly=readonly)
         document.recovery = recovery
         document.shift_recovery = shift_recovery
+        return document
+
+    @classmethod
+    def new_scratch(cls, name: str = "Untitled") -> Document:
+        """File ▸ New: an empty document with no file of its own yet; Save asks where.
+
+        Its bytes all live in the add-buffer (anonymous memory). It stands on an empty file in
+        a private folder of the runtime (or cache) folder, so that everything that expects a
+        path has one; ``close`` removes it.
+        """
+        folder = tempfile.mkdtemp(prefix="mmhex-new-", dir=spill_folder())
+        path = os.path.join(folder, name)
+        with open(path, "wb"):
+            pass
+        document = cls(MappedFile(path))
+        document.scratch = True
+        document._scratch_path = path
+        document.enable_editing()
         return document
 
     # ----------------------------------------------------------------- reading
@@ -249,7 +271,7 @@ class Document:
 
         Returns the Change that was broadcast, or None when nothing changed.
         """
-        if self.mapped.closed:
+        if self.mapped.closed or self.scratch:
             return None
         # A read that met a truncated end already refreshed the mapping: compare with the size
         # listeners were last told about, not the mapping's.
@@ -636,6 +658,8 @@ class Document:
 
         A cheap pre-check for greying out Save; ``save`` itself reports every failure too.
         """
+        if self.scratch:
+            return "This new document has no file yet; choose where to save it."
         if self.readonly_reason:
             return f"This file cannot be saved in place: {self.readonly_reason}."
         try:
@@ -825,7 +849,17 @@ class Document:
         self.mapped = new
         if self.readonly_reason == "block devices open read-only":
             self.readonly_reason = None  # the copy is a regular file
+        self._forget_scratch()
         self._after_save(0, max(end, new.size), message)
+
+    def _forget_scratch(self) -> None:
+        """A scratch document saved as a real file (or closed): remove its stand-in file."""
+        if not self.scratch:
+            return
+        self.scratch = False
+        with contextlib.suppress(OSError):
+            os.unlink(self._scratch_path)
+            os.rmdir(os.path.dirname(self._scratch_path))
 
     def _after_save(self, start: int, end: int, message: str) -> None:
         """The disk now holds what is shown: drop the log and the private pages."""
@@ -858,4 +892,5 @@ class Document:
     # ----------------------------------------------------------------- lifetime
     def close(self) -> None:
         self.mapped.close()
+        self._forget_scratch()
         self._listeners.clear()

@@ -66,6 +66,8 @@ _THEMES = "&View/&Theme"
 # fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
     # ---- File
+    ActionSpec("file.new", "&New", "editing.new_document", "&File", (Key.New,),
+               tip="An empty document in memory; Save asks where to write it"),
     ActionSpec("file.open", "&Open…", "window.open_file_dialog", "&File", (Key.Open,)),
     ActionSpec("file.recent", "Open &Recent", "window.fill_recent_menu", "&File/Open &Recent",
                dynamic_menu=True),

@@ -451,7 +451,7 @@ class EditController(QObject):
                 "text pane."
             )
             return False
-        if self.insert_mode:
+        if self.insert_mode or self._empty():
             return self._insert_hex_digit(int(char, 16))
         document = self._editable()
         if document is None:
@@ -480,7 +480,7 @@ class EditController(QObject):
                 "character; use the hex pane for other values."
             )
             return False
-        if self.insert_mode:
+        if self.insert_mode or self._empty():
             offset = self._insertion_point()
             if offset is None or self._insert(offset, bytes([ord(char)]), typing=True) is None:
                 return False
@@ -495,6 +495,10 @@ class EditController(QObject):
             return False
         self._advance(offset + 1)
         return True
+
+    def _empty(self) -> bool:
+        """Nothing to overwrite: typing inserts whatever the mode (a new document)."""
+        return self._document is not None and self._document.size == 0
 
     def _insertion_point(self) -> int | None:
         """Where insert-mode typing puts its byte: the cursor (a selection is replaced)."""
@@ -922,6 +926,8 @@ class EditController(QObject):
         if self.saving:
             self._status("A save is already running.")
             return False
+        if document.scratch:
+            return self.save_as()  # File ▸ New: there is no file yet, ask where
         if not document.modified:
             self._status("Nothing to save: the file already holds what you see.")
             return True
@@ -955,8 +961,24 @@ class EditController(QObject):
         )
 
     def ask_save_path(self, document: Document) -> str:
-        path, _filter = QFileDialog.getSaveFileName(self.window, "Save As", document.path)
+        start = os.path.join(os.getcwd(), "Untitled") if document.scratch else document.path
+        path, _filter = QFileDialog.getSaveFileName(self.window, "Save As", start)
         return path
+
+    def new_document(self) -> Document | None:
+        """File ▸ New (Ctrl+N): an empty document in memory, in edit mode; Save asks where."""
+        if self.saving or not self.window.may_close_document():
+            return None
+        try:
+            document = Document.new_scratch()
+        except OSError as exc:
+            self._warn(describe_error(exc), MessageLevel.ERROR)
+            return None
+        self.window.set_document(document)
+        self.insert_mode = True  # an empty document has nothing to overwrite
+        self._status("New document in insert mode: type to add bytes; Save asks where.")
+        self._refresh()
+        return document
 
     def _save_with(self, prepare: Callable[[bool], PreparedSave], text: str) -> bool:
         """Prepare, run in the worker, ask before overwriting outside changes, finish."""

@@ -179,3 +179,23 @@ def test_bookmarks_follow_inserts_and_revert(
     assert editor.revert()
     assert [(b.start, b.end) for b in panel.bookmarks] == [(100, 104)]
     assert window.document.read(0, 20_000) == random_file.read_bytes()
+
+
+def test_file_new_types_into_memory_and_save_asks_where(
+    qtbot, window, editor, tmp_path: Path, monkeypatch
+) -> None:
+    press(qtbot, window, "Ctrl+N")
+    document = window.document
+    assert document is not None and document.scratch and document.size == 0
+    standin = Path(document.path)
+    assert window.windowTitle().startswith("Untitled")
+    qtbot.keyClicks(window.view, "cafe")  # an empty document: typing inserts in either mode
+    assert document.read(0, 10) == b"\xca\xfe"
+    assert document.add.used >= 2  # the bytes live in the anonymous add-buffer
+    target = tmp_path / "saved.bin"
+    monkeypatch.setattr(editor, "ask_save_path", lambda _document: str(target))
+    press(qtbot, window, "Ctrl+S")
+    assert target.read_bytes() == b"\xca\xfe"
+    assert window.document.path == str(target) and not window.document.scratch
+    assert not standin.exists() and not standin.parent.exists()
+    assert not window.document.modified
