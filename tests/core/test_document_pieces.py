@@ -308,3 +308,72 @@ def test_search_and_checksums_see_inserted_bytes_across_piece_boundaries(tmp_pat
     sums = compute_checksums(document, 0, None, ("SHA-256",))
     assert sums["SHA-256"] == hashlib.sha256(model).hexdigest()
     document.close()
+
+
+def test_a_resized_save_without_room_says_how_much_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmhex.core import layout_save
+    from mmhex.core.save import SaveError
+
+    path = tmp_path / "f.bin"
+    content = random.Random(8).randbytes(50_000)
+    path.write_bytes(content)
+    document = editing(path)
+    document.insert(10, b"abc")  # unaligned: the save copies the whole file
+
+    class Tiny:
+        f_bavail, f_frsize, f_flag = 3, 4096, 0
+
+    monkeypatch.setattr(layout_save.os, "statvfs", lambda _folder: Tiny())
+    with pytest.raises(SaveError) as caught:
+        document.save()
+    assert "saving needs 50,003 bytes and 12,288 are free" in str(caught.value)
+    assert path.read_bytes() == content and document.modified
+    monkeypatch.undo()
+    document.save()
+    assert path.read_bytes() == content[:10] + b"abc" + content[10:]
+    document.close()
+
+
+def test_a_file_replaced_during_a_resized_save_is_not_overwritten(tmp_path: Path) -> None:
+    from mmhex.core.save import FileChangedOnDiskError
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(10_000))
+    document = editing(path)
+    document.delete(5, 5)
+    job = document.prepare_save()
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"someone else's")
+    os.replace(other, path)
+    with pytest.raises(FileChangedOnDiskError):
+        job.run(None, None)
+    assert path.read_bytes() == b"someone else's"
+    assert not list(tmp_path.glob(".*mmhex-tmp"))
+    document.close()
+
+
+def test_a_resized_save_on_a_read_only_file_system_says_so(tmp_path: Path) -> None:
+    from mmhex.core.save import SaveError
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a read-only tmpfs")
+    import subprocess
+
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        (mount / "f.bin").write_bytes(bytes(100))
+        document = editing(mount / "f.bin")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        document.insert(0, b"x")
+        with pytest.raises(SaveError) as caught:
+            document.save()
+        assert "the file system is read-only" in str(caught.value)
+        assert (mount / "f.bin").read_bytes() == bytes(100)
+        document.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

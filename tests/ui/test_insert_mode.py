@@ -199,3 +199,10 @@ def test_file_new_types_into_memory_and_save_asks_where(
     assert window.document.path == str(target) and not window.document.scratch
     assert not standin.exists() and not standin.parent.exists()
     assert not window.document.modified
+
+
+def test_save_progress_says_rate_and_time_left() -> None:
+    from mmhex.ui.editing import progress_text
+
+    assert progress_text(100 << 20, 400 << 20, 2.0) == "100 of 400 MiB, 52 MB/s, 6 s left"
+    assert progress_text(0, 400 << 20, 0.0) == "0 of 400 MiB"
