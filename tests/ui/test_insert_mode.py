@@ -206,3 +206,37 @@ def test_save_progress_says_rate_and_time_left() -> None:
 
     assert progress_text(100 << 20, 400 << 20, 2.0) == "100 of 400 MiB, 52 MB/s, 6 s left"
     assert progress_text(0, 400 << 20, 0.0) == "0 of 400 MiB"
+
+
+def test_replace_all_of_another_length_is_one_step_and_one_notification(
+    qtbot, window, editor, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 11: Replace of any length; issue 10: a batch notifies listeners once."""
+    import re
+
+    from mmhex.ui.search import feature
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    data = bytearray(bytes(range(256)) * 64)
+    for off in range(100, len(data) - 10, 700):
+        data[off : off + 3] = b"abc"
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(data))
+    search = feature.install(window)
+    search.apply_edits = editor.apply_edits
+    open_for_editing(window, editor, path)
+    changes = []
+    window.document.add_listener(changes.append)
+    search.bar.show_replace()
+    search.bar.pattern_edit.setText("abc")
+    search.bar.replace_edit.setText("abcd")
+    with qtbot.waitSignal(search.controller.replace_all_ready, timeout=10_000):
+        search.bar.replace_all_button.click()
+    expected = re.sub(b"abc", b"abcd", bytes(data))
+    assert window.document.read(0, len(expected) + 1) == expected
+    edits = [c for c in changes if c.kind.value == "edit"]
+    assert len(edits) == 1 and edits[0].resized
+    assert editor.stack.count() == 1
+    editor.undo()
+    assert window.document.read(0, len(data) + 1) == data
+    assert not window.document.modified
