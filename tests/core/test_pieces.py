@@ -126,16 +126,23 @@ def test_iter_range_clips() -> None:
     assert list(table.iter_range(30, 40)) == []
 
 
-def test_many_scattered_inserts_stay_fast() -> None:
-    """20,000 random one-byte inserts: O(log n) per edit, checked by time per insert."""
+def test_insert_cost_hardly_grows_with_the_number_of_pieces() -> None:
+    """O(log n) per edit, checked as a ratio measured side by side (robust to a busy machine):
+    inserts into a table of 400,000 pieces cost less than 4x those into one of 4,000 (a flat
+    list would cost ~100x, a rebuild per edit more)."""
     import time
 
-    table = PieceTable([Piece(ORIGINAL, 0, 1 << 40)])
+    def table(n: int) -> PieceTable:
+        return PieceTable([Piece(ADD if k % 2 else ORIGINAL, 10 * k, 10) for k in range(n)])
+
+    small, large = table(4_000), table(400_000)
     rng = random.Random(1)
-    began = time.perf_counter()
-    for k in range(20_000):
-        table.splice(rng.randrange(table.size), 0, [Piece(ADD, 2 * k, 1)])
-    per_insert = (time.perf_counter() - began) / 20_000
-    assert table.size == (1 << 40) + 20_000
-    assert len(table) == 40_001
-    assert per_insert < 200e-6, per_insert
+    best = {id(small): float("inf"), id(large): float("inf")}
+    for _round in range(5):
+        for target in (small, large):
+            began = time.perf_counter()
+            for k in range(1_000):
+                target.splice(rng.randrange(target.size), 0, [Piece(ADD, 10**9 + 2 * k, 1)])
+            best[id(target)] = min(best[id(target)], time.perf_counter() - began)
+    assert best[id(large)] < 4 * best[id(small)], best
+    assert 405_000 <= len(large) <= 410_000  # each insert adds 1 piece, or 2 when it splits one
