@@ -33,6 +33,9 @@ from mmhex.core.sources import AddBuffer, fill_bytes, spill_folder
 # An overwrite longer than this becomes a splice onto an add-buffer piece: its old bytes stay
 # where they are (the file, a piece) instead of being copied into the undo history.
 INLINE_OVERWRITE = 64 * 1024
+# Up to this many bytes written over the file without moving any (a big paste or fill), a
+# resized-layout save still goes through the journaled in-place save (patches held in memory).
+IN_PLACE_PATCH_LIMIT = 256 * 1024 * 1024
 
 
 class ChangeKind(enum.Enum):
@@ -671,14 +674,24 @@ class Document:
             return "You do not have permission to write this file; use Save As."
         return None
 
-    def plan_save(self) -> saving.SavePlan:
+    def plan_save(self, patches: list[tuple[int, bytes]] | None = None) -> saving.SavePlan:
         """The save in place that ``save`` would carry out (one fstat, nothing written)."""
         return saving.plan_save(
             self.path,
-            self.edit_log.patches(),
+            self.edit_log.patches() if patches is None else patches,
             size=self.mapped.current_size(),
             expected=self._saved_identity,
         )
+
+    def _unshifted_patches(self) -> list[tuple[int, bytes]] | None:
+        """Pieces that moved nothing (a big paste or fill over the file's bytes) save as plain
+        patches through the journaled in-place save; None when bytes moved or it is too big."""
+        plan = self.plan_layout_save()
+        if plan.moves or plan.final_size != plan.old_size or not plan.writes:
+            return None
+        if plan.written_bytes > IN_PLACE_PATCH_LIMIT:
+            return None
+        return [(lo, self.read(lo, hi - lo)) for lo, hi in plan.writes]
 
     def save(
         self,
@@ -710,10 +723,12 @@ class Document:
         if not self.modified:
             empty = saving.SaveResult(self.path, 0, 0, 0.0)
             return PreparedSave(self.path, lambda _progress, _cancel: empty, lambda result: result)
-        if self._layout:
+        patches = self._unshifted_patches() if self._layout else None
+        if self._layout and patches is None:
             return self._prepare_layout_save(self.path, overwrite_outside_changes)
-        ranges = self.edit_log.dirty_ranges()
-        plan = self.plan_save()
+        # The log's ranges may reach past a truncated end (the save then refuses, saying so).
+        ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
+        plan = self.plan_save(patches)
 
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None

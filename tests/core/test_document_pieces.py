@@ -377,3 +377,24 @@ def test_a_resized_save_on_a_read_only_file_system_says_so(tmp_path: Path) -> No
         document.close()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_big_paste_over_the_file_saves_in_place_through_the_journal(tmp_path: Path) -> None:
+    """A paste longer than INLINE_OVERWRITE is a piece, but moves nothing: the save stays the
+    journaled MAP_SHARED one (same inode, only the changed pages written)."""
+    from mmhex.core.document import INLINE_OVERWRITE
+
+    path = tmp_path / "f.bin"
+    content = random.Random(9).randbytes(4 * INLINE_OVERWRITE)
+    path.write_bytes(content)
+    inode = path.stat().st_ino
+    document = editing(path)
+    paste = b"\x77" * (2 * INLINE_OVERWRITE)
+    assert isinstance(document.write(1000, paste), Splice)
+    assert document.layout_changed
+    result = document.save()
+    assert result.journal_bytes > 0  # the journaled in-place save, not a copy
+    assert path.stat().st_ino == inode
+    assert path.read_bytes() == content[:1000] + paste + content[1000 + len(paste) :]
+    assert not document.modified and not document.layout_changed
+    document.close()
