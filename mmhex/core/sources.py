@@ -95,7 +95,8 @@ class AddBuffer:
     def _spill_segment(size: int) -> mmap.mmap:
         fd = os.open(spill_folder(), os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
         try:
-            os.ftruncate(fd, size)
+            # Blocks reserved now: a store into a hole of a full disk would raise SIGBUS later.
+            os.posix_fallocate(fd, 0, size)
             return mmap.mmap(fd, size, flags=mmap.MAP_SHARED)
         finally:
             os.close(fd)  # the mapping keeps its own descriptor; the file has no name
