@@ -217,6 +217,18 @@ class Document:
         """What search and checksums walk: the mapping itself, or a view through the pieces."""
         return PieceScanView(self) if self._layout else self.mapped
 
+    def file_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """The file range whose pages back document bytes ``[start, end)`` (for residency maps);
+        None when every one of them was inserted (they live in anonymous memory)."""
+        spans = [
+            (piece.start, piece.start + piece.length)
+            for _pos, piece in self.pieces_in(start, end)
+            if piece.source == ORIGINAL
+        ]
+        if not spans:
+            return None
+        return spans[0][0], spans[-1][1]  # edits never reorder the file's bytes
+
     def pieces_in(self, start: int, end: int) -> list[tuple[int, Piece]]:
         """``(document offset, piece)`` covering ``[start, end)`` (one piece when unedited)."""
         if not self._layout:

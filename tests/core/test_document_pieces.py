@@ -398,3 +398,16 @@ def test_a_big_paste_over_the_file_saves_in_place_through_the_journal(tmp_path: 
     assert path.read_bytes() == content[:1000] + paste + content[1000 + len(paste) :]
     assert not document.modified and not document.layout_changed
     document.close()
+
+
+def test_file_span_names_the_pages_behind_the_view(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(4 * PAGE))
+    document = editing(path)
+    assert document.file_span(100, 200) == (100, 200)  # unedited: the same offsets
+    document.insert(0, b"x" * PAGE)
+    document.delete(2 * PAGE, PAGE)  # file bytes [PAGE, 2 * PAGE) gone
+    assert document.file_span(0, PAGE) is None  # inserted bytes: anonymous memory
+    assert document.file_span(PAGE - 10, PAGE + 10) == (0, 10)
+    assert document.file_span(2 * PAGE - 5, 2 * PAGE + 5) == (PAGE - 5, 2 * PAGE + 5)
+    document.close()
