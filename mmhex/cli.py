@@ -7,14 +7,16 @@ Subcommands live in ``mmhex.commands.<name>`` modules, each with ``HELP``,
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import importlib.util
 import os
 import sys
-from dataclasses import dataclass
 
 from mmhex import __version__
+from mmhex.core.record import record  # not dataclasses: 5 ms of every headless command
+
+TYPE_CHECKING = False  # typing and argparse are imported where used: start-up is the point
+if TYPE_CHECKING:
+    import argparse
 
 # name -> module; the module is imported only when the command is used.
 COMMANDS: dict[str, str] = {}
@@ -25,12 +27,41 @@ def register_command(name: str, module: str) -> None:
     COMMANDS[name] = module
 
 
-for _name in ("dump", "find", "maps", "parse", "patch", "recover", "residency"):
-    if importlib.util.find_spec(f"mmhex.commands.{_name}") is not None:
-        register_command(_name, f"mmhex.commands.{_name}")
+for _name in ("cmp", "dump", "find", "maps", "parse", "patch", "recover", "residency"):
+    register_command(_name, f"mmhex.commands.{_name}")  # imported only when run
 
 
-@dataclass(frozen=True)
+def _terminal_columns() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def new_parser(**kwargs: object) -> argparse.ArgumentParser:
+    """An ArgumentParser (imported here: ``--version`` needs none) with a cheap formatter.
+
+    argparse builds a formatter for every ``add_argument``, and its formatter imports ``shutil``
+    (2 ms, bz2 and lzma with it) for the terminal width; ``os.get_terminal_size`` answers the
+    same (COLUMNS first, 80 when not a terminal).
+    """
+    import argparse
+
+    class HelpFormatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, **options: object) -> None:
+            if options.get("width") is None:
+                options["width"] = _terminal_columns() - 2
+            super().__init__(prog, **options)  # type: ignore[arg-type]
+
+    kwargs.setdefault("formatter_class", HelpFormatter)
+    return argparse.ArgumentParser(**kwargs)  # type: ignore[arg-type]
+
+
+@record(frozen=True)
 class GuiRequest:
     """What ``mmhex [options] [FILE[:OFFSET]]`` asks the window to do."""
 
@@ -38,6 +69,7 @@ class GuiRequest:
     offset: str | None  # a go-to expression, resolved once the file size is known
     readonly: bool
     edit: bool
+    compare: tuple[str, str] | None = None  # --compare A B: the compare window
 
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
@@ -55,7 +87,7 @@ def split_path_offset(arg: str) -> tuple[str, str | None]:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = new_parser(
         prog="mmhex",
         description="Hex viewer and editor backed by mmap. "
         f"Headless commands: {', '.join(sorted(COMMANDS)) or '(none)'} (mmhex COMMAND --help).",
@@ -65,6 +97,9 @@ def _gui_parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--readonly", "-r", action="store_true", help="never allow editing")
     mode.add_argument("--edit", "-e", action="store_true", help="open in private-edit mode")
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("A", "B"), help="open A and compare it with B side by side"
+    )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
 
@@ -84,7 +119,12 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
         except ExpressionError as exc:
             parser.error(f"--offset: {exc}")
         offset = args.offset
-    return GuiRequest(path=path, offset=offset, readonly=args.readonly, edit=args.edit)
+    if args.compare is not None and args.file is not None:
+        parser.error("--compare A B takes the place of FILE")
+    compare = tuple(args.compare) if args.compare is not None else None
+    return GuiRequest(
+        path=path, offset=offset, readonly=args.readonly, edit=args.edit, compare=compare
+    )
 
 
 def run_command(name: str, argv: list[str]) -> int:
@@ -99,7 +139,7 @@ def run_command(name: str, argv: list[str]) -> int:
     _output.install()
     module = importlib.import_module(COMMANDS[name])
     try:
-        parser = argparse.ArgumentParser(prog=f"mmhex {name}", description=module.HELP)
+        parser = new_parser(prog=f"mmhex {name}", description=module.HELP)
         module.add_arguments(parser)
         args = parser.parse_args(argv)
         status = int(module.run(args))
@@ -120,6 +160,9 @@ def run_command(name: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:  # as argparse prints it, without building the parser
+        print(f"mmhex {__version__}")
+        return 0
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
     request = parse_gui_args(argv)

@@ -2,7 +2,8 @@
 
 It maps three anonymous pages and unmaps the middle one (a hole between two regions), maps a
 file it is given, writes markers, prints the addresses as one JSON line, then obeys commands
-on stdin: ``touch`` (write the untouched page), ``dump ADDRESS COUNT PATH`` (write its own bytes
+on stdin: ``ping`` (answers once its command loop is running, so its maps stop changing),
+``touch`` (write the untouched page), ``dump ADDRESS COUNT PATH`` (write its own bytes
 to PATH), ``peek ADDRESS COUNT`` (print them as hex), ``quit``.
 """
 
@@ -56,7 +57,9 @@ for line in sys.stdin:
     words = line.split()
     if not words or words[0] == "quit":
         break
-    if words[0] == "touch":
+    if words[0] == "ping":
+        print("pong", flush=True)
+    elif words[0] == "touch":
         ctypes.memset(untouched, 0x5A, PAGE)
         print("ok", flush=True)
     elif words[0] == "peek":

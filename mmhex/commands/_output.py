@@ -10,9 +10,11 @@ locale's encoding are written back as the bytes they were given as (surrogateesc
 from __future__ import annotations
 
 import errno
+import io  # already loaded at start-up; typing is not, and costs milliseconds
 import os
 import sys
-from typing import Any
+
+Stream = io.TextIOBase | io.BufferedIOBase | io.RawIOBase | None
 
 BROKEN_PIPE_STATUS = 128 + 13  # what a shell reports for a tool killed by SIGPIPE (xxd, grep)
 
@@ -49,10 +51,10 @@ class Output:
     then drop the rest without an error; the next write of the loop gets EPIPE instead.
     """
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Stream) -> None:
         self._stream = stream
 
-    def write(self, data: Any) -> int:
+    def write(self, data: str | bytes | memoryview) -> int:
         if self._stream is None:
             raise OutputError(errno.EBADF)
         try:
@@ -91,11 +93,11 @@ class Output:
     def buffer(self) -> Output:
         return Output(getattr(self._stream, "buffer", None))
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
 
 
-def _write_all(stream: Any, data: Any) -> None:
+def _write_all(stream: Stream, data: bytes | memoryview) -> None:
     view = memoryview(data).cast("B")
     while view:
         written = stream.write(view)

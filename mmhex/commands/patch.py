@@ -34,6 +34,7 @@ HELP = (
 # A patch file is text typed or generated for a purpose; anything larger is a mistake
 # (`--from /dev/zero`, a wrong file), refused before it fills the memory.
 MAX_PATCH_TEXT = 64 * 1024 * 1024
+_TOO_LARGE = "{source}: more than 64 MiB of patch text; nothing was written"
 
 _OFFSET = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)")
 
@@ -187,8 +188,11 @@ def _read_patch_text(name: str) -> bytes:
         )
     fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise PatchSyntaxError(f"{name}: it was replaced by something that is not a file")
+        if st.st_size > MAX_PATCH_TEXT:
+            raise PatchSyntaxError(_TOO_LARGE.format(source=name))
         return _read_bounded(lambda size: os.read(fd, size), name)
     finally:
         os.close(fd)
@@ -213,10 +217,7 @@ def _read_bounded(read, source: str) -> bytes:  # read: (size) -> bytes
         parts.append(chunk)
         total += len(chunk)
         if total > MAX_PATCH_TEXT:
-            raise PatchSyntaxError(
-                f"{source}: more than {MAX_PATCH_TEXT // (1 << 20)} MiB of patch text; "
-                "nothing was written"
-            )
+            raise PatchSyntaxError(_TOO_LARGE.format(source=source))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -48,18 +48,36 @@ _release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
 _release_buffer.restype = None
 
 
-def mapping_address(mm: mmap.mmap) -> int:
-    """Return the start address of a mapping without keeping a buffer export alive.
+def buffer_address(obj: object) -> int:
+    """The address of any buffer's first byte, without keeping a buffer export alive.
 
-    ``ctypes.c_char.from_buffer`` fails on read-only maps and any live export makes
-    ``mm.close()`` raise BufferError, so the buffer is taken and released at once.
+    ``ctypes.c_char.from_buffer`` fails on read-only buffers and any live export makes
+    ``mm.close()`` raise BufferError, so the buffer is taken and released at once: the address
+    stays valid only while the caller keeps ``obj`` itself alive.
     """
     view = _PyBuffer()
-    _get_buffer(mm, ctypes.byref(view), 0)  # PyBUF_SIMPLE; raises on failure
+    _get_buffer(obj, ctypes.byref(view), 0)  # PyBUF_SIMPLE; raises on failure
     try:
         return int(view.buf or 0)
     finally:
         _release_buffer(ctypes.byref(view))
+
+
+def mapping_address(mm: mmap.mmap) -> int:
+    """Return the start address of a mapping (see ``buffer_address``)."""
+    return buffer_address(mm)
+
+
+# memcmp through ctypes runs at memory speed (~19 GB/s here) and releases the GIL; a Python
+# ``memoryview == memoryview`` compares element by element (~1.3 GB/s, measured).
+_memcmp = _libc.memcmp
+_memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+_memcmp.restype = ctypes.c_int
+
+
+def memcmp(address_a: int, address_b: int, length: int) -> int:
+    """libc memcmp of two ranges of this process's memory (the caller keeps both alive)."""
+    return int(_memcmp(address_a, address_b, length))
 
 
 def raise_errno(call: str, detail: str = "") -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from mmhex.core.record import record  # not dataclasses: the command line's start-up
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)(?P<unit>[kKmMgGtT])?"
@@ -25,7 +26,7 @@ class ExpressionError(ValueError):
     """The text is not a valid offset expression; the message says where and why."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Expression:
     """A parsed expression; ``relative`` when it began with + or - (an offset from the cursor)."""
 

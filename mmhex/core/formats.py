@@ -8,7 +8,6 @@ strided slice assignment into a reused buffer of whole rows. Per-row string form
 
 from __future__ import annotations
 
-import base64
 import enum
 import re
 from collections.abc import Callable, Iterator
@@ -225,6 +224,8 @@ def to_python_bytes(data: bytes) -> str:
 
 
 def to_base64(data: bytes) -> str:
+    import base64  # only here: `mmhex dump` imports this module and needs no base64
+
     return base64.b64encode(data).decode("ascii")
 
 

@@ -99,7 +99,14 @@ def lock_for_saving(fd: int, wait: float, check: Callable[[], None] | None = Non
         except BlockingIOError:
             pass
         except OSError as exc:
-            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            # No flock here (or, on NFS, only for files open for writing): go on unlocked.
+            if exc.errno in (
+                errno.ENOLCK,
+                errno.EOPNOTSUPP,
+                errno.EINVAL,
+                errno.ENOSYS,
+                errno.EBADF,
+            ):
                 return True
             raise
         if time.monotonic() >= deadline:
@@ -243,6 +250,10 @@ class JournalWriter:
         self._checkpoint("journal-removed")
         fsync_directory(os.path.dirname(self.path))
         self._checkpoint("journal-removal-fsynced")
+
+    def close(self) -> None:
+        """Stop writing but keep the journal on disk (it holds bytes the file no longer has)."""
+        self._close()
 
     def abandon(self) -> None:
         """Delete a journal whose save stopped before the file was touched (errors ignored)."""

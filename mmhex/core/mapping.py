@@ -20,10 +20,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from mmhex.core._libc import madvise, mapping_address
 from mmhex.core.errors import FileChangingError, FileTruncatedError, UnsupportedFileError
+from mmhex.core.record import record  # not dataclasses: the command line's start-up
 
 # Linux value; Python 3.11's mmap module has no constant, but passes the flag through. Without it
 # a writable MAP_PRIVATE mapping is charged against memory (1 TiB fails with ENOMEM).
@@ -86,7 +86,7 @@ def write_process_memory(mem_fd: int, address: int, data: bytes | memoryview) ->
     return done
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileIdentity:
     """What says 'this is still the same file, unchanged': compared to notice outside changes."""
 
@@ -100,7 +100,7 @@ class FileIdentity:
         return cls(st.st_dev, st.st_ino, st.st_size if size is None else size, st.st_mtime_ns)
 
 
-@dataclass
+@record
 class Window:
     """One mapping of ``length`` bytes of the file starting at ``start``."""
 

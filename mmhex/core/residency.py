@@ -29,6 +29,11 @@ if TYPE_CHECKING:  # the command line needs no Document (and none of the save ma
     from mmhex.core.document import Document
 
 PAGE_SIZE = _libc.PAGE_SIZE
+# A refresh whose whole-file cachestat counters equal the last ones reuses the last buckets (one
+# kernel call instead of one per bucket: the panel's idle cost); every bucket is measured anew at
+# least this often all the same, for changes the totals cannot show (one page evicted, another
+# cached in the same interval) and for this process's own pages (reclaim unmaps them silently).
+FULL_REFRESH_S = 10.0
 MINCORE_WINDOW = 1 << 30  # bytes per mincore call: a 256 KiB vector, whatever the file size
 MAX_PAGE_MAP = 1 << 24  # pages in one per-page map (64 GiB of file); larger ranges use buckets
 TOUCH_CHUNK = 1 << 20
@@ -336,6 +341,12 @@ class ResidencyProbe:
         resident, dirty, writeback, evicted, recent = columns
         return Buckets(layout, resident, dirty, writeback, evicted, recent)
 
+    def whole_file_counters(self, size: int) -> tuple[int, ...] | None:
+        """One cachestat over the whole file (None without cachestat): a change detector."""
+        if self.method != METHOD_CACHESTAT:
+            return None
+        return (size, *_libc.cachestat(self.fd, 0, max(size, 1)))
+
     def page_map(self, start: int, end: int | None = None) -> bytes | None:
         """One byte per page of ``[start, end)`` (page-aligned down), 1 = resident; None if unknown.
 
@@ -629,6 +640,7 @@ class DocumentResidency:
         self._probe: ResidencyProbe | None = None
         self._last_faults: FaultCounters | None = None
         self._guard = threading.Lock()
+        self._reuse: _Measured | None = None
         try:
             self._pagemap_fd = os.open("/proc/self/pagemap", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
@@ -652,8 +664,14 @@ class DocumentResidency:
         overview_buckets: int = 1024,
         detail: BucketLayout | None = None,
         visible: tuple[int, int] = (0, 0),
+        full: bool = False,
     ) -> ResidencySnapshot:
-        """Measure now: the whole file in ``overview_buckets``, and ``detail`` (the zoomed map)."""
+        """Measure now: the whole file in ``overview_buckets``, and ``detail`` (the zoomed map).
+
+        Unless ``full``, an unchanged file (same whole-file cachestat counters, layouts, view and
+        edits, measured less than FULL_REFRESH_S ago) costs one kernel call: the bucket values
+        (the very same objects, so a viewer can skip redrawing) come from the last measurement.
+        """
         began = time.perf_counter()
         probe = self.probe
         size = probe.size()
@@ -662,13 +680,8 @@ class DocumentResidency:
         if detail is not None:
             start, end = probe.clip(detail.start, detail.end, size)
             layouts.append(BucketLayout(start - start % PAGE_SIZE, end, detail.bucket_pages))
-        file_buckets = [probe.buckets_for(layout) for layout in layouts]
-        totals = _sum_counts(file_buckets[0])
-        own = self._own_pages(layouts)
-        filled = [
-            _with_own(buckets, own_counts)
-            for buckets, own_counts in zip(file_buckets, own[0], strict=True)
-        ]
+        measured = self._measure(probe, size, layouts, visible, full)
+        totals, filled, own = measured.totals, measured.filled, measured.own
         faults = FaultCounters.now()
         delta = None if self._last_faults is None else faults - self._last_faults
         self._last_faults = faults
@@ -689,6 +702,56 @@ class DocumentResidency:
             locked_bytes=probe.locked_bytes(),
             seconds=time.perf_counter() - began,
         )
+
+    def _measure(
+        self,
+        probe: ResidencyProbe,
+        size: int,
+        layouts: list[BucketLayout],
+        visible: tuple[int, int],
+        full: bool,
+    ) -> _Measured:
+        """The file's and this process's bucket counts, each reused when it cannot have changed.
+
+        The file's buckets depend on the page cache (the whole-file counters tell) and the
+        layouts; this process's own pages on the view, the edits and the mode. Scrolling thus
+        re-reads only the page tables, and an idle refresh nothing but one cachestat.
+        """
+        quick = probe.whole_file_counters(size)
+        document = self.document
+        file_key = (id(probe), size, tuple(layouts))
+        own_key = (*file_key, visible, document.generation, document.mode)
+        last = self._reuse
+        now = time.monotonic()
+        recent = (
+            not full
+            and last is not None
+            and last.probe is probe
+            and now - last.when < FULL_REFRESH_S
+        )
+        file_same = (
+            recent and quick is not None and (last.file_key, last.quick) == (file_key, quick)
+        )
+        own_same = recent and last.own_key == own_key
+        if file_same and own_same:
+            return last
+        if file_same:
+            file_buckets, when = last.file_buckets, last.when
+        else:
+            file_buckets, when = [probe.buckets_for(layout) for layout in layouts], now
+        own = last.own if own_same else self._own_pages(layouts)
+        filled = [
+            _with_own(buckets, own_counts)
+            for buckets, own_counts in zip(file_buckets, own[0], strict=True)
+        ]
+        if last is not None and filled == last.filled:
+            filled = last.filled  # the same values: the same objects, so nothing is redrawn
+        totals = last.totals if file_same else _sum_counts(file_buckets[0])
+        measured = _Measured(
+            probe, file_key, own_key, quick, when, totals, file_buckets, own, filled
+        )
+        self._reuse = measured
+        return measured
 
     def _own_pages(
         self, layouts: list[BucketLayout]
@@ -752,6 +815,21 @@ class DocumentResidency:
             if self._pagemap_fd >= 0:
                 os.close(self._pagemap_fd)
                 self._pagemap_fd = -1
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One full measurement and what it depended on (DocumentResidency._measure reuses it)."""
+
+    probe: ResidencyProbe
+    file_key: tuple[object, ...]
+    own_key: tuple[object, ...]
+    quick: tuple[int, ...] | None
+    when: float  # when the file's buckets were measured
+    totals: PageCounts
+    file_buckets: list[Buckets]
+    own: tuple[list[tuple[list[int] | None, list[int] | None]], int | None, int | None]
+    filled: list[Buckets]
 
 
 def _sum_counts(buckets: Buckets) -> PageCounts:

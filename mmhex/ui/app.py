@@ -139,6 +139,10 @@ def run_gui(request: GuiRequest) -> int:
 
 def open_request(window: MainWindow, request: GuiRequest) -> int:
     """Open the command line's file and offset; 1 (and a line on stderr) when that failed."""
+    if request.compare is not None:
+        from mmhex.ui.compare.feature import open_compare_request
+
+        return open_compare_request(window, *request.compare)
     if request.path is None:
         return 0
     error = window.open_path(request.path, readonly=request.readonly)

@@ -41,6 +41,7 @@ from mmhex.core.edits import AnyEdit, Edit, HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
 from mmhex.core.progress import Cancelled
 from mmhex.core.save import FileChangedOnDiskError, SaveResult
+from mmhex.ui.coalesce import Coalescer
 from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
@@ -48,6 +49,7 @@ from mmhex.ui.dialogs.size_dialog import INSERT, RESIZE, SizeDialog
 from mmhex.ui.edit_actions import EDIT_ACTIONS
 from mmhex.ui.hex_view import Highlight, Pane
 from mmhex.ui.settings import open_settings
+from mmhex.ui.toolbar_proxy import fixed_text_proxy
 from mmhex.ui.undo import EditBatchCommand, EditCommand
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
@@ -199,6 +201,7 @@ class EditController(QObject):
         self.mode_label.setToolTip(
             "INS: typing and pasting insert bytes; OVR: they overwrite. The Insert key switches."
         )
+        self._stale = Coalescer(self._refresh, self)
 
         self.view.key_handler = self.handle_key
         self.view.add_highlighter(self.dirty_highlights)
@@ -223,14 +226,12 @@ class EditController(QObject):
         toolbar.setObjectName("toolbar:editing")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         # Short, fixed button labels: the menu items' texts change ("Undo Typing: 3 bytes…").
-        for key, label in (
-            ("edit.toggle_editing", "Edit"),
-            ("file.save", "Save"),
-            ("edit.undo", "Undo"),
-            ("edit.redo", "Redo"),
-        ):
+        for key, label in (("edit.toggle_editing", "Edit"), ("file.save", "Save")):
             actions[key].setIconText(label)
             toolbar.addAction(actions[key])
+        # Undo/Redo change text on every edit: their buttons are fixed-text proxies (Qt bug).
+        for key, label in (("edit.undo", "Undo"), ("edit.redo", "Redo")):
+            toolbar.addAction(fixed_text_proxy(actions[key], label, toolbar))
         window.addToolBar(toolbar)
         self.toolbar = toolbar
         self.history_dock = window.add_dock(
@@ -264,7 +265,10 @@ class EditController(QObject):
     def _on_change(self, change: Change) -> None:
         if change.kind is ChangeKind.RELOAD:
             self._break_typing_run()
-        self._refresh()
+        if change.kind is ChangeKind.EDIT:
+            self._stale.schedule()  # a batch of edits: one refresh when the loop turns
+        else:
+            self._refresh()
 
     def _on_user_move(self, *_args: object) -> None:
         if not self._moving_cursor:
@@ -288,13 +292,15 @@ class EditController(QObject):
 
     def _refresh(self, *_args: object) -> None:
         """Action states, the title's modified mark and the nibble cursor follow the document."""
+        self._stale.cancel()
         document = self._document
         editing = document is not None and document.editing
         modified = document is not None and document.modified
         idle = not self.saving
         self.view.nibble_cursor = editing
         self.view.viewport().update()
-        self.window.setWindowModified(modified)
+        if self.window.isWindowModified() != modified:  # Qt re-titles the window even if equal
+            self.window.setWindowModified(modified)
         actions = self.window.action_builder.actions
         states = {
             "edit.undo": editing and idle and self.stack.canUndo(),
@@ -320,7 +326,9 @@ class EditController(QObject):
         mode = actions.get("edit.insert_mode")
         if mode is not None:
             mode.setChecked(self.insert_mode)
-        self.mode_label.setText(("INS" if self.insert_mode else "OVR") if editing else "")
+        mode_text = ("INS" if self.insert_mode else "OVR") if editing else ""
+        if self.mode_label.text() != mode_text:
+            self.mode_label.setText(mode_text)
         undo, redo = actions.get("edit.undo"), actions.get("edit.redo")
         if undo is not None:
             undo.setText(f"&Undo {self.stack.undoText()}".strip())

@@ -17,6 +17,7 @@ TABBED_TOGETHER = ("Data inspector", "Bookmarks", "Selection checksums")
 def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
     from mmhex.ui import editing
+    from mmhex.ui.compare import feature as compare_feature
     from mmhex.ui.panels import residency_panel, structure_panel
     from mmhex.ui.search import feature as search_feature
 
@@ -25,6 +26,7 @@ def install_features(window: QMainWindow) -> None:
     search.apply_edits = edits.apply_edits  # Replace (all) and the inspector: one undo step
     residency_panel.install(window)
     structure_panel.install(window)
+    compare_feature.install(window)
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
 

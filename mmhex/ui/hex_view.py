@@ -32,9 +32,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QApplication, QWidget
 
-from mmhex.core.document import Change, Document
+from mmhex.core.document import Change, ChangeKind, Document
 from mmhex.core.viewport import RowSpace, offset_digits
 from mmhex.ui.actions import view_key_bindings
+from mmhex.ui.coalesce import Coalescer
 from mmhex.ui.hex_model import HexTableModel, RowText, hex_chars
 
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
@@ -137,6 +138,9 @@ class HexView(QAbstractScrollArea):
         self._syncing_slider = False
         self._geometry: Geometry | None = None
         self._laid_out_rows = 1  # page_rows when the layout was last computed
+        # Edits that keep the size refresh the model and layout once per event-loop turn.
+        self._stale = Coalescer(self._refresh_after_change, self)
+        self._refreshed_size = 0
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
         # render_rows paints every pixel: spare Qt the background fill before each paint.
@@ -160,7 +164,9 @@ class HexView(QAbstractScrollArea):
         if self._document is not None:
             self._document.remove_listener(self._on_document_change)
         self._document = document
+        self._stale.cancel()
         self.model.set_document(document)
+        self._refreshed_size = self.size
         self._cursor = 0
         self._anchor = None
         self._nibble = 0
@@ -172,7 +178,20 @@ class HexView(QAbstractScrollArea):
         self.selection_changed.emit(*self.selection)
 
     def _on_document_change(self, change: Change) -> None:
-        """Bytes or size changed (an edit, or a re-map after an outside change)."""
+        """Bytes or size changed (an edit, or a re-map after an outside change).
+
+        An edit that keeps the size only needs a repaint and a model reset: that waits for the
+        event loop, once per turn however many edits a batch makes (ui/coalesce.py).
+        """
+        if change.kind is ChangeKind.EDIT and self.size == self._refreshed_size:
+            self.viewport().update()
+            self._stale.schedule()
+            return
+        self._refresh_after_change()
+
+    def _refresh_after_change(self) -> None:
+        self._stale.cancel()
+        self._refreshed_size = self.size
         before = (self._cursor, self.selection)
         self.model.invalidate()
         last = self.last_offset

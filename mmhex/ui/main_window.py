@@ -279,7 +279,9 @@ class MainWindow(QMainWindow):
         elif change.kind is ChangeKind.MODE:
             self._update_status()
         elif change.kind is ChangeKind.EDIT:
-            self.setWindowModified(self.document is not None and self.document.modified)
+            modified = self.document is not None and self.document.modified
+            if modified != self.isWindowModified():  # once per batch, not once per edit
+                self.setWindowModified(modified)
 
     def check_outside_change(self) -> Change | None:
         """Re-check the file (watcher, focus, timer, failed read); the document broadcasts."""

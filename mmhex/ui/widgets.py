@@ -118,13 +118,18 @@ def show_entry_state(label: QLabel, ok_button: QPushButton, line: str, *, valid:
     ok_button.setEnabled(valid)
 
 
-def entry_feedback(dialog: QDialog) -> tuple[QLabel, QDialogButtonBox]:
-    """The line under a dialog's entry and its OK/Cancel buttons, wired to accept/reject."""
-    message = QLabel(dialog)
-    message.setWordWrap(True)
+def ok_cancel_buttons(dialog: QDialog) -> QDialogButtonBox:
+    """The OK / Cancel row of a dialog, wired to accept and reject."""
     buttons = QDialogButtonBox(
         QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog
     )
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
-    return message, buttons
+    return buttons
+
+
+def entry_feedback(dialog: QDialog) -> tuple[QLabel, QDialogButtonBox]:
+    """The line under a dialog's entry and its OK/Cancel buttons, wired to accept/reject."""
+    message = QLabel(dialog)
+    message.setWordWrap(True)
+    return message, ok_cancel_buttons(dialog)

@@ -159,6 +159,7 @@ def test_file_names_that_are_not_utf8_are_shown_as_given(
         ("fifo", "not a named pipe (FIFO)"),
         ("folder", "not a directory"),
         ("-", "more than 64 MiB of patch text"),
+        ("large-file", "more than 64 MiB of patch text"),
     ],
 )
 def test_patch_from_refuses_devices_fifos_and_endless_input(
@@ -171,6 +172,10 @@ def test_patch_from_refuses_devices_fifos_and_endless_input(
         os.mkfifo(source)
     elif source == "folder":
         source = str(tmp_path)
+    elif source == "large-file":
+        source = str(tmp_path / "large.patch")
+        with open(source, "wb") as handle:
+            handle.truncate(65 << 20)
     elif source == "-":
         stdin = open("/dev/zero", "rb")  # noqa: SIM115 - closed below
     try:

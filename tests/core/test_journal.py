@@ -476,3 +476,16 @@ def test_recovery_leaves_a_live_save_alone(tmp_path: Path, monkeypatch: pytest.M
         os.close(holder)
     assert recover(str(path)).action is RecoveryAction.ROLLED_BACK
     assert path.read_bytes() == OLD
+
+
+def test_save_as_to_a_name_of_255_bytes(tmp_path: Path) -> None:
+    """The temporary file of Save As is named after the target: it must fit NAME_MAX too."""
+    path = make_file(tmp_path)
+    target = tmp_path / ("t" * 251 + ".bin")
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.write(0, b"\x01")
+    document.save_as(str(target))
+    document.close()
+    assert target.read_bytes() == b"\x01" + OLD[1:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["data.bin", target.name])

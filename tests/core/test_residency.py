@@ -611,3 +611,49 @@ def test_probe_subprocess_headless(partly_resident: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) == len(CHOSEN)
+
+
+def test_an_unchanged_file_is_measured_with_one_call_and_a_change_is_seen(
+    disk_dir: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Idle refreshes reuse the last buckets (one whole-file cachestat); any change is measured."""
+    path = disk_dir / "reuse.bin"
+    write_random_file(path, 64 * PAGE)
+    evict(path)
+    document = Document.open(str(path))
+    tracker = DocumentResidency(document)
+    if tracker.probe.method != residency.METHOD_CACHESTAT:
+        pytest.skip("no cachestat here: every refresh measures every bucket")
+    calls: list[int] = []
+    real = _libc.cachestat_ranges
+    monkeypatch.setattr(
+        _libc, "cachestat_ranges", lambda fd, r: calls.append(len(r)) or real(fd, r)
+    )
+    first = tracker.snapshot(overview_buckets=16)
+    calls.clear()
+    again = tracker.snapshot(overview_buckets=16)
+    assert calls == [1], "an unchanged file costs one whole-file call"
+    assert again.overview is first.overview and again is not first
+    make_resident(path, [5, 6, 7, 40])  # another process reads: the totals change
+    changed = tracker.snapshot(overview_buckets=16)
+    assert changed.overview is not first.overview
+    assert changed.totals.resident == fincore_pages(path)  # the kernel's own count
+    per_bucket = [changed.overview.counts(i).resident for i in range(len(changed.overview))]
+    assert per_bucket[1] == 3 and per_bucket[10] == 1  # 4 pages per bucket
+    calls.clear()
+    again = tracker.snapshot(overview_buckets=16, full=True)  # measured anew on request ...
+    assert calls[-1] == 16
+    assert again.overview is changed.overview  # ... but equal values keep their objects
+    calls.clear()
+    monkeypatch.setattr(residency, "FULL_REFRESH_S", 0.0)  # and at least every FULL_REFRESH_S
+    tracker.snapshot(overview_buckets=16)
+    assert calls[-1] == 16
+    calls.clear()
+    document.read(40 * PAGE, 1)  # this process maps a cached page: only its own are re-read
+    monkeypatch.setattr(residency, "FULL_REFRESH_S", 10.0)
+    moved = tracker.snapshot(overview_buckets=16, visible=(40 * PAGE, 41 * PAGE))
+    assert calls == [1] and moved.overview.touched is not None
+    assert moved.overview.touched[10] >= 1 and moved.overview.resident == changed.overview.resident
+    tracker.close()
+    document.close()

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mmhex.core import journal, save
 from mmhex.core.document import Document
@@ -867,3 +869,93 @@ def test_sigkill_at_any_point_of_a_save_leaves_old_or_new_after_recovery(
     assert outcomes["old"] > 50 and outcomes["new"] > 10, outcomes
     print(f"{runs} kills; files left old/new: {outcomes}; random kills after: {random_kill_steps}")
     assert len(random_kill_steps) >= 6, random_kill_steps
+
+
+# --------------------------------------------------------------------------- bytes written
+def cache_in_large_folios(path: Path) -> None:
+    """Drop the file from the cache and read it back whole, as a search does: readahead then
+    builds large folios (up to 2 MiB)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        size = os.fstat(fd).st_size
+        for start in range(0, size, 4 << 20):
+            os.pread(fd, 4 << 20, start)
+    finally:
+        os.close(fd)
+
+
+def dirty_pages(fd: int) -> int:
+    from mmhex.core._libc import cachestat
+
+    return cachestat(fd, 0, 0)[1]
+
+
+def test_a_save_dirties_the_edited_pages_not_whole_folios(tmp_path: Path) -> None:
+    """Issue 10, item 4: a one-byte store through MAP_SHARED into a cached large folio dirties
+    (and writes back) the whole folio. Counted with cachestat right before the msync: the
+    dirty pages must be about the edited pages, with the document viewing the edited regions."""
+    size = 32 << 20
+    path = tmp_path / "cached.bin"
+    path.write_bytes(random_bytes(size))
+    cache_in_large_folios(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:  # does this kernel and file system cache the file in large folios at all?
+            probe = mmap.mmap(fd, PAGE, offset=8 << 20)
+            probe[0] = probe[0]
+            folio_pages = dirty_pages(fd)
+            probe.flush()
+            probe.close()
+        except OSError as exc:
+            pytest.skip(f"no cachestat here ({exc})")
+        if folio_pages <= 1:
+            pytest.skip("this page cache holds the file in small folios: nothing to prove")
+        cache_in_large_folios(path)
+        rng = random.Random(4)
+        edits = [(rng.randrange(size), bytes([rng.randrange(256)])) for _ in range(12)]
+        document = Document.open(str(path))
+        document.enable_editing()
+        for offset, value in edits:
+            document.read(max(0, offset - 100_000), 200_000)  # the user looks around each edit
+            document.write(offset, value)
+        pages = len(document.plan_save().page_ranges)
+        seen: list[int] = []
+
+        def count(step: str) -> None:
+            if step == "span-0-copied":
+                seen.append(dirty_pages(fd))
+
+        document.save(checkpoint=count)
+        document.close()
+    finally:
+        os.close(fd)
+    assert seen[0] <= 2 * pages, (
+        f"{seen[0]} dirty pages for {pages} edited pages (a whole folio is {folio_pages} pages)"
+    )
+    assert path.read_bytes() == edited(random_bytes(size), edits)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40)), max_size=12),
+)
+def test_sparse_folios_are_the_folios_with_few_dirty_pages(ranges: list[tuple[int, int]]) -> None:
+    """Against a model that counts the dirty pages of each 16-page folio one by one."""
+    folio = 16 * PAGE
+    pages = sorted({page for first, count in ranges for page in range(first, first + count)})
+    runs: list[tuple[int, int]] = []
+    for page in pages:  # merged page ranges, as a plan holds them
+        if runs and runs[-1][1] == page * PAGE:
+            runs[-1] = (runs[-1][0], (page + 1) * PAGE)
+        else:
+            runs.append((page * PAGE, (page + 1) * PAGE))
+    per_folio: dict[int, int] = {}
+    for page in pages:
+        per_folio[page // 16] = per_folio.get(page // 16, 0) + 1
+    expected = [
+        (index * folio, (index + 1) * folio)
+        for index in sorted(per_folio)
+        if per_folio[index] * PAGE * save.SPARSE_SHARE < folio
+    ]
+    assert save.sparse_folios(runs, folio) == expected

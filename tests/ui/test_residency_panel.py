@@ -178,9 +178,12 @@ def settle(panel: ResidencyPanel) -> None:
     """
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        panel.worker.wait()
+        panel.worker.wait()  # every job ended, so every result it emitted is queued
+        before = panel.snapshot
         QApplication.processEvents()
-        if panel.worker.wait(0):
+        # Quiet: nothing new was delivered and nothing new started (a job started and ended
+        # during processEvents would leave its result queued, not yet shown).
+        if panel.worker.wait(0) and panel.snapshot is before:
             return
     raise AssertionError("the residency worker did not settle")
 

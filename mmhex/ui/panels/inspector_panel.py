@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.inspector import FIELDS, MAX_FIELD_SIZE, InspectorError, encode_value, inspect
+from mmhex.ui.coalesce import Coalescer
 
 Reader = Callable[[int, int], bytes]
 
@@ -32,6 +33,7 @@ class InspectorPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._stale = Coalescer(self.refresh, self)
         self.offset_label = QLabel(self)
         self.endian = QComboBox(self)
         self.endian.addItem("Little endian", True)
@@ -104,8 +106,13 @@ class InspectorPanel(QWidget):
         self.offset = offset
         self.refresh()
 
+    def schedule_refresh(self) -> None:
+        """The bytes may have changed: refresh once at the next event-loop turn (batch edits)."""
+        self._stale.schedule()
+
     def refresh(self) -> None:
         """Re-read and redraw (call after the bytes under the cursor changed)."""
+        self._stale.cancel()
         self.data = b""
         if self._read is not None and self.offset is not None and 0 <= self.offset < self._size:
             try:

@@ -6,6 +6,7 @@ worker's threads, a few times a second and only while it is visible; it never bl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Any
@@ -13,23 +14,35 @@ from typing import Any
 from PySide6.QtCore import (
     QCoreApplication,
     QEvent,
+    QObject,
     QPoint,
     QRect,
-    QSettings,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QHelpEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
     QToolTip,
@@ -50,7 +63,10 @@ from mmhex.core.residency import (
     ResidencySnapshot,
     human_bytes,
 )
+from mmhex.ui.actions import ActionSpec
+from mmhex.ui.panels.residency_image import cell_argb, grid_image
 from mmhex.ui.panels.residency_worker import ResidencyWorker
+from mmhex.ui.settings import open_settings
 
 # Fixed colours: they carry meaning (and the tests read them back from pixels).
 NOT_RESIDENT = QColor("#dfe4ea")
@@ -66,6 +82,7 @@ INTERVALS_MS = (250, 500, 1000, 2000, 5000)
 DEFAULT_INTERVAL_MS = 500
 MAX_PAGES_PER_CELL = 1 << 20
 SCOPES = ("Whole file", "Selection", "Map range")
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum size"
 HOVER_HINT = "Point at a cell for its byte range and counts; click it to go there."
 
 
@@ -97,6 +114,10 @@ def cell_color(counts: PageCounts, private: int = 0, touched: int = 0) -> QColor
     return NOT_RESIDENT
 
 
+def _cell_rgb(counts: PageCounts, private: int, touched: int) -> int:
+    return cell_color(counts, private, touched).rgb()
+
+
 def describe_counts(counts: PageCounts, private: int | None, touched: int | None) -> str:
     """The counts of one cell or range as a line of text."""
     if counts.resident is None:
@@ -124,7 +145,12 @@ def describe_counts(counts: PageCounts, private: int | None, touched: int | None
 
 
 class PageGrid(QWidget):
-    """Cells in rows, one per bucket of a Buckets object; the visible range is framed."""
+    """Cells in rows, one per bucket of a Buckets object; the visible range is framed.
+
+    The cells are drawn from one image computed when the buckets (a new snapshot) or the number
+    of columns change; a paint draws that image and the frame. ``set_content`` with the same
+    buckets and the same framed cells asks for no paint at all (a scroll within a cell).
+    """
 
     cell_clicked = Signal(object)  # byte offset of the cell's first page
     hovered = Signal(str)  # text for the cell under the mouse ("" when it leaves)
@@ -136,13 +162,20 @@ class PageGrid(QWidget):
         super().__init__(parent)
         self.cell = cell
         self.pitch = cell + 1
-        self.minimum_rows = rows
+        self.minimum_rows = rows  # rows the size hint asks for; the minimum is one row
         self.buckets: Buckets | None = None
         self.highlight: tuple[int, int] | None = None
         self.setMouseTracking(True)
-        self.setMinimumHeight(rows * self.pitch + 2 * self.MARGIN)
+        # One row at least, never the preferred height: a squeezed dock must not starve others.
+        self.setMinimumHeight(self.pitch + 2 * self.MARGIN)
+        self.setMinimumWidth(8 * self.pitch + 2 * self.MARGIN)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._capacity = 0
+        self._framed: range = range(0)
+        self._image: QImage | None = None
+        self._image_key: tuple[object, ...] | None = None
+        self._pixels: object = None  # owns the image's memory
+        self.paints = 0  # paint events so far (tests check that idle refreshes cause none)
 
     def sizeHint(self) -> QSize:
         return QSize(40 * self.pitch, self.minimum_rows * self.pitch + 2 * self.MARGIN)
@@ -157,8 +190,14 @@ class PageGrid(QWidget):
         return self.columns() * self.rows()
 
     def set_content(self, buckets: Buckets | None, highlight: tuple[int, int] | None) -> None:
-        self.buckets = buckets
+        framed = _framed_cells(buckets, highlight)
         self.highlight = highlight
+        if buckets is self.buckets and framed == self._framed:
+            return  # nothing on screen would change
+        if buckets is not self.buckets:
+            self._image = None
+        self.buckets = buckets
+        self._framed = framed
         self.update()
 
     def cell_rect(self, index: int) -> QRect:
@@ -190,44 +229,38 @@ class PageGrid(QWidget):
         head = f"{start:#x}–{end - 1:#x} ({human_bytes(end - start)})"
         return f"{head}: {describe_counts(buckets.counts(index), private, touched)}"
 
-    def _highlighted(self) -> range:
-        buckets, highlight = self.buckets, self.highlight
-        if buckets is None or highlight is None or not len(buckets):
-            return range(0)
-        start, end = highlight
-        layout = buckets.layout
-        if end <= layout.start or start >= layout.end:
-            return range(0)
-        first = layout.bucket_of(max(start, layout.start))
-        last = layout.bucket_of(max(start, min(end, layout.end) - 1))
-        return range(first, last + 1)
+    def _cells_image(self, buckets: Buckets) -> QImage:
+        """The image of the first ``capacity()`` cells, recomputed only when its key changes."""
+        columns, shown = self.columns(), min(len(buckets), self.capacity())
+        key = (columns, shown)
+        if self._image is None or self._image_key != key:
+            argb = cell_argb(buckets, _cell_rgb)[:shown]
+            recent = buckets.recently_evicted
+            marks = None if recent is None else recent[:shown]
+            stripe = RECENTLY_EVICTED.rgb() & 0xFFFFFF
+            self._image, self._pixels = grid_image(argb, marks, columns, self.cell, stripe)
+            self._image_key = key
+        return self._image
 
     # ------------------------------------------------------------- Qt events
     def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
+        self.paints += 1
         buckets = self.buckets
-        if buckets is None:
+        if buckets is None or not len(buckets):
             return
-        private = buckets.private
-        touched = buckets.touched
-        recent = buckets.recently_evicted
-        stripe = max(1, self.cell // 4)
-        for index in range(min(len(buckets), self.capacity())):
-            rect = self.cell_rect(index)
-            color = cell_color(
-                buckets.counts(index),
-                0 if private is None else private[index],
-                0 if touched is None else touched[index],
-            )
-            painter.fillRect(rect, color)
-            if recent is not None and recent[index]:
-                painter.fillRect(
-                    rect.x(), rect.bottom() - stripe + 1, rect.width(), stripe, RECENTLY_EVICTED
-                )
+        painter = QPainter(self)
+        painter.drawImage(self.MARGIN, self.MARGIN, self._cells_image(buckets))
         painter.setPen(VIEW_FRAME)
-        for index in self._highlighted():
-            if index < self.capacity():
-                painter.drawRect(self.cell_rect(index).adjusted(-1, -1, 0, 0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        framed = range(self._framed.start, min(self._framed.stop, self.capacity()))
+        columns = self.columns()
+        # One outline per row of framed cells, not one per cell.
+        index = framed.start
+        while index < framed.stop:
+            row_end = min(framed.stop, (index // columns + 1) * columns)
+            first, last = self.cell_rect(index), self.cell_rect(row_end - 1)
+            painter.drawRect(QRect(first.topLeft(), last.bottomRight()).adjusted(-1, -1, 0, 0))
+            index = row_end
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -265,6 +298,69 @@ class PageGrid(QWidget):
         return super().event(event)
 
 
+class _FillLayout(QVBoxLayout):
+    """A column that fills the scroll area's viewport instead of its preferred height.
+
+    With word-wrapped labels a layout reports height-for-width, and QScrollArea then sizes the
+    content at its preferred height, taller than the dock: the legend and the buttons scrolled out
+    of sight on a 768-pixel screen. Without it the content is the viewport's height (or its
+    minimum, scrolling only then) and the per-page map takes what is left.
+    """
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
+class LiveLine(QWidget):
+    """One line of text that changes on every refresh (faults, timing) without re-laying out.
+
+    A QLabel asks its parent layout to recompute every geometry on each setText; with two such
+    lines changing twice a second that was most of the idle panel's cost. This line has a fixed
+    height, ignores its text's width (elides it, the whole text in the tooltip) and only repaints.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.fontMetrics().height() + 2)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.setToolTip(text)
+            self.update()
+
+    def clear(self) -> None:
+        self.setText("")
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().averageCharWidth() * 30, self.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        metrics = self.fontMetrics()
+        shown = metrics.elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignVCenter, shown)
+
+
+def _framed_cells(buckets: Buckets | None, highlight: tuple[int, int] | None) -> range:
+    """The cells of ``buckets`` that hold any byte of ``highlight`` (the bytes on screen)."""
+    if buckets is None or highlight is None or not len(buckets):
+        return range(0)
+    start, end = highlight
+    layout = buckets.layout
+    if end <= layout.start or start >= layout.end:
+        return range(0)
+    first = layout.bucket_of(max(start, layout.start))
+    last = layout.bucket_of(max(start, min(end, layout.end) - 1))
+    return range(first, last + 1)
+
+
 def _legend_item(color: QColor, text: str, parent: QWidget) -> QLabel:
     label = QLabel(parent)
     label.setText(f'<span style="color:{color.name()}; font-size:large">■</span>&nbsp;{text}')
@@ -278,6 +374,7 @@ class ResidencyPanel(QWidget):
     jump_requested = Signal(object)  # byte offset (64-bit) the user clicked
     interval_changed = Signal(int)  # milliseconds, for the caller to remember
     paused_changed = Signal(bool)
+    compact_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, *, force_mincore: bool = False) -> None:
         super().__init__(parent)
@@ -294,6 +391,8 @@ class ResidencyPanel(QWidget):
         self._closed = False
         self._quiet_until = 0.0  # timer ticks before this are skipped (slow probes)
         self._pending = False  # a refresh was asked for while one was running
+        self._watched_window: QWidget | None = None
+        self.compact = False
 
         self.worker = ResidencyWorker(self)
         # A panel deleted without shutdown() (its window closed) must not leave jobs running:
@@ -315,7 +414,22 @@ class ResidencyPanel(QWidget):
 
     # ------------------------------------------------------------- layout
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
+        """Messages first, maps (the one stretching part), then the controls along the bottom.
+
+        Everything between the maps and the controls keeps its height, and every message sits
+        above the controls, so a message appearing shrinks the map instead of moving a button
+        under the mouse. The content scrolls when the dock is squeezed below it: the panel never
+        holds a minimum size that starves the other docks.
+        """
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(self.scroll)
+        content = QWidget(self.scroll)
+        self.scroll.setWidget(content)
+        layout = _FillLayout(content)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
 
@@ -332,27 +446,31 @@ class ResidencyPanel(QWidget):
         self.unknown_label.setStyleSheet(
             "QLabel { background: #fff3bf; color: #5c3c00; border-radius: 3px; padding: 4px; }"
         )
-        self.faults_label = QLabel(self)
+        self.faults_label = LiveLine(self)
         for label in (
             self.file_label,
             self.totals_label,
             self.extras_label,
             self.private_label,
-            self.faults_label,
         ):
             label.setWordWrap(True)
         layout.addWidget(self.file_label)
         layout.addWidget(self.totals_label)
-        layout.addWidget(self.extras_label)
-        layout.addWidget(self.private_label)
-        layout.addWidget(self.unknown_label)
-        layout.addWidget(self.faults_label)
+        # The lines show_snapshot shows or hides one by one; compact hides them all at once.
+        self.info_box = QWidget(self)
+        info = QVBoxLayout(self.info_box)
+        info.setContentsMargins(0, 0, 0, 0)
+        info.setSpacing(4)
+        for label in (self.extras_label, self.private_label, self.unknown_label, self.faults_label):
+            info.addWidget(label)
+        layout.addWidget(self.info_box)
 
         self.overview_caption = QLabel("Whole file", self)
         layout.addWidget(self.overview_caption)
         self.overview = PageGrid(6, 10, self)
         self.overview.setObjectName("overview")
-        self.overview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Up to its ten preferred rows, down to one: shrinks before anything else is squeezed.
+        self.overview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         layout.addWidget(self.overview)
 
         zoom_row = QHBoxLayout()
@@ -372,7 +490,10 @@ class ResidencyPanel(QWidget):
         zoom_row.addWidget(self.detail_caption, 1)
         zoom_row.addWidget(self.zoom_out_button)
         zoom_row.addWidget(self.zoom_in_button)
-        layout.addLayout(zoom_row)
+        self.zoom_row = QWidget(self)
+        self.zoom_row.setLayout(zoom_row)
+        zoom_row.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.zoom_row)
         self.detail = PageGrid(9, 8, self)
         self.detail.setObjectName("detail")
         self.detail.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -390,6 +511,7 @@ class ResidencyPanel(QWidget):
             grid.capacity_changed.connect(self._on_capacity_changed)
 
         legend = QGridLayout()
+        legend.setContentsMargins(0, 0, 0, 0)
         legend.setHorizontalSpacing(10)
         legend.setVerticalSpacing(0)
         for index, (color, text) in enumerate(
@@ -406,8 +528,19 @@ class ResidencyPanel(QWidget):
             span = 3 if color is RECENTLY_EVICTED else 1
             legend.addWidget(_legend_item(color, text, self), index // 3, index % 3, 1, span)
         legend.setColumnStretch(3, 1)
-        layout.addLayout(legend)
+        self.legend = QWidget(self)
+        self.legend.setLayout(legend)
+        layout.addWidget(self.legend)
 
+        # The outcome of Touch/Evict/Lock: above the buttons, so its lines never push them.
+        self.action_label = QLabel(self)
+        self.action_label.setWordWrap(True)
+        layout.addWidget(self.action_label)
+
+        self.controls = QWidget(self)
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.setSpacing(4)
         scope_row = QHBoxLayout()
         scope_row.addWidget(QLabel("Act on", self))
         actions = QHBoxLayout()
@@ -434,9 +567,13 @@ class ResidencyPanel(QWidget):
         self.unlock_button.clicked.connect(lambda: self.run_action("unlock"))
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.clicked.connect(self.worker.cancel_action)
+        # Hidden, it keeps its place: showing it moves no other button.
+        policy = self.cancel_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.cancel_button.setSizePolicy(policy)
         self.cancel_button.hide()
         scope_row.addWidget(self.scope_box, 1)
-        layout.addLayout(scope_row)
+        controls.addLayout(scope_row)
         for button in (
             self.touch_button,
             self.evict_button,
@@ -446,10 +583,7 @@ class ResidencyPanel(QWidget):
         ):
             actions.addWidget(button)
         actions.addStretch(1)
-        layout.addLayout(actions)
-        self.action_label = QLabel(self)
-        self.action_label.setWordWrap(True)
-        layout.addWidget(self.action_label)
+        controls.addLayout(actions)
 
         refresh = QHBoxLayout()
         refresh.addWidget(QLabel("Refresh every", self))
@@ -464,11 +598,31 @@ class ResidencyPanel(QWidget):
         self.pause_button.setText("Pause")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self.set_paused)
-        self.status_label = QLabel(self)
+        self.status_label = LiveLine(self)  # one line whatever it says: never lifts the row
         refresh.addWidget(self.interval_box)
         refresh.addWidget(self.pause_button)
         refresh.addWidget(self.status_label, 1)
-        layout.addLayout(refresh)
+        controls.addLayout(refresh)
+        layout.addWidget(self.controls)
+        # Takes the room nothing else wants: in the compact form, the strip and totals stay on top.
+        layout.addStretch(0)
+        # In the compact form only the whole-file strip and the totals line stay.
+        self._full_only = (
+            self.file_label,
+            self.info_box,
+            self.overview_caption,
+            self.zoom_row,
+            self.detail,
+            self.hover_label,
+            self.legend,
+            self.action_label,
+            self.controls,
+        )
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.compact_action = QAction("Compact (one strip and the totals)", self)
+        self.compact_action.setCheckable(True)
+        self.compact_action.toggled.connect(self.set_compact)
+        self.addAction(self.compact_action)
         self._update_detail_caption()
 
     # ------------------------------------------------------------- public API
@@ -525,14 +679,56 @@ class ResidencyPanel(QWidget):
     def set_pages_per_cell(self, pages: int) -> None:
         self.pages_per_cell = min(max(1, pages), MAX_PAGES_PER_CELL)
         self._update_detail_caption()
-        self.refresh_now()
+        self.refresh_now(full=True)
 
-    def refresh_now(self) -> None:
-        """Measure once more, off the UI thread, unless a refresh is already running."""
+    def set_compact(self, compact: bool) -> None:
+        """One strip of the whole file and one line of totals (True), or everything (False)."""
+        compact = bool(compact)
+        if self.compact_action.isChecked() != compact:
+            self.compact_action.setChecked(compact)  # toggled() calls back here
+            return
+        if compact == self.compact:
+            return
+        self.compact = compact
+        for widget in self._full_only:
+            widget.setVisible(not compact)
+        self.overview.setMaximumHeight(
+            self.overview.minimumHeight() if compact else QWIDGETSIZE_MAX
+        )
+        self.totals_label.setWordWrap(not compact)
+        self.compact_changed.emit(compact)
+        if compact:
+            self._shrink_dock()
+        self.refresh_now(full=True)
+
+    def _shrink_dock(self) -> None:
+        """Give the room the compact form frees to the docks beside it."""
+        dock = self.parentWidget()
+        main = dock.parentWidget() if dock is not None else None
+        if isinstance(dock, QDockWidget) and isinstance(main, QMainWindow):
+            content = self.scroll.widget().minimumSizeHint().height()
+            title = dock.height() - self.height()
+            main.resizeDocks([dock], [content + max(0, title)], Qt.Orientation.Vertical)
+
+    def toggle_compact(self) -> None:
+        """View ▸ Panels ▸ Compact Residency Panel."""
+        self.set_compact(not self.compact)
+
+    def refresh_now(self, *, full: bool = False) -> None:
+        """Measure once more, off the UI thread, unless a refresh is already running.
+
+        ``full`` measures every bucket even when the file's totals did not change (after an
+        action). The timer (not this) stops while the panel cannot be seen.
+        """
         if self.tracker is None or self._closed:
             return
+        request = self.snapshot_request()
+        request["full"] = full
         # When one is running, measure again as soon as it ends (the document or view changed).
-        self._pending = not self.worker.refresh(self.tracker, self.snapshot_request())
+        self._pending = not self.worker.refresh(self.tracker, request)
+
+    def _on_screen(self) -> bool:
+        return self.isVisible() and not self.window().isMinimized()
 
     def _on_tick(self) -> None:
         # A slow probe (mincore over a huge file) refreshes less often instead of queueing up.
@@ -547,7 +743,7 @@ class ResidencyPanel(QWidget):
         )
         return {
             "overview_buckets": max(1, self.overview.capacity()),
-            "detail": self.detail_layout(size),
+            "detail": None if self.compact else self.detail_layout(size),
             "visible": self.visible_range,
         }
 
@@ -684,13 +880,13 @@ class ResidencyPanel(QWidget):
         self._set_acting(False)
         self.action_label.setStyleSheet("")
         self.action_label.setText(result.describe())
-        self.refresh_now()
+        self.refresh_now(full=True)
 
     def _on_action_failed(self, message: str) -> None:
         self._set_acting(False)
         self.action_label.setStyleSheet("QLabel { color: #c92a2a; }")
         self.action_label.setText(message)
-        self.refresh_now()
+        self.refresh_now(full=True)
 
     def _on_action_progress(self, done: int, total: int) -> None:
         if self.worker.acting:
@@ -770,7 +966,7 @@ class ResidencyPanel(QWidget):
         self._update_status()
 
     def _update_timer(self) -> None:
-        if self.isVisible() and not self.paused and not self._closed:
+        if self._on_screen() and not self.paused and not self._closed:
             if not self.timer.isActive():
                 self.timer.start()
         else:
@@ -787,12 +983,42 @@ class ResidencyPanel(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self._watch_window()
         self._update_timer()
         self.refresh_now()
+
+    def _watch_window(self) -> None:
+        """Follow the top-level window's minimised state (a floating dock is its own window)."""
+        top = self.window()
+        if top is not self._watched_window:
+            if self._watched_window is not None:
+                with contextlib.suppress(RuntimeError):
+                    self._watched_window.removeEventFilter(self)
+            top.installEventFilter(self)
+            self._watched_window = top
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._watched_window and event.type() == QEvent.Type.WindowStateChange:
+            self._update_timer()
+            if self.timer.isActive():
+                self.refresh_now()  # restored: show the present state at once
+        return False
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
         self._update_timer()
+
+
+RESIDENCY_ACTIONS = (
+    ActionSpec(
+        "view.residency_compact",
+        "&Compact Residency Panel",
+        "residency.toggle_compact",
+        "&View/&Panels",
+        checkable=True,
+        tip="The residency panel as one strip of the whole file and one line of totals",
+    ),
+)
 
 
 def install(main_window: QMainWindow) -> ResidencyPanel:
@@ -801,15 +1027,22 @@ def install(main_window: QMainWindow) -> ResidencyPanel:
     Written against the main window's extension interface: ``add_dock(widget, title, area,
     visible_by_default)``, the signals ``document_changed(document)`` and
     ``visible_range_changed(start, end)``, and ``view`` with ``selection_changed(start, end)``
-    and ``go_to(offset)``. The refresh interval and pause state persist in QSettings.
+    and ``go_to(offset)``; ``install_actions`` where it has an action table (View ▸ Panels ▸
+    Compact Residency Panel). The interval, pause and compact states persist in QSettings.
     """
     panel = ResidencyPanel(main_window)
     main_window.add_dock(panel, "Residency", Qt.DockWidgetArea.RightDockWidgetArea, True)
-    settings = QSettings()
+    settings = open_settings()  # MMHEX_SETTINGS (tests) or the user's file
     panel.set_interval(settings.value("residency/interval_ms", DEFAULT_INTERVAL_MS, type=int))
     panel.set_paused(settings.value("residency/paused", False, type=bool))
     panel.interval_changed.connect(lambda msecs: settings.setValue("residency/interval_ms", msecs))
     panel.paused_changed.connect(lambda paused: settings.setValue("residency/paused", paused))
+    if hasattr(main_window, "install_actions"):  # the real window's one action table
+        main_window.install_actions(RESIDENCY_ACTIONS, residency=panel)
+        compact_item = main_window.action_builder.actions["view.residency_compact"]
+        panel.compact_changed.connect(compact_item.setChecked)
+    panel.compact_changed.connect(lambda on: settings.setValue("residency/compact", on))
+    panel.set_compact(settings.value("residency/compact", False, type=bool))
     main_window.document_changed.connect(panel.set_document)
     main_window.visible_range_changed.connect(panel.set_visible_range)
     main_window.view.selection_changed.connect(panel.set_selection)

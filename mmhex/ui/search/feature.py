@@ -105,7 +105,7 @@ class SearchFeature(QObject):
             self._editable_changed()
         if change.splices:
             self.bookmarks.follow_splices(change.splices)  # bookmarks move with their bytes
-        self.inspector.refresh()
+        self.inspector.schedule_refresh()  # once per event-loop turn, however many edits
 
     def _editable_changed(self) -> None:
         document = self.document

@@ -1,0 +1,1 @@
+"""Compare two files side by side: two HexViews, a shared scroll link, the differences list."""
