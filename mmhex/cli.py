@@ -70,6 +70,14 @@ class GuiRequest:
     readonly: bool
     edit: bool
     compare: tuple[str, str] | None = None  # --compare A B: the compare window
+    more: tuple[tuple[str, str | None], ...] = ()  # further FILE[:OFFSET]s, one tab each
+    new_window: bool = False  # do not hand the files to a running mmhex
+
+    @property
+    def files(self) -> list[tuple[str, str | None]]:
+        """Every (path, offset) asked for, the first one first."""
+        first = [(self.path, self.offset)] if self.path is not None else []
+        return first + list(self.more)
 
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
@@ -92,13 +100,20 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Hex viewer and editor backed by mmap. "
         f"Headless commands: {', '.join(sorted(COMMANDS)) or '(none)'} (mmhex COMMAND --help).",
     )
-    parser.add_argument("file", nargs="?", help="file to open; FILE:OFFSET jumps to OFFSET")
+    parser.add_argument(
+        "file", nargs="*", help="files to open, one tab each; FILE:OFFSET jumps to OFFSET"
+    )
     parser.add_argument("--offset", "-o", help="offset to show first (0x1F400, 500, end-0x100 …)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--readonly", "-r", action="store_true", help="never allow editing")
     mode.add_argument("--edit", "-e", action="store_true", help="open in private-edit mode")
     parser.add_argument(
         "--compare", nargs=2, metavar=("A", "B"), help="open A and compare it with B side by side"
+    )
+    parser.add_argument(
+        "--new-window",
+        action="store_true",
+        help="open a window of its own instead of a tab in the mmhex already running",
     )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
@@ -111,19 +126,26 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
     parser = _gui_parser()
     args = parser.parse_args(argv)
     path, offset = (None, None)
-    if args.file is not None:
-        path, offset = split_path_offset(args.file)
+    files = [split_path_offset(arg) for arg in args.file]
+    if files:
+        path, offset = files[0]
     if args.offset is not None:
         try:
             parse_expression(args.offset)
         except ExpressionError as exc:
             parser.error(f"--offset: {exc}")
         offset = args.offset
-    if args.compare is not None and args.file is not None:
+    if args.compare is not None and args.file:
         parser.error("--compare A B takes the place of FILE")
     compare = tuple(args.compare) if args.compare is not None else None
     return GuiRequest(
-        path=path, offset=offset, readonly=args.readonly, edit=args.edit, compare=compare
+        path=path,
+        offset=offset,
+        readonly=args.readonly,
+        edit=args.edit,
+        compare=compare,
+        more=tuple(files[1:]),
+        new_window=args.new_window,
     )
 
 

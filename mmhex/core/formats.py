@@ -250,11 +250,51 @@ def parse_hex_text(text: str) -> bytes:
     return bytes.fromhex(digits)
 
 
-# Copy-as menu entries: label -> text of the selected bytes (``offset`` is where they start).
-COPY_FORMATS: dict[str, Callable[[bytes, int], str]] = {
-    "Hex text": lambda data, offset: to_hex_text(data),
-    "C array": lambda data, offset: to_c_array(data),
-    "Python bytes": lambda data, offset: to_python_bytes(data),
-    "Base64": lambda data, offset: to_base64(data),
-    "hexdump -C": lambda data, offset: dump_text(data, DumpFormat.CANONICAL, offset),
+def to_rust_array(data: bytes, name: str = "DATA", per_line: int = 12) -> str:
+    """``const DATA: [u8; N] = [0x.., ...];`` (a Rust array of unsigned bytes)."""
+    return _array_text(f"const {name}: [u8; {len(data)}] = [", "];\n", data, "0x{:02x}", per_line)
+
+
+def to_java_array(data: bytes, name: str = "data", per_line: int = 8) -> str:
+    """``byte[] data = { (byte)0x.., ... };`` — the same text compiles in Java and in C#.
+
+    Java's ``byte`` is signed, so 0x80–0xFF need the cast; C# accepts the cast on any constant.
+    """
+    return _array_text(f"byte[] {name} = {{", "};\n", data, "(byte)0x{:02x}", per_line)
+
+
+def _array_text(head: str, tail: str, data: bytes, item: str, per_line: int) -> str:
+    if not data:
+        return head + tail
+    lines = [
+        "    " + ", ".join(item.format(b) for b in data[i : i + per_line])
+        for i in range(0, len(data), per_line)
+    ]
+    return head + "\n" + ",\n".join(lines) + "\n" + tail
+
+
+_ESCAPES = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+_ESCAPED = [_ESCAPES.get(b, chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}") for b in range(256)]
+
+
+def to_escaped_string(data: bytes) -> str:
+    """A double-quoted string: printable ASCII as itself, \\n \\r \\t \\" \\\\, the rest \\xHH.
+
+    Python, JavaScript and Rust byte strings read it back as the same bytes (``\\xHH`` takes
+    exactly two digits there; in C a following hex digit would join the escape).
+    """
+    return '"' + "".join([_ESCAPED[b] for b in data]) + '"'
+
+
+# Copy-as menu entries: key -> (menu label, text of the selected bytes starting at ``offset``).
+COPY_FORMATS: dict[str, tuple[str, Callable[[bytes, int], str]]] = {
+    "hex": ("&Hex (spaced)", lambda data, offset: to_hex_text(data)),
+    "hex_plain": ("Hex (&plain)", lambda data, offset: to_hex_text(data, separator="")),
+    "c": ("&C array", lambda data, offset: to_c_array(data)),
+    "python": ("P&ython bytes", lambda data, offset: to_python_bytes(data)),
+    "rust": ("&Rust array", lambda data, offset: to_rust_array(data)),
+    "java": ("&Java / C# array", lambda data, offset: to_java_array(data)),
+    "base64": ("&Base64", lambda data, offset: to_base64(data)),
+    "hexdump": ("hex&dump -C", lambda data, offset: dump_text(data, DumpFormat.CANONICAL, offset)),
+    "escaped": ("&Escaped string", lambda data, offset: to_escaped_string(data)),
 }

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QWidget
 
+from mmhex.core.display import ENCODINGS
+from mmhex.core.formats import COPY_FORMATS
+
 Key = QKeySequence.StandardKey
 Shortcut = QKeySequence.StandardKey | str
 
@@ -38,6 +41,8 @@ class ActionSpec:
     separator_before: bool = False
     dynamic_menu: bool = False  # ``menu`` is a submenu the slot fills before it shows
     checkable: bool = False  # an on/off item; its slot sets the checked state it ends up in
+    context_menu: bool = False  # also in the grid's context menu (after CONTEXT_MENU's entries)
+    needs_file: bool = False  # disabled in an empty window (see _NEEDS_FILE for the table's)
 
     @property
     def target(self) -> str:
@@ -62,6 +67,9 @@ _ROWS = "&View/&Bytes per row"
 _GROUPS = "&View/Byte &grouping"
 _OFFSETS = "&View/&Offsets"
 _THEMES = "&View/&Theme"
+_COPY_AS = "&Edit/Copy &As"
+_INSPECTOR = "&View/&Inspector Reads At"
+_ENCODINGS = "&View/Text &Encoding"
 
 # fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -79,14 +87,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="Discard every unsaved edit"),
     ActionSpec("file.close", "&Close", "window.close_document", "&File", (Key.Close,),
                separator_before=True),
+    ActionSpec("tabs.next", "Ne&xt Tab", "window.next_tab", "&File", ("Ctrl+Tab", "Ctrl+PgDown")),
+    ActionSpec("tabs.previous", "Pre&vious Tab", "window.previous_tab", "&File",
+               ("Ctrl+Shift+Tab", "Ctrl+PgUp")),
     ActionSpec("file.quit", "&Quit", "window.close", "&File", (Key.Quit, "Ctrl+Q"),
                separator_before=True),
     # ---- Edit
     ActionSpec("edit.undo", "&Undo", "editing.undo", "&Edit", (Key.Undo,)),
     ActionSpec("edit.redo", "&Redo", "editing.redo", "&Edit",
                (Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y")),
-    ActionSpec("edit.paste", "&Paste", "editing.paste", "&Edit", (Key.Paste,),
+    ActionSpec("edit.copy", "&Copy", "clipboard.copy", "&Edit", (Key.Copy,),
                separator_before=True,
+               tip="Copy the selection as the focused pane shows it (hex digits or text), with "
+                   "the raw bytes for hex editors"),
+    *(ActionSpec(f"edit.copy_as.{key}", label, "clipboard.copy_as", _COPY_AS, value=key)
+      for key, (label, _formatter) in COPY_FORMATS.items()),
+    ActionSpec("edit.copy_offset", "Copy &Offset", "clipboard.copy_offset", "&Edit",
+               tip="Copy the offset of the selection (or cursor) as 0x…"),
+    ActionSpec("edit.paste", "&Paste", "editing.paste", "&Edit", (Key.Paste,),
                tip="Overwrite with the clipboard: hex text in the hex pane, characters in the text "
                    "pane, raw bytes anywhere; never grows the file"),
     ActionSpec("edit.fill", "&Fill Selection…", "editing.show_fill_dialog", "&Edit",
@@ -103,15 +121,31 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _choice("view.bytes_per_row.32", "&32 bytes", "window.set_bytes_per_row", _ROWS, 32),
     ActionSpec("view.bytes_per_row.custom", "&Custom…", "window.ask_bytes_per_row", _ROWS,
                group="view.bytes_per_row", separator_before=True),
+    ActionSpec("view.bytes_per_row.fit", "&Fit to Width", "window.fit_to_width", _ROWS,
+               group="view.bytes_per_row",
+               tip="As many bytes per row as the window's width shows (a multiple of 8)"),
     _choice("view.group.1", "&1 byte", "window.set_group", _GROUPS, 1),
     _choice("view.group.2", "&2 bytes", "window.set_group", _GROUPS, 2),
     _choice("view.group.4", "&4 bytes", "window.set_group", _GROUPS, 4),
     _choice("view.group.8", "&8 bytes", "window.set_group", _GROUPS, 8),
+    ActionSpec("view.gap8", "Gap Every &8 Bytes", "window.toggle_gap8", "&View",
+               checkable=True, separator_before=True,
+               tip="One more space after every 8 bytes of the hex column, as hexdump -C"),
+    ActionSpec("view.colour_classes", "&Colour Bytes by Class", "window.toggle_colour_classes",
+               "&View", checkable=True,
+               tip="Zero, printable ASCII, whitespace, other controls, 0xFF and high bytes each "
+                   "in their own colour"),
+    *(_choice(f"view.encoding.{key}", label, "window.set_encoding", _ENCODINGS, key)
+      for key, label in ENCODINGS.items()),
     _choice("view.offset_base.16", "&Hexadecimal", "window.set_offset_base", _OFFSETS, 16),
     _choice("view.offset_base.10", "&Decimal", "window.set_offset_base", _OFFSETS, 10),
     _choice("view.theme.system", "Follow the &System", "window.set_theme", _THEMES, "system"),
     _choice("view.theme.light", "&Light", "window.set_theme", _THEMES, "light"),
     _choice("view.theme.dark", "&Dark", "window.set_theme", _THEMES, "dark"),
+    _choice("view.inspector_origin.selection", "&Selection Start", "links.set_inspector_origin",
+            _INSPECTOR, "selection"),
+    _choice("view.inspector_origin.cursor", "&Cursor", "links.set_inspector_origin", _INSPECTOR,
+            "cursor"),
     ActionSpec("view.zoom_in", "Zoom &In", "window.zoom_in", "&View", (Key.ZoomIn, "Ctrl+="),
                separator_before=True),
     ActionSpec("view.zoom_out", "Zoom &Out", "window.zoom_out", "&View", (Key.ZoomOut, "Ctrl+-")),
@@ -121,7 +155,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
                tip="Jump to an offset: 0x1F4, 500, +0x10, -16, end-0x100, 0x400*3+2"),
     ActionSpec("go.start", "&Start of File", "view.move_to_start", "&Go", ("Ctrl+Home",)),
     ActionSpec("go.end", "&End of File", "view.move_to_end", "&Go", ("Ctrl+End",)),
+    # ---- Search (rows of the search feature's menu that act on the selection)
+    ActionSpec("search.find_selection", "Find &Selection", "selection_tools.find_selection",
+               "&Search", separator_before=True,
+               tip="Search for the selected bytes (as hex)"),
+    ActionSpec("search.checksums", "Selection &Checksums", "selection_tools.show_checksums",
+               "&Search", tip="Checksums and hashes of the selection"),
     # ---- Help
+    ActionSpec("help.shortcuts", "&Keyboard Shortcuts…", "window.show_shortcuts", "&Help",
+               ("F1",), tip="Every action, its menu and its keys"),
     ActionSpec("help.about", "&About mmhex", "window.show_about", "&Help"),
     # ---- Grid keys
     _grid_key("cursor.right", "Next byte", "move_right", Key.MoveToNextChar),
@@ -149,6 +191,35 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _grid_key("scroll.up", "Scroll one row up", "scroll_up", "Ctrl+Up"),
 )
 # fmt: on
+
+# The grid's context menu: action keys in order ("-" a separator, "&…" a submenu of the menu
+# bar); keys whose feature is not installed are left out. Rows flagged ``context_menu`` follow.
+CONTEXT_MENU: tuple[str, ...] = (
+    "edit.copy",
+    _COPY_AS,
+    "edit.copy_offset",
+    "edit.paste",
+    "-",
+    "edit.select_all",
+    "edit.fill",
+    "-",
+    "bookmarks.add",
+    "search.find_selection",
+    "go.offset",
+    "search.checksums",
+)
+
+
+# Rows that act on the open file: disabled in an empty window. Other features' rows opt in with
+# ``needs_file=True`` (a row that opens something, e.g. a process, must stay enabled).
+_NEEDS_FILE = (
+    "file.save", "file.revert", "file.close", "edit.", "go.", "search.", "bookmarks.",
+    "checksums.",
+)  # fmt: skip
+
+
+def needs_file(spec: ActionSpec) -> bool:
+    return spec.needs_file or spec.key.startswith(_NEEDS_FILE)
 
 
 def _menu_rank(title: str) -> float:
@@ -195,6 +266,7 @@ class ActionBuilder:
         self._groups: dict[str, QActionGroup] = {}
         self._separators: dict[str, QAction] = {}  # row key -> the separator drawn above it
         self.actions: dict[str, QAction] = {}
+        self.specs: dict[str, ActionSpec] = {}  # every row built, in the order it was built
 
     def menu(self, path: str) -> QMenu:
         """The (sub)menu at ``path`` ("&View/&Bytes per row"), created in MENU_ORDER."""
@@ -225,6 +297,7 @@ class ActionBuilder:
             if spec.key in self.actions or not spec.menu or spec.target not in targets:
                 continue
             slot = getattr(targets[spec.target], spec.method)
+            self.specs[spec.key] = spec
             if spec.dynamic_menu:
                 submenu = self.menu(spec.menu)
                 submenu.aboutToShow.connect(lambda submenu=submenu, slot=slot: slot(submenu))
@@ -241,10 +314,21 @@ class ActionBuilder:
                 return self._separators.get(spec.key, action)
         return None
 
+    def _submenu_at(self, path: str, later: tuple[ActionSpec, ...]) -> QMenu:
+        """A submenu created where its rows belong in the parent, not appended at its end."""
+        parent_path, _, title = path.rpartition("/")
+        if path in self._menus or not parent_path:
+            return self.menu(path)
+        parent = self.menu(parent_path)
+        menu = QMenu(title, parent)
+        parent.insertMenu(self._anchor(parent, later), menu)
+        self._menus[path] = menu
+        return menu
+
     def _action(
         self, spec: ActionSpec, slot: Callable[..., object], later: tuple[ActionSpec, ...]
     ) -> QAction:
-        menu = self.menu(spec.menu)
+        menu = self._submenu_at(spec.menu, later)
         anchor = self._anchor(menu, later)
         if spec.separator_before:
             self._separators[spec.key] = menu.insertSeparator(anchor)
@@ -271,6 +355,28 @@ class ActionBuilder:
             action.triggered.connect(lambda _checked=False: slot())
         menu.insertAction(anchor, action)
         return action
+
+    def context_menu(self, parent: QWidget) -> QMenu:
+        """The grid's context menu: CONTEXT_MENU, then rows flagged ``context_menu``.
+
+        It holds the very QActions of the menu bar, so enabled states and shortcuts agree.
+        """
+        menu = QMenu(parent)
+        entries = list(CONTEXT_MENU)
+        entries += [
+            key for key, spec in self.specs.items() if spec.context_menu and key not in entries
+        ]
+        for entry in entries:
+            if entry == "-":
+                if menu.actions() and not menu.actions()[-1].isSeparator():
+                    menu.addSeparator()
+            elif entry in self._menus:
+                menu.addMenu(self._menus[entry])
+            elif entry in self.actions:
+                menu.addAction(self.actions[entry])
+        while menu.actions() and menu.actions()[-1].isSeparator():
+            menu.removeAction(menu.actions()[-1])
+        return menu
 
     def check(self, key: str) -> None:
         """Tick a radio item (e.g. the current bytes per row) without triggering it."""

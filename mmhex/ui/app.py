@@ -24,6 +24,7 @@ from mmhex.cli import GuiRequest
 from mmhex.core.errors import describe_error
 from mmhex.ui.features import install_features
 from mmhex.ui.icons import apply_desktop_identity
+from mmhex.ui.instance import InstanceServer, hand_off
 from mmhex.ui.main_window import MainWindow
 
 FIRST_PAINT_ENV = "MMHEX_EXIT_AFTER_FIRST_PAINT"
@@ -113,11 +114,17 @@ def application() -> QApplication:
 def run_gui(request: GuiRequest) -> int:
     """Show the window for ``request``; returns the exit status when it closes."""
     app = application()
+    probing = os.environ.get(FIRST_PAINT_ENV) == "1"  # a benchmark times its own window
+    if request.files and not request.new_window and not probing and hand_off(request):
+        return 0  # the running mmhex opened the files in tabs
     previous_hook = sys.excepthook
     sys.excepthook = ExceptionDialogHook()
     try:
         window = MainWindow()
         install_features(window)
+        server = InstanceServer(lambda later: receive_request(window, later), window)
+        if not probing:
+            server.listen()
         status = open_request(window, request)
         if os.environ.get(FIRST_PAINT_ENV) == "1":
             page = window.view.viewport() if window.document else window.placeholder
@@ -129,6 +136,10 @@ def run_gui(request: GuiRequest) -> int:
         wake.start(250)
         window.show()
         code = app.exec()
+        server.close()
+        if app.platformName() == "offscreen":
+            # Qt's offscreen clipboard crashes at exit holding a Copy's QMimeData (PySide6 6.11).
+            app.clipboard().clear()
         window.close()
         window.deleteLater()
         return status or code
@@ -138,21 +149,33 @@ def run_gui(request: GuiRequest) -> int:
 
 
 def open_request(window: MainWindow, request: GuiRequest) -> int:
-    """Open the command line's file and offset; 1 (and a line on stderr) when that failed."""
+    """Open the command line's files (a tab each) at their offsets; 1 (and a line on stderr per
+    failure) when one could not be opened. The first file's tab ends up in front."""
     if request.compare is not None:
         from mmhex.ui.compare.feature import open_compare_request
 
         return open_compare_request(window, *request.compare)
-    if request.path is None:
-        return 0
-    error = window.open_path(request.path, readonly=request.readonly)
-    if error is None and request.offset is not None:
-        error = window.go_to_expression(request.offset)
+    status = 0
+    for path, offset in request.files:
+        error = window.open_path(path, readonly=request.readonly)
+        if error is None and offset is not None:
+            error = window.go_to_expression(offset)
+            if error is not None:
+                window.show_message(error)
+        if error is None and request.edit:
+            window.request_edit_mode()
         if error is not None:
-            window.show_message(error)
-    if error is None and request.edit:
-        window.request_edit_mode()
-    if error is not None:
-        print(f"mmhex: {error}", file=sys.stderr, flush=True)
-        return 1
-    return 0
+            print(f"mmhex: {error}", file=sys.stderr, flush=True)
+            status = 1
+    if len(request.files) > 1 and request.path is not None:
+        window.open_path(request.path)  # already open: brings its tab forward
+    return status
+
+
+def receive_request(window: MainWindow, request: GuiRequest) -> None:
+    """Files handed over by a later ``mmhex FILE``: open them and bring the window forward."""
+    open_request(window, request)
+    if window.isMinimized():
+        window.showNormal()
+    window.raise_()
+    window.focus_grid()

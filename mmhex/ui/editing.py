@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer
-from PySide6.QtGui import QColor, QKeyEvent, QUndoStack
+from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -177,7 +177,11 @@ class EditController(QObject):
         super().__init__(window)
         self.window = window
         self.view = window.view
-        self.stack = QUndoStack(self)
+        # One undo stack per open document (each tab keeps its history); the group's active
+        # stack is the shown document's, and ``self.stack`` always names it.
+        self.undo_group = QUndoGroup(self)
+        self.stack = self._empty_stack = QUndoStack(self.undo_group)
+        self._stacks: list[tuple[Document, QUndoStack]] = []
         self._document: Document | None = None
         self._task: BackgroundTask | None = None
         # Consecutive keystrokes merge into one undo step while this number stays the same;
@@ -189,6 +193,7 @@ class EditController(QObject):
         self.fill_dialog: FillDialog | None = None
         self._backspace_explained = False
         self.history = HistoryPanel(self.stack)
+        self.history.view.setGroup(self.undo_group)
         self.history_dock: QDockWidget | None = None
         self.progress = SaveProgress(window)
         self.toolbar: QToolBar | None = None
@@ -210,11 +215,12 @@ class EditController(QObject):
         window.edit_mode_handler = lambda _window: self.enable_editing()
         window.close_guards.append(self.confirm_close)
         window.document_changed.connect(self._on_document_changed)
+        window.document_closed.connect(self._forget_stack)
         for signal in (
-            self.stack.indexChanged,
-            self.stack.cleanChanged,
-            self.stack.undoTextChanged,
-            self.stack.redoTextChanged,
+            self.undo_group.indexChanged,
+            self.undo_group.cleanChanged,
+            self.undo_group.undoTextChanged,
+            self.undo_group.redoTextChanged,
         ):
             signal.connect(self._refresh)
 
@@ -255,12 +261,28 @@ class EditController(QObject):
         if document is not self._document:
             if self._document is not None:
                 self._document.remove_listener(self._on_change)
-            self.stack.clear()
+            self._use_stack_of(document)
             self._document = document
             self._break_typing_run()
             if document is not None:
                 document.add_listener(self._on_change)
         self._refresh()
+
+    def _use_stack_of(self, document: Document | None) -> None:
+        """Make ``document``'s own undo stack current (a new one the first time it shows)."""
+        stack = next((s for d, s in self._stacks if d is document), self._empty_stack)
+        if document is not None and stack is self._empty_stack:
+            stack = QUndoStack(self.undo_group)
+            self._stacks.append((document, stack))
+        self.stack = stack
+        self.undo_group.setActiveStack(stack)
+
+    def _forget_stack(self, document: Document) -> None:
+        """A tab closed: its undo history goes with it."""
+        for closed in [s for d, s in self._stacks if d is document]:
+            self.undo_group.removeStack(closed)
+            closed.deleteLater()
+        self._stacks = [(d, s) for d, s in self._stacks if d is not document]
 
     def _on_change(self, change: Change) -> None:
         if change.kind is ChangeKind.RELOAD:

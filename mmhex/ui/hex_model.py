@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from mmhex.core.display import CLASS_TABLE, CONTEXT, MULTI_BYTE, display_text
 from mmhex.core.document import Document
 from mmhex.core.viewport import offset_digits, row_count
 
@@ -42,16 +43,49 @@ class RowText:
     line_text: (
         str  # hex and text columns in one string (one drawText): hex, padding, 2 spaces, text
     )
+    # (byte class, line_text with every byte of another class blanked): one drawText per class
+    # present when bytes are coloured by class; empty when they are not.
+    class_lines: tuple[tuple[int, str], ...] = ()
 
 
-def hex_chars(bytes_per_row: int, group: int) -> int:
+def gap_every(group: int, gap8: bool) -> int:
+    """Bytes between the extra gaps of the hex column (0: no extra gap)."""
+    return 8 if gap8 and group < 8 else 0
+
+
+def hex_char_at(column: int, group: int, gap8: bool = False) -> int:
+    """Character index of byte ``column`` in a row's hex string."""
+    every = gap_every(group, gap8)
+    return column * 2 + column // group + (column // every if every else 0)
+
+
+def hex_chars(bytes_per_row: int, group: int, gap8: bool = False) -> int:
     """Width in characters of a full row's hex column."""
-    return bytes_per_row * 2 + (-(-bytes_per_row // group) - 1)
+    return hex_char_at(bytes_per_row - 1, group, gap8) + 2 if bytes_per_row else 0
 
 
-def format_hex(data: bytes, group: int) -> str:
-    """``data`` as lower-case hex, ``group`` bytes per space-separated group (like ``xxd -g``)."""
-    return data.hex(" ", -group)
+def format_hex(data: bytes, group: int, gap8: bool = False) -> str:
+    """``data`` as lower-case hex, ``group`` bytes per space-separated group (like ``xxd -g``),
+    with one more space every 8 bytes when ``gap8`` (like ``hexdump -C``)."""
+    every = gap_every(group, gap8)
+    if not every:
+        return data.hex(" ", -group)
+    return "  ".join(data[i : i + every].hex(" ", -group) for i in range(0, len(data), every))
+
+
+def class_lines(
+    chunk: bytes, line: str, hex_at: list[int], text_at: int
+) -> tuple[tuple[int, str], ...]:
+    """``line`` split by byte class: one string per class present, other bytes blanked."""
+    per_class: dict[int, list[str]] = {}
+    for column, kind in enumerate(chunk.translate(CLASS_TABLE)):
+        chars = per_class.get(kind)
+        if chars is None:
+            chars = per_class[kind] = [" "] * len(line)
+        at = hex_at[column]
+        chars[at : at + 2] = line[at : at + 2]
+        chars[text_at + column] = line[text_at + column]
+    return tuple((kind, "".join(chars)) for kind, chars in sorted(per_class.items()))
 
 
 def format_ascii(data: bytes) -> str:
@@ -75,6 +109,9 @@ class HexTableModel(QAbstractTableModel):
         self._bytes_per_row = 16
         self._group = 1
         self._offset_base = 16
+        self.encoding = "ascii"
+        self.gap8 = False
+        self.colour_classes = False
         self._bytes_key: tuple[int, ...] | None = None
         self._bytes: bytes = b""
         self._read_error: BaseException | None = None
@@ -126,6 +163,27 @@ class HexTableModel(QAbstractTableModel):
         self._offset_base = offset_base
         self._forget()
         self.endResetModel()
+
+    def set_text_format(self, encoding: str, gap8: bool, colour_classes: bool) -> None:
+        """Text-column encoding, the gap every 8 bytes and colouring by byte class."""
+        if (encoding, gap8, colour_classes) == (self.encoding, self.gap8, self.colour_classes):
+            return
+        self.beginResetModel()
+        self.encoding, self.gap8, self.colour_classes = encoding, gap8, colour_classes
+        self._forget()
+        self.endResetModel()
+
+    def text_of(self, data: bytes, offset: int = 0) -> str:
+        """``data`` (at file ``offset``) as the text column shows it, context read around it."""
+        before = after = b""
+        if self.encoding in MULTI_BYTE and self._document is not None:
+            low = max(0, offset - CONTEXT)
+            try:
+                before = self._document.read(low, offset - low)
+                after = self._document.read(offset + len(data), CONTEXT)
+            except (OSError, ValueError):
+                before = after = b""
+        return display_text(data, self.encoding, offset, before, after)
 
     def set_window(self, top_row: int, visible_rows: int) -> None:
         """Show rows from ``top_row`` (any non-negative int, even beyond 2**32)."""
@@ -208,19 +266,24 @@ class HexTableModel(QAbstractTableModel):
     def row_texts(self) -> list[RowText]:
         """The visible rows, formatted once per window and generation."""
         data = self.window_bytes()
-        key = (*self._bytes_key, self._group, self._offset_base) if self._bytes_key else None
+        text_key = (self._group, self._offset_base, self.encoding, self.gap8, self.colour_classes)
+        key = (*self._bytes_key, *text_key) if self._bytes_key else None
         if key == self._rows_key:
             return self._rows
         per_row = self._bytes_per_row
+        group, gap8 = self._group, self.gap8
         digits = offset_digits(self.size, self._offset_base)
         rows: list[RowText] = []
         start = self.window_start
-        hex_width = hex_chars(per_row, self._group)
+        hex_width = hex_chars(per_row, group, gap8)
+        hex_at = [hex_char_at(column, group, gap8) for column in range(per_row)]
+        text = self.text_of(data, start) if data else ""
         for index in range(self.rowCount()):
             chunk = data[index * per_row : (index + 1) * per_row]
             offset = start + index * per_row
-            hex_text = format_hex(chunk, self._group)
-            ascii_text = format_ascii(chunk)
+            hex_text = format_hex(chunk, group, gap8)
+            ascii_text = text[index * per_row : index * per_row + len(chunk)]
+            line = f"{hex_text:<{hex_width}}  {ascii_text}"
             rows.append(
                 RowText(
                     offset=offset,
@@ -228,7 +291,12 @@ class HexTableModel(QAbstractTableModel):
                     offset_text=format_offset(offset, digits, self._offset_base),
                     hex_text=hex_text,
                     ascii_text=ascii_text,
-                    line_text=f"{hex_text:<{hex_width}}  {ascii_text}",
+                    line_text=line,
+                    class_lines=(
+                        class_lines(chunk, line, hex_at, hex_width + 2)
+                        if self.colour_classes
+                        else ()
+                    ),
                 )
             )
         self._rows_key = key

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QKeyCombination, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontDatabase,
     QFontMetricsF,
@@ -36,7 +37,8 @@ from mmhex.core.document import Change, ChangeKind, Document
 from mmhex.core.viewport import RowSpace, offset_digits
 from mmhex.ui.actions import view_key_bindings
 from mmhex.ui.coalesce import Coalescer
-from mmhex.ui.hex_model import HexTableModel, RowText, hex_chars
+from mmhex.ui.hex_model import HexTableModel, RowText, hex_char_at, hex_chars
+from mmhex.ui.theme import byte_class_colours
 
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
 Highlighter = Callable[[int, int], Iterable[Highlight]]
@@ -44,11 +46,24 @@ KeyHandler = Callable[[QKeyEvent], bool]  # True when it used the key
 
 WHEEL_STEP = 120  # angleDelta units of one notch
 ERROR_COLOR = QColor(210, 50, 50)  # readable on light and dark backgrounds
+ROW_LEADING = 1  # pixels above and below the glyphs of a row
+MAX_FIT_BYTES = 256  # Fit to Width never goes beyond this many bytes per row
 
 
 class Pane(enum.Enum):
     HEX = "hex"
     TEXT = "text"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Where a document was left in the grid (one per tab): restored when it is shown again."""
+
+    cursor: int = 0
+    anchor: int | None = None
+    top_row: int = 0
+    pane: Pane = Pane.HEX
+    nibble: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,10 +82,11 @@ class Geometry:
     group: int
     header_hex: str  # column numbers above the hex column, one label per group
     header_text: str  # last hex digit of each column above the text column
+    gap8: bool = False  # one more space every 8 bytes
 
     def hex_char(self, column: int) -> int:
         """Character index of byte ``column`` in a row's hex string."""
-        return column * 2 + column // self.group
+        return hex_char_at(column, self.group, self.gap8)
 
     def hex_column_x(self, column: int) -> float:
         return self.hex_x + self.hex_char(column) * self.char_width
@@ -87,13 +103,59 @@ class Geometry:
         char = math.floor((x - self.hex_x) / self.char_width)
         if char < 0:
             return 0
-        group_chars = 2 * self.group + 1
-        column = (char // group_chars) * self.group + min((char % group_chars) // 2, self.group - 1)
-        return min(column, self.bytes_per_row - 1)
+        if not self.gap8:
+            group_chars = 2 * self.group + 1
+            column = (char // group_chars) * self.group + min(
+                (char % group_chars) // 2, self.group - 1
+            )
+            return min(column, self.bytes_per_row - 1)
+        # The last byte that starts at or before ``char``: gaps belong to the byte before.
+        low, high = 0, self.bytes_per_row - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.hex_char(middle) <= char:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     def text_column_at(self, x: float) -> int:
         column = math.floor((x - self.text_x) / self.char_width)
         return min(max(column, 0), self.bytes_per_row - 1)
+
+
+def _header_hex(per_row: int, group: int, gap8: bool) -> str:
+    """Column numbers above the hex column, one label at the start of each group."""
+    chars = [" "] * hex_chars(per_row, group, gap8)
+    for start in range(0, per_row, group):
+        at = hex_char_at(start, group, gap8)
+        label = f"{start:02x}"[: 2 * min(group, per_row - start) + 1]
+        chars[at : at + len(label)] = label
+    return "".join(chars).rstrip()
+
+
+def fit_bytes_per_row(
+    available: float, char_width: float, digits: int, group: int, gap8: bool, maximum: int
+) -> int:
+    """The most bytes per row whose offset, hex and text columns fit ``available`` pixels.
+
+    A multiple of 8 when at least 8 fit (rows then start on round offsets), else of the group
+    (or any count below it); never less than 1.
+    """
+
+    def width(count: int) -> float:
+        # offset column (1 + digits + 2), hex column, 2 spaces, text column, 1 margin
+        return (digits + 3 + hex_chars(count, group, gap8) + 2 + count + 1) * char_width
+
+    best = 1
+    for count in range(1, maximum + 1):
+        if width(count) > available:
+            break
+        best = count
+    for step in (8, group):
+        if best >= step:
+            return best - best % step
+    return best
 
 
 def fixed_font(point_size: float = 0) -> QFont:
@@ -114,6 +176,8 @@ class HexView(QAbstractScrollArea):
     top_row_changed = Signal(object)  # first row on screen
     visible_range_changed = Signal(object, object)  # [start, end) byte range on screen
     zoom_requested = Signal(int)  # +1 / -1 from Ctrl+wheel
+    width_changed = Signal(int)  # the viewport's new width (Fit to Width follows it)
+    context_menu_requested = Signal(object)  # global QPoint where the menu should open
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,6 +241,25 @@ class HexView(QAbstractScrollArea):
         self.cursor_moved.emit(self._cursor)
         self.selection_changed.emit(*self.selection)
 
+    def save_state(self) -> ViewState:
+        return ViewState(self._cursor, self._anchor, self.top_row, self._pane, self._nibble)
+
+    def restore_state(self, state: ViewState) -> None:
+        """Put cursor, selection, scroll position and pane back (clamped to the file now)."""
+        before = (self._cursor, self.selection)
+        last = self.last_offset
+        self._cursor = min(state.cursor, last)
+        self._anchor = None if state.anchor is None else min(state.anchor, last)
+        self._pane = state.pane
+        self._nibble = state.nibble
+        self.set_top_row(state.top_row)
+        self.viewport().update()
+        self._emit_if_moved(before)
+        # Listeners that compare with the previous document's values must still hear it.
+        if (self._cursor, self.selection) == before:
+            self.cursor_moved.emit(self._cursor)
+            self.selection_changed.emit(*self.selection)
+
     def _on_document_change(self, change: Change) -> None:
         """Bytes or size changed (an edit, or a re-map after an outside change).
 
@@ -223,6 +306,20 @@ class HexView(QAbstractScrollArea):
         self._relayout()
         self.set_top_row(self._cursor // bytes_per_row - screen_row)
 
+    def set_text_format(self, encoding: str, gap8: bool, colour_classes: bool) -> None:
+        """Text-column encoding, a gap every 8 bytes, colouring by byte class."""
+        self.model.set_text_format(encoding, gap8, colour_classes)
+        self._relayout()
+
+    def fitting_bytes_per_row(self) -> int:
+        """Bytes per row that fill the viewport's width (View ▸ Bytes per row ▸ Fit to Width)."""
+        geometry = self.layout_geometry
+        digits = offset_digits(self.size, self.model.offset_base)
+        return fit_bytes_per_row(
+            self.viewport().width(), geometry.char_width, digits, self.model.group,
+            self.model.gap8, MAX_FIT_BYTES,
+        )  # fmt: skip
+
     def set_font_size(self, point_size: float) -> None:
         """0 restores the system's fixed-font size."""
         self.setFont(fixed_font(point_size))
@@ -252,18 +349,21 @@ class HexView(QAbstractScrollArea):
         metrics = QFontMetricsF(self.font())
         # The advance of a long run, as drawText lays out whole rows at once.
         char_width = metrics.horizontalAdvance("0" * 64) / 64
-        line_height = math.ceil(metrics.lineSpacing())
+        # A pixel of leading above and below each row: cursor and selection cells then frame
+        # their glyphs instead of touching them, and rows read apart at small sizes.
+        line_height = math.ceil(metrics.lineSpacing()) + 2 * ROW_LEADING
         per_row = self.model.bytes_per_row
         group = self.model.group
+        gap8 = self.model.gap8
         digits = offset_digits(self.size, self.model.offset_base)
         offset_x = char_width
         hex_x = offset_x + (digits + 2) * char_width
         # The text column starts two characters after the hex column (RowText.line_text).
-        text_x = hex_x + (hex_chars(per_row, group) + 2) * char_width
+        text_x = hex_x + (hex_chars(per_row, group, gap8) + 2) * char_width
         self._geometry = Geometry(
             char_width=char_width,
             line_height=line_height,
-            ascent=metrics.ascent(),
+            ascent=metrics.ascent() + ROW_LEADING,
             header_height=line_height + 4,
             offset_x=offset_x,
             hex_x=hex_x,
@@ -271,11 +371,9 @@ class HexView(QAbstractScrollArea):
             width=text_x + (per_row + 1) * char_width,
             bytes_per_row=per_row,
             group=group,
-            header_hex=" ".join(
-                f"{start:02x}".ljust(2 * min(group, per_row - start))
-                for start in range(0, per_row, group)
-            ),
+            header_hex=_header_hex(per_row, group, gap8),
             header_text="".join(f"{column & 0xF:x}" for column in range(per_row)),
+            gap8=gap8,
         )
         self._laid_out_rows = self.page_rows
         self.model.set_window(self.top_row, self._laid_out_rows + 1)
@@ -412,6 +510,10 @@ class HexView(QAbstractScrollArea):
         if nibble != self._nibble:
             self._nibble = nibble
             self.viewport().update()
+
+    def pane_characters(self, data: bytes, offset: int = 0) -> str:
+        """``data`` (from file ``offset``) as the text pane shows it (what Copy copies there)."""
+        return self.model.text_of(data, offset)
 
     def switch_pane(self) -> None:
         self.set_active_pane(Pane.TEXT if self._pane is Pane.HEX else Pane.HEX)
@@ -677,9 +779,19 @@ class HexView(QAbstractScrollArea):
         painter.setPen(dim)
         for index, row in enumerate(rows):
             painter.drawText(QPointF(offset_x, baseline + index * line), row.offset_text)
-        painter.setPen(text)
-        for index, row in enumerate(rows):
-            painter.drawText(QPointF(hex_x, baseline + index * line), row.line_text)
+        if rows and rows[0].class_lines:
+            # One pen per byte class: a few drawText calls per row instead of one per byte.
+            colours = byte_class_colours(palette)
+            for kind, colour in enumerate(colours):
+                painter.setPen(colour)
+                for index, row in enumerate(rows):
+                    for row_kind, line_text in row.class_lines:
+                        if row_kind == kind:
+                            painter.drawText(QPointF(hex_x, baseline + index * line), line_text)
+        else:
+            painter.setPen(text)
+            for index, row in enumerate(rows):
+                painter.drawText(QPointF(hex_x, baseline + index * line), row.line_text)
         error = self.model.read_error
         if error is not None:
             painter.setPen(ERROR_COLOR)
@@ -728,6 +840,8 @@ class HexView(QAbstractScrollArea):
         was_visible = self.top_row <= cursor_row < self.top_row + self._laid_out_rows
         super().resizeEvent(event)
         self._relayout()
+        if event.size().width() != event.oldSize().width():
+            self.width_changed.emit(self.viewport().width())
         # A shrinking viewport (a message bar appeared) must not hide the cursor.
         if was_visible:
             self.ensure_visible(self._cursor)
@@ -782,6 +896,26 @@ class HexView(QAbstractScrollArea):
         extend = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         self.set_cursor(offset, extend=extend)
         self._dragging = True
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right click (or the Menu key): the window shows the action table's context menu.
+
+        A right click outside the selection moves the cursor there first, as in text editors,
+        so the menu acts on the byte under the mouse; inside it keeps the selection.
+        """
+        position = event.globalPos()
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            hit = self.hit(QPointF(self.viewport().mapFromGlobal(position)))
+            start, end = self.selection
+            if hit is not None and not start <= hit[1] < end:
+                self.set_active_pane(hit[0])
+                self.set_cursor(hit[1])
+        else:
+            rect = self.byte_rect(self._cursor, self._pane)
+            if rect is not None:
+                position = self.viewport().mapToGlobal(rect.bottomLeft().toPoint())
+        event.accept()
+        self.context_menu_requested.emit(position)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if not self._dragging:

@@ -11,11 +11,22 @@ document is closed or replaced) and ``outside_checks_paused`` (while our own sav
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Callable
 from dataclasses import replace
+from importlib import metadata
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QHideEvent, QShowEvent
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QHideEvent,
+    QResizeEvent,
+    QShowEvent,
+    QWindow,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -35,13 +46,15 @@ from mmhex.core.errors import FileTruncatedError, describe_error
 from mmhex.core.expressions import ExpressionError, resolve_goto
 from mmhex.core.mapping import OpenMode
 from mmhex.ui import settings
-from mmhex.ui.actions import ACTIONS, ActionBuilder, ActionSpec
+from mmhex.ui.actions import ACTIONS, ActionBuilder, ActionSpec, needs_file
+from mmhex.ui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
 from mmhex.ui.file_watch import FileWatcher
 from mmhex.ui.goto_dialog import GotoDialog
 from mmhex.ui.hex_view import HexView, fixed_font
 from mmhex.ui.settings import ViewOptions
+from mmhex.ui.tabs import DocumentState, DocumentTabs, RestoreHook, SaveHook, TabStateHook
 from mmhex.ui.theme import apply_theme
-from mmhex.ui.widgets import MessageBar, MessageLevel, Placeholder
+from mmhex.ui.widgets import MessageBar, MessageLevel, PanelDock, Placeholder
 
 EditModeHandler = Callable[["MainWindow"], bool]
 CloseGuard = Callable[[], bool]  # False keeps the document open (the user chose Cancel)
@@ -62,6 +75,7 @@ class MainWindow(QMainWindow):
 
     visible_range_changed = Signal(object, object)  # [start, end) bytes on screen
     document_changed = Signal(object)  # the Document shown now (None when closed); also on reload
+    document_closed = Signal(object)  # a tab's Document was closed (drop state kept for it)
 
     def __init__(self, options: ViewOptions | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +90,8 @@ class MainWindow(QMainWindow):
         # Set while mmhex itself writes the file (a save): its own writes are not outside changes.
         self.outside_checks_paused = False
         self.goto_dialog: GotoDialog | None = None
+        self.context_menu: QMenu | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self.options = (options or settings.load_view_options()).normalized()
         self._applied_options: ViewOptions | None = None
 
@@ -86,10 +102,18 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.view)
+        self.tab_bar = DocumentTabs(self)
+        self.tab_bar.currentChanged.connect(self._on_tab_changed)
+        self.tab_bar.close_requested.connect(self.close_tab)
+        # Features' per-tab state (search results, undo stacks): see mmhex.ui.tabs.
+        self.tab_state_hooks: list[TabStateHook] = []
+        self.state: DocumentState | None = None
+        self._switching = False
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self.tab_bar)
         layout.addWidget(self.message_bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -104,26 +128,32 @@ class MainWindow(QMainWindow):
         self.view.visible_range_changed.connect(self.visible_range_changed)
         self.view.selection_changed.connect(self._update_status)
         self.view.zoom_requested.connect(self._zoom_step)
+        self.view.context_menu_requested.connect(self.show_context_menu)
+        self.view.width_changed.connect(self._follow_width)
 
         self.cursor_label = QLabel(self)
         self.selection_label = QLabel(self)
         self.size_label = QLabel(self)
         self.mode_label = QLabel(self)
         status = self.statusBar()
-        status.addWidget(self.cursor_label)
-        status.addWidget(self.selection_label)
-        status.addPermanentWidget(self.size_label)
-        status.addPermanentWidget(self.mode_label)
+        # All four are permanent widgets: a passing message (showMessage) takes the left part
+        # of the bar and never hides where the cursor is or what is selected.
+        for label in (self.cursor_label, self.selection_label, self.size_label, self.mode_label):
+            status.addPermanentWidget(label)
 
         self._targets: dict[str, object] = {"window": self, "view": self.view}
         self.action_builder = ActionBuilder(self.menuBar(), self)
-        self.action_builder.build(ACTIONS, self._targets)
+        self._build_actions(ACTIONS)
         self.apply_options(self.options, save=False)
         geometry = settings.load_window_geometry()
         self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
         if not self._geometry_restored:
             self.resize(self._content_width(), self._first_height())
         self._show_document_state()
+        self._focus_window: QWindow | None = None
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self._on_focus_window_changed)
 
     # ----------------------------------------------------------------- extension points
     def add_dock(
@@ -134,9 +164,8 @@ class MainWindow(QMainWindow):
         visible_by_default: bool = True,
     ) -> QDockWidget:
         """Put ``widget`` in a dock panel with a View ▸ Panels toggle."""
-        dock = QDockWidget(title, self)
+        dock = PanelDock(title, widget, self)
         dock.setObjectName(f"dock:{title}")
-        dock.setWidget(widget)
         self.addDockWidget(area, dock)
         dock.setVisible(visible_by_default)
         self.action_builder.menu("&View/&Panels").addAction(dock.toggleViewAction())
@@ -165,15 +194,30 @@ class MainWindow(QMainWindow):
         screen = self.screen()
         return min(width, screen.availableGeometry().width()) if screen else width
 
+    @property
+    def action_targets(self) -> dict[str, object]:
+        """The objects the action table's ``target.method`` slots name, by target name."""
+        return dict(self._targets)
+
     def register_action_target(self, name: str, target: object) -> None:
         """Make ``name.method`` slots of the action table resolvable, and build their actions."""
         self._targets[name] = target
-        self.action_builder.build(ACTIONS, self._targets)
+        self._build_actions(ACTIONS)
 
     def install_actions(self, specs: tuple[ActionSpec, ...], **targets: object) -> None:
         """Add a feature's own rows (same format as actions.ACTIONS)."""
         self._targets.update(targets)
+        self._build_actions(specs)
+
+    def _build_actions(self, specs: tuple[ActionSpec, ...]) -> None:
+        """Build rows whose target exists; in an empty window the new ones start disabled."""
+        before = set(self.action_builder.actions)
         self.action_builder.build(specs, self._targets)
+        if self.document is None:
+            specs = self.action_builder.specs
+            for key, action in self.action_builder.actions.items():
+                if key not in before and key in specs and needs_file(specs[key]):
+                    action.setEnabled(False)
 
     def request_edit_mode(self) -> bool:
         """Ask for private editing; True when the editing feature switched the document over."""
@@ -187,7 +231,16 @@ class MainWindow(QMainWindow):
             )
         return False
 
-    # ----------------------------------------------------------------- documents
+    # ----------------------------------------------------------------- documents (tabs)
+    @property
+    def states(self) -> list[DocumentState]:
+        """Every open tab's state, in tab order."""
+        return [self.tab_bar.tabData(index) for index in range(self.tab_bar.count())]
+
+    def add_tab_state_hook(self, name: str, save: SaveHook, restore: RestoreHook) -> None:
+        """Keep a feature's state per tab: ``save`` before another tab shows, ``restore`` after."""
+        self.tab_state_hooks.append(TabStateHook(name, save, restore))
+
     def may_close_document(self) -> bool:
         """Ask every close guard (unsaved edits); False when the user wants to keep the file."""
         if self.document is None:
@@ -195,16 +248,20 @@ class MainWindow(QMainWindow):
         return all(guard() for guard in self.close_guards)
 
     def open_path(self, path: str, *, readonly: bool = False) -> str | None:
-        """Open ``path``; returns None, or the sentence shown to the user when it failed."""
-        if not self.may_close_document():
-            return f"{path} was not opened: the open file has unsaved edits."
+        """Open ``path`` in a new tab (or show its tab); None, or the sentence shown on failure."""
+        for index, state in enumerate(self.states):
+            if state.path == os.path.abspath(path):
+                self.tab_bar.setCurrentIndex(index)  # already open: its tab, as it was left
+                settings.add_recent_file(path)
+                self.focus_grid()
+                return None
         try:
             document = Document.open(path, readonly=readonly)
         except (OSError, ValueError) as exc:
             message = describe_error(exc, path)
             self.show_message(message, MessageLevel.ERROR)
             return message
-        self.set_document(document)
+        self.set_document(document, new_tab=True)
         settings.add_recent_file(path)
         recovery = document.recovery
         if recovery is not None and recovery.message:
@@ -213,15 +270,57 @@ class MainWindow(QMainWindow):
             self.show_message(recovery.message, level)
         return None
 
-    def set_document(self, document: Document | None) -> None:
-        """Show ``document`` (closing the previous one)."""
-        old = self.document
-        if old is not None:
-            old.remove_listener(self._on_document_change)
+    def set_document(self, document: Document | None, *, new_tab: bool = False) -> None:
+        """Show ``document`` in a new tab, or in place of the current tab's (which is closed).
+
+        None closes the current tab. Asks nothing: callers ask ``may_close_document`` first.
+        """
+        if document is None:
+            if self.state is not None:
+                self._remove_tab(self.tab_bar.currentIndex())
+            return
+        state = DocumentState(document)
+        if new_tab or self.state is None:
+            index = self.tab_bar.count()
+            self._switching = True  # the tab is shown below, with its state in place
+            try:
+                self.tab_bar.insertTab(index, state.title)
+                self.tab_bar.setTabData(index, state)
+            finally:
+                self._switching = False
+            self._show_state(state)
+            self.tab_bar.setCurrentIndex(index)
+        else:
+            old = self.state.document
+            index = self.tab_bar.currentIndex()
+            self.tab_bar.setTabData(index, state)
+            self._show_state(state, forget=True)
+            old.close()
+            self.document_closed.emit(old)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self._switching or index < 0:
+            return
+        state = self.tab_bar.tabData(index)
+        if state is not self.state:
+            self._show_state(state)
+
+    def _show_state(self, state: DocumentState | None, *, forget: bool = False) -> None:
+        """Bring ``state``'s document forward, keeping the current tab's state in its tab."""
+        previous = self.state
+        if previous is not None and not forget:
+            previous.view = self.view.save_state()
+            for hook in self.tab_state_hooks:
+                previous.saved[hook.name] = hook.save(previous.document)
+            previous.document.remove_listener(self._on_document_change)
+        elif previous is not None:
+            previous.document.remove_listener(self._on_document_change)
+        self.state = state
+        document = state.document if state is not None else None
         self.document = document
         self.view.set_document(document)
-        if old is not None:
-            old.close()
+        if state is not None and state.view is not None:
+            self.view.restore_state(state.view)
         if document is not None:
             document.add_listener(self._on_document_change)
         self.watcher.watch(document.path if document is not None else None)
@@ -230,9 +329,94 @@ class MainWindow(QMainWindow):
         self._show_document_state()
         if document is not None and not self.isVisible() and not self._geometry_restored:
             self.resize(max(self.width(), self._width_for(document)), self.height())
+        self._enable_for_document(document is not None)
         if document is not None:
-            self.view.setFocus()
+            self.focus_grid()
         self.document_changed.emit(document)
+        if state is not None:
+            for hook in self.tab_state_hooks:
+                if hook.name in state.saved:
+                    hook.restore(state.document, state.saved.pop(hook.name))
+        if previous is not None and document is not None:
+            self.check_outside_change()  # the file may have changed while its tab was hidden
+
+    def _remove_tab(self, index: int) -> None:
+        """Close the document of tab ``index`` and show a neighbour (or the empty window)."""
+        state = self.tab_bar.tabData(index)
+        current = state is self.state
+        self._switching = True
+        try:
+            self.tab_bar.removeTab(index)
+        finally:
+            self._switching = False
+        if current:
+            following = self.tab_bar.currentIndex()
+            self._show_state(self.tab_bar.tabData(following) if following >= 0 else None,
+                             forget=True)  # fmt: skip
+        state.document.close()
+        self.document_closed.emit(state.document)
+
+    def close_tab(self, index: int) -> bool:
+        """Close tab ``index`` after its unsaved-edits question; False when the user kept it."""
+        if not 0 <= index < self.tab_bar.count():
+            return False
+        self.tab_bar.setCurrentIndex(index)  # the questions are about the file on screen
+        if not self.may_close_document():
+            return False
+        self._remove_tab(index)
+        return True
+
+    def close_all_tabs(self) -> bool:
+        """Ask about every tab with unsaved edits, then close them all; False if one is kept."""
+        for index, state in enumerate(self.states):
+            if state.document.modified:
+                self.tab_bar.setCurrentIndex(index)
+                if not self.may_close_document():
+                    return False
+        while self.tab_bar.count():
+            self._remove_tab(self.tab_bar.count() - 1)
+        return True
+
+    def next_tab(self) -> None:
+        count = self.tab_bar.count()
+        if count > 1:
+            self.tab_bar.setCurrentIndex((self.tab_bar.currentIndex() + 1) % count)
+
+    def previous_tab(self) -> None:
+        count = self.tab_bar.count()
+        if count > 1:
+            self.tab_bar.setCurrentIndex((self.tab_bar.currentIndex() - 1) % count)
+
+    def _make_room_for_grid(self) -> None:
+        """Side panels give up width before the grid loses its text column."""
+        if self.document is None or self.options.fit_width:
+            return
+        view = self.view
+        needed = view.sizeHint().width()
+        deficit = needed - view.width()
+        if deficit <= 0:
+            return
+        for area in (Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea):
+            docks = [
+                dock
+                for dock in self.findChildren(QDockWidget)
+                if self.dockWidgetArea(dock) == area and dock.isVisible() and not dock.isFloating()
+            ]
+            if not docks or deficit <= 0:
+                continue
+            width = max(dock.width() for dock in docks)
+            smallest = max(dock.minimumSizeHint().width() for dock in docks)
+            target = max(smallest, width - deficit)
+            if target < width:
+                self.resizeDocks(docks, [target] * len(docks), Qt.Orientation.Horizontal)
+                deficit -= width - target
+
+    def _enable_for_document(self, has_file: bool) -> None:
+        """An empty window disables every action that acts on a file (features refine later)."""
+        specs = self.action_builder.specs
+        for key, action in self.action_builder.actions.items():
+            if key in specs and needs_file(specs[key]):
+                action.setEnabled(has_file)
 
     def _width_for(self, document: Document) -> int:
         """A first window wide enough for the file's offsets and its longest status bar line."""
@@ -250,8 +434,9 @@ class MainWindow(QMainWindow):
         return min(width, screen.availableGeometry().width()) if screen else width
 
     def close_document(self) -> None:
-        if self.may_close_document():
-            self.set_document(None)
+        """File ▸ Close (Ctrl+W): the current tab."""
+        if self.state is not None:
+            self.close_tab(self.tab_bar.currentIndex())
 
     def _show_document_state(self) -> None:
         document = self.document
@@ -262,7 +447,14 @@ class MainWindow(QMainWindow):
             title = f"{os.path.basename(document.path)}[*] — mmhex"
         self.setWindowTitle(title)
         self.setWindowModified(document is not None and document.modified)
+        self._update_tab_titles()
         self._update_status()
+
+    def _update_tab_titles(self) -> None:
+        for index, state in enumerate(self.states):
+            if self.tab_bar.tabText(index) != state.title:
+                self.tab_bar.setTabText(index, state.title)
+            self.tab_bar.setTabToolTip(index, state.path)
 
     def _on_document_change(self, change: Change) -> None:
         if change.kind is ChangeKind.RELOAD:
@@ -282,6 +474,7 @@ class MainWindow(QMainWindow):
             modified = self.document is not None and self.document.modified
             if modified != self.isWindowModified():  # once per batch, not once per edit
                 self.setWindowModified(modified)
+                self._update_tab_titles()
 
     def check_outside_change(self) -> Change | None:
         """Re-check the file (watcher, focus, timer, failed read); the document broadcasts."""
@@ -344,6 +537,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open File", folder)
         if path:
             self.open_path(path)
+        self.return_focus_to_grid()
 
     def fill_recent_menu(self, menu: QMenu) -> None:
         menu.clear()
@@ -360,8 +554,28 @@ class MainWindow(QMainWindow):
     def select_all(self) -> None:
         self.view.select_all()
 
+    def show_context_menu(self, position: QPoint) -> QMenu | None:
+        """The grid's context menu (actions.CONTEXT_MENU) at a global position."""
+        if self.document is None:
+            return None
+        menu = self.action_builder.context_menu(self)
+        menu.aboutToHide.connect(menu.deleteLater)
+        self.context_menu = menu  # tests read it while it is open
+        menu.popup(position)
+        return menu
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help ▸ Keyboard Shortcuts (non-modal: it can stay open beside the grid)."""
+        dialog = ShortcutsDialog(shortcut_rows(self.action_builder.specs), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.return_focus_to_grid)
+        self.shortcuts_dialog = dialog
+        dialog.show()
+        return dialog
+
     def show_about(self) -> None:
         QMessageBox.about(self, "About mmhex", about_text())
+        self.return_focus_to_grid()
 
     # ----------------------------------------------------------------- actions: go
     def show_goto_dialog(self) -> GotoDialog | None:
@@ -375,6 +589,32 @@ class MainWindow(QMainWindow):
         self.goto_dialog = dialog
         dialog.open()
         return dialog
+
+    def focus_grid(self) -> None:
+        """Keyboard focus to the grid, in an active window: PgDn works without a click.
+
+        Without a window manager nothing activates a new window or gives it back after a
+        dialog; Qt then delivers no key at all until the user clicks.
+        """
+        if not self.isVisible():
+            return
+        self.activateWindow()
+        if self.document is not None:
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_focus_window_changed(self, window: QWindow | None) -> None:
+        """A dialog of ours closed and left no window focused (no window manager): take it."""
+        previous, self._focus_window = self._focus_window, window
+        handle = self.windowHandle()
+        if window is not None or previous is None or handle is None or not self.isVisible():
+            return
+        try:
+            ours = previous is not handle and previous.transientParent() is handle
+            closed = not previous.isVisible()
+        except RuntimeError:  # the dialog's window is already deleted: it was closed
+            ours = closed = True
+        if ours and closed:
+            QTimer.singleShot(0, self.return_focus_to_grid)
 
     def return_focus_to_grid(self) -> None:
         """Make this window active again, with the grid focused, after one of its dialogs.
@@ -403,15 +643,28 @@ class MainWindow(QMainWindow):
         options = options.normalized()
         previous, self.options = self._applied_options, options
         self._applied_options = options
-        self.view.set_format(options.bytes_per_row, options.group, options.offset_base)
+        self.view.set_text_format(options.encoding, options.gap8, options.colour_classes)
         if previous is None or options.font_size != previous.font_size:
             self.view.set_font_size(options.font_size)
         per_row = options.bytes_per_row
+        if options.fit_width:
+            per_row = self.view.fitting_bytes_per_row()
+        self.view.set_format(per_row, options.group, options.offset_base)
         builder = self.action_builder
-        if per_row in settings.BYTES_PER_ROW_CHOICES:
+        if options.fit_width:
+            builder.check("view.bytes_per_row.fit")
+        elif per_row in settings.BYTES_PER_ROW_CHOICES:
             builder.check(f"view.bytes_per_row.{per_row}")
         else:
             builder.check("view.bytes_per_row.custom")
+        builder.check(f"view.encoding.{options.encoding}")
+        for key, on in (
+            ("view.gap8", options.gap8),
+            ("view.colour_classes", options.colour_classes),
+        ):
+            action = builder.actions.get(key)
+            if action is not None:
+                action.setChecked(on)
         builder.check(f"view.group.{options.group}")
         builder.check(f"view.offset_base.{options.offset_base}")
         builder.check(f"view.theme.{options.theme}")
@@ -421,7 +674,26 @@ class MainWindow(QMainWindow):
             settings.save_view_options(options)
 
     def set_bytes_per_row(self, count: int) -> None:
-        self.apply_options(replace(self.options, bytes_per_row=count))
+        self.apply_options(replace(self.options, bytes_per_row=count, fit_width=False))
+
+    def fit_to_width(self) -> None:
+        """View ▸ Bytes per row ▸ Fit to Width: follows the window's width from now on."""
+        self.apply_options(replace(self.options, fit_width=True))
+
+    def _follow_width(self, _width: int) -> None:
+        if self.options.fit_width:
+            count = self.view.fitting_bytes_per_row()
+            if count != self.view.bytes_per_row:
+                self.view.set_format(count, self.options.group, self.options.offset_base)
+
+    def toggle_gap8(self) -> None:
+        self.apply_options(replace(self.options, gap8=not self.options.gap8))
+
+    def toggle_colour_classes(self) -> None:
+        self.apply_options(replace(self.options, colour_classes=not self.options.colour_classes))
+
+    def set_encoding(self, encoding: str) -> None:
+        self.apply_options(replace(self.options, encoding=encoding))
 
     def ask_bytes_per_row(self) -> None:
         count, ok = QInputDialog.getInt(
@@ -432,7 +704,9 @@ class MainWindow(QMainWindow):
             1,
             settings.MAX_BYTES_PER_ROW,
         )
-        self.apply_options(replace(self.options, bytes_per_row=count) if ok else self.options)
+        chosen = replace(self.options, bytes_per_row=count, fit_width=False)
+        self.apply_options(chosen if ok else self.options)
+        self.return_focus_to_grid()
 
     def set_group(self, size: int) -> None:
         self.apply_options(replace(self.options, group=size))
@@ -468,20 +742,26 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.check_outside_change()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() < event.oldSize().width():
+            QTimer.singleShot(0, self._make_room_for_grid)  # once the layout has settled
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.watcher.set_polling(self.document is not None)
+        if not event.spontaneous():
+            QTimer.singleShot(0, self.focus_grid)
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         self.watcher.set_polling(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.may_close_document():
+        if not self.close_all_tabs():
             event.ignore()
             return
         settings.save_window_geometry(bytes(self.saveGeometry().data()))
-        self.set_document(None)
         super().closeEvent(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -492,7 +772,8 @@ class MainWindow(QMainWindow):
         paths = _dropped_paths(event)
         if paths:
             event.acceptProposedAction()
-            self.open_path(paths[0])
+            for path in paths:
+                self.open_path(path)
 
 
 def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -506,4 +787,19 @@ def about_text() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    return ABOUT.as_html(f"Running on Qt {qVersion()} with PySide6 {pyside_version}.")
+    python = platform.python_version()
+    return ABOUT.as_html(
+        f"Running on Python {python}, Qt {qVersion()} with PySide6 {pyside_version}.",
+        f"Search engines: {', '.join(search_engines())}.",
+    )
+
+
+def search_engines() -> list[str]:
+    """The search libraries this install can use, with versions (read without importing them)."""
+    engines = [f"Python re {platform.python_version()}"]
+    for name, label in (("stringzilla", "StringZilla"), ("hyperscan", "Hyperscan")):
+        try:
+            engines.append(f"{label} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            engines.append(f"{label} (not installed)")
+    return engines

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QSettings
 
+from mmhex.core.display import ENCODINGS
+
 ORGANIZATION = "mmhex"
 APPLICATION = "mmhex"
 SETTINGS_ENV = "MMHEX_SETTINGS"
@@ -37,6 +39,10 @@ class ViewOptions:
     offset_base: int = 16
     font_size: int = 0
     theme: str = "system"
+    fit_width: bool = False  # bytes per row follow the window's width
+    gap8: bool = False  # one more space every 8 bytes in the hex column
+    colour_classes: bool = True  # colour bytes by class (zero, ASCII, whitespace, …)
+    encoding: str = "ascii"  # the text column's encoding (mmhex.core.display.ENCODINGS)
 
     def normalized(self) -> ViewOptions:
         """The same options with every value forced into its valid range."""
@@ -49,8 +55,10 @@ class ViewOptions:
         base = self.offset_base if self.offset_base in OFFSET_BASES else defaults.offset_base
         size = min(max(MIN_FONT_SIZE, self.font_size), MAX_FONT_SIZE) if self.font_size > 0 else 0
         theme = self.theme if self.theme in THEMES else defaults.theme
+        encoding = self.encoding if self.encoding in ENCODINGS else defaults.encoding
         return replace(
             self,
+            encoding=encoding,
             bytes_per_row=bytes_per_row,
             group=group,
             offset_base=base,
@@ -78,6 +86,10 @@ def load_view_options() -> ViewOptions:
         offset_base=int(store.value("view/offset_base", defaults.offset_base, type=int)),
         font_size=int(store.value("view/font_size", defaults.font_size, type=int)),
         theme=str(store.value("view/theme", defaults.theme, type=str)),
+        fit_width=bool(store.value("view/fit_width", defaults.fit_width, type=bool)),
+        gap8=bool(store.value("view/gap8", defaults.gap8, type=bool)),
+        colour_classes=bool(store.value("view/colour_classes", defaults.colour_classes, type=bool)),
+        encoding=str(store.value("view/encoding", defaults.encoding, type=str)),
     )
     return options.normalized()
 
@@ -90,13 +102,36 @@ def save_view_options(options: ViewOptions) -> None:
     store.setValue("view/offset_base", options.offset_base)
     store.setValue("view/font_size", options.font_size)
     store.setValue("view/theme", options.theme)
+    store.setValue("view/fit_width", options.fit_width)
+    store.setValue("view/gap8", options.gap8)
+    store.setValue("view/colour_classes", options.colour_classes)
+    store.setValue("view/encoding", options.encoding)
+    store.sync()
+
+
+INSPECTOR_ORIGINS = ("selection", "cursor")
+
+
+def inspector_origin() -> str:
+    """Where the data inspector reads: the selection's first byte (default) or the cursor."""
+    value = str(open_settings().value("inspector/origin", "selection", type=str))
+    return value if value in INSPECTOR_ORIGINS else "selection"
+
+
+def save_inspector_origin(origin: str) -> None:
+    store = open_settings()
+    store.setValue("inspector/origin", origin if origin in INSPECTOR_ORIGINS else "selection")
     store.sync()
 
 
 def recent_files() -> list[str]:
-    """Most recent first."""
+    """Most recent first; files that no longer exist are dropped (and forgotten)."""
     value = open_settings().value("recent/files", [], type=list)
-    return [str(path) for path in value if path][:MAX_RECENT_FILES]
+    files = [str(path) for path in value if path][:MAX_RECENT_FILES]
+    present = [path for path in files if os.path.lexists(path)]
+    if present != files:
+        _store_recent(present)
+    return present
 
 
 def add_recent_file(path: str) -> list[str]:

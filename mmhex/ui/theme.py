@@ -103,3 +103,18 @@ def apply_theme(theme: str) -> None:
         app.setPalette(system)
     elif hints.colorScheme() != _SCHEMES[theme] or is_dark(app.palette()) != (theme == "dark"):
         app.setPalette(palette_for(theme))
+
+
+# Byte classes (mmhex.core.display.ByteClass order: zero, printable, whitespace, control, 0xFF,
+# high), as hexyl colours them; printable ASCII keeps the text colour. Each set keeps at least
+# 4.5:1 contrast against its Base colour (WCAG AA for text).
+_CLASS_COLOURS_LIGHT = ("#767676", "", "#1b7a2e", "#a0287a", "#1c5fb8", "#9a5200")
+_CLASS_COLOURS_DARK = ("#8f8f8f", "", "#7fcf8a", "#f08fc8", "#7fb6ff", "#f0b35a")
+
+
+def byte_class_colours(palette: QPalette) -> list[QColor]:
+    """Pen colour of each byte class for this palette (light or dark by its Base lightness)."""
+    base = palette.color(Role.Base)
+    names = _CLASS_COLOURS_DARK if base.lightness() < 128 else _CLASS_COLOURS_LIGHT
+    text = palette.color(Role.Text)
+    return [QColor(name) if name else text for name in names]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import enum
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QDockWidget,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -77,6 +79,43 @@ class MessageBar(QFrame):
     def dismiss(self) -> None:
         self.hide()
         self.dismissed.emit()
+
+
+class PanelDock(QDockWidget):
+    """A dock whose panel scrolls when squeezed instead of holding the window to its size.
+
+    The panel sits in a frameless, resizable scroll area: a small window (down to 640×480) and
+    the grid's text column come first, a panel's minimum size never does. ``widget()`` still
+    returns the panel itself.
+    """
+
+    def __init__(self, title: str, panel: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self._panel = panel
+        area = QScrollArea(self)
+        area.setObjectName("panelScroll")
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidgetResizable(True)
+        area.setWidget(panel)
+        self.setWidget(area)
+
+    def widget(self) -> QWidget:  # type: ignore[override]
+        return self._panel
+
+    def sizeHint(self) -> QSize:
+        """What the panel itself asks for (a bare scroll area would offer a generic size)."""
+        hint = super().sizeHint()
+        panel = self._panel.sizeHint().expandedTo(self._panel.minimumSizeHint())
+        extra = 2 * self.style().pixelMetric(self.style().PixelMetric.PM_DockWidgetFrameWidth)
+        return hint.expandedTo(QSize(panel.width() + extra, hint.height()))
+
+
+def dock_of(widget: QWidget) -> QDockWidget | None:
+    """The dock a panel is shown in (through its scroll area), if any."""
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent
 
 
 class Placeholder(QWidget):

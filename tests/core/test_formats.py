@@ -159,3 +159,27 @@ def test_paste_hex_forms(text, expected):
 def test_paste_hex_errors(text, words):
     with pytest.raises(HexTextError, match=words):
         parse_hex_text(text)
+
+
+def test_escaped_string_reads_back_as_the_same_bytes() -> None:
+    from mmhex.core.formats import to_escaped_string
+
+    rng = random.Random(7)
+    for data in (bytes(range(256)), b"", b'"\\', rng.randbytes(500)):
+        text = to_escaped_string(data)
+        assert text.isascii() and "\n" not in text
+        assert ast.literal_eval("b" + text) == data
+
+
+def test_rust_and_java_arrays_hold_every_byte() -> None:
+    import re
+
+    from mmhex.core.formats import to_java_array, to_rust_array
+
+    data = bytes(range(256))
+    rust = to_rust_array(data)
+    assert rust.startswith("const DATA: [u8; 256] = [")
+    assert bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", rust)) == data
+    java = to_java_array(data)
+    assert bytes(int(h, 16) for h in re.findall(r"\(byte\)0x([0-9a-f]{2})", java)) == data
+    assert to_java_array(b"") == "byte[] data = {};\n"

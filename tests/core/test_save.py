@@ -37,6 +37,7 @@ from mmhex.core.save import (
     data_extents,
     plan_save,
 )
+from tests.residency_support import nobody  # noqa: F401  (fixture: the package staged for nobody)
 from tests.save_support import drop_to_nobody, python_for_nobody
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -506,13 +507,20 @@ except SaveError as exc:
     ("denied", "expected"),
     [("file", "You do not have permission to write"), ("folder", "is not writable")],
 )
-def test_permission_denied_as_an_ordinary_user(denied: str, expected: str) -> None:
+def test_permission_denied_as_an_ordinary_user(
+    denied: str, expected: str, request: pytest.FixtureRequest
+) -> None:
     """No write access to the file, or to its folder (where the journal goes).
 
-    Root ignores permission bits, so as root the save runs as user nobody in a child process.
+    Root ignores permission bits, so as root the save runs as user nobody in a child process,
+    from a world-readable copy of the package (the checkout may sit in a folder of mode 700).
     """
     folder = Path(tempfile.mkdtemp(prefix="mmhex-perm-"))
+    folder.chmod(0o755)  # mkdtemp makes it 0700: nobody could not reach the file at all
     as_root = os.geteuid() == 0
+    package_root = ROOT
+    if as_root:
+        _python, package_root = request.getfixturevalue("nobody")
     try:
         path = folder / "f.bin"
         old = random_bytes(PAGE)
@@ -527,9 +535,10 @@ def test_permission_denied_as_an_ordinary_user(denied: str, expected: str) -> No
         result = subprocess.run(
             [python, "-c", PERMISSION_CHILD, str(path)],
             capture_output=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(package_root)},
             preexec_fn=drop_to_nobody if as_root else None,
             check=True,
+            cwd="/",
         )
         outcome = json.loads(result.stdout)
         assert outcome["saved"] is False

@@ -58,7 +58,8 @@ def painted_rows(view: HexView) -> list[PaintedRow]:
 
     Texts are grouped by baseline and matched to the column x positions; the cursor's overdraw
     (drawn in the HighlightedText colour) and the header are left out. A text drawn at the hex
-    column that reaches into the text column is split where the text column starts.
+    column that reaches into the text column is split where the text column starts. Texts drawn
+    at the same place (one per byte class, others blanked) are laid over each other first.
     """
     geometry = view.layout_geometry
     cursor_color = view.palette().color(QPalette.ColorRole.HighlightedText)
@@ -75,17 +76,28 @@ def painted_rows(view: HexView) -> list[PaintedRow]:
         }.get(round(x, 3))
         assert column is not None, f"text {drawn.text!r} drawn at unexpected x={x}"
         row = rows.setdefault(drawn.baseline, {})
-        row[column] = drawn.text
+        text = drawn.text
+        if column == "hex":
+            text = overlay(row.get("line", ""), text)
+            row["line"] = text
+        row[column] = text
         if column == "hex":
             split = round((geometry.text_x - geometry.hex_x) / geometry.char_width)
-            if len(drawn.text) > split:
-                assert drawn.text[split - 2 : split] == "  ", drawn.text
-                row["hex"] = drawn.text[: split - 2].rstrip()
-                row["ascii"] = drawn.text[split:]
+            if len(text) > split:
+                assert text[split - 2 : split] == "  ", text
+                row["hex"] = text[: split - 2].rstrip()
+                row["ascii"] = text[split:]
     return [
         PaintedRow(row.get("offset", ""), row.get("hex", ""), row.get("ascii", ""))
         for _, row in sorted(rows.items())
     ]
+
+
+def overlay(below: str, above: str) -> str:
+    """Two partial drawings of one line combined: each character from whichever is not blank."""
+    width = max(len(below), len(above))
+    below, above = below.ljust(width), above.ljust(width)
+    return "".join(a if a != " " else b for a, b in zip(above, below, strict=True))
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def test_f7_and_shift_f7_move_both_cursors(compare_window, qtbot):
     ranges = compare_window.result.ranges
     compare_window.activateWindow()
     view_a.setFocus()
+    qtbot.waitUntil(compare_window.isActiveWindow)
     qtbot.keyClick(view_a, Qt.Key.Key_F7)
     assert view_a.selection == (ranges[0].a, ranges[0].a_end)  # the one at offset 0
     assert view_b.selection == (ranges[0].b, ranges[0].b_end)

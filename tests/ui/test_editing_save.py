@@ -185,7 +185,7 @@ def test_closing_with_unsaved_edits_asks(window, editor, questions, random_file,
 
 
 @pytest.mark.parametrize("answer", [Button.Save, Button.Discard, Button.Cancel])
-def test_opening_another_file_with_unsaved_edits_asks(
+def test_opening_another_file_keeps_the_edited_one_in_its_tab_until_closed(
     window, editor, questions, random_file, tmp_path, answer
 ) -> None:
     other = tmp_path / "other.bin"
@@ -193,13 +193,21 @@ def test_opening_another_file_with_unsaved_edits_asks(
     before = random_file.read_bytes()
     expected = open_for_editing(window, editor, random_file)
     edit_some_bytes(window, editor, expected)
+    steps = editor.stack.count()
+    assert window.open_path(str(other)) is None  # a second tab: nothing to ask yet
+    assert questions.asked == []
+    assert window.document.path == str(other)
+    assert editor.stack.count() == 0 and not window.isWindowModified()
+    window.previous_tab()
+    assert window.document.path == str(random_file) and window.document.modified
+    assert editor.stack.count() == steps  # the tab kept its undo history
     questions.answers.append(answer)
-    error = window.open_path(str(other))
+    closed = window.close_tab(window.tab_bar.currentIndex())
     if answer == Button.Cancel:
-        assert error is not None and window.document.path == str(random_file)
+        assert not closed and window.document.path == str(random_file)
         assert window.document.modified and random_file.read_bytes() == before
         return
-    assert error is None and window.document.path == str(other)
+    assert closed and window.document.path == str(other)
     assert editor.stack.count() == 0 and not window.isWindowModified()
     assert random_file.read_bytes() == (bytes(expected) if answer == Button.Save else before)
 

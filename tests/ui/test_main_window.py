@@ -13,13 +13,16 @@ from mmhex.ui.main_window import about_text
 
 
 def test_every_action_resolves_and_no_key_is_bound_twice(window) -> None:
-    from mmhex.ui import editing
+    from mmhex.ui.features import install_features
 
+    install_features(window)
     keys = [spec.key for spec in ACTIONS]
     assert len(keys) == len(set(keys))
-    targets = {"window": window, "view": window.view, "editing": editing.install(window)}
+    targets = window.action_targets
+    # Every row of the window, the features' own rows included.
+    specs = {**{spec.key: spec for spec in ACTIONS}, **window.action_builder.specs}
     seen: dict[str, str] = {}
-    for spec in ACTIONS:
+    for spec in specs.values():
         assert callable(getattr(targets[spec.target], spec.method)), spec.slot
         for sequence in key_sequences(spec):
             text = sequence.toString()

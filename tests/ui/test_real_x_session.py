@@ -78,3 +78,74 @@ def test_keys_after_a_dialog_reach_the_shortcuts_not_the_grid(tmp_path):
     expected = bytearray(original)
     expected[0:2] = b"AB"
     assert target.read_bytes() == bytes(expected)
+
+
+TABS_DRIVER = r"""
+set -eu
+"$PYTHON" -m mmhex --new-window "$FILE" "$FILE2" & pid=$!
+xdotool search --sync --onlyvisible --pid "$pid" >/dev/null
+sleep 1.5
+# No windowactivate and no click: without a window manager mmhex must take the focus itself.
+step() { xdotool "$@"; sleep 0.6; }
+step key shift+Right shift+Right shift+Right    # select bytes 0..3 of the first tab
+step key ctrl+c
+xclip -selection clipboard -o > "$OUT/clip.txt"
+xclip -selection clipboard -o -t application/octet-stream > "$OUT/clip.bin"
+step key ctrl+Tab                      # the second file's tab
+step key ctrl+e
+step type --delay 40 "41"
+step key ctrl+shift+Tab                # back to the first
+step key ctrl+e
+step key ctrl+Home                     # collapse the selection: typing goes to byte 0
+step type --delay 40 "42"
+step key ctrl+q                        # asks about both tabs: Save (the default) for each
+step key Return
+step key Return
+if ! timeout 15 tail --pid="$pid" -f /dev/null; then
+  kill "$pid"
+  echo "mmhex did not quit after both questions" >&2
+  exit 3
+fi
+wait "$pid"
+"""
+
+
+def test_copy_reaches_the_x_clipboard_and_quit_asks_for_every_tab(tmp_path):
+    missing = [tool for tool in ("xvfb-run", "xdotool", "xclip") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have {missing} (scripts/setup.sh installs them)")
+        pytest.skip(f"needs {missing}")
+    first, second = tmp_path / "one.bin", tmp_path / "two.bin"
+    first.write_bytes(bytes(range(64)))
+    second.write_bytes(bytes(range(64, 128)))
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "FILE": str(first),
+        "FILE2": str(second),
+        "OUT": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "MMHEX_SETTINGS": str(tmp_path / "settings.ini"),
+        "MMHEX_INSTANCE_SOCKET": str(tmp_path / "instance.sock"),
+    }
+    env.pop("QT_QPA_PLATFORM", None)
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1366x768x24", "bash", "-c", TABS_DRIVER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # What the hex pane showed for the selection, and the exact bytes beside it.
+    assert (tmp_path / "clip.txt").read_text() == "00 01 02 03"
+    assert (tmp_path / "clip.bin").read_bytes() == bytes(range(4))
+    expected_first = bytearray(range(64))
+    expected_first[0] = 0x42
+    expected_second = bytearray(range(64, 128))
+    expected_second[0] = 0x41
+    assert first.read_bytes() == bytes(expected_first)
+    assert second.read_bytes() == bytes(expected_second)

@@ -46,8 +46,10 @@ def test_options_survive_a_new_window(qtbot, window, random_file) -> None:
 
 
 def test_settings_read_back_with_their_types_in_a_new_process(isolated_settings) -> None:
-    settings.save_view_options(ViewOptions(24, 8, 10, 14, "dark"))
-    settings.add_recent_file("/tmp/one")
+    settings.save_view_options(ViewOptions(24, 8, 10, 14, "dark", True, True, False, "cp437"))
+    one = isolated_settings.parent / "one"
+    one.write_bytes(b"1")  # recent files that no longer exist are dropped
+    settings.add_recent_file(str(one))
     code = (
         "import json, dataclasses; from mmhex.ui import settings; "
         "print(json.dumps([dataclasses.asdict(settings.load_view_options()),"
@@ -64,8 +66,12 @@ def test_settings_read_back_with_their_types_in_a_new_process(isolated_settings)
         "offset_base": 10,
         "font_size": 14,
         "theme": "dark",
+        "fit_width": True,
+        "gap8": True,
+        "colour_classes": False,
+        "encoding": "cp437",
     }
-    assert recent == ["/tmp/one"]  # a one-element list stays a list
+    assert recent == [str(one)]  # a one-element list stays a list
 
 
 def test_nonsense_in_the_settings_file_falls_back_to_defaults(isolated_settings) -> None:
@@ -142,3 +148,18 @@ def test_dark_theme_colours_the_grid(qtbot, window, random_file) -> None:
         assert image.pixelColor(2, image.height() - 2) == base
     finally:
         window.set_theme("system")
+
+
+def test_open_recent_drops_files_that_no_longer_exist(qtbot, window, tmp_path) -> None:
+    kept, gone = tmp_path / "kept.bin", tmp_path / "gone.bin"
+    for path in (kept, gone):
+        path.write_bytes(b"x" * 10)
+        assert window.open_path(str(path)) is None
+    window.close_document()
+    window.close_document()
+    gone.unlink()
+    menu = QMenu()
+    window.fill_recent_menu(menu)
+    texts = [action.text() for action in menu.actions() if not action.isSeparator()]
+    assert texts == [str(kept), "Clear Recent Files"]
+    assert settings.recent_files() == [str(kept)]

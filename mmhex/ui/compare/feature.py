@@ -73,6 +73,10 @@ class CompareFeature(QObject):
         self.windows.append(compare_window)
         compare_window.destroyed.connect(lambda *_: self._forget(compare_window))
         compare_window.show()
+        # Without a window manager nothing activates a new window: its shortcuts (F7 …) would
+        # stay dead until a click. The main window does the same for itself (focus_grid).
+        compare_window.activateWindow()
+        compare_window.view_a.setFocus()
         return compare_window
 
     def _forget(self, compare_window: CompareWindow) -> None:

@@ -73,6 +73,7 @@ class InspectorPanel(QWidget):
         self._read: Reader | None = None
         self._size = 0
         self.offset: int | None = None
+        self.origin = "At"
         self.data = b""
         self.editable = False
         self._edit_reason = "Editing needs edit mode."
@@ -101,9 +102,10 @@ class InspectorPanel(QWidget):
         self._edit_reason = reason or "Editing needs edit mode."
         self.refresh()
 
-    def show_offset(self, offset: int) -> None:
-        """Follow the cursor: decode the bytes starting at ``offset``."""
+    def show_offset(self, offset: int, origin: str = "At") -> None:
+        """Decode the bytes starting at ``offset``; ``origin`` names it ("Cursor at")."""
         self.offset = offset
+        self.origin = origin
         self.refresh()
 
     def schedule_refresh(self) -> None:
@@ -122,7 +124,7 @@ class InspectorPanel(QWidget):
         if self.offset is None or self._read is None:
             self.offset_label.setText("No byte selected")
         else:
-            self.offset_label.setText(f"At {self.offset:#x} ({self.offset:,})")
+            self.offset_label.setText(f"{self.origin} {self.offset:#x} ({self.offset:,})")
         self.table.blockSignals(True)
         try:
             for row, reading in enumerate(inspect(self.data, self.little_endian)):
