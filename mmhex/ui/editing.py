@@ -1014,15 +1014,15 @@ class EditController(QObject):
         return path
 
     def new_document(self) -> Document | None:
-        """File ▸ New (Ctrl+N): an empty document in memory, in edit mode; Save asks where."""
-        if self.saving or not self.window.may_close_document():
+        """File ▸ New (Ctrl+N): an empty document in memory, in a new tab; Save asks where."""
+        if self.saving:
             return None
         try:
             document = Document.new_scratch()
         except OSError as exc:
             self._warn(describe_error(exc), MessageLevel.ERROR)
             return None
-        self.window.set_document(document)
+        self.window.set_document(document, new_tab=True)
         self.insert_mode = True  # an empty document has nothing to overwrite
         self._status("New document in insert mode: type to add bytes; Save asks where.")
         self._refresh()

@@ -240,3 +240,16 @@ def test_replace_all_of_another_length_is_one_step_and_one_notification(
     editor.undo()
     assert window.document.read(0, len(data) + 1) == data
     assert not window.document.modified
+
+
+def test_file_new_opens_a_tab_beside_the_open_file_and_the_grid_menu_cuts(
+    qtbot, window, editor, random_file
+) -> None:
+    open_for_editing(window, editor, random_file)
+    press(qtbot, window, "Ctrl+N")
+    assert window.tab_bar.count() == 2 and window.document.scratch
+    window.tab_bar.setCurrentIndex(0)
+    assert window.document.path == str(random_file)
+    menu = window.action_builder.context_menu(window.view)
+    texts = [action.text() for action in menu.actions()]
+    assert {"Cu&t", "&Delete Selection", "&Insert Bytes…"} <= set(texts)
