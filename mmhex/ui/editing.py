@@ -698,7 +698,10 @@ class EditController(QObject):
         return True
 
     def cut(self) -> bool:
-        """Ctrl+X: copy the selection to the clipboard (raw bytes and hex text), then delete it."""
+        """Ctrl+X: copy the selection as Copy does (pane text + raw bytes), then delete it."""
+        # clipboard.py imports this module (RAW_BYTES_MIME): import it when first used.
+        from mmhex.ui.clipboard import MAX_COPY, clipboard_mime, pane_text
+
         document = self._editable()
         if document is None:
             return False
@@ -706,15 +709,20 @@ class EditController(QObject):
         if end == start:
             self._status("Select the bytes to cut first (Shift+arrows or drag).")
             return False
+        if end - start > MAX_COPY:
+            self._warn(
+                f"Nothing was cut: {end - start:,} bytes is more than the clipboard can hold "
+                f"({MAX_COPY // 2**20:,} MiB at most). Edit ▸ Delete Selection removes them."
+            )
+            return False
         try:
             data = document.read(start, end - start)
         except (OSError, ValueError) as exc:
             self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
             return False
-        mime = QMimeData()
-        mime.setData(RAW_BYTES_MIME, data)
-        mime.setText(data.hex(" ") if self.view.active_pane is Pane.HEX else data.decode("latin-1"))
-        QApplication.clipboard().setMimeData(mime)
+        pane = self.view.active_pane
+        text = pane_text(data, pane, lambda chunk: self.view.pane_characters(chunk, start))
+        QApplication.clipboard().setMimeData(clipboard_mime(text, data))
         if self._record(lambda: document.delete(start, end - start), "Cut") is None:
             return False
         self.view.set_cursor(start)
