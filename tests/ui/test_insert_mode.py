@@ -253,3 +253,21 @@ def test_file_new_opens_a_tab_beside_the_open_file_and_the_grid_menu_cuts(
     menu = window.action_builder.context_menu(window.view)
     texts = [action.text() for action in menu.actions()]
     assert {"Cu&t", "&Delete Selection", "&Insert Bytes…"} <= set(texts)
+
+
+def test_residency_map_frames_the_file_pages_behind_the_view(window, editor, tmp_path) -> None:
+    from mmhex.ui.panels.residency_panel import ResidencyPanel
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(64 * 4096))
+    open_for_editing(window, editor, path)
+    panel = ResidencyPanel()
+    panel.document = window.document
+    window.document.insert(0, b"\x01" * 8192)  # 2 pages of inserted bytes ahead of the file
+    panel.set_visible_range(8192 + 4096, 8192 + 8192)
+    assert panel.visible_range == (4096, 8192)  # the file's own pages, not document offsets
+    panel.set_visible_range(0, 4096)
+    assert panel.visible_range == (0, 0)  # inserted bytes: no file page behind them
+    panel.set_selection(8192, 8192 + 100)
+    assert panel.selection == (0, 100)
+    panel.deleteLater()
