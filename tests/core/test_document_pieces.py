@@ -6,6 +6,7 @@ the end and at window edges as often as anywhere else.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
@@ -411,3 +412,40 @@ def test_file_span_names_the_pages_behind_the_view(tmp_path: Path) -> None:
     assert document.file_span(PAGE - 10, PAGE + 10) == (0, 10)
     assert document.file_span(2 * PAGE - 5, 2 * PAGE + 5) == (PAGE - 5, 2 * PAGE + 5)
     document.close()
+
+
+def test_enospc_during_a_growing_save_leaves_the_file_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a real 1 MiB tmpfs: refused up front with the exact figures; and when the check is
+    bypassed, the copy meets ENOSPC half way, the file is untouched and no copy is left."""
+    import subprocess
+
+    from mmhex.core import layout_save
+    from mmhex.core.save import SaveError
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a small tmpfs")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        path = mount / "f.bin"
+        content = random.Random(6).randbytes(700 * 1024)
+        path.write_bytes(content)
+        document = editing(path)
+        document.insert(10, b"grow")
+        with pytest.raises(SaveError) as caught:
+            document.save()
+        assert "saving needs 716,804 bytes" in str(caught.value)
+        monkeypatch.setattr(layout_save, "free_space_problem", lambda _folder, _needed: None)
+        with pytest.raises(SaveError) as caught:
+            document.save()
+        assert caught.value.errno == errno.ENOSPC
+        assert path.read_bytes() == content
+        assert sorted(p.name for p in mount.iterdir()) == ["f.bin"]
+        assert document.modified
+        document.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
