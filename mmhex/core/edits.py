@@ -224,17 +224,30 @@ class EditLog:
 
     def dirty_ranges_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """The dirty ranges overlapping ``[start, end)``, clipped to it (for highlighting rows)."""
+        return [
+            (max(start, segment.start), min(end, segment.end))
+            for segment in self.segments_in(start, end)
+        ]
+
+    def segments_in(self, start: int, end: int) -> list[Segment]:
+        """The runs overlapping ``[start, end)``, in order (live objects: do not change them)."""
         if end <= start:
             return []
         index = bisect.bisect_right(self._starts, start)
         if index > 0 and self._segments[self._starts[index - 1]].end > start:
             index -= 1
-        found: list[tuple[int, int]] = []
+        found: list[Segment] = []
         while index < len(self._starts) and self._starts[index] < end:
-            segment = self._segments[self._starts[index]]
-            found.append((max(start, segment.start), min(end, segment.end)))
+            found.append(self._segments[self._starts[index]])
             index += 1
         return found
+
+    def overlay(self, start: int, data: bytearray) -> None:
+        """Write the edited bytes of ``[start, start + len(data))`` over ``data`` (the file's)."""
+        end = start + len(data)
+        for segment in self.segments_in(start, end):
+            lo, hi = max(start, segment.start), min(end, segment.end)
+            data[lo - start : hi - start] = segment.current[lo - segment.start : hi - segment.start]
 
     def is_dirty(self, offset: int) -> bool:
         return bool(self.dirty_ranges_in(offset, offset + 1))

@@ -45,7 +45,7 @@ class PieceScanView(MappedFile):
         return self.document.mapped.closed
 
     def read(self, offset: int, length: int) -> bytes:
-        return self.document.read(offset, length)
+        return self.document.read_for_scan(offset, length)
 
     def read_original(self, offset: int, length: int) -> bytes:
         return self.document.read_original(offset, length)
