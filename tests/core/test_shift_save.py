@@ -176,3 +176,33 @@ def test_sigkill_storm_on_tmpfs_copy_path() -> None:
         for child in folder.iterdir():
             child.unlink()
         folder.rmdir()
+
+
+def test_cancel_rolls_back_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmhex.core.progress import Cancelled, CancelToken
+
+    undone: list[Shift] = []
+    real_undo = shift_save._undo_insert
+    monkeypatch.setattr(
+        shift_save, "_undo_insert", lambda fd, shift: (undone.append(shift), real_undo(fd, shift))
+    )
+
+    path = tmp_path / "f.bin"
+    content = random.Random(7).randbytes(64 * BLOCK)
+    path.write_bytes(content)
+    inode = path.stat().st_ino
+    document = Document.open(str(path))
+    document.enable_editing()
+    for edit in (lambda: document.insert(3, b"abc"), lambda: document.insert(0, bytes(BLOCK))):
+        made = edit()  # the copy path, then (on ext4) the shift path
+        token = CancelToken()
+        token.cancel()  # pressed as the save starts: it stops at its first progress step
+        with pytest.raises(Cancelled):
+            document.save(cancel=token)
+        assert path.read_bytes() == content and path.stat().st_ino == inode
+        assert not list(tmp_path.glob(".*mmhex-*"))
+        assert document.modified
+        document.revert(made)
+    # On a file system that shifts, the second save inserted the gap and collapsed it again.
+    assert len(undone) == (1 if supports_shift(tmp_path) else 0)
+    document.close()
