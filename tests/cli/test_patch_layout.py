@@ -59,3 +59,47 @@ def test_a_bad_operation_writes_nothing(tmp_path: Path) -> None:
     result = mmhex("patch", str(path), "--from", str(patch))
     assert result.returncode == 2 and "delete OFFSET LENGTH" in result.stderr
     assert state(path) == before
+
+
+def test_mmhex_recover_undoes_an_interrupted_shift(tmp_path: Path) -> None:
+    """A save killed right after fallocate shifted the tail (before the gap was filled):
+    `mmhex recover` collapses the gap again and says so."""
+    import pytest
+
+    from mmhex.core import shift_save
+    from mmhex.core.document import Document
+
+    path = tmp_path / "f.bin"
+    content = random.Random(3).randbytes(32 * 4096)
+    path.write_bytes(content)
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.insert(4096, b"\x55" * 4096)
+    plan = document.plan_layout_save()
+    shift = shift_save.shift_of(plan, 4096)
+    assert shift is not None
+
+    class Killed(BaseException):
+        pass
+
+    def die_after_shift(step: str) -> None:
+        if step == "shifted":
+            raise Killed  # as SIGKILL would: nothing after this point runs
+
+    try:
+        shift_save.save_shift(str(path), shift, document.read, None, checkpoint=die_after_shift)
+    except Killed:
+        pass
+    except OSError:
+        pytest.skip("this file system cannot fallocate(INSERT_RANGE)")
+    document.close()
+    if path.stat().st_size == len(content):
+        pytest.skip("this file system cannot fallocate(INSERT_RANGE)")
+    assert shift_save.has_shift_journal(str(path))
+    result = mmhex("recover", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "rolled back" in result.stdout
+    assert path.read_bytes() == content
+    assert not shift_save.has_shift_journal(str(path))
+    again = mmhex("recover", str(path))
+    assert again.returncode == 0 and "no interrupted save" in again.stdout
