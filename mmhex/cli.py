@@ -79,6 +79,9 @@ class GuiRequest:
         first = [(self.path, self.offset)] if self.path is not None else []
         return first + list(self.more)
 
+    pid: int | None = None  # --pid: open this process's memory instead of a file
+    run: tuple[str, ...] = ()  # --run -- CMD ARGS: start CMD as mmhex's child and open it
+
 
 def split_path_offset(arg: str) -> tuple[str, str | None]:
     """Split ``FILE:0x1F400`` into path and offset, unless the whole argument names a file."""
@@ -115,6 +118,12 @@ def _gui_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open a window of its own instead of a tab in the mmhex already running",
     )
+    parser.add_argument("--pid", type=int, help="open the memory of running process PID")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="--run -- CMD [ARGS…]: start CMD as mmhex's child and open its memory",
+    )
     parser.add_argument("--version", action="version", version=f"mmhex {__version__}")
     return parser
 
@@ -124,7 +133,17 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
     from mmhex.core.expressions import ExpressionError, parse_expression
 
     parser = _gui_parser()
+    run: tuple[str, ...] = ()
+    if "--run" in argv:  # everything after it (and after its "--") is the program's
+        at = argv.index("--run")
+        rest = argv[at + 1 :]
+        run = tuple(rest[1:] if rest[:1] == ["--"] else rest)
+        argv = argv[: at + 1]
+        if not run:
+            parser.error("--run needs a command: mmhex --run -- CMD [ARGS…]")
     args = parser.parse_args(argv)
+    if sum((bool(args.file), args.pid is not None, bool(run))) > 1:
+        parser.error("give one of FILE, --pid PID and --run -- CMD")
     path, offset = (None, None)
     files = [split_path_offset(arg) for arg in args.file]
     if files:
@@ -146,6 +165,8 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
         compare=compare,
         more=tuple(files[1:]),
         new_window=args.new_window,
+        pid=args.pid,
+        run=run,
     )
 
 

@@ -27,13 +27,14 @@ libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 PROT = mmap.PROT_READ | mmap.PROT_WRITE
 FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 
+# Mapped before the hole is made, so that this one-page mapping cannot land in it.
+untouched = libc.mmap(None, PAGE, PROT, FLAGS, -1, 0)
 anon = libc.mmap(None, 3 * PAGE, PROT, FLAGS, -1, 0)
 assert anon not in (None, ctypes.c_void_p(-1).value)
 libc.munmap(anon + PAGE, PAGE)  # the hole
 marker = b"MMHEX-PROCESS-MARKER-" + bytes(range(256))
 ctypes.memmove(anon, marker, len(marker))
 ctypes.memmove(anon + 2 * PAGE, b"second half " * 10, 120)
-untouched = libc.mmap(None, PAGE, PROT, FLAGS, -1, 0)
 
 with open(sys.argv[1], "r+b") as backing:
     file_map = mmap.mmap(backing.fileno(), 0)

@@ -11,8 +11,8 @@ import hashlib
 import zlib
 from typing import Any
 
-from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
+from mmhex.core.read_through import scannable
 from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
 
 ALGORITHMS = ("CRC-32", "MD5", "SHA-1", "SHA-256")
@@ -57,7 +57,7 @@ def compute_checksums(
 
     Raises FileTruncatedError if the file shrinks meanwhile, Cancelled if cancelled.
     """
-    mapped: MappedFile = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
+    mapped = scannable(source)  # see read_through
     end = mapped.size if end is None else min(end, mapped.size)
     start = max(0, min(start, end))
     hashers = {name: _new(name) for name in algorithms}

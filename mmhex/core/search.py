@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
+from mmhex.core.read_through import scannable
 from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
 
 try:  # SIMD substring search; optional so that a missing wheel only costs speed
@@ -869,10 +870,8 @@ def _make_engine(pattern: CompiledPattern, options: SearchOptions) -> _FixedEngi
 
 # ===================================================================== the scan itself
 def _mapped_of(source: Any) -> MappedFile:
-    mapped = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
-    if not isinstance(mapped, MappedFile):
-        raise TypeError("expected a Document or a MappedFile")
-    return mapped
+    # A source without a MappedFile (a process) is read through its own read(): read_through.
+    return scannable(source)
 
 
 def _as_compiled(

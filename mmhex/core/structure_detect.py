@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass
 
 from mmhex.core.structure_stream import Readable
@@ -142,7 +141,8 @@ def describe(document: Readable, path: str | None = None, modified: bool = False
     except (ImportError, OSError):
         return None
     try:
-        if path is not None and not modified and stat.S_ISREG(os.stat(path).st_mode):
+        # A path that names no regular file (a process's label) describes the bytes shown.
+        if path is not None and not modified and os.path.isfile(path):
             # The document holds the link's target, so describe that (as `file -L` does).
             return magic.from_file(os.path.realpath(path))
         return magic.from_buffer(document.read(0, min(document.size, _BUFFER_BYTES)))

@@ -149,12 +149,25 @@ def run_gui(request: GuiRequest) -> int:
 
 
 def open_request(window: MainWindow, request: GuiRequest) -> int:
-    """Open the command line's files (a tab each) at their offsets; 1 (and a line on stderr per
-    failure) when one could not be opened. The first file's tab ends up in front."""
+    """Open the command line's files (a tab each) at their offsets, or the process asked for;
+    1 (and a line on stderr per failure) when one could not be opened. The first file's tab
+    ends up in front."""
     if request.compare is not None:
         from mmhex.ui.compare.feature import open_compare_request
 
         return open_compare_request(window, *request.compare)
+    if request.pid is not None or request.run:
+        from mmhex.ui.process import feature as process
+
+        error = process.open_request_process(window, request.pid, request.run)
+        if error is None and request.offset is not None:
+            error = process.go_to_address(window, request.offset)  # an address for a process
+            if error is not None:
+                window.show_message(error)
+        if error is not None:
+            print(f"mmhex: {error}", file=sys.stderr, flush=True)
+            return 1
+        return 0
     status = 0
     for path, offset in request.files:
         error = window.open_path(path, readonly=request.readonly)

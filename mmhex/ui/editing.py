@@ -50,7 +50,7 @@ from mmhex.ui.edit_actions import EDIT_ACTIONS
 from mmhex.ui.hex_view import Highlight, Pane
 from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
-from mmhex.ui.undo import EditBatchCommand, EditCommand
+from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
 
@@ -63,6 +63,11 @@ STATUS_MS = 8000
 # Saves shorter than this never flash a progress bar.
 PROGRESS_DELAY_MS = 300
 DIRTY_COLOR = QColor(255, 160, 0, 120)  # amber: readable under light and dark text
+
+
+def resizable(document: object) -> bool:
+    """Whether bytes can be inserted and deleted (a file's document; a process's memory not)."""
+    return hasattr(document, "insert")
 
 
 def repeated(pattern: bytes, length: int) -> bytes:
@@ -555,7 +560,10 @@ class EditController(QObject):
             return None
         start, end = self.view.selection
         if end > start:
-            if self._record(lambda: document.delete(start, end - start), "Typing", True) is None:
+            if (
+                self._resize_record(lambda: document.delete(start, end - start), "Typing", True)
+                is None
+            ):
                 return None
             self._place_cursor(start)
             return start
@@ -657,7 +665,7 @@ class EditController(QObject):
             )
             return
         self._delete_armed = None
-        if self._record(lambda: document.fill(start, end - start, b"\0"), "Zero-fill") is not None:
+        if self._fill_record(document, start, end, b"\0", "Zero-fill") is not None:
             self._status(
                 f"Filled {end - start:,} bytes with 00 from 0x{start:x}; Ctrl+Z undoes it."
             )
@@ -675,7 +683,7 @@ class EditController(QObject):
         if offset == 0:
             self._status("Nothing before the first byte to delete.")
             return
-        if self._record(lambda: document.delete(offset - 1, 1), "Typing", True) is not None:
+        if self._resize_record(lambda: document.delete(offset - 1, 1), "Typing", True) is not None:
             self._place_cursor(offset - 1)
 
     def delete_selection(self) -> bool:
@@ -689,7 +697,7 @@ class EditController(QObject):
                 self._status("Select the bytes to delete first (Shift+arrows or drag).")
                 return False
             end = start + 1
-        if self._record(lambda: document.delete(start, end - start), "") is None:
+        if self._resize_record(lambda: document.delete(start, end - start), "") is None:
             return False
         self.view.set_cursor(start)
         self._status(
@@ -723,7 +731,7 @@ class EditController(QObject):
         pane = self.view.active_pane
         text = pane_text(data, pane, lambda chunk: self.view.pane_characters(chunk, start))
         QApplication.clipboard().setMimeData(clipboard_mime(text, data))
-        if self._record(lambda: document.delete(start, end - start), "Cut") is None:
+        if self._resize_record(lambda: document.delete(start, end - start), "Cut") is None:
             return False
         self.view.set_cursor(start)
         self._status(f"Cut {end - start:,} byte{'s' if end - start != 1 else ''} at 0x{start:x}.")
@@ -765,7 +773,7 @@ class EditController(QObject):
         document = self._editable(allow_empty=True)
         if document is None or count <= 0:
             return False
-        if self._record(lambda: document.insert_fill(offset, count, pattern), "") is None:
+        if self._resize_record(lambda: document.insert_fill(offset, count, pattern), "") is None:
             return False
         self.view.set_cursor(offset)
         self._status(f"Inserted {count:,} byte{'s' if count != 1 else ''} at 0x{offset:x}.")
@@ -777,7 +785,7 @@ class EditController(QObject):
         if document is None:
             return False
         old = document.size
-        if self._record(lambda: document.resize(size, pattern), "") is None:
+        if self._resize_record(lambda: document.resize(size, pattern), "") is None:
             return False
         self._status(f"Resized from {old:,} to {size:,} bytes.")
         return True
@@ -810,6 +818,27 @@ class EditController(QObject):
             )
         return edit
 
+    def _resize_record(
+        self, make: Callable[[], AnyEdit], label: str, typing: bool = False
+    ) -> AnyEdit | None:
+        """``_record`` for an edit that changes the size; refused with a reason where the
+        document cannot grow or shrink (a process's memory)."""
+        if not resizable(self._document):
+            self._warn(
+                "This memory cannot grow or shrink: inserting and deleting bytes works on files. "
+                "Press Insert for overwrite mode."
+            )
+            return None
+        return self._record(make, label, typing)
+
+    def _fill_record(
+        self, document: Document, start: int, end: int, pattern: bytes, label: str
+    ) -> AnyEdit | None:
+        """A fill: a pattern piece where the document has them, else the bytes written."""
+        if hasattr(document, "fill"):
+            return self._record(lambda: document.fill(start, end - start, pattern), label)
+        return self._write(start, repeated(pattern, end - start), label)
+
     def _write(
         self, offset: int, data: bytes, label: str, *, typing: bool = False
     ) -> AnyEdit | None:
@@ -821,7 +850,7 @@ class EditController(QObject):
     def _insert(self, offset: int, data: bytes, *, typing: bool = False) -> AnyEdit | None:
         document = self._document
         assert document is not None
-        return self._record(
+        return self._resize_record(
             lambda: document.insert(offset, data), "Typing" if typing else "", typing
         )
 
@@ -849,7 +878,11 @@ class EditController(QObject):
         # last to first, so each offset still means what it meant when the places were found.
         resizing = any(len(item) > 2 and item[2] != len(item[1]) for item in edits)
         ordered = sorted(edits, key=lambda item: item[0], reverse=True) if resizing else edits
-        with document.batch():  # listeners hear of the whole step once
+        if resizing and not resizable(document):
+            self._warn(f"{label} refused: this memory cannot grow or shrink, so a replacement "
+                       "must have the length of what it replaces.")  # fmt: skip
+            return False
+        with batch_of(document):  # listeners hear of the whole step once
             for item in ordered:
                 offset, data = item[0], item[1]
                 try:
@@ -912,7 +945,7 @@ class EditController(QObject):
         """INS paste: the clipboard replaces the selection, or goes in before the cursor."""
         if end == start:
             start = end = document.size if self._append_next else self.view.cursor_offset
-        made = self._record(lambda: document.replace(start, end - start, data), "Paste")
+        made = self._resize_record(lambda: document.replace(start, end - start, data), "Paste")
         if made is None:
             return False
         self._place_cursor(start + len(data))
@@ -941,7 +974,7 @@ class EditController(QObject):
         document = self._editable()
         if document is None or not pattern or end <= start:
             return False
-        if self._record(lambda: document.fill(start, end - start, pattern), "Fill") is None:
+        if self._fill_record(document, start, end, pattern, "Fill") is None:
             return False
         self._status(f"Filled {end - start:,} bytes from 0x{start:x} with {pattern.hex(' ')}.")
         return True
@@ -982,7 +1015,7 @@ class EditController(QObject):
         if self.saving:
             self._status("A save is already running.")
             return False
-        if document.scratch:
+        if getattr(document, "scratch", False):
             return self.save_as()  # File ▸ New: there is no file yet, ask where
         if not document.modified:
             self._status("Nothing to save: the file already holds what you see.")
@@ -1017,7 +1050,8 @@ class EditController(QObject):
         )
 
     def ask_save_path(self, document: Document) -> str:
-        start = os.path.join(os.getcwd(), "Untitled") if document.scratch else document.path
+        scratch = getattr(document, "scratch", False)
+        start = os.path.join(os.getcwd(), "Untitled") if scratch else document.path
         path, _filter = QFileDialog.getSaveFileName(self.window, "Save As", start)
         return path
 
@@ -1041,7 +1075,7 @@ class EditController(QObject):
         document = self._document
         # A saved insert or delete writes a new file: the undo steps' pieces of the old one
         # would mean other bytes there, so the history ends with such a save.
-        self._history_ends = document is not None and document.layout_changed
+        self._history_ends = bool(getattr(document, "layout_changed", False))
         overwrite = False
         while True:
             try:
@@ -1118,13 +1152,16 @@ class EditController(QObject):
             self._status("Nothing to revert: there are no unsaved edits.")
             return False
         name = os.path.basename(document.path)
-        if not questions.confirm_revert(self.window, name, document.unsaved_bytes):
+        unsaved = getattr(document, "unsaved_bytes", None)
+        if unsaved is None:
+            unsaved = sum(high - low for low, high in document.dirty_ranges())
+        if not questions.confirm_revert(self.window, name, unsaved):
             return False
         clean = self.stack.cleanIndex()
         if clean >= 0:
             # Step back through the history first, so that whatever follows offsets through
             # inserts and deletes (bookmarks) follows the way back too; one notification.
-            with document.batch():
+            with batch_of(document):
                 self.stack.setIndex(clean)
         document.revert_all()
         self.stack.clear()

@@ -19,6 +19,7 @@ def install_features(window: QMainWindow) -> None:
     from mmhex.ui import clipboard, editing, links, selection_tools
     from mmhex.ui.compare import feature as compare_feature
     from mmhex.ui.panels import residency_panel, structure_panel
+    from mmhex.ui.process import feature as process_feature
     from mmhex.ui.search import feature as search_feature
 
     clipboard.install(window)  # before editing: Copy rows go above Paste in the Edit menu
@@ -30,6 +31,7 @@ def install_features(window: QMainWindow) -> None:
     residency_panel.install(window)
     structure_panel.install(window)
     compare_feature.install(window)
+    process_feature.install(window)
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
     preferred_widths(window)

@@ -43,6 +43,9 @@ from mmhex.ui.theme import byte_class_colours
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
 Highlighter = Callable[[int, int], Iterable[Highlight]]
 KeyHandler = Callable[[QKeyEvent], bool]  # True when it used the key
+# Optional hooks for documents whose offsets stand for something else (a process's addresses):
+OffsetLabeller = Callable[[int], str]  # a row's first offset -> the text of its offset column
+RowSeparator = Callable[[int], str | None]  # a row's first offset -> a note drawn above the row
 
 WHEEL_STEP = 120  # angleDelta units of one notch
 ERROR_COLOR = QColor(210, 50, 50)  # readable on light and dark backgrounds
@@ -193,6 +196,10 @@ class HexView(QAbstractScrollArea):
         # Keys no binding claims (typing, Backspace, Delete) go here: the editing feature.
         self.key_handler: KeyHandler | None = None
         self._highlighters: list[Highlighter] = []
+        self.offset_labeller: OffsetLabeller | None = None
+        self.row_separator: RowSeparator | None = None
+        self._note_chars = 0  # room right of the text column for row_separator notes
+        self._offset_header = ""  # the offset column's title while a labeller is set
         self._announced_range: tuple[int, int] | None = None
         self._key_bindings = {
             sequence.toString(): method for sequence, method in view_key_bindings()
@@ -355,7 +362,7 @@ class HexView(QAbstractScrollArea):
         per_row = self.model.bytes_per_row
         group = self.model.group
         gap8 = self.model.gap8
-        digits = offset_digits(self.size, self.model.offset_base)
+        digits = self._offset_digits()
         offset_x = char_width
         hex_x = offset_x + (digits + 2) * char_width
         # The text column starts two characters after the hex column (RowText.line_text).
@@ -368,7 +375,7 @@ class HexView(QAbstractScrollArea):
             offset_x=offset_x,
             hex_x=hex_x,
             text_x=text_x,
-            width=text_x + (per_row + 1) * char_width,
+            width=text_x + (per_row + 1 + self._note_chars) * char_width,
             bytes_per_row=per_row,
             group=group,
             header_hex=_header_hex(per_row, group, gap8),
@@ -654,6 +661,65 @@ class HexView(QAbstractScrollArea):
             self._highlighters.remove(highlighter)
         self.viewport().update()
 
+    # ----------------------------------------------------------------- offset labels, separators
+    def set_offset_labeller(
+        self,
+        labeller: OffsetLabeller | None,
+        separator: RowSeparator | None = None,
+        note_chars: int = 0,
+        header: str = "",
+    ) -> None:
+        """Label rows by ``labeller`` (e.g. virtual addresses) and mark boundaries.
+
+        ``separator(offset)`` gives the note for a boundary at a row's start (or None): a line
+        is drawn there and the note to its right, in ``note_chars`` columns after the text
+        column, so no byte is ever covered. None and None restore plain offsets.
+        """
+        self.offset_labeller = labeller
+        self.row_separator = separator
+        self._note_chars = note_chars if separator is not None else 0
+        self._offset_header = header if labeller is not None else ""
+        self._relayout()
+
+    def offset_label(self, row: RowText) -> str:
+        """The text of ``row``'s offset column."""
+        return row.offset_text if self.offset_labeller is None else self.offset_labeller(row.offset)
+
+    def separators_on_screen(self) -> list[tuple[int, str]]:
+        """(row offset, note) of the boundaries drawn now (for tests and accessibility)."""
+        if self.row_separator is None:
+            return []
+        found = []
+        for row in self.model.row_texts():
+            note = self.row_separator(row.offset)
+            if note:
+                found.append((row.offset, note))
+        return found
+
+    def _offset_digits(self) -> int:
+        digits = offset_digits(self.size, self.model.offset_base)
+        if self.offset_labeller is None or self.size == 0:
+            return digits
+        return max(len(self.offset_labeller(0)), len(self.offset_labeller(self.last_offset)))
+
+    def _paint_separators(
+        self, painter: QPainter, geometry: Geometry, rows: list[RowText], palette: QPalette
+    ) -> None:
+        if self.row_separator is None:
+            return
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        right = max(geometry.width, self.viewport().width() + self.horizontalScrollBar().value())
+        note_x = geometry.text_x + (geometry.bytes_per_row + 1) * geometry.char_width
+        for index, row in enumerate(rows):
+            note = self.row_separator(row.offset)
+            if not note:
+                continue
+            y = geometry.row_y(index)
+            painter.setPen(QPen(accent, 1, Qt.PenStyle.DashLine))
+            painter.drawLine(QPointF(0, y), QPointF(right, y))
+            painter.setPen(accent)
+            painter.drawText(QPointF(note_x, y + geometry.ascent), note)
+
     # ----------------------------------------------------------------- hit testing
     def hit(self, position: QPointF) -> tuple[Pane, int] | None:
         """The pane and byte offset under a viewport position (clamped to the file)."""
@@ -707,6 +773,7 @@ class HexView(QAbstractScrollArea):
         self._paint_selection(painter, geometry, rows, palette)
         self._paint_text(painter, geometry, rows, palette)
         self._paint_cursor(painter, geometry, rows, palette)
+        self._paint_separators(painter, geometry, rows, palette)
 
     def _dim_color(self, palette: QPalette) -> QColor:
         return palette.color(QPalette.ColorRole.PlaceholderText)
@@ -714,7 +781,7 @@ class HexView(QAbstractScrollArea):
     def _paint_header(self, painter: QPainter, geometry: Geometry, palette: QPalette) -> None:
         baseline = geometry.ascent + 1
         painter.setPen(self._dim_color(palette))
-        base = "offset" if self.model.offset_base == 16 else "decimal"
+        base = self._offset_header or ("offset" if self.model.offset_base == 16 else "decimal")
         painter.drawText(QPointF(geometry.offset_x, baseline), base)
         painter.drawText(QPointF(geometry.hex_x, baseline), geometry.header_hex)
         painter.drawText(QPointF(geometry.text_x, baseline), geometry.header_text)
@@ -778,7 +845,7 @@ class HexView(QAbstractScrollArea):
         line = geometry.line_height
         painter.setPen(dim)
         for index, row in enumerate(rows):
-            painter.drawText(QPointF(offset_x, baseline + index * line), row.offset_text)
+            painter.drawText(QPointF(offset_x, baseline + index * line), self.offset_label(row))
         if rows and rows[0].class_lines:
             # One pen per byte class: a few drawText calls per row instead of one per byte.
             colours = byte_class_colours(palette)

@@ -9,6 +9,7 @@ is reported through ``on_error`` with one sentence.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
@@ -26,6 +27,12 @@ ErrorReporter = Callable[[str], None]
 
 # Typing in insert mode merges inserts and nibble overwrites into one step up to this many edits.
 MAX_TYPED_EDITS = 4096
+
+
+def batch_of(document: object) -> contextlib.AbstractContextManager[object]:
+    """One notification for many edits where the document can batch (a process cannot)."""
+    batch = getattr(document, "batch", None)
+    return batch() if batch is not None else contextlib.nullcontext()
 
 
 def describe_edit(label: str, edit: AnyEdit) -> str:
@@ -176,7 +183,7 @@ class EditBatchCommand(QUndoCommand):
     def _run(self, edits: list[AnyEdit], step: Callable[[AnyEdit], None], verb: str) -> None:
         failed: list[str] = []
         # Listeners hear of the whole step once (issue 10: not once per place).
-        with self.document.batch():
+        with batch_of(self.document):
             for edit in edits:
                 try:
                     step(edit)

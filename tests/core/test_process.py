@@ -6,54 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mmhex.core import process
 from mmhex.core.process import AddressSpace, ProcessAccessError, ProcessMemory, parse_maps
+from tests.process_support import Child, child  # noqa: F401 (fixture)
 from tests.residency_support import nobody, run_as_nobody  # noqa: F401 (fixture)
 
-CHILD = Path(__file__).resolve().parent.parent / "process_child.py"
 
-
-class Child:
-    def __init__(self, backing: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(backing)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.info = json.loads(self.proc.stdout.readline())
-        self.pid = self.proc.pid
-        # Its first read of stdin still allocates; after one answer its maps hold still.
-        assert self.ask("ping") == "pong"
-
-    def ask(self, line: str) -> str:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.ask("quit")
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def child(tmp_path: Path) -> Iterator[Child]:
-    backing = tmp_path / "backing.bin"
-    backing.write_bytes(bytes(range(256)) * 32)  # two pages of a known pattern
-    running = Child(backing)
-    yield running
-    running.stop()
-
-
-def test_regions_equal_proc_maps(child: Child) -> None:
+def test_regions_equal_proc_maps(child: Child) -> None:  # noqa: F811
     with open(f"/proc/{child.pid}/maps") as stream:
         lines = stream.read().splitlines()
     regions = process.read_maps(child.pid)
@@ -66,7 +29,7 @@ def test_regions_equal_proc_maps(child: Child) -> None:
         assert not by_path["[vvar]"].readable
 
 
-def test_bytes_read_equal_the_childs(child: Child) -> None:
+def test_bytes_read_equal_the_childs(child: Child) -> None:  # noqa: F811
     info = child.info
     with ProcessMemory(child.pid) as memory:
         marker = bytes.fromhex(info["marker"])
@@ -82,7 +45,7 @@ def test_bytes_read_equal_the_childs(child: Child) -> None:
         assert memory.read(offset, len(marker)) == marker
 
 
-def test_the_unmapped_gap_is_folded(child: Child) -> None:
+def test_the_unmapped_gap_is_folded(child: Child) -> None:  # noqa: F811
     info = child.info
     page = info["page"]
     with ProcessMemory(child.pid) as memory:
@@ -103,7 +66,7 @@ def test_the_unmapped_gap_is_folded(child: Child) -> None:
         assert space.size == sum(r.size for r in space.regions if r.readable)
 
 
-def test_pagemap_presence_flips_when_the_child_touches_a_page(child: Child) -> None:
+def test_pagemap_presence_flips_when_the_child_touches_a_page(child: Child) -> None:  # noqa: F811
     address = child.info["untouched"]
     with ProcessMemory(child.pid) as memory:
         before = memory.pagemap(address, 1)[0]
@@ -115,7 +78,7 @@ def test_pagemap_presence_flips_when_the_child_touches_a_page(child: Child) -> N
         assert process.page_state(after).startswith("present, anonymous")
 
 
-def test_search_finds_the_marker_the_child_wrote(child: Child) -> None:
+def test_search_finds_the_marker_the_child_wrote(child: Child) -> None:  # noqa: F811
     marker = bytes.fromhex(child.info["marker"])[:21]
     with ProcessMemory(child.pid) as memory:
         found = []
@@ -131,7 +94,7 @@ def test_search_finds_the_marker_the_child_wrote(child: Child) -> None:
     assert child.info["anon"] in found
 
 
-def test_a_write_changes_the_childs_memory(child: Child) -> None:
+def test_a_write_changes_the_childs_memory(child: Child) -> None:  # noqa: F811
     address = child.info["second"]
     with ProcessMemory(child.pid, writable=True) as memory:
         offset = memory.space.offset_of(address)
@@ -140,7 +103,7 @@ def test_a_write_changes_the_childs_memory(child: Child) -> None:
     assert child.ask(f"peek {address} 16") == b"WRITTEN BY MMHEX".hex()
 
 
-def test_read_only_refuses_writes(child: Child) -> None:
+def test_read_only_refuses_writes(child: Child) -> None:  # noqa: F811
     with ProcessMemory(child.pid) as memory, pytest.raises(ProcessAccessError):
         memory.write(0, b"x")
 
@@ -174,7 +137,7 @@ def test_parse_maps_keeps_spaces_in_names() -> None:
     assert space.address_of(5) == 0x7F05
 
 
-def test_dump_pid_equals_xxd_of_the_same_bytes(child: Child, tmp_path: Path) -> None:
+def test_dump_pid_equals_xxd_of_the_same_bytes(child: Child, tmp_path: Path) -> None:  # noqa: F811
     address = child.info["anon"]
     count = 200
     copy = tmp_path / "copy.bin"
@@ -201,7 +164,7 @@ def test_dump_pid_equals_xxd_of_the_same_bytes(child: Child, tmp_path: Path) -> 
     assert ours == xxd
 
 
-def test_dump_pid_stops_at_an_unreadable_page(child: Child) -> None:
+def test_dump_pid_stops_at_an_unreadable_page(child: Child) -> None:  # noqa: F811
     result = subprocess.run(
         [
             sys.executable,
@@ -224,7 +187,7 @@ def test_dump_pid_stops_at_an_unreadable_page(child: Child) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_maps_cli_text_and_json(child: Child) -> None:
+def test_maps_cli_text_and_json(child: Child) -> None:  # noqa: F811
     text = subprocess.run(
         [sys.executable, "-m", "mmhex", "maps", str(child.pid)],
         capture_output=True,

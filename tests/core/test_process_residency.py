@@ -1,0 +1,67 @@
+"""Per-region page counts from pagemap, against a bit-by-bit reference and a child's pages."""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mmhex.core import process
+from mmhex.core.process import ProcessMemory
+from mmhex.core.process_residency import PageCounts, count_raw, region_pages
+from tests.process_support import Child, child  # noqa: F401 (fixture)
+
+FLAGS = (
+    process.PAGEMAP_PRESENT,
+    process.PAGEMAP_SWAPPED,
+    process.PAGEMAP_FILE,
+    process.PAGEMAP_EXCLUSIVE,
+    process.PAGEMAP_SOFT_DIRTY,
+)
+
+
+def reference(entries: list[int]) -> PageCounts:
+    present = [e for e in entries if e & process.PAGEMAP_PRESENT]
+    swapped = [
+        e for e in entries if not e & process.PAGEMAP_PRESENT and e & process.PAGEMAP_SWAPPED
+    ]
+    held = present + swapped
+    return PageCounts(
+        pages=len(entries),
+        present=len(present),
+        swapped=len(swapped),
+        file_backed=sum(1 for e in held if e & process.PAGEMAP_FILE),
+        anonymous=sum(1 for e in held if not e & process.PAGEMAP_FILE),
+        soft_dirty=sum(1 for e in entries if e & process.PAGEMAP_SOFT_DIRTY),
+    )
+
+
+entry = st.builds(
+    lambda pfn, bits: pfn | sum(flag for flag, on in zip(FLAGS, bits, strict=True) if on),
+    st.integers(0, (1 << 55) - 1),
+    st.tuples(*(st.booleans() for _ in FLAGS)),
+)
+
+
+@given(st.lists(entry, max_size=200))
+def test_count_raw_equals_a_bit_by_bit_reference(entries: list[int]) -> None:
+    raw = struct.pack(f"<{len(entries)}Q", *entries)
+    assert count_raw(raw) == reference(entries)
+
+
+def test_region_counts_follow_the_child(child: Child) -> None:  # noqa: F811
+    with ProcessMemory(child.pid) as memory:
+        address = child.info["untouched"]
+        region = next(r for r in memory.space.regions if r.start <= address < r.end)
+        entries = memory.pagemap(region.start, region.size // process.PAGE_SIZE)
+        before = region_pages(memory, region)
+        assert before == reference(entries)
+        page = (address - region.start) // process.PAGE_SIZE
+        assert not entries[page] & process.PAGEMAP_PRESENT
+        assert child.ask("touch") == "ok"
+        after = region_pages(memory, region)
+        assert after is not None and before is not None
+        assert after.present == before.present + 1
+        assert after.anonymous == before.anonymous + 1
+        assert "present" in after.details and after.summary.endswith("present")
