@@ -9,6 +9,7 @@ times in ``AAAA``); a regular expression reports non-overlapping leftmost matche
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -24,6 +25,18 @@ HELP = (
 OUTPUT_ERROR_STATUS = 2
 
 _ENCODINGS = ("latin-1", "utf-8", "utf-16-le", "utf-16-be")
+
+# The limits of the windowed regex search, for --help (the README says the same).
+LIMITS = (
+    "Regex limits: the file is searched in overlapping pieces, not as one string, so a match is "
+    "at most --max-match bytes long (64 KiB by default; a longer one is cut there, or missed "
+    "if it needs the bytes beyond to match at all; a warning says when a pattern can run that "
+    "long, e.g. .* or [^x]+, and when a match reached it), look-aheads and look-behinds "
+    "see at most 4 KiB around a match, ^ and $ (without (?m)) mean the start and end of the "
+    "file, a pattern that can match the empty string is refused, and the regex may spend at "
+    "most --regex-time-limit seconds on one 16 MiB piece (patterns like (a+)+$ can backtrack "
+    "forever: the search stops with a message naming the limit, exit status 2)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +69,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-i", "--ignore-case", action="store_true", help="text and regex: ignore letter case"
     )
     parser.add_argument("--count", action="store_true", help="print only the number of matches")
+    parser.add_argument(
+        "--max-match",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help="regex: longest match reported whole (default 65536)",
+    )
+    parser.add_argument(
+        "--regex-time-limit",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="regex: stop if one 16 MiB piece takes longer than this (default 10; 0: no limit)",
+    )
     parser.set_defaults(mode="text")
+    parser.epilog = LIMITS
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of bytes")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
+    return value
+
+
+def _options(args: argparse.Namespace):  # -> SearchOptions
+    from mmhex.core.search import DEFAULT_OPTIONS
+
+    changes = {}
+    if args.max_match is not None:
+        changes["max_regex_match"] = args.max_match
+    if args.regex_time_limit is not None:
+        changes["regex_time_limit"] = args.regex_time_limit
+    return dataclasses.replace(DEFAULT_OPTIONS, **changes)
 
 
 def _pattern(args: argparse.Namespace):  # -> SearchPattern
@@ -77,13 +136,22 @@ def _pattern(args: argparse.Namespace):  # -> SearchPattern
 
 def run(args: argparse.Namespace) -> int:
     from mmhex.core.mapping import MappedFile  # no Document: no edit/save machinery to load
-    from mmhex.core.search import PatternError, compile_pattern, count_matches, iter_match_batches
+    from mmhex.core.search import (
+        PatternError,
+        RegexTimeLimitError,
+        compile_pattern,
+        count_matches,
+        iter_match_batches,
+    )
 
+    options = _options(args)
     try:
-        pattern = compile_pattern(_pattern(args))
+        pattern = compile_pattern(_pattern(args), options.max_regex_match)
     except PatternError as exc:
         print(f"mmhex find: {exc}", file=sys.stderr)
         return 2
+    for warning in pattern.warnings:
+        print(f"mmhex find: warning: {warning} (see --help)", file=sys.stderr)
     try:
         mapped = MappedFile(args.file)
     except OSError as exc:
@@ -91,19 +159,37 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout
     found = 0
+    # Regex matches as long as the longest match may have been cut there (see LIMITS).
+    at_limit = 0
+    watch = pattern.may_exceed
     try:
-        if args.count:
-            found = count_matches(mapped, pattern)
+        if args.count and not watch:
+            found = count_matches(mapped, pattern, options=options)
             out.write(f"{found}\n")
         else:
-            for batch in iter_match_batches(mapped, pattern):
-                out.write("\n".join([str(m.start) for m in batch]) + "\n")
+            for batch in iter_match_batches(mapped, pattern, options=options):
+                if watch:
+                    at_limit += sum(1 for m in batch if m.length >= pattern.max_length)
+                if not args.count:
+                    out.write("\n".join([str(m.start) for m in batch]) + "\n")
                 found += len(batch)
+            if args.count:
+                out.write(f"{found}\n")
         out.flush()
+    except RegexTimeLimitError as exc:
+        out.flush()
+        print(f"mmhex find: {exc.describe('--regex-time-limit')}", file=sys.stderr)
+        return 2
     except OSError as exc:  # reading the file (output failures are OutputError, see cli)
         out.flush()
         print(f"mmhex find: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
     finally:
         mapped.close()
+    if at_limit:
+        print(
+            f"mmhex find: warning: {at_limit:,} match(es) reached the longest match of "
+            f"{pattern.max_length:,} bytes and may go on past it (raise --max-match)",
+            file=sys.stderr,
+        )
     return 0 if found else 1

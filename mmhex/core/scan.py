@@ -9,6 +9,12 @@ in place under a lease held only for that window; when no lease can be had (the 
 writing somewhere, we neither own it nor have CAP_LEASE, a block device, a file system without
 leases) the window is copied through the fault-free read instead. Nothing here ever touches
 mapped memory without one of the two protections.
+
+A lease holds only while we can answer its break: a process stopped (SIGSTOP, Ctrl+Z) in the
+middle of a leased piece loses it after lease-break-time, and the writer truncates. So each leased
+view is also watched by ``fault_guard`` (a SIGBUS there reads zeros instead of killing us), and
+after the piece it is re-validated (fault seen, lease still held, size) before anything computed
+from it is used: a spoiled piece ends the scan with the truncation sentence.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
+from mmhex.core import fault_guard
 from mmhex.core.errors import FileTruncatedError, MmhexError
 from mmhex.core.mapping import FileKind, MappedFile, Window
 
@@ -62,6 +69,13 @@ class FileChangedError(MmhexError, OSError):
 
     def __str__(self) -> str:
         return self.sentence
+
+
+@dataclass
+class _ViewOutcome:
+    """What the fault guard saw while one leased view was in use."""
+
+    faulted: bool = False
 
 
 @dataclass
@@ -150,7 +164,9 @@ class SafeReader:
         return True
 
     def _drop_lease(self) -> None:
-        fcntl.fcntl(self._lease_fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        # EAGAIN: the kernel already broke the lease while we could not answer (stopped).
+        with suppress(BlockingIOError):
+            fcntl.fcntl(self._lease_fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
 
     # ----------------------------------------------------------------- views
     def fits_one_window(self, start: int, end: int) -> bool:
@@ -170,9 +186,11 @@ class SafeReader:
             try:
                 if self.mapped.current_size() < end:
                     self._raise_truncated(end)
-                with self._mapped_view(start, end) as data:
+                outcome = _ViewOutcome()
+                with self._mapped_view(start, end, outcome) as data:
                     self.stats.leased += 1
                     yield data
+                self._revalidate(outcome, end)
             finally:
                 self._drop_lease()
             return
@@ -195,7 +213,9 @@ class SafeReader:
         return data
 
     @contextmanager
-    def _mapped_view(self, start: int, end: int) -> Iterator[memoryview]:
+    def _mapped_view(
+        self, start: int, end: int, outcome: _ViewOutcome | None = None
+    ) -> Iterator[memoryview]:
         for _attempt in range(8):
             window = self._window_at(start)
             try:
@@ -213,11 +233,38 @@ class SafeReader:
                 window.madvise(MADV_POPULATE_READ, aligned, end - window.start - aligned)
             part = whole[begin : end - window.start]
             try:
-                yield part
+                with self._watched(window, begin, end - window.start, outcome):
+                    yield part
             finally:
                 part.release()
         finally:
             whole.release()
+
+    # ----------------------------------------------------------------- after a pause
+    @contextmanager
+    def _watched(
+        self, window: Window, begin: int, stop: int, outcome: _ViewOutcome | None
+    ) -> Iterator[None]:
+        """Survive a SIGBUS on the view's pages (see fault_guard) and note whether one came."""
+        with fault_guard.watch(window.address + begin, window.address + stop) as watch:
+            yield
+        if outcome is not None:
+            outcome.faulted = watch.faulted
+
+    def _revalidate(self, outcome: _ViewOutcome, end: int) -> None:
+        """After a leased piece: were its bytes still the file's the whole time?
+
+        A fault the guard absorbed (pages read as zeros) or a file now shorter than the piece
+        mean no: the kernel broke our lease while we could not answer (stopped past
+        lease-break-time) and a writer truncated. The windows whose pages the guard replaced
+        are dropped by the refresh that the truncation sentence makes.
+        """
+        if self.mapped.current_size() < end:
+            self._raise_truncated(end)
+        if outcome.faulted:  # truncated and grown back meanwhile
+            self.mapped.refresh()
+            self.mapped.drop_windows(keep_pinned=True)
+            raise FileChangedError(self.mapped.path)
 
     def _window_at(self, offset: int) -> Window:
         try:

@@ -24,7 +24,11 @@ import bisect
 import enum
 import os
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -56,14 +60,20 @@ def _hyperscan() -> Any | None:
 
 DEFAULT_MAX_REGEX_MATCH = 64 * 1024
 REGEX_CONTEXT = 4096  # bytes of look-behind/look-ahead context around regex candidates
+# Seconds the regex may spend on one piece (at most chunk_size bytes) before the search stops:
+# a linear pattern needs well under a second for 16 MiB; nested repeats like (a+)+$ never end.
+DEFAULT_REGEX_TIME_LIMIT = 10.0
+# A repeated class this broad (`.`, [^x], \D ...) can run on through binary data indefinitely.
+_BROAD_CLASS = 128
 # Matches gathered per engine call; bounds how long one window stays leased.
 _CALL_CAP = 1 << 16
 # Extra bytes copied past a regex candidate's needs, shared by the candidates that follow.
 _REGION = 16 * 1024
-# Candidates whose leftmost starts are compared to bound a regex match (beyond: max length).
-_STARTS_SCANNED = 64
 # Shortest exact run worth finding first with StringZilla (in wildcard patterns and regexes).
 _MIN_FACTOR = 3
+# Longest bounded start of a regex that Hyperscan finds first to place match starts (see
+# _bounded_prefix): without start-of-match reports, this is what keeps `re` near the starts.
+_MAX_PREFIX = 255
 DEFAULT_FIND_ALL_LIMIT = 100_000
 
 
@@ -79,6 +89,24 @@ def accelerated_by_default() -> bool:
 
 class PatternError(MmhexError, ValueError):
     """The search text is not a valid pattern; ``str`` is the sentence for the user."""
+
+
+class RegexTimeLimitError(MmhexError):
+    """The regex ran past the time limit on one piece of the file (catastrophic backtracking)."""
+
+    def __init__(self, seconds: float, offset: int) -> None:
+        self.seconds = seconds
+        self.offset = offset
+        super().__init__(self.describe())
+
+    def describe(self, option: str | None = None) -> str:
+        """The sentence; ``option`` names the setting that raises the limit (the CLI's flag)."""
+        advice = f"simplify it or raise {option}" if option else "simplify it"
+        return (
+            f"The regular expression ran for more than {self.seconds:g} s on the bytes near "
+            f"offset {self.offset:#x} without finishing (nested repeats such as (a+)+ can take "
+            f"forever), so the search stopped; {advice}."
+        )
 
 
 class PatternKind(enum.Enum):
@@ -124,6 +152,8 @@ class SearchOptions:
     use_lease: bool = True  # scan mapped memory in place under a read lease (else copy)
     chunk_size: int = DEFAULT_CHUNK
     max_regex_match: int = DEFAULT_MAX_REGEX_MATCH
+    # Per piece of the file; None or 0: no limit. Enforced in the main thread only (see _Deadline).
+    regex_time_limit: float | None = DEFAULT_REGEX_TIME_LIMIT
 
 
 DEFAULT_OPTIONS = SearchOptions()
@@ -270,33 +300,48 @@ class CompiledPattern:
     # (min, max): (b"needle-", 0, 0) for rb"needle-[A-Z]+".
     factor: tuple[bytes, int, int] | None = None
     source: SearchPattern | None = None
+    # Regex: sentences on matches this windowed search may report differently from `re` on the
+    # whole file (see regex_limit_warnings).
+    warnings: tuple[str, ...] = ()
+    # Regex: a match can be longer than max_length (one that long may have been cut there).
+    may_exceed: bool = False
+    # Regex: a Hyperscan pattern every match starts with, and its (least, most) length.
+    prefix_source: bytes | None = None
+    prefix_width: tuple[int, int] = (0, 0)
     _databases: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_regex(self) -> bool:
         return self.length is None
 
-    def hyperscan_database(self, *, with_starts: bool = False) -> Any | None:
+    def hyperscan_database(self) -> Any | None:
         """The compiled Hyperscan block-mode database, or None if unavailable/unsupported.
 
-        ``with_starts`` asks for leftmost start offsets too (HS_FLAG_SOM_LEFTMOST); None if
-        Hyperscan cannot track them for this pattern.
+        It reports match *ends* only. Never add HS_FLAG_SOM_LEFTMOST (start of match): with it,
+        Hyperscan 0.9.1 (5.4) dies of SIGSEGV on AVX-512 CPUs for patterns as plain as ``A+B``
+        on random data (tests/core/test_search_fuzz.py runs every engine in a child to catch
+        such crashes).
         """
+        return self._database(self.hyperscan_source)
+
+    def prefix_database(self) -> Any | None:
+        """Like hyperscan_database, for ``prefix_source`` (the bounded start of every match)."""
+        return self._database(self.prefix_source)
+
+    def _database(self, source: bytes | None) -> Any | None:
         _hs = _hyperscan()
-        if _hs is None or self.hyperscan_source is None:
+        if _hs is None or source is None:
             return None
-        key = "starts" if with_starts else "ends"
-        if key not in self._databases:
-            flags = _hs.HS_FLAG_DOTALL | (_hs.HS_FLAG_SOM_LEFTMOST if with_starts else 0)
+        if source not in self._databases:
             database = _hs.Database(mode=_hs.HS_MODE_BLOCK)
             try:
                 database.compile(
-                    expressions=[self.hyperscan_source], ids=[0], elements=1, flags=[flags]
+                    expressions=[source], ids=[0], elements=1, flags=[_hs.HS_FLAG_DOTALL]
                 )
             except _hs.error:
                 database = None  # e.g. "pattern too large": re alone will do
-            self._databases[key] = database
-        return self._databases[key]
+            self._databases[source] = database
+        return self._databases[source]
 
 
 def compile_pattern(
@@ -386,6 +431,9 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
         )
     max_length = min(max_width, max_regex_match)
     hyperscan_source = _prefilter_source(parsed, compiled.flags) if parsed is not None else None
+    prefix = _bounded_prefix(parsed, compiled.flags) if parsed is not None else None
+    if prefix is not None and prefix[2] >= max_length:
+        prefix = None  # the whole match is as short: its ends place its starts well enough
     return CompiledPattern(
         description=f"regex {source.decode('latin-1')!r}"
         + (" (any case)" if pattern.ignore_case else ""),
@@ -394,7 +442,116 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
         hyperscan_source=hyperscan_source,
         factor=_required_factor(parsed, compiled.flags, max_length) if parsed else None,
         source=pattern,
+        warnings=regex_limit_warnings(parsed, max_regex_match) if parsed is not None else (),
+        may_exceed=max_width > max_regex_match,
+        prefix_source=prefix[0] if prefix else None,
+        prefix_width=(prefix[1], prefix[2]) if prefix else (0, 0),
     )
+
+
+def _bounded_prefix(parsed: Any, flags: int) -> tuple[bytes, int, int] | None:
+    """The longest run of leading items of a regex whose width is bounded (at most _MAX_PREFIX),
+    as a Hyperscan prefilter pattern with its least and greatest length; None if it is empty.
+
+    Every match starts with a match of this prefix, so where Hyperscan finds the prefix *ending*
+    tells where matches can *start*, as precisely as start-of-match reports would, without them.
+    """
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        items = list(parsed)
+        count = most = 0
+        while count < len(items):
+            width = _parser.SubPattern(parsed.state, items[: count + 1]).getwidth()
+            if width[1] > _MAX_PREFIX:
+                break
+            count, most = count + 1, width[1]
+        least = _parser.SubPattern(parsed.state, items[:count]).getwidth()[0]
+        if least < 1:
+            return None
+        source = _prefilter_source(_parser.SubPattern(parsed.state, items[:count]), flags)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+    return (source, least, most) if source else None
+
+
+def regex_limit_warnings(parsed: Any, max_regex_match: int) -> tuple[str, ...]:
+    """Why this windowed search may miss or cut matches that ``re``/``grep -P`` over the whole
+    file would find: a repeat that can run past the longest match, a look-around that can see
+    past the context. Empty when the pattern stays inside the limits."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        return ()
+    repeats = (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None))
+    found: dict[str, str] = {}
+
+    def visit(nodes: Any) -> None:
+        for op, arg in nodes:
+            if op in repeats:
+                _low, high, sub = arg
+                unbounded = high == c.MAXREPEAT
+                if unbounded and _class_size(sub, c) >= _BROAD_CLASS:
+                    found["broad"] = (
+                        "an unbounded repeat of a broad class (such as .* or [^x]+) can run "
+                        f"past the longest match of {_size_text(max_regex_match)}: longer "
+                        "matches are cut there"
+                    )
+                elif not unbounded and high * max(1, sub.getwidth()[1]) > max_regex_match:
+                    found["long"] = (
+                        f"matches can be longer than the longest match of "
+                        f"{_size_text(max_regex_match)}: longer ones are cut there"
+                    )
+                visit(sub)
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                _direction, sub = arg
+                if sub.getwidth()[1] > REGEX_CONTEXT:
+                    found["context"] = (
+                        f"a look-ahead or look-behind can reach further than the "
+                        f"{_size_text(REGEX_CONTEXT)} of context it sees around a match"
+                    )
+                visit(sub)
+            elif op is c.SUBPATTERN:
+                visit(arg[3])
+            elif op is c.BRANCH:
+                for alternative in arg[1]:
+                    visit(alternative)
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                visit(arg)
+
+    try:
+        visit(parsed)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return ()
+    return tuple(found.values())
+
+
+def _class_size(sub: Any, c: Any) -> int:
+    """How many byte values the one-byte item ``sub`` matches (0 if it is not one byte wide)."""
+    if len(sub) != 1:
+        return 0
+    op, arg = sub[0]
+    if op is c.ANY:
+        return 255
+    if op is c.NOT_LITERAL:
+        return 255
+    if op is not c.IN:
+        return 1 if op is c.LITERAL else 0
+    size, negate = 0, False
+    for item, value in arg:
+        if item is c.NEGATE:
+            negate = True
+        elif item is c.LITERAL:
+            size += 1
+        elif item is c.RANGE:
+            size += value[1] - value[0] + 1
+        elif item is c.CATEGORY:
+            size += 256 - 10 if "NOT" in str(value) else 10
+    return 256 - size if negate else size
+
+
+def _size_text(size: int) -> str:
+    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size:,} bytes"
 
 
 # ===================================================================== regex → Hyperscan prefilter
@@ -790,7 +947,7 @@ class _FixedEngine(_Engine):
 
 
 class _RegexEngine(_Engine):
-    """Python ``re`` decides; Hyperscan (if any) first reports where matches may end and start."""
+    """Python ``re`` decides; Hyperscan (if any) first reports where matches may end."""
 
     def __init__(self, pattern: CompiledPattern, accelerated: bool) -> None:
         super().__init__(pattern)
@@ -798,15 +955,15 @@ class _RegexEngine(_Engine):
         self.before = REGEX_CONTEXT
         self.after = self.max_length + REGEX_CONTEXT
         self.search = pattern.regex.search
-        self.database = None
-        self.with_starts = False
-        if accelerated:
-            self.database = pattern.hyperscan_database(with_starts=True)
-            self.with_starts = self.database is not None
-            if self.database is None:
-                self.database = pattern.hyperscan_database()
+        self.database = pattern.hyperscan_database() if accelerated else None
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
         self.factor = pattern.factor if accelerated and _sz is not None else None
+        self.prefix_database = None
+        self.prefix_scratch = None
+        if accelerated and self.factor is None:
+            self.prefix_database = pattern.prefix_database()
+        if self.prefix_database is not None:
+            self.prefix_scratch = _hyperscan().Scratch(self.prefix_database)
 
     def factor_hits(self, buf: Any, lo: int, end: int) -> list[int] | None:
         """Where the required bytes occur in ``buf[lo:end]`` (None: too often to be worth it)."""
@@ -822,28 +979,28 @@ class _RegexEngine(_Engine):
             pos = find(buf, factor, pos + 1, end)
         return hits
 
-    def candidates(self, buf: Any, lo: int, end: int) -> tuple[list[int], list[int] | None] | None:
-        """Where matches may end (sorted) and, if known, their leftmost starts, in ``[lo, end)``.
+    def candidates(self, buf: Any, lo: int, end: int, *, prefix: bool = False) -> list[int] | None:
+        """Where matches (or, with ``prefix``, their bounded starts) may end, sorted, in
+        ``[lo, end)``; offsets index ``buf``.
 
-        Offsets index ``buf``. None means "too many to be worth it: let re look at everything".
+        None means "too many to be worth it: let re look at everything".
         """
+        database = self.prefix_database if prefix else self.database
+        scratch = self.prefix_scratch if prefix else self.scratch
         ends: list[int] = []
-        starts: list[int] | None = [] if self.with_starts else None
 
-        def on_match(_id: int, start: int, stop: int, _flags: int, _ctx: object) -> bool:
+        def on_match(_id: int, _start: int, stop: int, _flags: int, _ctx: object) -> bool:
             ends.append(stop + lo)
-            if starts is not None:
-                starts.append(start + lo)
             return len(ends) >= _CALL_CAP
 
         view = memoryview(buf)[lo:end]
         try:
-            self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
+            database.scan(view, match_event_handler=on_match, scratch=scratch)
         except _hyperscan().ScanTerminated:
             return None
         finally:
             view.release()
-        return ends, starts
+        return ends
 
     def matches(self, buf: Any, lo: int, hi: int) -> tuple[list[tuple[int, int]], int]:
         """Non-overlapping leftmost matches starting in ``[lo, hi)`` (buffer indexes).
@@ -872,6 +1029,27 @@ def _make_engine(pattern: CompiledPattern, options: SearchOptions) -> _FixedEngi
 def _mapped_of(source: Any) -> MappedFile:
     # A source without a MappedFile (a process) is read through its own read(): read_through.
     return scannable(source)
+
+
+@contextmanager
+def fork_guard(source: Any) -> Iterator[None]:
+    """Wrap ``os.fork()`` of a process that will search ``source`` (the window's search process).
+
+    The mapping's lock is held across the fork, so that the child never starts with it held by
+    another thread; in the child, the fault-free reads are pointed at the child's own memory (an
+    inherited /proc/self/mem descriptor still reads the parent's).
+    """
+    mapped = _mapped_of(source)
+    parent = os.getpid()
+    with mapped._lock:
+        yield
+        if os.getpid() != parent:
+            for name in ("_mem_fd", "_mem_write_fd"):
+                fd = getattr(mapped, name, -1)
+                if fd >= 0:
+                    os.close(fd)
+                setattr(mapped, name, -1)  # the writing one reopens itself when needed
+            mapped._mem_fd = mapped._open_self_mem()
 
 
 def _as_compiled(
@@ -908,6 +1086,7 @@ class _Scan:
         self.engine = _make_engine(self.pattern, options)
         self.progress = progress
         self.reader = SafeReader(self.mapped, use_lease=options.use_lease)
+        self.deadline = _Deadline(options.regex_time_limit if self.pattern.is_regex else None)
 
     def close(self) -> None:
         self.reader.close()
@@ -957,7 +1136,8 @@ class _Scan:
     def _forward_regex(self, lo: int, hi: int) -> Iterator[list[Match]]:
         resume = lo
         for seg in self._segments(lo, hi):
-            found, resume = self._regex_piece(seg, resume)
+            with self.deadline.piece(seg.lo):
+                found, resume = self._regex_piece(seg, resume)
             if found:
                 yield found
             self._advance(seg.hi - seg.lo)
@@ -973,7 +1153,7 @@ class _Scan:
         first = max(seg.lo, resume)
         if first >= seg.hi:
             return [], resume
-        found: tuple[list[int], list[int] | None] | None = None
+        found: list[int] | None = None
         data: Any = None
         if engine.factor is not None:
             least = engine.factor[1]
@@ -992,7 +1172,29 @@ class _Scan:
             if hits is not None:
                 if not hits:
                     return [], resume
-                return self._confirm_factor(seg, first, [h + shift for h in hits], data)
+                _factor, least, most = engine.factor
+                return self._confirm_factor(
+                    seg, first, [h + shift for h in hits], data, least, most
+                )
+        if engine.prefix_database is not None:
+            least, most = self.pattern.prefix_width
+            scan_end = min(seg.buf_hi, seg.hi - 1 + most)
+            if seg.in_place:
+                with self.reader.view(first, scan_end) as view:
+                    hits = engine.candidates(view, 0, len(view), prefix=True)
+                shift = first
+            else:
+                data = self.reader.copy(seg.buf_lo, seg.buf_hi)
+                hits = engine.candidates(
+                    data, first - seg.buf_lo, scan_end - seg.buf_lo, prefix=True
+                )
+                shift = seg.buf_lo
+            if hits is not None:
+                if not hits:
+                    return [], resume
+                return self._confirm_factor(
+                    seg, first, [h + shift for h in hits], data, least, most
+                )
         if engine.database is not None:
             scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
             if seg.in_place:
@@ -1004,12 +1206,9 @@ class _Scan:
                 found = engine.candidates(data, first - seg.buf_lo, scan_end - seg.buf_lo)
                 shift = seg.buf_lo
             if found is not None:
-                ends, starts = found
-                if not ends:
+                if not found:
                     return [], resume
-                ends = [e + shift for e in ends]
-                starts = None if starts is None else [s + shift for s in starts]
-                return self._confirm(seg, first, ends, starts, data)
+                return self._confirm(seg, first, [e + shift for e in found], data)
         if data is None:
             data = self.reader.copy(seg.buf_lo, seg.buf_hi)
         base = seg.buf_lo
@@ -1019,16 +1218,22 @@ class _Scan:
         return [Match(s + base, e + base) for s, e in spans], next_pos + base
 
     def _confirm_factor(
-        self, seg: _Segment, pos: int, hits: list[int], data: bytes | None
+        self,
+        seg: _Segment,
+        pos: int,
+        hits: list[int],
+        data: bytes | None,
+        least: int,
+        most: int,
     ) -> tuple[list[Match], int]:
-        """Let ``re`` decide near each place the required bytes occur (absolute, sorted).
+        """Let ``re`` decide near each hit (absolute, sorted): a place where the required bytes
+        occur, or where the bounded prefix ends.
 
-        A match containing the bytes at ``q`` starts in ``[q - most, q - least]``; occurrences
-        are visited in order, so the leftmost match is met at its own occurrence or earlier.
+        A match with a hit at ``q`` starts in ``[q - most, q - least]``; hits are visited in
+        order, so the leftmost match is met at its own hit or earlier.
         """
         engine = self.engine
-        assert isinstance(engine, _RegexEngine) and engine.factor is not None
-        _factor, least, most = engine.factor
+        assert isinstance(engine, _RegexEngine)
         longest = engine.max_length
         found: list[Match] = []
         region_lo, region = seg.buf_lo, data
@@ -1063,16 +1268,14 @@ class _Scan:
         seg: _Segment,
         pos: int,
         ends: list[int],
-        starts: list[int] | None,
         data: bytes | None,
     ) -> tuple[list[Match], int]:
         """Let ``re`` decide near each candidate end (absolute offsets, sorted).
 
         The leftmost match at or after ``pos`` that starts before candidate ``e`` (the first
         one past ``pos``) ends at a candidate in ``[e, e + max_length)`` and starts at or after
-        the smallest leftmost start Hyperscan gave those (or ``e - max_length``): nothing
-        earlier needs looking at. A search that finds no match starting before ``e`` proves
-        there is none up to ``e`` (the floor).
+        ``e - max_length``: nothing earlier needs looking at. A search that finds no match
+        starting before ``e`` proves there is none up to ``e`` (the floor).
         """
         engine = self.engine
         assert isinstance(engine, _RegexEngine)
@@ -1087,12 +1290,7 @@ class _Scan:
             if index == len(ends):
                 break
             end = ends[index]
-            lower = end - longest
-            if starts is not None:
-                reach = bisect.bisect_left(ends, end + longest, index)
-                if reach - index <= _STARTS_SCANNED:
-                    lower = min(starts[index:reach])
-            start_at = max(pos, floor, lower)
+            start_at = max(pos, floor, end - longest)
             if start_at >= seg.hi:
                 break
             # A match starting before `end` ends at a candidate no later than end + longest.
@@ -1135,7 +1333,8 @@ class _Scan:
                     start += seg.buf_lo
                     return Match(start, start + engine.length)
             else:
-                found, _resume = self._regex_piece(seg, seg.lo)
+                with self.deadline.piece(seg.lo):
+                    found, _resume = self._regex_piece(seg, seg.lo)
                 if found:
                     return found[-1]
             self._advance(seg.hi - seg.lo)
@@ -1155,6 +1354,49 @@ class _Scan:
         return total
 
 
+class _Deadline:
+    """Stops ``re`` when it runs past the time limit on one piece of the file.
+
+    CPython's ``re`` checks for signals while it matches, so a SIGALRM handler that raises ends
+    even a match that would backtrack forever. Only the main thread runs signal handlers, so the
+    limit holds there alone: the CLI's thread, and the window's search process (a fork whose only
+    thread is its main one). The handler raises only while ``re`` runs (the interrupted frame is
+    one of the confirming loops), never inside Hyperscan's callback or a lease; elsewhere it
+    looks again shortly.
+    """
+
+    _RETRY = 0.05
+
+    def __init__(self, seconds: float | None) -> None:
+        usable = threading.current_thread() is threading.main_thread()
+        self.seconds = seconds if seconds and seconds > 0 and usable else None
+
+    @contextmanager
+    def piece(self, offset: int) -> Iterator[None]:
+        if self.seconds is None:
+            yield
+            return
+        seconds = self.seconds
+        regex_frames = _REGEX_FRAMES
+
+        def on_alarm(_signum: int, frame: Any) -> None:
+            if frame is not None and frame.f_code in regex_frames:
+                raise RegexTimeLimitError(seconds, offset)
+            signal.setitimer(signal.ITIMER_REAL, self._RETRY)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        started = time.monotonic()
+        pending, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if pending > 0:  # someone else's timer was running: give it back what is left
+                left = max(0.001, pending - (time.monotonic() - started))
+                signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
 class _CopiedView:
     """A context manager around an already-copied buffer (the seam pieces)."""
 
@@ -1166,6 +1408,12 @@ class _CopiedView:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+# The loops in which re runs: where a runaway match is interrupted.
+_REGEX_FRAMES = frozenset(
+    {_Scan._confirm.__code__, _Scan._confirm_factor.__code__, _RegexEngine.matches.__code__}
+)
 
 
 # ===================================================================== public API

@@ -19,6 +19,7 @@ from mmhex.core.search import (
     Match,
     find_all,
     find_next,
+    fork_guard,
     iter_matches,
     non_overlapping,
 )
@@ -139,6 +140,19 @@ class SearchController(QObject):
             return self.last_match.start + (0 if request.backward else 1)
         return self.cursor
 
+    def _job(self, work: Callable[[Any, Any], Any], total: int) -> Job:
+        """A search job in a process of its own: Cancel kills it, even inside a regex that
+        would backtrack forever, and a crash in it cannot take the window down."""
+        document = self.document
+        return Job(
+            work,
+            max(total, 1),
+            path=document.path,
+            isolated=True,
+            fork_guard=lambda: fork_guard(document),
+            parent=self,
+        )
+
     def _start(
         self,
         job: Job,
@@ -191,7 +205,7 @@ class SearchController(QObject):
                 progress=progress,
             )
 
-        self._start(Job(work, max(total, 1), path=document.path, parent=self), self._found)
+        self._start(self._job(work, total), self._found)
 
     def _found(self, result: FindResult | None) -> None:
         if result is None:
@@ -219,7 +233,7 @@ class SearchController(QObject):
                 on_batch=emit,
             )  # fmt: skip
 
-        job = Job(work, max(total, 1), path=document.path, parent=self)
+        job = self._job(work, total)
         self.results.begin(document.read, request.compiled.description)
         job.batch.connect(self.results.add_batch)
         if not self._start(job, self._all_found, self._all_stopped):
@@ -263,7 +277,7 @@ class SearchController(QObject):
                     break
             return kept, skipped
 
-        job = Job(work, max(total, 1), path=document.path, parent=self)
+        job = self._job(work, total)
         self._start(job, lambda result: self._replace_all_found(result, replacement))
 
     def _replace_all_found(self, result: tuple[list[Match], int], replacement: bytes) -> None:

@@ -337,7 +337,8 @@ class FindBar(QWidget):
                 self.show_message(str(exc), error=True)
             else:
                 self.pattern_edit.setStyleSheet("")
-                self.show_message("")
+                # A regex that can outrun the windowed search's limits says so before it runs.
+                self.show_message(limits_note(self._compiled))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -346,3 +347,10 @@ class FindBar(QWidget):
             button.setEnabled(ready)
         for button in (self.replace_button, self.replace_all_button):
             button.setEnabled(ready and self._editable and bool(self.replace_edit.text()))
+
+
+def limits_note(compiled: CompiledPattern) -> str:
+    """The find bar's line for a pattern's regex-limit warnings ('' when there are none)."""
+    if not compiled.warnings:
+        return ""
+    return "Note: " + "; ".join(compiled.warnings) + "."
