@@ -271,3 +271,22 @@ def test_residency_map_frames_the_file_pages_behind_the_view(window, editor, tmp
     panel.set_selection(8192, 8192 + 100)
     assert panel.selection == (0, 100)
     panel.deleteLater()
+
+
+def test_window_search_finds_text_made_by_an_insert(
+    qtbot, window, editor, tmp_path: Path, monkeypatch
+) -> None:
+    """The window's search (its own process) reads the re-laid-out document, not the file."""
+    from mmhex.ui.search import feature
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"\0" * 5000 + b"dle" + b"\0" * 5000)
+    search = feature.install(window)
+    open_for_editing(window, editor, path)
+    editor.insert_bytes(5000, 3, b"nee")  # "nee" + the file's "dle" across a piece boundary
+    search.bar.show_find()
+    search.bar.pattern_edit.setText("needle")
+    with qtbot.waitSignal(search.controller.found, timeout=10_000):
+        search.bar.find_next()
+    assert window.view.selection == (5000, 5006)
