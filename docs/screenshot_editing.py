@@ -1,4 +1,4 @@
-"""Make docs/editing.png: unsaved edits highlighted, the nibble cursor and the undo history.
+"""Make docs/editing.png: unsaved edits highlighted, INS mode, the nibble cursor, the history.
 
 Usage: xvfb-run -a -s "-screen 0 1280x800x24" python docs/screenshot_editing.py [OUT.png]
 Copies /bin/ls to a temporary file (the original is never touched), enables editing, types over
@@ -59,7 +59,11 @@ def main() -> int:
     controller.paste()
     view.select(0xE0, 0xF0)
     controller.fill(0xE0, 0xF0, b"\xab\xcd")
-    view.set_cursor(0x122)
+    controller.toggle_insert_mode()  # INS in the status bar: typing inserts
+    view.set_cursor(0x100)
+    controller.type_text("c0ffee")
+    controller.insert_bytes(0x140, 6, b"\x00")
+    view.set_cursor(0x162)
     controller.type_text("7")  # half a byte: the cursor waits on the low digit
     controller.show_history()
     view.set_top_row(0)

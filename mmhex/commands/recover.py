@@ -10,7 +10,7 @@ import os
 import sys
 
 from mmhex.commands._output import report
-from mmhex.core import journal
+from mmhex.core import journal, shift_save
 
 HELP = (
     "Deal with a save of FILE that was interrupted (crash, power loss, kill): roll the file "
@@ -28,6 +28,14 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.lexists(path) and not journal.has_journal(path):
         print(f"mmhex recover: {path}: The file does not exist.", file=sys.stderr)
         return 1
+    if os.path.lexists(path) and shift_save.has_shift_journal(path):
+        # An interrupted in-place insert or delete (core/shift_save.py) has its own journal.
+        shifted = shift_save.recover_shift(path)
+        if shifted is not None and not journal.has_journal(path):
+            failed = report(shifted.message)
+            if failed is not None:
+                print(f"mmhex recover: {shifted.message}", file=sys.stderr)
+            return 0 if not has_shift_left(path) else 1
     outcome = journal.recover(path)
     if outcome.ok:
         failed = report(outcome.message)
@@ -40,3 +48,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"mmhex recover: {outcome.message}", file=sys.stderr)
     return 1
+
+
+def has_shift_left(path: str) -> bool:
+    """The shift journal is still there: recovery could not decide (its message says why)."""
+    return shift_save.has_shift_journal(path)

@@ -64,6 +64,8 @@ class BookmarkList:
         self.items: list[Bookmark] = []
         self.identity_changed = False
         self.load_problem: str | None = None  # a sentence if the saved list could not be read
+        # Bookmarks whose bytes were deleted, by (offset, length) of the deletion, newest last.
+        self._graveyard: dict[tuple[int, int], list[list[tuple[int, int, str, str]]]] = {}
 
     # ----------------------------------------------------------------- persistence
     def _identity(self) -> tuple[int, int] | None:
@@ -153,6 +155,47 @@ class BookmarkList:
 
     def clear(self) -> None:
         self.items.clear()
+
+    def apply_splice(self, offset: int, removed: int, inserted: int) -> bool:
+        """Move the bookmarks with their bytes after ``removed`` bytes at ``offset`` became
+        ``inserted`` ones; True if any changed.
+
+        A bookmark keeps the bytes that survive (one spanning an insert grows with it); one
+        whose bytes are all deleted goes away, and comes back when the same number of bytes
+        is put back at the same offset (that is what Undo does).
+        """
+        delta = inserted - removed
+        cut_end = offset + removed
+        kept: list[Bookmark] = []
+        gone: list[tuple[int, int, str, str]] = []
+        changed = False
+        for b in self.items:
+            start = (
+                b.start
+                if b.start < offset
+                else (b.start + delta if b.start >= cut_end else offset + inserted)
+            )
+            end = b.end if b.end <= offset else (b.end + delta if b.end > cut_end else offset)
+            if removed and end <= start:
+                gone.append((b.start - offset, b.end - offset, b.name, b.color))
+                changed = True
+                continue
+            if (start, end) != (b.start, b.end):
+                changed = True
+                b = Bookmark(start, end, b.name, b.color)
+            kept.append(b)
+        restored = self._graveyard.get((offset, inserted)) if inserted else None
+        if restored:
+            for rel_start, rel_end, name, color in restored.pop():
+                kept.append(Bookmark(offset + rel_start, offset + rel_end, name, color))
+            changed = True
+            if not restored:
+                del self._graveyard[(offset, inserted)]
+        if gone:
+            self._graveyard.setdefault((offset, removed), []).append(gone)
+        if changed:
+            self.items = sorted(kept)
+        return changed
 
     # ----------------------------------------------------------------- navigation
     def next_after(self, offset: int, *, wrap: bool = True) -> Bookmark | None:

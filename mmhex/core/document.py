@@ -12,17 +12,30 @@ private copy-on-write pages and record every change in ``edit_log``, the source 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mmhex.core import journal
+from mmhex.core import journal, layout_save, shift_save
 from mmhex.core import save as saving
-from mmhex.core.edits import Edit, EditLog
+from mmhex.core.edits import AnyEdit, Batch, Edit, EditLog, Splice
 from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import FileKind, MappedFile, OpenMode
+from mmhex.core.piece_view import PieceScanView
+from mmhex.core.pieces import ADD, FIRST_FILL, ORIGINAL, Piece, PieceTable
 from mmhex.core.progress import CancelToken
+from mmhex.core.sources import AddBuffer, fill_bytes, spill_folder
+
+# An overwrite longer than this becomes a splice onto an add-buffer piece: its old bytes stay
+# where they are (the file, a piece) instead of being copied into the undo history.
+INLINE_OVERWRITE = 64 * 1024
+# Up to this many bytes written over the file without moving any (a big paste or fill), a
+# resized-layout save still goes through the journaled in-place save (patches held in memory).
+IN_PLACE_PATCH_LIMIT = 256 * 1024 * 1024
 
 
 class ChangeKind(enum.Enum):
@@ -38,6 +51,11 @@ class Change:
     start: int = 0
     end: int = 0
     message: str = ""
+    # The size changed: every byte from ``start`` on moved (``end`` is the larger size).
+    resized: bool = False
+    # ``(offset, removed, inserted)`` of each insert/delete, in order: what moved where (for
+    # bookmarks and other offsets that must follow their bytes).
+    splices: tuple[tuple[int, int, int], ...] = ()
 
 
 Listener = Callable[[Change], None]
@@ -84,6 +102,22 @@ class Document:
         self._reported_replaced = False
         # What opening found of an interrupted earlier save (None: there was none).
         self.recovery: journal.RecoveryOutcome | None = None
+        self.shift_recovery: shift_save.ShiftRecovery | None = None
+        # The layout: while ``_layout`` is False the document is the whole file in order (any
+        # overwrites live in its private pages) and every read goes straight to the mapping.
+        # Inserts and deletes switch to the piece table over the file, the add-buffer and fills.
+        self._fill_periods: dict[int, int] = {}
+        self._patterns: dict[int, bytes] = {}
+        self.table = PieceTable()
+        self.table.fill_periods = self._fill_periods
+        self._layout = False
+        self.add = AddBuffer()
+        self._lock = threading.RLock()
+        self._batch_depth = 0
+        self._pending: Change | None = None
+        # A File ▸ New document: no file of its own until saved as one (see new_scratch).
+        self.scratch = False
+        self._scratch_path = ""
 
     @classmethod
     def open(
@@ -96,12 +130,34 @@ class Document:
         is only reported. Either way ``document.recovery`` holds the outcome and its message.
         """
         recovery = None
+        shift_recovery = None
+        if not readonly and recover and shift_save.has_shift_journal(path):
+            shift_recovery = shift_save.recover_shift(path)
         if journal.has_journal(path):
             recovery = journal.recover(path) if recover and not readonly else journal.inspect(path)
             if recovery.action is journal.RecoveryAction.NOTHING:
                 recovery = None  # a save by another process finished while recovery waited
         document = cls(MappedFile(path, OpenMode.READ_ONLY, **mapping_options), readonly=readonly)
         document.recovery = recovery
+        document.shift_recovery = shift_recovery
+        return document
+
+    @classmethod
+    def new_scratch(cls, name: str = "Untitled") -> Document:
+        """File ▸ New: an empty document with no file of its own yet; Save asks where.
+
+        Its bytes all live in the add-buffer (anonymous memory). It stands on an empty file in
+        a private folder of the runtime (or cache) folder, so that everything that expects a
+        path has one; ``close`` removes it.
+        """
+        folder = tempfile.mkdtemp(prefix="mmhex-new-", dir=spill_folder())
+        path = os.path.join(folder, name)
+        with open(path, "wb"):
+            pass
+        document = cls(MappedFile(path))
+        document.scratch = True
+        document._scratch_path = path
+        document.enable_editing()
         return document
 
     # ----------------------------------------------------------------- reading
@@ -111,7 +167,12 @@ class Document:
 
     @property
     def size(self) -> int:
-        return self.mapped.size
+        return self.table.size if self._layout else self.mapped.size
+
+    @property
+    def layout_changed(self) -> bool:
+        """Whether bytes were inserted or deleted (document offsets differ from file offsets)."""
+        return self._layout
 
     @property
     def mode(self) -> OpenMode:
@@ -119,11 +180,78 @@ class Document:
 
     def read(self, offset: int, length: int) -> bytes:
         """Bytes as edited (clipped at the end); never faults, see MappedFile.read."""
-        return self.mapped.read(offset, length)
+        if not self._layout:
+            return self.mapped.read(offset, length)
+        return self._read_pieces(offset, length, self.mapped.read)
 
     def read_original(self, offset: int, length: int) -> bytes:
-        """Bytes as on disk, without unsaved edits."""
-        return self.mapped.read_original(offset, length)
+        """Bytes as on disk, without unsaved edits (inserted bytes read as inserted)."""
+        if not self._layout:
+            return self.mapped.read_original(offset, length)
+        return self._read_pieces(offset, length, self.mapped.read_original)
+
+    def read_for_scan(self, offset: int, length: int) -> bytes:
+        """``read`` for bulk scans of a re-laid-out document (search, checksums): the file's
+        bytes by ``pread`` (page cache speed, never faults) with the logged overwrites laid
+        over them, instead of copying the private pages through /proc/self/mem."""
+        if not self._layout:
+            return self.mapped.read(offset, length)
+        return self._read_pieces(offset, length, self._file_with_edits)
+
+    def _file_with_edits(self, start: int, length: int) -> bytes:
+        data = self.mapped.read_original(start, length)
+        if not self.edit_log.segments_in(start, start + length):
+            return data  # no copy: most of a big scan is untouched file
+        edited = bytearray(data)
+        self.edit_log.overlay(start, edited)
+        return bytes(edited)
+
+    def _read_pieces(
+        self, offset: int, length: int, read_file: Callable[[int, int], bytes]
+    ) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must be non-negative")
+        with self._lock:
+            return b"".join(
+                self._read_piece(piece, read_file)
+                for _pos, piece in self.table.iter_range(offset, offset + length)
+            )
+
+    def _read_piece(self, piece: Piece, read_file: Callable[[int, int], bytes]) -> bytes:
+        if piece.source == ORIGINAL:
+            data = read_file(piece.start, piece.length)
+            if len(data) < piece.length:
+                # The file was truncated by another program under a moved piece.
+                raise OSError(5, f"the file ends before offset {piece.start + piece.length:#x}")
+            return data
+        if piece.source == ADD:
+            return self.add.read(piece.start, piece.length)
+        return fill_bytes(self._patterns[piece.source], piece.start, piece.length)
+
+    @property
+    def scan_source(self) -> MappedFile:
+        """What search and checksums walk: the mapping itself, or a view through the pieces."""
+        return PieceScanView(self) if self._layout else self.mapped
+
+    def file_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """The file range whose pages back document bytes ``[start, end)`` (for residency maps);
+        None when every one of them was inserted (they live in anonymous memory)."""
+        spans = [
+            (piece.start, piece.start + piece.length)
+            for _pos, piece in self.pieces_in(start, end)
+            if piece.source == ORIGINAL
+        ]
+        if not spans:
+            return None
+        return spans[0][0], spans[-1][1]  # edits never reorder the file's bytes
+
+    def pieces_in(self, start: int, end: int) -> list[tuple[int, Piece]]:
+        """``(document offset, piece)`` covering ``[start, end)`` (one piece when unedited)."""
+        if not self._layout:
+            end = min(end, self.mapped.size)
+            return [(start, Piece(ORIGINAL, start, end - start))] if end > start else []
+        with self._lock:
+            return list(self.table.iter_range(start, end))
 
     # ----------------------------------------------------------------- listeners
     def add_listener(self, listener: Listener) -> None:
@@ -134,10 +262,39 @@ class Document:
             self._listeners.remove(listener)
 
     def notify(self, change: Change) -> None:
-        """Bump the generation, then tell every listener."""
+        """Bump the generation, then tell every listener (once per batch, see ``batch``)."""
+        if self._batch_depth and change.kind is ChangeKind.EDIT:
+            pending = self._pending
+            if pending is not None:
+                change = Change(
+                    ChangeKind.EDIT,
+                    min(pending.start, change.start),
+                    max(pending.end, change.end),
+                    change.message or pending.message,
+                    pending.resized or change.resized,
+                    pending.splices + change.splices,
+                )
+            self._pending = change
+            return
         self.generation += 1
         for listener in list(self._listeners):
             listener(change)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Edits inside the block notify listeners once, at its end, with the covering range.
+
+        Replace all, a fill, a paste and their undo/redo would otherwise re-decode, re-lay out
+        and repaint once per place.
+        """
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth and self._pending is not None:
+                change, self._pending = self._pending, None
+                self.notify(change)
 
     # ----------------------------------------------------------------- outside changes
     def check_outside_change(self) -> Change | None:
@@ -145,7 +302,7 @@ class Document:
 
         Returns the Change that was broadcast, or None when nothing changed.
         """
-        if self.mapped.closed:
+        if self.mapped.closed or self.scratch:
             return None
         # A read that met a truncated end already refreshed the mapping: compare with the size
         # listeners were last told about, not the mapping's.
@@ -157,7 +314,7 @@ class Document:
         identity = self.mapped.identity
         if st is not None and (st.st_dev, st.st_ino) != (identity.device, identity.inode):
             return self._reopen_replaced()
-        if not self.mapped.refresh() and self.size == old_size:
+        if not self.mapped.refresh() and self.mapped.size == old_size:
             if st is None and not self._reported_deleted:
                 self._reported_deleted = True
                 return self._broadcast(
@@ -165,7 +322,7 @@ class Document:
                     "that is still open."
                 )
             return None
-        new_size = self.size
+        new_size = self.mapped.size
         if new_size > old_size:
             return self._broadcast(
                 f"The file grew from {old_size:,} to {new_size:,} bytes (changed outside mmhex)."
@@ -180,7 +337,7 @@ class Document:
         )
 
     def _broadcast(self, message: str) -> Change:
-        self._last_seen_size = self.size
+        self._last_seen_size = self.mapped.size
         if self.edit_log.modified:
             message = f"{message} {self._keep_edits_after_outside_change()}"
         change = Change(ChangeKind.RELOAD, 0, self.size, message)
@@ -220,7 +377,7 @@ class Document:
             )
             self.notify(change)
             return change
-        old_size = self.size
+        old_size = self.mapped.size
         new = self._map_path_again()
         self._saved_identity = new.identity
         return self._broadcast(
@@ -234,7 +391,7 @@ class Document:
         The kernel drops private pages past a new end; if the file grew back, they would show
         the other program's bytes. The log still has every typed byte.
         """
-        size = self.size
+        size = self.mapped.size
         beyond = 0
         for segment in self.edit_log.segments():
             if segment.end > size:
@@ -261,7 +418,7 @@ class Document:
     @property
     def modified(self) -> bool:
         """Some byte differs from the file as last saved (undoing to that state makes it clean)."""
-        return self.edit_log.modified
+        return self.edit_log.modified or self._layout
 
     def enable_editing(self) -> None:
         """Re-map the file MAP_PRIVATE so edits change private pages, never the file.
@@ -296,55 +453,143 @@ class Document:
         self.mapped.set_mode(OpenMode.READ_ONLY)
         self.notify(Change(ChangeKind.MODE, 0, self.size, "Read-only: editing disabled."))
 
-    def write(self, offset: int, data: bytes) -> Edit:
-        """Overwrite ``data`` at ``offset``; returns the Edit (with the old bytes) for undo."""
+    def write(self, offset: int, data: bytes) -> Edit | Splice:
+        """Overwrite ``data`` at ``offset``; returns the edit (it inverts itself) for undo.
+
+        Up to INLINE_OVERWRITE bytes this is an ``Edit`` holding the old bytes; a longer
+        overwrite is a ``Splice`` onto an add-buffer piece, so its old bytes are never copied.
+        """
         data = bytes(data)
         self._check_range(offset, len(data))
+        if len(data) > INLINE_OVERWRITE:
+            return self._splice(offset, len(data), [self._added(data)])
         old = self.read(offset, len(data))
         edit = Edit(offset, old, data)
         self._put(edit)
         return edit
 
-    def apply(self, edit: Edit) -> None:
-        """Write ``edit.new`` at ``edit.offset`` (redo)."""
+    def fill(self, offset: int, length: int, pattern: bytes) -> Edit | Splice:
+        """Overwrite ``length`` bytes with ``pattern`` repeated: a fill piece when large (O(1))."""
+        self._check_range(offset, length)
+        if length <= INLINE_OVERWRITE:
+            return self.write(offset, fill_bytes(pattern, 0, length))
+        return self._splice(offset, length, [self._fill_piece(pattern, length)])
+
+    def insert(self, offset: int, data: bytes) -> Splice:
+        """Insert ``data`` before byte ``offset`` (``offset == size`` appends): the file grows."""
+        self._check_splice(offset, 0, len(data))
+        return self._splice(offset, 0, [self._added(data)])
+
+    def insert_fill(self, offset: int, length: int, pattern: bytes) -> Splice:
+        """Insert ``length`` bytes of ``pattern`` repeated (stores nothing, any length)."""
+        self._check_splice(offset, 0, length)
+        return self._splice(offset, 0, [self._fill_piece(pattern, length)])
+
+    def delete(self, offset: int, length: int) -> Splice:
+        """Remove ``length`` bytes at ``offset``: the file shrinks."""
+        self._check_splice(offset, length, 0)
+        return self._splice(offset, length, [])
+
+    def replace(self, offset: int, length: int, data: bytes) -> Splice:
+        """Replace ``length`` bytes at ``offset`` by ``data`` of any length (Replace abc→abcd)."""
+        self._check_splice(offset, length, len(data))
+        return self._splice(offset, length, [self._added(data)] if data else [])
+
+    def resize(self, new_size: int, pattern: bytes = b"\0") -> Splice:
+        """Truncate to ``new_size``, or extend it with ``pattern`` repeated."""
+        size = self.size
+        if new_size < 0:
+            raise EditError("A file cannot have a negative size.")
+        if new_size == size:
+            raise EditError(f"The file already has {size:,} bytes.")
+        if new_size < size:
+            return self.delete(new_size, size - new_size)
+        return self.insert_fill(size, new_size - size, pattern)
+
+    def apply(self, edit: AnyEdit) -> None:
+        """Make ``edit`` (redo)."""
+        if isinstance(edit, Batch):
+            with self.batch():
+                for part in edit.edits:
+                    self.apply(part)
+            return
+        if isinstance(edit, Splice):
+            self._check_splice(edit.offset, edit.removed_length, edit.inserted_length)
+            self._splice(edit.offset, edit.removed_length, [Piece(*p) for p in edit.inserted])
+            return
         self._check_range(edit.offset, len(edit.new))
         # The bytes shown now, not edit.old, are what the log must treat as replaced.
         self._put(Edit(edit.offset, self.read(edit.offset, len(edit.new)), edit.new))
 
-    def revert(self, edit: Edit) -> None:
-        """Write ``edit.old`` back (undo)."""
+    def revert(self, edit: AnyEdit) -> None:
+        """Undo ``edit``."""
         self.apply(edit.inverse())
 
     def revert_all(self) -> None:
         """Discard every unsaved edit: drop the private pages, the file shows through again."""
-        ranges = self.edit_log.dirty_ranges()
+        ranges = self.dirty_ranges()
+        old_size = self.size
         self.edit_log.clear()
+        with self._lock:
+            self._layout = False
         if self.editing:
             self.mapped.unpin_all()
             self.mapped.drop_windows(keep_pinned=False)
-        if ranges:
+        if ranges or old_size != self.size:
+            start = ranges[0][0] if ranges else min(old_size, self.size)
+            end = max(old_size, self.size) if old_size != self.size else ranges[-1][1]
             self.notify(
                 Change(
                     ChangeKind.EDIT,
-                    ranges[0][0],
-                    min(ranges[-1][1], self.size),
+                    start,
+                    end,
                     "All unsaved edits were discarded.",
+                    old_size != self.size,
                 )
             )
 
     def dirty_ranges(self) -> list[tuple[int, int]]:
         """Byte ranges holding unsaved edits: sorted, disjoint, merged."""
-        return self.edit_log.dirty_ranges()
+        return self.dirty_ranges_in(0, self.size)
 
     def dirty_ranges_in(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Unsaved ranges overlapping ``[start, end)``, clipped (to highlight visible rows)."""
-        return self.edit_log.dirty_ranges_in(start, end)
+        """Unsaved ranges overlapping ``[start, end)``, clipped (to highlight visible rows).
 
-    def _check_range(self, offset: int, length: int) -> None:
+        Inserted and filled bytes are unsaved as a whole; bytes of the file are unsaved where
+        they were overwritten (the edit log, which counts in file offsets).
+        """
+        if not self._layout:
+            return self.edit_log.dirty_ranges_in(start, end)
+        found: list[tuple[int, int]] = []
+
+        def add(lo: int, hi: int) -> None:
+            if found and found[-1][1] == lo:
+                found[-1] = (found[-1][0], hi)
+            else:
+                found.append((lo, hi))
+
+        for pos, piece in self.pieces_in(start, end):
+            if piece.source != ORIGINAL:
+                add(pos, pos + piece.length)
+                continue
+            shift = pos - piece.start
+            for lo, hi in self.edit_log.dirty_ranges_in(piece.start, piece.start + piece.length):
+                add(lo + shift, hi + shift)
+        return found
+
+    @property
+    def unsaved_bytes(self) -> int:
+        """Bytes a revert would discard (overwritten plus inserted)."""
+        return sum(hi - lo for lo, hi in self.dirty_ranges())
+
+    def _check_editing(self) -> None:
         if not self.editing:
             if self.readonly_reason:
                 raise EditError(f"This file cannot be edited: {self.readonly_reason}.")
             raise EditError("Editing is not enabled for this file.")
+
+    def _check_range(self, offset: int, length: int) -> None:
+        self._check_editing()
         size = self.size
         if length <= 0:
             raise EditError("There are no bytes to write.")
@@ -361,10 +606,82 @@ class Document:
                 f"({size:,} bytes); edits overwrite and never change the size."
             )
 
+    def _check_splice(self, offset: int, remove: int, insert: int) -> None:
+        self._check_editing()
+        size = self.size
+        if remove < 0 or insert < 0 or not (remove or insert):
+            raise EditError("There are no bytes to insert or delete.")
+        if offset < 0:
+            raise EditError(f"Offset {offset} is before the start of the file.")
+        if offset > size or offset + remove > size:
+            raise EditError(
+                f"[{offset:#x}, {offset + remove:#x}) is past the end of the file ({size:,} bytes)."
+            )
+
+    # ----------------------------------------------------------------- pieces
+    def _added(self, data: bytes) -> Piece:
+        return Piece(ADD, self.add.append(data), len(data))
+
+    def _fill_piece(self, pattern: bytes, length: int) -> Piece:
+        if not pattern:
+            raise EditError("A fill needs at least one byte of pattern.")
+        pattern = bytes(pattern)
+        source = next((k for k, v in self._patterns.items() if v == pattern), None)
+        if source is None:
+            source = FIRST_FILL + len(self._patterns)
+            self._patterns[source] = pattern
+            self._fill_periods[source] = len(pattern)
+        return Piece(source, 0, length)
+
+    def _splice(self, offset: int, remove: int, insert: list[Piece]) -> Splice:
+        """Replace ``remove`` bytes at ``offset`` by ``insert`` pieces; one Change."""
+        with self._lock:
+            old_size = self.size
+            if not self._layout:
+                self.table = PieceTable([Piece(ORIGINAL, 0, old_size)])
+                self.table.fill_periods = self._fill_periods
+                self._layout = True
+            removed = self.table.splice(offset, remove, insert)
+            new_size = self.table.size
+            if new_size == self.mapped.size and (
+                new_size == 0 or self.table.pieces_if_few() == [Piece(ORIGINAL, 0, new_size)]
+            ):
+                self._layout = False  # back to the file in order (an undo, or a same insert)
+        inserted = sum(p.length for p in insert)
+        resized = old_size != new_size
+        end = max(old_size, new_size) if resized else offset + inserted
+        self.notify(
+            Change(
+                ChangeKind.EDIT, offset, end, resized=resized, splices=((offset, remove, inserted),)
+            )
+        )
+        return Splice(offset, tuple(removed), tuple(insert))
+
     def _put(self, edit: Edit) -> None:
-        self.mapped.write(edit.offset, edit.new)
-        self.edit_log.record(edit)
+        if not self._layout:
+            self.mapped.write(edit.offset, edit.new)
+            self.edit_log.record(edit)
+        else:
+            self._put_pieces(edit)
         self.notify(Change(ChangeKind.EDIT, edit.offset, edit.end))
+
+    def _put_pieces(self, edit: Edit) -> None:
+        """Overwrite through pieces: file bytes into private pages, added bytes in place."""
+        with self._lock:
+            for pos, piece in list(self.table.iter_range(edit.offset, edit.end)):
+                if piece.source >= FIRST_FILL:
+                    # Give the fill's bytes a home first (same content: not an undo step).
+                    piece = self._added(
+                        fill_bytes(self._patterns[piece.source], piece.start, piece.length)
+                    )
+                    self.table.splice(pos, piece.length, [piece])
+                lo = pos - edit.offset
+                chunk = edit.new[lo : lo + piece.length]
+                if piece.source == ORIGINAL:
+                    self.mapped.write(piece.start, chunk)
+                    self.edit_log.record(Edit(piece.start, edit.old[lo : lo + piece.length], chunk))
+                else:
+                    self.add.write(piece.start, chunk)
 
     # ----------------------------------------------------------------- saving
     def save_blocker(self) -> str | None:
@@ -372,6 +689,8 @@ class Document:
 
         A cheap pre-check for greying out Save; ``save`` itself reports every failure too.
         """
+        if self.scratch:
+            return "This new document has no file yet; choose where to save it."
         if self.readonly_reason:
             return f"This file cannot be saved in place: {self.readonly_reason}."
         try:
@@ -383,14 +702,24 @@ class Document:
             return "You do not have permission to write this file; use Save As."
         return None
 
-    def plan_save(self) -> saving.SavePlan:
+    def plan_save(self, patches: list[tuple[int, bytes]] | None = None) -> saving.SavePlan:
         """The save in place that ``save`` would carry out (one fstat, nothing written)."""
         return saving.plan_save(
             self.path,
-            self.edit_log.patches(),
+            self.edit_log.patches() if patches is None else patches,
             size=self.mapped.current_size(),
             expected=self._saved_identity,
         )
+
+    def _unshifted_patches(self) -> list[tuple[int, bytes]] | None:
+        """Pieces that moved nothing (a big paste or fill over the file's bytes) save as plain
+        patches through the journaled in-place save; None when bytes moved or it is too big."""
+        plan = self.plan_layout_save()
+        if plan.moves or plan.final_size != plan.old_size or not plan.writes:
+            return None
+        if plan.written_bytes > IN_PLACE_PATCH_LIMIT:
+            return None
+        return [(lo, self.read(lo, hi - lo)) for lo, hi in plan.writes]
 
     def save(
         self,
@@ -422,8 +751,12 @@ class Document:
         if not self.modified:
             empty = saving.SaveResult(self.path, 0, 0, 0.0)
             return PreparedSave(self.path, lambda _progress, _cancel: empty, lambda result: result)
-        ranges = self.edit_log.dirty_ranges()
-        plan = self.plan_save()
+        patches = self._unshifted_patches() if self._layout else None
+        if self._layout and patches is None:
+            return self._prepare_layout_save(self.path, overwrite_outside_changes)
+        # The log's ranges may reach past a truncated end (the save then refuses, saying so).
+        ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
+        plan = self.plan_save(patches)
 
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
@@ -466,6 +799,8 @@ class Document:
         identity = self.mapped.identity
         if st is not None and (st.st_dev, st.st_ino) == (identity.device, identity.inode):
             return self.prepare_save()
+        if self._layout:
+            return self._prepare_layout_save(target, True)
         source = self.mapped
         source_mode = os.fstat(source.fd).st_mode
         mode = source_mode if source.kind is FileKind.REGULAR else 0o644
@@ -485,24 +820,95 @@ class Document:
             )
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
-            new = MappedFile(
-                target,
-                self.mode,
-                window_size=self.mapped.window_size,
-                max_windows=self.mapped.max_windows,
-            )
-            self.mapped.close()
-            self.mapped = new
-            if self.readonly_reason == "block devices open read-only":
-                self.readonly_reason = None  # the copy is a regular file
-            self._after_save(0, new.size, f"Saved as {target}.")
+            self._continue_with(target, 0, f"Saved as {target}.")
             return result
 
         return PreparedSave(target, run, finish)
 
+    def plan_layout_save(self) -> layout_save.LayoutPlan:
+        """What saving a resized/re-laid-out document writes (nothing is written here)."""
+        return layout_save.plan_layout(
+            self.pieces_in(0, self.size), self.edit_log.dirty_ranges_in, self.mapped.size
+        )
+
+    def _prepare_layout_save(self, target: str, overwrite_outside_changes: bool) -> PreparedSave:
+        """Save (in place or as) a document with inserted or deleted bytes: a new file renamed
+        onto ``target``. The plan and every byte are taken now, on the document's thread."""
+        target = os.path.realpath(target)
+        plan = self.plan_layout_save()
+        source = self.mapped
+        st = os.fstat(source.fd)
+        mode = st.st_mode if source.kind is FileKind.REGULAR else 0o644
+        owner = (st.st_uid, st.st_gid) if source.kind is FileKind.REGULAR else None
+        in_place = target == os.path.realpath(self.path)
+        if in_place and not overwrite_outside_changes:
+            layout_save.check_unchanged(self.path, self._saved_identity)
+        reader = self.read
+        size = self.size
+        # One block-aligned insert or delete: the file system shifts the tail in place.
+        shift = shift_save.shift_of(plan, st.st_blksize) if in_place else None
+        expected = None if overwrite_outside_changes else self._saved_identity
+
+        def run(
+            on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
+        ) -> saving.SaveResult:
+            if shift is not None and source.kind is FileKind.REGULAR:
+                done = shift_save.save_shift(
+                    target, shift, reader, expected, on_progress=on_progress, cancel=cancel
+                )
+                if done is not None:
+                    return done
+            return layout_save.write_layout(
+                plan,
+                source.fd,
+                reader,
+                target,
+                mode=mode,
+                owner=owner,
+                check_before_rename=(
+                    (lambda: layout_save.check_unchanged(target, self._saved_identity))
+                    if in_place and not overwrite_outside_changes
+                    else None
+                ),
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+
+        def finish(result: saving.SaveResult) -> saving.SaveResult:
+            self._continue_with(target, size, result.message)
+            return result
+
+        return PreparedSave(target, run, finish)
+
+    def _continue_with(self, target: str, end: int, message: str) -> None:
+        """Map the file just written at ``target`` and go on editing that one."""
+        new = MappedFile(
+            target,
+            self.mode,
+            window_size=self.mapped.window_size,
+            max_windows=self.mapped.max_windows,
+        )
+        self.mapped.close()
+        self.mapped = new
+        if self.readonly_reason == "block devices open read-only":
+            self.readonly_reason = None  # the copy is a regular file
+        self._forget_scratch()
+        self._after_save(0, max(end, new.size), message)
+
+    def _forget_scratch(self) -> None:
+        """A scratch document saved as a real file (or closed): remove its stand-in file."""
+        if not self.scratch:
+            return
+        self.scratch = False
+        with contextlib.suppress(OSError):
+            os.unlink(self._scratch_path)
+            os.rmdir(os.path.dirname(self._scratch_path))
+
     def _after_save(self, start: int, end: int, message: str) -> None:
         """The disk now holds what is shown: drop the log and the private pages."""
         self.edit_log.clear()
+        with self._lock:
+            self._layout = False
         try:
             st = os.stat(self.path)
         except OSError:
@@ -515,7 +921,7 @@ class Document:
         self.mapped.unpin_all()
         self.mapped.drop_windows(keep_pinned=False)
         self._saved_identity = self.mapped.identity
-        self._last_seen_size = self.size
+        self._last_seen_size = self.mapped.size
         self._reported_replaced = False
         self.notify(Change(ChangeKind.SAVED, start, min(end, self.size), message))
 
@@ -529,4 +935,5 @@ class Document:
     # ----------------------------------------------------------------- lifetime
     def close(self) -> None:
         self.mapped.close()
+        self._forget_scratch()
         self._listeners.clear()

@@ -224,17 +224,30 @@ class EditLog:
 
     def dirty_ranges_in(self, start: int, end: int) -> list[tuple[int, int]]:
         """The dirty ranges overlapping ``[start, end)``, clipped to it (for highlighting rows)."""
+        return [
+            (max(start, segment.start), min(end, segment.end))
+            for segment in self.segments_in(start, end)
+        ]
+
+    def segments_in(self, start: int, end: int) -> list[Segment]:
+        """The runs overlapping ``[start, end)``, in order (live objects: do not change them)."""
         if end <= start:
             return []
         index = bisect.bisect_right(self._starts, start)
         if index > 0 and self._segments[self._starts[index - 1]].end > start:
             index -= 1
-        found: list[tuple[int, int]] = []
+        found: list[Segment] = []
         while index < len(self._starts) and self._starts[index] < end:
-            segment = self._segments[self._starts[index]]
-            found.append((max(start, segment.start), min(end, segment.end)))
+            found.append(self._segments[self._starts[index]])
             index += 1
         return found
+
+    def overlay(self, start: int, data: bytearray) -> None:
+        """Write the edited bytes of ``[start, start + len(data))`` over ``data`` (the file's)."""
+        end = start + len(data)
+        for segment in self.segments_in(start, end):
+            lo, hi = max(start, segment.start), min(end, segment.end)
+            data[lo - start : hi - start] = segment.current[lo - segment.start : hi - segment.start]
 
     def is_dirty(self, offset: int) -> bool:
         return bool(self.dirty_ranges_in(offset, offset + 1))
@@ -271,3 +284,81 @@ def page_ranges(ranges: Iterable[tuple[int, int]], page_size: int) -> list[tuple
         else:
             merged.append((lo, hi))
     return merged
+
+
+def _count(n: int) -> str:
+    """'4 bytes', '1.0 GiB' — sizes in history texts."""
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.1f} GiB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{n:,} byte{'s' if n != 1 else ''}"
+
+
+def _offset(offset: int) -> str:
+    """0x4000_0000 style, as in the history texts the issue asks for."""
+    return f"0x{offset:_x}"
+
+
+@dataclass(frozen=True)
+class Splice:
+    """The pieces ``removed`` at ``offset`` replaced by ``inserted``: insert, delete, resize.
+
+    Pieces are ``(source, start, length)`` values (core/pieces.py) pointing into sources that
+    never change under them (the file's bytes, the append-only add-buffer, fill patterns), so
+    a splice holds no bytes and inverts itself by swapping its two sides.
+    """
+
+    offset: int
+    removed: tuple[tuple[int, int, int], ...]
+    inserted: tuple[tuple[int, int, int], ...]
+
+    @property
+    def removed_length(self) -> int:
+        return sum(p[2] for p in self.removed)
+
+    @property
+    def inserted_length(self) -> int:
+        return sum(p[2] for p in self.inserted)
+
+    @property
+    def end(self) -> int:
+        return self.offset + max(self.removed_length, self.inserted_length)
+
+    def __len__(self) -> int:
+        return max(self.removed_length, self.inserted_length)
+
+    def inverse(self) -> Splice:
+        return Splice(self.offset, self.inserted, self.removed)
+
+    def describe(self) -> str:
+        """'Insert 4 bytes at 0x10', 'Delete 1.0 GiB at 0x4000_0000', 'Replace ...'."""
+        removed, inserted = self.removed_length, self.inserted_length
+        at = _offset(self.offset)
+        if not removed:
+            return f"Insert {_count(inserted)} at {at}"
+        if not inserted:
+            return f"Delete {_count(removed)} at {at}"
+        if removed == inserted:
+            return f"Overwrite {_count(removed)} at {at}"
+        return f"Replace {_count(removed)} by {_count(inserted)} at {at}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Many edits made as one step (Replace all): applied in order, undone in reverse."""
+
+    edits: tuple[Edit | Splice, ...]
+
+    @property
+    def offset(self) -> int:
+        return min((e.offset for e in self.edits), default=0)
+
+    def __len__(self) -> int:
+        return sum(len(e) for e in self.edits)
+
+    def inverse(self) -> Batch:
+        return Batch(tuple(e.inverse() for e in reversed(self.edits)))
+
+
+AnyEdit = Edit | Splice | Batch

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from mmhex.core._libc import mapping_address
+from mmhex.core._libc import madvise, mapping_address
 from mmhex.core.errors import FileChangingError, FileTruncatedError, UnsupportedFileError
 from mmhex.core.record import record  # not dataclasses: the command line's start-up
 
@@ -31,6 +31,13 @@ MAP_NORESERVE = 0x4000
 
 DEFAULT_WINDOW_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_WINDOWS = 16
+# In private (edit) mode a file up to this size is mapped once, whole: every edited window is a
+# view into that one mapping. Python's mmap duplicates the descriptor for every mapping, so one
+# mapping per edited window ran out of descriptors after 1,024 scattered edits (EMFILE) and
+# would run into vm.max_map_count (65,530) after that; one mapping costs one descriptor and one
+# VMA whatever the number of edits, and an edit still costs one private (copy-on-write) page.
+# Larger files (an 8 EiB tmpfs file does not fit the address space) keep one mapping per window.
+WHOLE_PRIVATE_LIMIT = 1 << 44
 
 
 class OpenMode(enum.Enum):
@@ -43,6 +50,7 @@ class OpenMode(enum.Enum):
 class FileKind(enum.Enum):
     REGULAR = "regular file"
     BLOCK_DEVICE = "block device"
+    PIECES = "edited document"  # core/piece_view.py: bytes inserted or deleted, no one file
 
 
 def open_process_memory(*, writable: bool = False) -> int:
@@ -98,7 +106,7 @@ class Window:
 
     start: int
     length: int
-    mm: mmap.mmap
+    mm: mmap.mmap | memoryview  # a view into the whole-file private mapping (see above)
     address: int
     private: bool
     pinned: bool = False
@@ -106,6 +114,14 @@ class Window:
     @property
     def end(self) -> int:
         return self.start + self.length
+
+    def madvise(self, option: int, start: int = 0, length: int | None = None) -> None:
+        """``madvise`` on ``[start, start + length)`` of the window (``start`` page-aligned)."""
+        length = self.length - start if length is None else length
+        if isinstance(self.mm, mmap.mmap):
+            self.mm.madvise(option, start, length)
+        else:
+            madvise(self.address + start, length, option)
 
 
 def _kind_and_size(fd: int, st: os.stat_result, path: str) -> tuple[FileKind, int]:
@@ -159,7 +175,11 @@ class MappedFile:
         self.max_windows = max(2, max_windows)
         self._mode = mode
         self._lock = threading.RLock()
-        self._windows: OrderedDict[int, Window] = OrderedDict()
+        self._windows: OrderedDict[int, Window] = OrderedDict()  # unpinned, least recent first
+        self._pinned: dict[int, Window] = {}  # windows holding private edits: never evicted
+        self._whole: mmap.mmap | None = None  # private mode: the whole file, mapped once
+        self._whole_view: memoryview | None = None
+        self._whole_address = 0
         self._retired: list[mmap.mmap] = []  # close() refused (a memoryview is alive); retry later
         # O_NONBLOCK so that opening a FIFO does not wait for a writer before we can refuse it.
         self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -213,6 +233,9 @@ class MappedFile:
             raise ValueError(f"offset {offset} outside the file (size {self._size})")
         start = self.window_start(offset)
         with self._lock:
+            window = self._pinned.get(start)
+            if window is not None:
+                return window
             window = self._windows.get(start)
             if window is not None:
                 self._windows.move_to_end(start)
@@ -234,7 +257,15 @@ class MappedFile:
     def mapped_windows(self) -> list[Window]:
         """The windows mapped now (a copy; for residency and tests)."""
         with self._lock:
-            return list(self._windows.values())
+            return [*self._pinned.values(), *self._windows.values()]
+
+    @property
+    def mapping_count(self) -> int:
+        """Mappings (and so duplicated descriptors) held now: the whole-file one, or windows."""
+        with self._lock:
+            if self._whole is not None:
+                return 1 + len(self._retired)
+            return len(self._pinned) + len(self._windows) + len(self._retired)
 
     @contextmanager
     def windows_held(self) -> Iterator[list[Window]]:
@@ -244,23 +275,30 @@ class MappedFile:
         thread: without the lock the address could be unmapped and reused under them.
         """
         with self._lock:
-            yield list(self._windows.values())
+            yield [*self._pinned.values(), *self._windows.values()]
 
     def pin(self, offset: int) -> Window:
         """Keep the window holding ``offset`` mapped (it holds private edits)."""
         with self._lock:
             window = self.window_at(offset)
-            window.pinned = True
+            if not window.pinned:
+                window.pinned = True
+                self._windows.pop(window.start, None)
+                self._pinned[window.start] = window
             return window
 
     def unpin_all(self) -> None:
         with self._lock:
-            for window in self._windows.values():
+            for window in self._pinned.values():
                 window.pinned = False
+                self._windows[window.start] = window
+            self._pinned.clear()
             self._evict_unpinned()
 
     def _map(self, start: int, length: int) -> Window:
         private = self._mode is OpenMode.PRIVATE
+        if private and 0 < self._size <= WHOLE_PRIVATE_LIMIT:
+            return self._whole_window(start, length)
         if private:
             flags = mmap.MAP_PRIVATE | MAP_NORESERVE
             prot = mmap.PROT_READ | mmap.PROT_WRITE
@@ -284,22 +322,76 @@ class MappedFile:
                 raise FileTruncatedError(self.path, old, new_size) from exc
         return Window(start, length, mm, mapping_address(mm), private)
 
-    def _evict_unpinned(self) -> None:
-        # The most recently used window is never the victim: it is the one just handed out, and
-        # when every other window holds edits (pinned) it would otherwise be unmapped at once.
-        newest = next(reversed(self._windows), None)
-        while len(self._windows) > self.max_windows:
-            victim = next(
-                (s for s, w in self._windows.items() if not w.pinned and s != newest), None
+    def _whole_window(self, start: int, length: int) -> Window:
+        """A window that is a view into the one private mapping of the whole file."""
+        if self._whole is None or len(self._whole) < start + length:
+            self._map_whole()
+        assert self._whole_view is not None
+        view = self._whole_view[start : start + length]
+        return Window(start, length, view, self._whole_address + start, True)
+
+    def _map_whole(self) -> None:
+        """(Re-)map the whole file privately; edited windows move over with their bytes."""
+        flags = mmap.MAP_PRIVATE | MAP_NORESERVE
+        prot = mmap.PROT_READ | mmap.PROT_WRITE
+        try:
+            mm = mmap.mmap(self._fd, self._size, flags=flags, prot=prot)
+        except ValueError as exc:
+            old = self._size
+            new_size = self.current_size()
+            self.refresh()
+            raise FileTruncatedError(self.path, old, new_size) from exc
+        old_pinned = list(self._pinned.values())
+        self._drop_whole()
+        self._whole = mm
+        self._whole_view = memoryview(mm)
+        self._whole_address = mapping_address(mm)
+        self._pinned = {}
+        for window in old_pinned:
+            if window.start >= self._size:
+                continue
+            length = min(self.window_size, self._size - window.start)
+            moved = Window(
+                window.start,
+                length,
+                self._whole_view[window.start : window.start + length],
+                self._whole_address + window.start,
+                True,
+                True,
             )
-            if victim is None:
-                return  # everything left holds edits
-            self._close_mm(self._windows.pop(victim).mm)
+            self._pinned[window.start] = moved
+            # The old mapping is retired (closed when nothing uses it): copy its edited bytes.
+            with contextlib.suppress(OSError, ValueError):
+                content = bytes(window.mm[: min(window.length, length)])
+                self._write_window(moved, moved.start, memoryview(content))
+
+    def _drop_whole(self) -> None:
+        """Unmap the whole-file mapping (and with it every private page); windows go too."""
+        for window in list(self._windows.values()):
+            if isinstance(window.mm, memoryview):
+                self._windows.pop(window.start)
+                self._close_mm(window.mm)
+        if self._whole is None:
+            return
+        assert self._whole_view is not None
+        self._close_mm(self._whole_view)
+        self._close_mm(self._whole)
+        self._whole = self._whole_view = None
+        self._whole_address = 0
+
+    def _evict_unpinned(self) -> None:
+        # Pinned windows live apart, so the oldest unpinned window is the victim; with at least
+        # two windows allowed it is never the one just handed out.
+        while len(self._windows) > self.max_windows:
+            self._close_mm(self._windows.popitem(last=False)[1].mm)
         self._retry_retired()
 
-    def _close_mm(self, mm: mmap.mmap) -> None:
+    def _close_mm(self, mm: mmap.mmap | memoryview) -> None:
         try:
-            mm.close()
+            if isinstance(mm, memoryview):
+                mm.release()
+            else:
+                mm.close()
         except BufferError:
             self._retired.append(mm)
 
@@ -311,10 +403,14 @@ class MappedFile:
     def drop_windows(self, *, keep_pinned: bool = True) -> None:
         """Unmap windows (all, or all but those holding edits) so the next read maps afresh."""
         with self._lock:
-            for start in list(self._windows):
-                if keep_pinned and self._windows[start].pinned:
-                    continue
-                self._close_mm(self._windows.pop(start).mm)
+            for window in self._windows.values():
+                self._close_mm(window.mm)
+            self._windows.clear()
+            if not keep_pinned:
+                for window in self._pinned.values():
+                    self._close_mm(window.mm)
+                self._pinned.clear()
+                self._drop_whole()
             self._retry_retired()
 
     # ----------------------------------------------------------------- reads
@@ -340,7 +436,7 @@ class MappedFile:
     def _read_window(self, window: Window, pos: int, count: int) -> bytes:
         if self._mem_fd < 0:
             if window.private:
-                return bytes(window.mm[pos - window.start : pos - window.start + count])
+                return bytes(memoryview(window.mm)[pos - window.start : pos - window.start + count])
             return self.read_original(pos, count)
         try:
             data = os.pread(self._mem_fd, count, window.address + (pos - window.start))
@@ -403,7 +499,7 @@ class MappedFile:
             # No /proc/self/mem: check the size right before the store to keep the SIGBUS window
             # as small as possible.
             self._raise_if_truncated(pos + len(chunk))
-            window.mm[pos - window.start : pos - window.start + len(chunk)] = chunk
+            memoryview(window.mm)[pos - window.start : pos - window.start + len(chunk)] = chunk
             return
         written = write_process_memory(
             self._mem_write_fd, window.address + (pos - window.start), chunk
@@ -430,9 +526,16 @@ class MappedFile:
             self._size = identity.size
             # A window's length was fixed when mapped: drop them so none is stale or past EOF.
             self.drop_windows(keep_pinned=True)
-            for start in [s for s, w in self._windows.items() if w.start >= self._size]:
-                self._close_mm(self._windows.pop(start).mm)
-            for window in list(self._windows.values()):
+            if self._whole is not None:
+                if len(self._whole) < self._size and self._size <= WHOLE_PRIVATE_LIMIT:
+                    self._map_whole()  # grew: map it whole again, edits moved over
+                else:
+                    for start in [s for s in self._pinned if s >= self._size]:
+                        self._close_mm(self._pinned.pop(start).mm)
+                return True
+            for start in [s for s in self._pinned if s >= self._size]:
+                self._close_mm(self._pinned.pop(start).mm)
+            for window in list(self._pinned.values()):
                 if window.length < min(self.window_size, self._size - window.start):
                     self._regrow_pinned(window)
             return True
@@ -445,7 +548,7 @@ class MappedFile:
             content = b""  # its pages went with a truncation in between; the edit log has them
         longer = self._map(window.start, min(self.window_size, self._size - window.start))
         longer.pinned = True
-        self._windows[window.start] = longer
+        self._pinned[window.start] = longer
         self._close_mm(window.mm)
         if content:
             # A failure here is yet another truncation; the edit log still has every byte.

@@ -232,7 +232,7 @@ class SafeReader:
             begin = start - window.start
             aligned = begin - begin % mmap.PAGESIZE
             with suppress(OSError, ValueError):
-                window.mm.madvise(MADV_POPULATE_READ, aligned, end - window.start - aligned)
+                window.madvise(MADV_POPULATE_READ, aligned, end - window.start - aligned)
             part = whole[begin : end - window.start]
             try:
                 with self._watched(window, begin, end - window.start, outcome):

@@ -74,6 +74,8 @@ _ENCODINGS = "&View/Text &Encoding"
 # fmt: off
 ACTIONS: tuple[ActionSpec, ...] = (
     # ---- File
+    ActionSpec("file.new", "&New", "editing.new_document", "&File", (Key.New,),
+               tip="An empty document in memory; Save asks where to write it"),
     ActionSpec("file.open", "&Open…", "window.open_file_dialog", "&File", (Key.Open,)),
     ActionSpec("file.recent", "Open &Recent", "window.fill_recent_menu", "&File/Open &Recent",
                dynamic_menu=True),
@@ -196,10 +198,13 @@ CONTEXT_MENU: tuple[str, ...] = (
     "edit.copy",
     _COPY_AS,
     "edit.copy_offset",
+    "edit.cut",
     "edit.paste",
     "-",
     "edit.select_all",
     "edit.fill",
+    "edit.delete_selection",
+    "edit.insert_bytes",
     "-",
     "bookmarks.add",
     "search.find_selection",

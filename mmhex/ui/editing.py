@@ -1,11 +1,14 @@
 """The editing feature: edit mode, keys and paste/fill turned into edits, undo, save in a worker.
 
-Every change becomes a core Edit written with ``Document.write`` and pushed on a QUndoStack as an
-EditCommand; the file on disk is untouched until Save. Editing overwrites, so the file never
-grows or shrinks: typing past the last byte keeps overwriting it, a paste is clipped at the end
-(or at the selection) with a message, and the keys that delete in a text editor do not:
-Backspace moves back one digit or byte without erasing, and Delete removes nothing — pressed on
-a selection it says so, and pressed again on the same selection fills it with 00 (one undo step).
+Every change becomes a core edit value (``Edit`` overwrite, ``Splice`` insert/delete, ``Batch``)
+pushed on a QUndoStack as an EditCommand; the file on disk is untouched until Save.
+The Insert key switches insert (INS) and overwrite (OVR, the default; a setting) mode, shown in
+the status bar. In INS mode typing inserts, Backspace and Delete delete, and Paste inserts. In OVR
+mode the size never changes: typing past the last byte keeps overwriting it, a paste is clipped
+at the end (or at the selection) with a message, Backspace moves back one digit or byte without
+erasing, and Delete removes nothing — pressed on a selection it says so, and pressed again on
+the same selection fills it with 00 (one undo step). Cut (Ctrl+X), Edit ▸ Delete Selection,
+Insert Bytes… and Resize File… change the size in either mode.
 Saving runs on a worker thread (``Document.prepare_save`` + BackgroundTask) while the window
 stays responsive, with progress and Cancel.
 """
@@ -34,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.document import Change, ChangeKind, Document, EditError, PreparedSave
-from mmhex.core.edits import Edit, HexSyntaxError, parse_hex_bytes
+from mmhex.core.edits import AnyEdit, Edit, HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
 from mmhex.core.progress import Cancelled
 from mmhex.core.save import FileChangedOnDiskError, SaveResult
@@ -42,23 +45,29 @@ from mmhex.ui.coalesce import Coalescer
 from mmhex.ui.dialogs import questions
 from mmhex.ui.dialogs.fill_dialog import FillDialog
 from mmhex.ui.dialogs.history import HistoryPanel
+from mmhex.ui.dialogs.size_dialog import INSERT, RESIZE, SizeDialog
+from mmhex.ui.edit_actions import EDIT_ACTIONS
 from mmhex.ui.hex_view import Highlight, Pane
-from mmhex.ui.search.worker import format_progress
+from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
-from mmhex.ui.undo import EditBatchCommand, EditCommand
+from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
 
-# One paste or fill holds its old and new bytes in memory (for undo) and in the edit log: cap it
-# so that Select All in a huge file followed by Fill cannot exhaust memory.
-MAX_EDIT_BYTES = 64 * 1024 * 1024
 # One batch (Replace all) keeps an Edit object per place, a few hundred bytes each.
 MAX_BATCH_EDITS = 1_000_000
+# The settings key of the mode a new window starts in (False: overwrite, as HxD and Okteta do).
+INSERT_MODE_SETTING = "editing/insert_mode"
 RAW_BYTES_MIME = "application/octet-stream"
 STATUS_MS = 8000
 # Saves shorter than this never flash a progress bar.
 PROGRESS_DELAY_MS = 300
 DIRTY_COLOR = QColor(255, 160, 0, 120)  # amber: readable under light and dark text
+
+
+def resizable(document: object) -> bool:
+    """Whether bytes can be inserted and deleted (a file's document; a process's memory not)."""
+    return hasattr(document, "insert")
 
 
 def repeated(pattern: bytes, length: int) -> bytes:
@@ -98,6 +107,16 @@ def clipboard_bytes(mime: QMimeData | None, pane: Pane) -> bytes:
         ) from exc
 
 
+def progress_text(done: int, total: int, seconds: float) -> str:
+    """'120 of 4,096 MiB, 85 MB/s, 47 s left' — what a long save shows beside its bar."""
+    mib = 1 << 20
+    text = f"{done / mib:,.0f} of {total / mib:,.0f} MiB"
+    if seconds > 0 and done > 0:
+        rate = done / seconds
+        text += f", {rate / 1e6:,.0f} MB/s, {(total - done) / rate:,.0f} s left"
+    return text
+
+
 class SaveProgress(QWidget):
     """Status-bar progress of a running save, with Cancel; appears only for slow saves."""
 
@@ -108,17 +127,16 @@ class SaveProgress(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)
-        self.rate_label = QLabel(self)  # "37% · 1.2 GiB/s · 0:42 left"
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setToolTip("Stop saving: the file stays exactly as it was")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
-        layout.addWidget(self.rate_label)
         layout.addWidget(self.cancel_button)
-        self._started = 0.0
         self._task: BackgroundTask | None = None
+        self._text = ""
+        self._started = 0.0
         self._reveal = QTimer(self)
         self._reveal.setSingleShot(True)
         self._reveal.timeout.connect(self._show_if_running)
@@ -127,10 +145,10 @@ class SaveProgress(QWidget):
 
     def start(self, text: str, task: BackgroundTask) -> None:
         self._task = task
+        self._text = text
+        self._started = time.monotonic()
         self.label.setText(text)
         self.bar.setValue(0)
-        self.rate_label.setText("")
-        self._started = time.monotonic()
         self.cancel_button.setEnabled(True)
         task.progressed.connect(self.set_progress)
         self._reveal.start(PROGRESS_DELAY_MS)
@@ -142,9 +160,9 @@ class SaveProgress(QWidget):
 
     def set_progress(self, done: int, total: int) -> None:
         self.bar.setValue(int(done * 1000 // total) if total > 0 else 0)
-        elapsed = time.monotonic() - self._started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        self.rate_label.setText(format_progress(done, total, rate) if total > 0 else "")
+        self.label.setText(
+            f"{self._text} {progress_text(done, total, time.monotonic() - self._started)}"
+        )
 
     def _show_if_running(self) -> None:
         if self._task is not None and self._task.running:
@@ -184,6 +202,15 @@ class EditController(QObject):
         self.history_dock: QDockWidget | None = None
         self.progress = SaveProgress(window)
         self.toolbar: QToolBar | None = None
+        self.insert_mode = bool(open_settings().value(INSERT_MODE_SETTING, False, type=bool))
+        # Typing reached the end in insert mode: the next byte is appended after the last one
+        # (the grid's cursor cannot sit past the last byte).
+        self._append_next = False
+        self._history_ends = False
+        self.mode_label = QLabel(window)
+        self.mode_label.setToolTip(
+            "INS: typing and pasting insert bytes; OVR: they overwrite. The Insert key switches."
+        )
         self._stale = Coalescer(self._refresh, self)
 
         self.view.key_handler = self.handle_key
@@ -222,6 +249,8 @@ class EditController(QObject):
             self.history, "Undo History", Qt.DockWidgetArea.RightDockWidgetArea, False
         )
         window.statusBar().addPermanentWidget(self.progress)
+        window.statusBar().addPermanentWidget(self.mode_label)
+        window.install_actions(EDIT_ACTIONS, editing=self)
         self._on_document_changed(window.document)
 
     # ----------------------------------------------------------------- state
@@ -275,6 +304,18 @@ class EditController(QObject):
     def _break_typing_run(self) -> None:
         self._typing_run += 1
         self._delete_armed = None
+        self._append_next = False
+
+    def toggle_insert_mode(self) -> None:
+        """Insert key: insert (INS) or overwrite (OVR) typing and pasting."""
+        self.insert_mode = not self.insert_mode
+        self._break_typing_run()
+        self._status(
+            "Insert mode: typing and pasting insert bytes (the file grows)."
+            if self.insert_mode
+            else "Overwrite mode: typing and pasting replace bytes (the size stays)."
+        )
+        self._refresh()
 
     def _refresh(self, *_args: object) -> None:
         """Action states, the title's modified mark and the nibble cursor follow the document."""
@@ -293,6 +334,10 @@ class EditController(QObject):
             "edit.redo": editing and idle and self.stack.canRedo(),
             "edit.paste": editing and idle,
             "edit.fill": editing and idle,
+            "edit.cut": editing and idle,
+            "edit.delete_selection": editing and idle,
+            "edit.insert_bytes": editing and idle,
+            "edit.resize": editing and idle,
             "file.save": modified and idle,
             "file.save_as": document is not None and idle,
             "file.revert": modified and idle,
@@ -305,6 +350,12 @@ class EditController(QObject):
         toggle = actions.get("edit.toggle_editing")
         if toggle is not None:
             toggle.setChecked(editing)
+        mode = actions.get("edit.insert_mode")
+        if mode is not None:
+            mode.setChecked(self.insert_mode)
+        mode_text = ("INS" if self.insert_mode else "OVR") if editing else ""
+        if self.mode_label.text() != mode_text:
+            self.mode_label.setText(mode_text)
         undo, redo = actions.get("edit.undo"), actions.get("edit.redo")
         if undo is not None:
             undo.setText(f"&Undo {self.stack.undoText()}".strip())
@@ -383,7 +434,7 @@ class EditController(QObject):
         self._refresh()
         return True
 
-    def _editable(self) -> Document | None:
+    def _editable(self, *, allow_empty: bool = False) -> Document | None:
         """The document when an edit may be made now; otherwise say why and return None."""
         document = self._document
         if document is None:
@@ -397,8 +448,11 @@ class EditController(QObject):
             else:
                 self._status("Read-only: press Ctrl+E (Edit ▸ Enable Editing) to edit.")
             return None
-        if document.size == 0:
-            self._status("The file is empty: there is no byte to overwrite (edits never grow it).")
+        if document.size == 0 and not allow_empty:
+            self._status(
+                "The file is empty: there is no byte to overwrite. Press Insert to type in "
+                "insert mode, or use Edit ▸ Insert Bytes."
+            )
             return None
         return document
 
@@ -410,10 +464,16 @@ class EditController(QObject):
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         plain = modifiers == Qt.KeyboardModifier.NoModifier
         if plain and event.key() == Qt.Key.Key_Backspace:
-            self.backspace()
+            if self.insert_mode:
+                self.delete_before_cursor()
+            else:
+                self.backspace()
             return True
         if plain and event.key() == Qt.Key.Key_Delete:
-            self.delete()
+            if self.insert_mode:
+                self.delete_selection()
+            else:
+                self.delete()
             return True
         command_keys = (
             Qt.KeyboardModifier.ControlModifier
@@ -444,6 +504,8 @@ class EditController(QObject):
                 "text pane."
             )
             return False
+        if self.insert_mode or self._empty():
+            return self._insert_hex_digit(int(char, 16))
         document = self._editable()
         if document is None:
             return False
@@ -471,6 +533,12 @@ class EditController(QObject):
                 "character; use the hex pane for other values."
             )
             return False
+        if self.insert_mode or self._empty():
+            offset = self._insertion_point()
+            if offset is None or self._insert(offset, bytes([ord(char)]), typing=True) is None:
+                return False
+            self._advance(offset + 1)
+            return True
         document = self._editable()
         if document is None:
             return False
@@ -480,6 +548,62 @@ class EditController(QObject):
             return False
         self._advance(offset + 1)
         return True
+
+    def _empty(self) -> bool:
+        """Nothing to overwrite: typing inserts whatever the mode (a new document)."""
+        return self._document is not None and self._document.size == 0
+
+    def _insertion_point(self) -> int | None:
+        """Where insert-mode typing puts its byte: the cursor (a selection is replaced)."""
+        document = self._editable(allow_empty=True)
+        if document is None:
+            return None
+        start, end = self.view.selection
+        if end > start:
+            if (
+                self._resize_record(lambda: document.delete(start, end - start), "Typing", True)
+                is None
+            ):
+                return None
+            self._place_cursor(start)
+            return start
+        if self._append_next or document.size == 0:
+            return document.size
+        return self.view.cursor_offset
+
+    def _insert_hex_digit(self, value: int) -> bool:
+        """INS: the first digit inserts a byte (high nibble), the second completes it."""
+        document = self._editable(allow_empty=True)
+        if document is None:
+            return False
+        view = self.view
+        if view.cursor_nibble == 1 and not self._append_next:
+            offset = view.cursor_offset
+            old = document.read(offset, 1)[0]
+            if self._write(offset, bytes([(old & 0xF0) | value]), "Typing", typing=True) is None:
+                return False
+            self._advance(offset + 1)
+            return True
+        offset = self._insertion_point()
+        if offset is None or self._insert(offset, bytes([value << 4]), typing=True) is None:
+            return False
+        self._place_cursor(offset, nibble=1)
+        return True
+
+    def _place_cursor(self, offset: int, *, nibble: int = 0) -> None:
+        """Move the cursor after an edit without ending the run of typing.
+
+        In insert mode a cursor past the last byte means "append next" (the grid cannot show it).
+        """
+        self._moving_cursor = True
+        try:
+            self.view.set_cursor(offset)
+            if nibble:
+                self.view.set_cursor_nibble(nibble)
+            size = self._document.size if self._document is not None else 0
+            self._append_next = self.insert_mode and 0 < size <= offset
+        finally:
+            self._moving_cursor = False
 
     def _collapse_selection(self) -> None:
         """Typing over a selection overwrites from its first byte (the size never changes)."""
@@ -493,9 +617,16 @@ class EditController(QObject):
         try:
             if offset <= self.view.last_offset:
                 self.view.set_cursor(offset)
+                self._append_next = False
+            elif self.insert_mode:
+                self.view.set_cursor_nibble(0)
+                self._append_next = True
+                self._status("End of file: typing goes on appending bytes.")
             else:
                 self.view.set_cursor_nibble(0)
-                self._status("End of file: typing overwrites the last byte (files never grow).")
+                self._status(
+                    "End of file: typing overwrites the last byte (press Insert to append)."
+                )
         finally:
             self._moving_cursor = False
 
@@ -534,25 +665,147 @@ class EditController(QObject):
             )
             return
         self._delete_armed = None
-        if self._write_range(start, repeated(b"\0", end - start), "Zero-fill") is not None:
+        if self._fill_record(document, start, end, b"\0", "Zero-fill") is not None:
             self._status(
                 f"Filled {end - start:,} bytes with 00 from 0x{start:x}; Ctrl+Z undoes it."
             )
 
+    def delete_before_cursor(self) -> None:
+        """INS Backspace: delete the selection, or the byte before the cursor."""
+        document = self._editable()
+        if document is None:
+            return
+        start, end = self.view.selection
+        if end > start:
+            self.delete_selection()
+            return
+        offset = document.size if self._append_next else self.view.cursor_offset
+        if offset == 0:
+            self._status("Nothing before the first byte to delete.")
+            return
+        if self._resize_record(lambda: document.delete(offset - 1, 1), "Typing", True) is not None:
+            self._place_cursor(offset - 1)
+
+    def delete_selection(self) -> bool:
+        """Edit ▸ Delete Selection (and Delete in INS mode): remove the bytes; the file shrinks."""
+        document = self._editable()
+        if document is None:
+            return False
+        start, end = self.view.selection
+        if end == start:
+            if not self.insert_mode:
+                self._status("Select the bytes to delete first (Shift+arrows or drag).")
+                return False
+            end = start + 1
+        if self._resize_record(lambda: document.delete(start, end - start), "") is None:
+            return False
+        self.view.set_cursor(start)
+        self._status(
+            f"Deleted {end - start:,} byte{'s' if end - start != 1 else ''} at 0x{start:x}."
+        )
+        return True
+
+    def cut(self) -> bool:
+        """Ctrl+X: copy the selection as Copy does (pane text + raw bytes), then delete it."""
+        # clipboard.py imports this module (RAW_BYTES_MIME): import it when first used.
+        from mmhex.ui.clipboard import MAX_COPY, clipboard_mime, pane_text
+
+        document = self._editable()
+        if document is None:
+            return False
+        start, end = self.view.selection
+        if end == start:
+            self._status("Select the bytes to cut first (Shift+arrows or drag).")
+            return False
+        if end - start > MAX_COPY:
+            self._warn(
+                f"Nothing was cut: {end - start:,} bytes is more than the clipboard can hold "
+                f"({MAX_COPY // 2**20:,} MiB at most). Edit ▸ Delete Selection removes them."
+            )
+            return False
+        try:
+            data = document.read(start, end - start)
+        except (OSError, ValueError) as exc:
+            self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
+            return False
+        pane = self.view.active_pane
+        text = pane_text(data, pane, lambda chunk: self.view.pane_characters(chunk, start))
+        QApplication.clipboard().setMimeData(clipboard_mime(text, data))
+        if self._resize_record(lambda: document.delete(start, end - start), "Cut") is None:
+            return False
+        self.view.set_cursor(start)
+        self._status(f"Cut {end - start:,} byte{'s' if end - start != 1 else ''} at 0x{start:x}.")
+        return True
+
+    def show_insert_dialog(self) -> SizeDialog | None:
+        """Edit ▸ Insert Bytes…: a count (4k, 0x100) of a byte or pattern at the cursor."""
+        document = self._editable(allow_empty=True)
+        if document is None:
+            return None
+        offset = document.size if self._append_next else self.view.cursor_offset
+        dialog = SizeDialog(INSERT, offset, document.size, self.window)
+        dialog.accepted.connect(
+            lambda: self.insert_bytes(offset, dialog.count or 0, dialog.pattern or b"\0")
+        )
+        return self._open_dialog(dialog)
+
+    def show_resize_dialog(self) -> SizeDialog | None:
+        """Edit ▸ Resize File…: truncate, or extend with a fill byte or pattern."""
+        document = self._editable(allow_empty=True)
+        if document is None:
+            return None
+        dialog = SizeDialog(RESIZE, 0, document.size, self.window)
+        dialog.accepted.connect(
+            lambda: self.resize(dialog.count if dialog.count is not None else document.size,
+                                dialog.pattern or b"\0")
+        )  # fmt: skip
+        return self._open_dialog(dialog)
+
+    def _open_dialog(self, dialog: SizeDialog) -> SizeDialog:
+        dialog.finished.connect(self.window.return_focus_to_grid)
+        dialog.finished.connect(dialog.deleteLater)
+        self.size_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def insert_bytes(self, offset: int, count: int, pattern: bytes) -> bool:
+        """Insert ``count`` bytes of ``pattern`` repeated before ``offset`` (stores nothing)."""
+        document = self._editable(allow_empty=True)
+        if document is None or count <= 0:
+            return False
+        if self._resize_record(lambda: document.insert_fill(offset, count, pattern), "") is None:
+            return False
+        self.view.set_cursor(offset)
+        self._status(f"Inserted {count:,} byte{'s' if count != 1 else ''} at 0x{offset:x}.")
+        return True
+
+    def resize(self, size: int, pattern: bytes = b"\0") -> bool:
+        """Truncate to ``size`` or extend to it with ``pattern`` repeated."""
+        document = self._editable(allow_empty=True)
+        if document is None:
+            return False
+        old = document.size
+        if self._resize_record(lambda: document.resize(size, pattern), "") is None:
+            return False
+        self._status(f"Resized from {old:,} to {size:,} bytes.")
+        return True
+
     # ----------------------------------------------------------------- writing
-    def _write(self, offset: int, data: bytes, label: str, *, typing: bool = False) -> Edit | None:
-        """Write through the document and push the undo step; None (and a message) if refused."""
+    def _record(
+        self, make: Callable[[], AnyEdit], label: str, typing: bool = False
+    ) -> AnyEdit | None:
+        """Make an edit through the document and push its undo step; None if refused."""
         document = self._document
         assert document is not None
         try:
-            edit = document.write(offset, data)
+            edit = make()
         except EditError as exc:
             self._warn(str(exc))
             return None
         except (OSError, ValueError) as exc:
             self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
             return None
-        if edit.old != edit.new:
+        if not (isinstance(edit, Edit) and edit.old == edit.new):
             self.stack.push(
                 EditCommand(
                     document,
@@ -565,18 +818,43 @@ class EditController(QObject):
             )
         return edit
 
-    def _within_limit(self, length: int, label: str) -> bool:
-        if length <= MAX_EDIT_BYTES:
-            return True
-        self._warn(
-            f"{label} of {length:,} bytes refused: one edit may change at most "
-            f"{MAX_EDIT_BYTES // (1024 * 1024)} MiB (each edit keeps its old bytes for undo)."
-        )
-        return False
-
-    def _write_range(self, offset: int, data: bytes, label: str) -> Edit | None:
-        if not self._within_limit(len(data), label):
+    def _resize_record(
+        self, make: Callable[[], AnyEdit], label: str, typing: bool = False
+    ) -> AnyEdit | None:
+        """``_record`` for an edit that changes the size; refused with a reason where the
+        document cannot grow or shrink (a process's memory)."""
+        if not resizable(self._document):
+            self._warn(
+                "This memory cannot grow or shrink: inserting and deleting bytes works on files. "
+                "Press Insert for overwrite mode."
+            )
             return None
+        return self._record(make, label, typing)
+
+    def _fill_record(
+        self, document: Document, start: int, end: int, pattern: bytes, label: str
+    ) -> AnyEdit | None:
+        """A fill: a pattern piece where the document has them, else the bytes written."""
+        if hasattr(document, "fill"):
+            return self._record(lambda: document.fill(start, end - start, pattern), label)
+        return self._write(start, repeated(pattern, end - start), label)
+
+    def _write(
+        self, offset: int, data: bytes, label: str, *, typing: bool = False
+    ) -> AnyEdit | None:
+        """Overwrite through the document and push the undo step; None if refused."""
+        document = self._document
+        assert document is not None
+        return self._record(lambda: document.write(offset, data), label, typing)
+
+    def _insert(self, offset: int, data: bytes, *, typing: bool = False) -> AnyEdit | None:
+        document = self._document
+        assert document is not None
+        return self._resize_record(
+            lambda: document.insert(offset, data), "Typing" if typing else "", typing
+        )
+
+    def _write_range(self, offset: int, data: bytes, label: str) -> AnyEdit | None:
         return self._write(offset, data, label)
 
     def apply_edits(self, edits: list[tuple[int, bytes]], label: str) -> bool:
@@ -594,20 +872,31 @@ class EditController(QObject):
                 f"{MAX_BATCH_EDITS:,} (each keeps its old bytes for undo)."
             )
             return False
-        if not self._within_limit(sum(len(data) for _offset, data in edits), label):
-            return False
-        done: list[Edit] = []
+        done: list[AnyEdit] = []
         refusal = ""
-        for offset, data in edits:
-            try:
-                done.append(document.write(offset, data))
-            except EditError as exc:
-                refusal = str(exc)
-            except (OSError, ValueError) as exc:
-                refusal = describe_error(exc, document.path)
-            if refusal:
-                break
-        changed = [edit for edit in done if edit.old != edit.new]
+        # Places whose replacement has another length shift every later place: make them
+        # last to first, so each offset still means what it meant when the places were found.
+        resizing = any(len(item) > 2 and item[2] != len(item[1]) for item in edits)
+        ordered = sorted(edits, key=lambda item: item[0], reverse=True) if resizing else edits
+        if resizing and not resizable(document):
+            self._warn(f"{label} refused: this memory cannot grow or shrink, so a replacement "
+                       "must have the length of what it replaces.")  # fmt: skip
+            return False
+        with batch_of(document):  # listeners hear of the whole step once
+            for item in ordered:
+                offset, data = item[0], item[1]
+                try:
+                    if len(item) > 2 and item[2] != len(data):
+                        done.append(document.replace(offset, item[2], data))
+                    else:
+                        done.append(document.write(offset, data))
+                except EditError as exc:
+                    refusal = str(exc)
+                except (OSError, ValueError) as exc:
+                    refusal = describe_error(exc, document.path)
+                if refusal:
+                    break
+        changed = [edit for edit in done if not (isinstance(edit, Edit) and edit.old == edit.new)]
         if len(changed) == 1:
             self.stack.push(EditCommand(document, changed[0], label, on_error=self._warn))
         elif changed:
@@ -619,8 +908,8 @@ class EditController(QObject):
         return True
 
     def paste(self) -> bool:
-        """Ctrl+V: overwrite the selection (or from the cursor) with the clipboard."""
-        document = self._editable()
+        """Ctrl+V: overwrite the selection (or from the cursor) with the clipboard; INS inserts."""
+        document = self._editable(allow_empty=self.insert_mode)
         if document is None:
             return False
         try:
@@ -629,6 +918,8 @@ class EditController(QObject):
             self._warn(str(exc))
             return False
         start, end = self.view.selection
+        if self.insert_mode:
+            return self._paste_inserting(document, data, start, end)
         if end > start:
             room, limit = end - start, "the selection"
         else:
@@ -642,11 +933,23 @@ class EditController(QObject):
         if total > room:
             self._warn(
                 f"Pasted {room:,} of {total:,} bytes at 0x{start:x}: the rest would run past "
-                f"{limit} (pasting overwrites; the file never grows).",
+                f"{limit} (pasting overwrites; the file never grows — press Insert to paste "
+                "in insert mode).",
                 MessageLevel.INFO,
             )
         else:
             self._status(f"Pasted {total:,} byte{'s' if total != 1 else ''} at 0x{start:x}.")
+        return True
+
+    def _paste_inserting(self, document: Document, data: bytes, start: int, end: int) -> bool:
+        """INS paste: the clipboard replaces the selection, or goes in before the cursor."""
+        if end == start:
+            start = end = document.size if self._append_next else self.view.cursor_offset
+        made = self._resize_record(lambda: document.replace(start, end - start, data), "Paste")
+        if made is None:
+            return False
+        self._place_cursor(start + len(data))
+        self._status(f"Inserted {len(data):,} byte{'s' if len(data) != 1 else ''} at 0x{start:x}.")
         return True
 
     def show_fill_dialog(self) -> FillDialog | None:
@@ -658,8 +961,6 @@ class EditController(QObject):
         if end == start:
             self._status("Select the bytes to fill first (Shift+arrows or drag).")
             return None
-        if not self._within_limit(end - start, "Fill"):
-            return None
         dialog = FillDialog(start, end - start, self.window)
         dialog.accepted.connect(lambda: self.fill(start, end, dialog.pattern or b""))
         dialog.finished.connect(self.window.return_focus_to_grid)
@@ -670,9 +971,10 @@ class EditController(QObject):
 
     def fill(self, start: int, end: int, pattern: bytes) -> bool:
         """Overwrite ``[start, end)`` with ``pattern`` repeated (one undo step)."""
-        if self._editable() is None or not pattern or end <= start:
+        document = self._editable()
+        if document is None or not pattern or end <= start:
             return False
-        if self._write_range(start, repeated(pattern, end - start), "Fill") is None:
+        if self._fill_record(document, start, end, pattern, "Fill") is None:
             return False
         self._status(f"Filled {end - start:,} bytes from 0x{start:x} with {pattern.hex(' ')}.")
         return True
@@ -713,6 +1015,8 @@ class EditController(QObject):
         if self.saving:
             self._status("A save is already running.")
             return False
+        if getattr(document, "scratch", False):
+            return self.save_as()  # File ▸ New: there is no file yet, ask where
         if not document.modified:
             self._status("Nothing to save: the file already holds what you see.")
             return True
@@ -746,11 +1050,32 @@ class EditController(QObject):
         )
 
     def ask_save_path(self, document: Document) -> str:
-        path, _filter = QFileDialog.getSaveFileName(self.window, "Save As", document.path)
+        scratch = getattr(document, "scratch", False)
+        start = os.path.join(os.getcwd(), "Untitled") if scratch else document.path
+        path, _filter = QFileDialog.getSaveFileName(self.window, "Save As", start)
         return path
+
+    def new_document(self) -> Document | None:
+        """File ▸ New (Ctrl+N): an empty document in memory, in a new tab; Save asks where."""
+        if self.saving:
+            return None
+        try:
+            document = Document.new_scratch()
+        except OSError as exc:
+            self._warn(describe_error(exc), MessageLevel.ERROR)
+            return None
+        self.window.set_document(document, new_tab=True)
+        self.insert_mode = True  # an empty document has nothing to overwrite
+        self._status("New document in insert mode: type to add bytes; Save asks where.")
+        self._refresh()
+        return document
 
     def _save_with(self, prepare: Callable[[bool], PreparedSave], text: str) -> bool:
         """Prepare, run in the worker, ask before overwriting outside changes, finish."""
+        document = self._document
+        # A saved insert or delete writes a new file: the undo steps' pieces of the old one
+        # would mean other bytes there, so the history ends with such a save.
+        self._history_ends = bool(getattr(document, "layout_changed", False))
         overwrite = False
         while True:
             try:
@@ -810,8 +1135,12 @@ class EditController(QObject):
                 MessageLevel.ERROR,
             )
             return False
-        self.stack.setClean()
-        self._status(result.message)
+        if self._history_ends:
+            self.stack.clear()
+            self._status(f"{result.message} The undo history starts again from here.")
+        else:
+            self.stack.setClean()
+            self._status(result.message)
         return True
 
     def revert(self) -> bool:
@@ -823,8 +1152,17 @@ class EditController(QObject):
             self._status("Nothing to revert: there are no unsaved edits.")
             return False
         name = os.path.basename(document.path)
-        if not questions.confirm_revert(self.window, name, document.edit_log.dirty_bytes):
+        unsaved = getattr(document, "unsaved_bytes", None)
+        if unsaved is None:
+            unsaved = sum(high - low for low, high in document.dirty_ranges())
+        if not questions.confirm_revert(self.window, name, unsaved):
             return False
+        clean = self.stack.cleanIndex()
+        if clean >= 0:
+            # Step back through the history first, so that whatever follows offsets through
+            # inserts and deletes (bookmarks) follows the way back too; one notification.
+            with batch_of(document):
+                self.stack.setIndex(clean)
         document.revert_all()
         self.stack.clear()
         self._status("Reverted: every unsaved edit was discarded; the file on disk is unchanged.")

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.expressions import ExpressionError, resolve_goto
-from mmhex.ui.widgets import show_entry_state
+from mmhex.ui.widgets import entry_feedback, show_entry_state
 
 HINT = "0x1F4, 500, +0x10 or -16 (from the cursor), end-0x100, 0x400*3+2"
 
@@ -29,13 +29,7 @@ class GotoDialog(QDialog):
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText(HINT)
         self.edit.setMinimumWidth(self.fontMetrics().horizontalAdvance(HINT) + 24)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.message, self.buttons = entry_feedback(self)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Offset (cursor at {cursor:#x}, file size {size:#x}):", self))
         layout.addWidget(self.edit)

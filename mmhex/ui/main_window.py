@@ -268,6 +268,8 @@ class MainWindow(QMainWindow):
             # What opening did about an interrupted earlier save (rolled back, kept, pending).
             level = MessageLevel.WARNING if recovery.ok else MessageLevel.ERROR
             self.show_message(recovery.message, level)
+        if document.shift_recovery is not None:  # an interrupted in-place insert or delete
+            self.show_message(document.shift_recovery.message, MessageLevel.WARNING)
         return None
 
     def set_document(self, document: Document | None, *, new_tab: bool = False) -> None:

@@ -9,12 +9,13 @@ is reported through ``on_error`` with one sentence.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
 from mmhex.core.document import Document, EditError
-from mmhex.core.edits import Edit, coalesce
+from mmhex.core.edits import AnyEdit, Batch, Edit, Splice, coalesce
 from mmhex.core.errors import describe_error
 
 # Commands with this id may merge (QUndoStack asks mergeWith only when the ids are equal).
@@ -24,10 +25,62 @@ NOT_MERGEABLE = -1
 ErrorReporter = Callable[[str], None]
 
 
-def describe_edit(label: str, edit: Edit) -> str:
-    """'Typing: 3 bytes at 0x1f' — the text the history and the Undo menu item show."""
+# Typing in insert mode merges inserts and nibble overwrites into one step up to this many edits.
+MAX_TYPED_EDITS = 4096
+
+
+def batch_of(document: object) -> contextlib.AbstractContextManager[object]:
+    """One notification for many edits where the document can batch (a process cannot)."""
+    batch = getattr(document, "batch", None)
+    return batch() if batch is not None else contextlib.nullcontext()
+
+
+def describe_edit(label: str, edit: AnyEdit) -> str:
+    """'Typing: 3 bytes at 0x1f', 'Insert 4 bytes at 0x10' — the history's and Undo's text."""
+    if isinstance(edit, Splice):
+        if not label:
+            return edit.describe()
+        if edit.inserted_length and not edit.removed_length:
+            count = edit.inserted_length
+            return (
+                f"{label}: {count:,} byte{'s' if count != 1 else ''} inserted at 0x{edit.offset:x}"
+            )
+        if edit.removed_length and not edit.inserted_length:
+            count = edit.removed_length
+            return f"{label}: {count:,} byte{'s' if count != 1 else ''} at 0x{edit.offset:x}"
+    if isinstance(edit, Batch):
+        inserted = sum(e.inserted_length for e in edit.edits if isinstance(e, Splice))
+        count = len(edit.edits)
+        what = (
+            f"{inserted:,} byte{'s' if inserted != 1 else ''} inserted"
+            if inserted
+            else f"{count:,} edit{'s' if count != 1 else ''}"
+        )
+        return f"{label}: {what} at 0x{edit.offset:x}"
     count = len(edit)
     return f"{label}: {count:,} byte{'s' if count != 1 else ''} at 0x{edit.offset:x}"
+
+
+def merge_typing(previous: AnyEdit, later: AnyEdit) -> AnyEdit | None:
+    """One undo step for a run of typing: overwrites coalesce; inserts join a Batch."""
+    if isinstance(previous, Edit) and isinstance(later, Edit):
+        return coalesce(previous, later)
+    parts = previous.edits if isinstance(previous, Batch) else (previous,)
+    if len(parts) >= MAX_TYPED_EDITS:
+        return None
+    last = parts[-1]
+    # Typing continues where the last keystroke left off (same byte, or the next one).
+    if not last.offset <= later.offset <= last.offset + max(len(last), 1):
+        return None
+    if isinstance(later, Edit) and isinstance(last, Edit):
+        joined = coalesce(last, later)
+        if joined is not None:
+            return Batch((*parts[:-1], joined)) if len(parts) > 1 else joined
+    return Batch((*parts, later))
+
+
+def _changes_nothing(edit: AnyEdit) -> bool:
+    return isinstance(edit, Edit) and edit.old == edit.new
 
 
 class EditCommand(QUndoCommand):
@@ -41,7 +94,7 @@ class EditCommand(QUndoCommand):
     def __init__(
         self,
         document: Document,
-        edit: Edit,
+        edit: AnyEdit,
         label: str,
         *,
         typing: bool = False,
@@ -70,7 +123,7 @@ class EditCommand(QUndoCommand):
     def undo(self) -> None:
         self._run(self.document.revert, "undo")
 
-    def _run(self, step: Callable[[Edit], None], verb: str) -> None:
+    def _run(self, step: Callable[[AnyEdit], None], verb: str) -> None:
         try:
             step(self.edit)
         except (EditError, OSError, ValueError) as exc:
@@ -84,13 +137,13 @@ class EditCommand(QUndoCommand):
             return False
         if other.document is not self.document or other.run != self.run:
             return False
-        merged = coalesce(self.edit, other.edit)
+        merged = merge_typing(self.edit, other.edit)
         if merged is None:
             return False
         self.edit = merged
         self.setText(describe_edit(self.label, merged))
         # Typed back exactly what was there: the step changes nothing, the stack drops it.
-        self.setObsolete(merged.old == merged.new)
+        self.setObsolete(_changes_nothing(merged))
         return True
 
 
@@ -100,7 +153,7 @@ class EditBatchCommand(QUndoCommand):
     def __init__(
         self,
         document: Document,
-        edits: list[Edit],
+        edits: list[AnyEdit],
         label: str,
         *,
         applied: bool = True,
@@ -127,13 +180,15 @@ class EditBatchCommand(QUndoCommand):
     def undo(self) -> None:
         self._run(list(reversed(self.edits)), self.document.revert, "undo")
 
-    def _run(self, edits: list[Edit], step: Callable[[Edit], None], verb: str) -> None:
+    def _run(self, edits: list[AnyEdit], step: Callable[[AnyEdit], None], verb: str) -> None:
         failed: list[str] = []
-        for edit in edits:
-            try:
-                step(edit)
-            except (EditError, OSError, ValueError) as exc:
-                failed.append(str(exc) if isinstance(exc, EditError) else describe_error(exc))
+        # Listeners hear of the whole step once (issue 10: not once per place).
+        with batch_of(self.document):
+            for edit in edits:
+                try:
+                    step(edit)
+                except (EditError, OSError, ValueError) as exc:
+                    failed.append(str(exc) if isinstance(exc, EditError) else describe_error(exc))
         if failed and self._on_error is not None:
             more = f" (and {len(failed) - 1:,} more)" if len(failed) > 1 else ""
             self._on_error(f"Cannot {verb} all of “{self.text()}”: {failed[0]}{more}")

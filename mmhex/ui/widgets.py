@@ -165,3 +165,10 @@ def ok_cancel_buttons(dialog: QDialog) -> QDialogButtonBox:
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     return buttons
+
+
+def entry_feedback(dialog: QDialog) -> tuple[QLabel, QDialogButtonBox]:
+    """The line under a dialog's entry and its OK/Cancel buttons, wired to accept/reject."""
+    message = QLabel(dialog)
+    message.setWordWrap(True)
+    return message, ok_cancel_buttons(dialog)

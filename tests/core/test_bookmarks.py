@@ -111,3 +111,35 @@ def test_next_and_previous_against_a_sorted_list(starts, probe):
     assert [b.start for b in marks.covering(probe, probe + 3)] == [
         s for s in ordered if probe - 1 <= s < probe + 3 and s + 1 > probe
     ]
+
+
+def test_bookmarks_move_with_their_bytes_and_come_back_on_undo(tmp_path) -> None:
+    from mmhex.core.bookmarks import BookmarkList
+
+    marks = BookmarkList(str(tmp_path / "f.bin"), directory=tmp_path)
+    before = marks.add(0, 4, "head")
+    spanning = marks.add(8, 20, "span")
+    inside = marks.add(30, 34, "inside")
+    after = marks.add(50, 60, "tail")
+    assert marks.apply_splice(10, 0, 5)  # insert 5 at 10: span grows, later ones shift
+    assert [(b.start, b.end) for b in marks] == [(0, 4), (8, 25), (35, 39), (55, 65)]
+    assert marks.apply_splice(33, 10, 0)  # delete [33, 43): "inside" goes, tail shifts
+    assert [b.name for b in marks] == ["head", "span", "tail"]
+    assert [(b.start, b.end) for b in marks] == [(0, 4), (8, 25), (45, 55)]
+    assert marks.apply_splice(33, 0, 10)  # undo of the delete brings it back
+    assert [(b.name, b.start, b.end) for b in marks] == [
+        ("head", 0, 4),
+        ("span", 8, 25),
+        ("inside", 35, 39),
+        ("tail", 55, 65),
+    ]
+    assert marks.apply_splice(10, 5, 0)  # undo of the insert
+    assert [(b.start, b.end) for b in marks] == [
+        (before.start, before.end),
+        (spanning.start, spanning.end),
+        (inside.start, inside.end),
+        (after.start, after.end),
+    ]
+    assert not marks.apply_splice(100, 3, 0)  # past every bookmark: nothing moves
+    assert marks.apply_splice(2, 10, 0)  # cuts the end of "head", the start of "span"
+    assert [(b.start, b.end) for b in marks][:2] == [(0, 2), (2, 10)]

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from mmhex.cli import GuiRequest
 from mmhex.ui.app import open_request
-from mmhex.ui.editing import MAX_EDIT_BYTES, RAW_BYTES_MIME, repeated
+from mmhex.ui.editing import RAW_BYTES_MIME, repeated
 from mmhex.ui.hex_view import Pane
 from tests.ui.editing_helpers import Button, open_for_editing
 from tests.ui.helpers import record_paint
@@ -387,15 +387,21 @@ def test_fill_needs_a_selection(window, editor, random_file) -> None:
     assert "Select the bytes to fill first" in window.statusBar().currentMessage()
 
 
-def test_fill_larger_than_the_limit_is_refused(tmp_path: Path, window, editor) -> None:
+def test_fill_larger_than_the_old_64_mib_limit_is_instant(tmp_path: Path, window, editor) -> None:
+    # Issue 11: no size caps. A fill is a repeated-pattern piece: it stores nothing.
     path = tmp_path / "big.bin"
+    size = 64 * 1024 * 1024 + 4096
     with open(path, "wb") as handle:
-        handle.truncate(MAX_EDIT_BYTES + 4096)
+        handle.truncate(size)
     open_for_editing(window, editor, path)
     window.view.select_all()
-    assert editor.show_fill_dialog() is None
-    assert "at most 64 MiB" in window.message_bar.text
-    assert not window.document.modified
+    assert editor.fill(0, size, b"\xab\xcd")
+    document = window.document
+    assert document.read(size - 3, 3) == b"\xcd\xab\xcd"
+    assert document.add.used == 0
+    assert editor.stack.text(0) == f"Fill: {size:,} bytes at 0x0"
+    editor.stack.undo()
+    assert document.read(size - 3, 3) == bytes(3) and not document.modified
 
 
 def test_delete_says_what_it_does_and_only_zero_fills_when_pressed_again(

@@ -450,3 +450,31 @@ def wait_until_zombie(pid: int) -> None:
                 return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} did not end")
+
+
+def test_insert_mode_and_resizing_are_refused_on_a_process(
+    featured,
+    child: Child,  # noqa: F811
+    questions,
+):
+    """Issue 11 in a process: memory cannot grow or shrink; the refusal is a message."""
+    window, feature = featured
+    assert feature.open_pid(child.pid) is None
+    editing = window._targets["editing"]
+    address = child.info["second"]
+    document = window.document
+    window.view.go_to(document.offset_of(address))
+    before = child.ask(f"peek {address} 4")
+    questions.answers = [Button.Yes]
+    assert editing.enable_editing()
+    editing.toggle_insert_mode()
+    assert not editing.type_text("AB")
+    assert "cannot grow or shrink" in window.message_bar.text
+    window.view.select(document.offset_of(address), document.offset_of(address) + 2)
+    assert not editing.delete_selection()
+    assert not editing.cut()
+    assert child.ask(f"peek {address} 4") == before
+    editing.toggle_insert_mode()
+    assert editing.fill(*window.view.selection, b"\x11")  # a fill writes the bytes
+    assert child.ask(f"peek {address} 4") == "1111" + before[4:]
+    assert not questions.unexpected

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.edits import HexSyntaxError, parse_hex_bytes
-from mmhex.ui.widgets import show_entry_state
+from mmhex.ui.widgets import entry_feedback, show_entry_state
 
 HEX = "hex"
 TEXT = "text"
@@ -61,13 +61,7 @@ class FillDialog(QDialog):
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText(HEX_HINT)
         self.edit.setMinimumWidth(self.fontMetrics().horizontalAdvance(HEX_HINT) * 2)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.message, self.buttons = entry_feedback(self)
         end = start + length - 1
         layout = QVBoxLayout(self)
         layout.addWidget(

@@ -99,6 +99,16 @@ class BookmarksPanel(QWidget):
         self._fill()
         self.changed.emit()
 
+    def follow_splices(self, splices: Iterable[tuple[int, int, int]]) -> None:
+        """Bytes were inserted or deleted: move the bookmarks with them (see apply_splice)."""
+        if self.bookmarks is None:
+            return
+        moved = False
+        for offset, removed, inserted in splices:
+            moved = self.bookmarks.apply_splice(offset, removed, inserted) or moved
+        if moved:
+            self._save_and_refill()
+
     def set_selection(self, start: int, end: int) -> None:
         self.selection = (start, end)
 

@@ -653,12 +653,28 @@ class ResidencyPanel(QWidget):
 
     def set_visible_range(self, start: int, end: int) -> None:
         """The bytes on screen in the grid; framed in both maps, centre of the per-page map."""
-        self.visible_range = (int(start), int(end))
+        self.visible_range = self._file_range(int(start), int(end))
         if self.snapshot is not None:
             self._draw_grids(self.snapshot)
 
     def set_selection(self, start: int, end: int) -> None:
-        self.selection = (min(start, end), max(start, end))
+        self.selection = self._file_range(min(start, end), max(start, end))
+
+    def _file_range(self, start: int, end: int) -> tuple[int, int]:
+        """Document offsets → the file's: after an insert or delete they differ (issue 11).
+
+        Bytes that were all inserted live in anonymous memory, not in the file's pages: an
+        empty range where they would go.
+        """
+        document = self.document
+        if document is None or not getattr(document, "layout_changed", False):
+            return start, end
+        span = document.file_span(start, end)
+        if span is not None:
+            return span
+        after = document.file_span(start, document.size)
+        at = after[0] if after is not None else document.mapped.size
+        return at, at
 
     def set_interval(self, msecs: int) -> None:
         msecs = int(msecs)

@@ -256,14 +256,7 @@ class SearchController(QObject):
         """Replace the selected hit (if the selection is one), then find the next."""
         hit = self.last_match
         if hit is not None and self._on_last_hit():
-            if hit.length != len(replacement):
-                self.bar.show_message(
-                    f"This match is {hit.length} bytes and the replacement {len(replacement)}: "
-                    "replacements must keep the length.",
-                    error=True,
-                )
-                return
-            self.replace_ready.emit(hit, replacement)
+            self.replace_ready.emit(hit, replacement)  # any length: the document resizes
         self.run_find(request)
 
     def run_replace_all(self, request: FindRequest, replacement: bytes) -> None:
@@ -279,9 +272,6 @@ class SearchController(QObject):
             for match in non_overlapping(
                 iter_matches(document, request.compiled, scope=scope, progress=progress)
             ):
-                if match.length != len(replacement):
-                    skipped += 1
-                    continue
                 kept.append(match)
                 if len(kept) >= REPLACE_ALL_LIMIT:
                     break

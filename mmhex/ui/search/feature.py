@@ -26,7 +26,8 @@ from mmhex.ui.search.controller import SearchController
 from mmhex.ui.search.find_bar import FindBar
 from mmhex.ui.search.results import SearchResultsPanel
 
-Edits = list[tuple[int, bytes]]
+# (offset, new bytes) overwrites, or (offset, new bytes, length replaced) of any length.
+Edits = list[tuple[int, bytes]] | list[tuple[int, bytes, int]]
 
 
 class SearchFeature(QObject):
@@ -67,10 +68,12 @@ class SearchFeature(QObject):
         self.controller.found.connect(self.show_match)
         self.controller.results_ready.connect(self._results_ready)
         self.controller.replace_ready.connect(
-            lambda match, data: self.write([(match.start, data)], "Replace")
+            lambda match, data: self.write([(match.start, data, match.length)], "Replace")
         )
         self.controller.replace_all_ready.connect(
-            lambda matches, data: self.write([(m.start, data) for m in matches], "Replace all")
+            lambda matches, data: self.write(
+                [(m.start, data, m.length) for m in matches], "Replace all"
+            )
         )
         self.inspector.write_requested.connect(
             lambda offset, data: self.write([(offset, data)], "Inspector edit")
@@ -98,8 +101,10 @@ class SearchFeature(QObject):
         self._editable_changed()
 
     def _document_changed(self, change: Change) -> None:
-        if change.kind in (ChangeKind.MODE, ChangeKind.RELOAD):
+        if change.kind in (ChangeKind.MODE, ChangeKind.RELOAD) or change.resized:
             self._editable_changed()
+        if change.splices:
+            self.bookmarks.follow_splices(change.splices)  # bookmarks move with their bytes
         self.inspector.schedule_refresh()  # once per event-loop turn, however many edits
 
     def _editable_changed(self) -> None:
@@ -132,15 +137,19 @@ class SearchFeature(QObject):
 
     # ----------------------------------------------------------------- edits
     def write(self, edits: Edits, label: str) -> None:
-        """Apply same-length overwrites (through ``apply_edits`` when the editing UI set one)."""
+        """Apply replacements (through ``apply_edits`` when the editing UI set one)."""
         if not edits or self.document is None:
             return
         if self.apply_edits is not None:
             self.apply_edits(edits, label)
             return
         try:
-            for offset, data in edits:
-                self.document.write(offset, data)
+            # Last to first, so a replacement of another length does not move the later places.
+            for offset, data, *removed in sorted(edits, key=lambda e: e[0], reverse=True):
+                if removed and removed[0] != len(data):
+                    self.document.replace(offset, removed[0], data)
+                else:
+                    self.document.write(offset, data)
         except (MmhexError, OSError, ValueError) as exc:
             self.bar.show_message(describe_error(exc), error=True)
         self.window.view.viewport().update()

@@ -99,7 +99,7 @@ class FindBar(QWidget):
 
         self.replace_label = QLabel("Replace with", self)
         self.replace_edit = QLineEdit(self)
-        self.replace_edit.setPlaceholderText("Replacement (same length)")
+        self.replace_edit.setPlaceholderText("Replacement")
         self.replace_button = QPushButton("Replace", self)
         self.replace_all_button = QPushButton("Replace all", self)
 
@@ -315,15 +315,7 @@ class FindBar(QWidget):
         if not data:
             self.show_message("Type the replacement bytes first.", error=True)
             return None
-        length = self._compiled.length if self._compiled is not None else None
-        if length is not None and len(data) != length:
-            self.show_message(
-                f"The replacement is {len(data)} bytes but every match is {length}: "
-                "replacements must keep the length.",
-                error=True,
-            )
-            return None
-        return data
+        return data  # of any length: a longer or shorter replacement inserts or deletes
 
     def _inputs_changed(self) -> None:
         kind: PatternKind = self.mode.currentData()
@@ -331,8 +323,7 @@ class FindBar(QWidget):
         self.match_case.setVisible(kind is not PatternKind.HEX)
         self.pattern_edit.setToolTip(_MODES[self.mode.currentIndex()][2])
         self.replace_edit.setPlaceholderText(
-            "Replacement hex bytes (same length)" if kind is PatternKind.HEX
-            else "Replacement text (same length)"
+            "Replacement hex bytes" if kind is PatternKind.HEX else "Replacement text"
         )  # fmt: skip
         self._compiled = None
         if not self.pattern_edit.text():

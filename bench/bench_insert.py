@@ -1,0 +1,209 @@
+"""Benchmark: inserting and deleting bytes, and saving them (issue 11, ratios (a)-(e)).
+
+Prints, in one run (medians of ``--runs`` interleaved runs):
+
+  (a) 16 bytes inserted at offset 16 of a SIZE file, then saved, against ``cp`` of the file
+      (+ fsync of the copy, as the save fsyncs); goal <= 1.3 (moving the tail is the physical cost);
+  (b) 4096 bytes inserted at offset 0, saved, against the same cp; goal <= 0.01 (on ext4/XFS the
+      file system shifts the tail: fallocate INSERT_RANGE);
+  (c) N scattered one-byte inserts into a 4 GiB document: microseconds per insert, and the
+      process's RSS after them (goal for N = 10^6: <= 300 MiB);
+  (d) 1 GiB (a quarter of SIZE) deleted from the middle, saved, against cp; goal <= 1.3;
+  (e) the time to paint one viewport at the end of a 1 TiB file holding 10^5 pieces (goal
+      <= 4 ms), offscreen.
+
+Usage: ``python bench/bench_insert.py [--dir DIR] [--size-gib 4] [--runs 3] [--inserts 1000000]``.
+The file is written once (real data, not sparse) in DIR (default /work or the temp folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_save import drop_cache, fill  # noqa: E402  (as bench_save does them)
+
+from mmhex.core.document import Document  # noqa: E402
+
+GIB = 1 << 30
+
+
+def pick_folder(wanted: str | None, needed: int) -> Path:
+    for candidate in [wanted] if wanted else ["/work", tempfile.gettempdir()]:
+        writable = candidate and os.access(candidate, os.W_OK)
+        if writable and shutil.disk_usage(candidate).free > needed:
+            return Path(candidate)
+    sys.exit("no folder with enough free space; pass --dir or a smaller --size-gib")
+
+
+def time_cp(source: Path, target: Path) -> float:
+    """cp of the file, and fsync of the copy (the saves fsync too); the copy stays."""
+    began = time.perf_counter()
+    subprocess.run(["cp", "--reflink=never", str(source), str(target)], check=True)
+    fd = os.open(target, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    return time.perf_counter() - began
+
+
+def time_save(path: Path, edit) -> float:
+    """Open, make ``edit`` on the document, save: the seconds of the save alone."""
+    document = Document.open(str(path))
+    document.enable_editing()
+    edit(document)
+    began = time.perf_counter()
+    document.save()
+    elapsed = time.perf_counter() - began
+    document.close()
+    return elapsed
+
+
+def ratio_line(name: str, ours: list[float], cp: list[float], goal: float) -> None:
+    mine, theirs = statistics.median(ours), statistics.median(cp)
+    verdict = "ok" if mine / theirs <= goal else "MISSED"
+    print(
+        f"  {name}: mmhex {mine:7.3f} s, cp {theirs:7.3f} s, ratio {mine / theirs:6.3f} "
+        f"(goal <= {goal}; {verdict})"
+    )
+
+
+def bench_saves(folder: Path, size: int, runs: int) -> None:
+    path = folder / "bench-insert.bin"
+    spare = folder / "bench-insert.copy"
+    print(f"writing a {size / GIB:.0f} GiB file of real data in {folder} ...")
+    fill(path, size)
+    quarter = size // 4
+    results: dict[str, list[float]] = {"a": [], "b": [], "b-cold": [], "d": [], "cp": []}
+    for _ in range(runs):
+        results["cp"].append(time_cp(path, spare))
+        # (a) 16 bytes at 16, then the inverse save, so the file is the same for the next run.
+        results["a"].append(time_save(path, lambda d: d.insert(16, b"\xee" * 16)))
+        time_save(path, lambda d: d.delete(16, 16))
+        # (b) a block at 0: fallocate where the file system can.
+        results["b"].append(time_save(path, lambda d: d.insert(0, b"\xdd" * 4096)))
+        time_save(path, lambda d: d.delete(0, 4096))
+        # ... and with the file's pages not in the page cache (INSERT_RANGE writes back and
+        # drops the cached tail, which is most of the warm figure).
+        results["b-cold"].append(
+            time_save(path, lambda d: (drop_cache(path), d.insert(0, b"\xdd" * 4096)))
+        )
+        time_save(path, lambda d: d.delete(0, 4096))
+        # (d) a quarter deleted from the middle of the copy cp just made.
+        results["d"].append(time_save(spare, lambda d: d.delete(quarter + quarter // 2, quarter)))
+        spare.unlink()
+    print(f"saves of a {size / GIB:.0f} GiB file (median of {runs}, page cache warm for both):")
+    ratio_line("(a) 16 B inserted at 16 ", results["a"], results["cp"], 1.3)
+    ratio_line("(b) 4 KiB inserted at 0 ", results["b"], results["cp"], 0.01)
+    ratio_line("(b) the same, cache cold", results["b-cold"], results["cp"], 0.01)
+    ratio_line("(d) 1/4 deleted, middle ", results["d"], results["cp"], 1.3)
+    path.unlink()
+
+
+def bench_inserts(count: int) -> None:
+    """(c): one-byte inserts at random offsets of a 4 GiB sparse document."""
+    with tempfile.TemporaryDirectory(prefix="mmhex-bench-") as folder:
+        path = Path(folder) / "sparse.bin"
+        with open(path, "wb") as handle:
+            handle.truncate(4 * GIB)
+        document = Document.open(str(path))
+        document.enable_editing()
+        rng = random.Random(3)
+        began = time.perf_counter()
+        for _ in range(count):
+            document.insert(rng.randrange(document.size), b"\x01")
+        elapsed = time.perf_counter() - began
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        verdict = "ok" if rss <= 300 else "MISSED"
+        print(
+            f"  (c) {count:,} scattered one-byte inserts: {elapsed / count * 1e6:.1f} µs per "
+            f"insert, {len(document.table):,} pieces, max RSS {rss:.0f} MiB (goal <= 300 MiB "
+            f"for 10^6; {verdict})"
+        )
+        document.close()
+
+
+def paint_at_end(window, runs: int) -> tuple[float, float]:
+    """Median wall and CPU milliseconds to paint new rows near the end (a scroll step each)."""
+    view, viewport = window.view, window.view.viewport()
+    rows, total = view.page_rows, view.model.total_rows
+    wall: list[float] = []
+    cpu: list[float] = []
+    for step in range(max(runs, 50)):
+        view.set_top_row(total - rows - step * (rows + 1))
+        began, began_cpu = time.perf_counter(), time.process_time()
+        viewport.repaint()
+        wall.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def bench_paint(pieces: int, runs: int) -> None:
+    """(e): paint one viewport at the end of a 1 TiB file holding ``pieces`` pieces."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from mmhex.ui.main_window import MainWindow
+
+    with tempfile.TemporaryDirectory(prefix="mmhex-bench-") as folder:
+        path = Path(folder) / "tib.bin"
+        with open(path, "wb") as handle:
+            handle.truncate(1 << 40)
+        app = QApplication.instance() or QApplication([])
+        window = MainWindow()
+        window.resize(1280, 800)
+        window.show()
+        app.processEvents()
+        assert window.open_path(str(path)) is None
+        document = window.document
+        document.enable_editing()
+        baseline = paint_at_end(window, runs)
+        # 10^5 one-byte pieces spread over the file, the last ones near its end.
+        rng = random.Random(5)
+        with document.batch():
+            for k in range(pieces // 2):
+                document.insert(rng.randrange(document.size), bytes([k & 0xFF]))
+        assert len(document.table) >= pieces
+        app.processEvents()
+        ms, cpu = paint_at_end(window, runs)
+        verdict = "ok" if ms <= 4 else "MISSED"
+        print(
+            f"  (e) paint of one viewport at the end of a 1 TiB file with {len(document.table):,} "
+            f"pieces: {ms:.2f} ms, cpu {cpu:.2f} ms (goal <= 4 ms; {verdict}); the same file "
+            f"without pieces: {baseline[0]:.2f} ms, cpu {baseline[1]:.2f} ms"
+        )
+        window.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir")
+    parser.add_argument("--size-gib", type=float, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--inserts", type=int, default=1_000_000)
+    parser.add_argument("--pieces", type=int, default=100_000)
+    parser.add_argument("--skip-saves", action="store_true")
+    args = parser.parse_args()
+    size = int(args.size_gib * GIB)
+    if not args.skip_saves:
+        folder = pick_folder(args.dir, 2 * size + GIB)
+        bench_saves(folder, size, args.runs)
+    bench_paint(args.pieces, args.runs)
+    bench_inserts(args.inserts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

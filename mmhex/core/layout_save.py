@@ -1,0 +1,288 @@
+"""Saving a document whose size or layout changed: plan (copies, moves, writes, size), then write.
+
+``plan_layout`` turns the piece table into a value tests inspect without I/O: which ranges of the
+file land where (``copies``; those that shift are ``moves``), which document ranges must be
+written from memory (inserted and filled bytes, overwrites of file bytes), and the final size.
+``write_layout`` executes it into a new file beside the target (``copy_file_range`` for file
+ranges, so holes and reflinks survive; the rest from the document), fsyncs it and its folder,
+and renames it over the target: a crash at any instant leaves exactly the old or the new file.
+It serves Save As and, for now, Save in place of a resized document (see the README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mmhex.core.journal import fsync_directory, lock_for_saving
+from mmhex.core.mapping import FileIdentity
+from mmhex.core.pieces import ORIGINAL, Piece
+from mmhex.core.progress import CancelToken, Progress
+from mmhex.core.save import (
+    COPY_CHUNK,
+    SAVE_LOCK_WAIT,
+    FileChangedOnDiskError,
+    ProgressCallback,
+    SaveError,
+    SaveResult,
+    _difference,
+    _open_failure,
+    _pwrite_all,
+    _reason,
+    data_extents,
+)
+
+
+@dataclass(frozen=True)
+class Move:
+    """``length`` bytes of the file at ``source`` belong at ``target`` in the saved file."""
+
+    source: int
+    target: int
+    length: int
+
+    @property
+    def shift(self) -> int:
+        return self.target - self.source
+
+
+@dataclass(frozen=True)
+class LayoutPlan:
+    old_size: int
+    final_size: int
+    copies: tuple[Move, ...]  # every range of the file that is kept, in document order
+    writes: tuple[tuple[int, int], ...]  # document ranges whose bytes come from memory
+
+    @property
+    def moves(self) -> tuple[Move, ...]:
+        """The kept ranges that shift, in an order safe for moving them inside one file.
+
+        Edits never reorder file bytes (only insert and delete between them), so the ranges
+        shifting left can be moved first to last and those shifting right last to first: no
+        move then overwrites a range another move has yet to read.
+        """
+        left = [m for m in self.copies if m.shift < 0]
+        right = [m for m in self.copies if m.shift > 0]
+        return tuple(left + right[::-1])
+
+    @property
+    def moved_bytes(self) -> int:
+        return sum(m.length for m in self.copies if m.shift)
+
+    @property
+    def written_bytes(self) -> int:
+        return sum(hi - lo for lo, hi in self.writes)
+
+
+def plan_layout(
+    pieces: Iterable[tuple[int, Piece]],
+    dirty_file_ranges: Callable[[int, int], list[tuple[int, int]]],
+    old_size: int,
+) -> LayoutPlan:
+    """The plan for ``pieces`` (``(document offset, piece)`` in order) over a file of ``old_size``.
+
+    ``dirty_file_ranges(lo, hi)`` lists the overwritten file ranges inside ``[lo, hi)``.
+    """
+    copies: list[Move] = []
+    writes: list[tuple[int, int]] = []
+    end = 0
+
+    def write(lo: int, hi: int) -> None:
+        if writes and writes[-1][1] == lo:
+            writes[-1] = (writes[-1][0], hi)
+        else:
+            writes.append((lo, hi))
+
+    for pos, piece in pieces:
+        end = pos + piece.length
+        if piece.source != ORIGINAL:
+            write(pos, end)
+            continue
+        copies.append(Move(piece.start, pos, piece.length))
+        shift = pos - piece.start
+        for lo, hi in dirty_file_ranges(piece.start, piece.start + piece.length):
+            write(lo + shift, hi + shift)
+    return LayoutPlan(old_size, end, tuple(copies), tuple(writes))
+
+
+def check_unchanged(path: str, expected: FileIdentity) -> None:
+    """Raise FileChangedOnDiskError unless ``path`` is still the file the edits belong to."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _open_failure(path, exc) from exc
+    detail = _difference(expected, st)
+    if detail:
+        raise FileChangedOnDiskError(path, detail)
+
+
+def free_space_problem(folder: str, needed: int) -> str | None:
+    """A sentence when ``folder``'s file system has less than ``needed`` bytes free."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    free = st.f_bavail * st.f_frsize
+    if free >= needed:
+        return None
+    return (
+        f"Not enough free space in {folder}: saving needs {needed:,} bytes and "
+        f"{free:,} are free; nothing was changed."
+    )
+
+
+def write_layout(
+    plan: LayoutPlan,
+    source_fd: int,
+    read: Callable[[int, int], bytes],
+    target: str,
+    *,
+    mode: int = 0o644,
+    owner: tuple[int, int] | None = None,
+    check_before_rename: Callable[[], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SaveResult:
+    """Write ``plan`` to a new file and rename it onto ``target`` (see the module docstring).
+
+    ``read(offset, length)`` reads the document; ``source_fd`` is the original file.
+    ``check_before_rename`` may raise to abandon the save (the file changed meanwhile).
+    An existing ``target`` is held under the save lock meanwhile (no other mmhex saves it).
+    """
+    lock_fd = _lock_existing(os.path.abspath(target), cancel or CancelToken())
+    try:
+        return _write_layout(
+            plan, source_fd, read, target, mode, owner, check_before_rename, on_progress, cancel
+        )
+    finally:
+        if lock_fd >= 0:
+            os.close(lock_fd)
+
+
+def _lock_existing(target: str, token: CancelToken) -> int:
+    """The save lock of ``target`` if it exists (-1 if not), or SaveError if another holds it."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+    try:
+        lock_or_refuse(fd, target, token)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def lock_or_refuse(fd: int, path: str, token: CancelToken) -> None:
+    """Take the save lock of ``fd`` (the file at ``path``) or raise SaveError."""
+    if not lock_for_saving(fd, SAVE_LOCK_WAIT, token.check):
+        raise SaveError(
+            f"Another mmhex is saving {path} right now; nothing was saved.",
+            errno.EAGAIN,
+            "Your edits are kept: save again when that save has finished.",
+        )
+
+
+def _write_layout(
+    plan: LayoutPlan,
+    source_fd: int,
+    read: Callable[[int, int], bytes],
+    target: str,
+    mode: int,
+    owner: tuple[int, int] | None,
+    check_before_rename: Callable[[], None] | None,
+    on_progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> SaveResult:
+    started = time.monotonic()
+    target = os.path.abspath(target)
+    folder = os.path.dirname(target)
+    extents = data_extents(source_fd, plan.old_size) if plan.copies else []
+    kept = sum(_overlap(extents, m.source, m.source + m.length) for m in plan.copies)
+    problem = free_space_problem(folder, kept + plan.written_bytes)
+    if problem:
+        raise SaveError(problem, errno.ENOSPC)
+    total = max(1, sum(m.length for m in plan.copies) + plan.written_bytes)
+    progress = Progress(total, on_progress, cancel or CancelToken())
+    try:
+        tmp_fd, tmp_path = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.", suffix=".mmhex-tmp", dir=folder
+        )
+    except OSError as exc:
+        raise SaveError(
+            f"Cannot create a file in {folder} ({_reason(exc)}); nothing was saved.", exc.errno
+        ) from exc
+    try:
+        os.ftruncate(tmp_fd, plan.final_size)
+        for move in plan.copies:
+            _copy_kept(source_fd, tmp_fd, move, extents, progress)
+        for lo, hi in plan.writes:
+            while lo < hi:
+                count = min(COPY_CHUNK, hi - lo)
+                data = read(lo, count)
+                if len(data) != count:
+                    raise OSError(errno.EIO, f"could not read offset {lo:#x} of the document")
+                _pwrite_all(tmp_fd, data, lo)
+                lo += count
+                progress.advance(count)
+        os.fchmod(tmp_fd, mode & 0o7777)
+        if owner is not None:
+            with contextlib.suppress(OSError):
+                os.fchown(tmp_fd, *owner)
+        os.fsync(tmp_fd)
+        os.close(tmp_fd)
+        tmp_fd = -1
+        if check_before_rename is not None:
+            check_before_rename()
+        os.replace(tmp_path, target)
+        fsync_directory(folder)
+    except BaseException as exc:
+        if tmp_fd >= 0:
+            os.close(tmp_fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_path)
+        if isinstance(exc, OSError):
+            raise SaveError(
+                f"Saving {target} failed ({_reason(exc)}); the file is unchanged.", exc.errno
+            ) from exc
+        raise
+    changed = plan.moved_bytes + plan.written_bytes + abs(plan.final_size - plan.old_size)
+    return SaveResult(target, changed, len(plan.writes), time.monotonic() - started)
+
+
+def _overlap(extents: list[tuple[int, int]], lo: int, hi: int) -> int:
+    return sum(max(0, min(hi, e) - max(lo, s)) for s, e in extents)
+
+
+def _copy_kept(
+    source_fd: int, target_fd: int, move: Move, extents: list[tuple[int, int]], progress: Progress
+) -> None:
+    """Copy the data of one kept range (holes stay holes) to its new place."""
+    lo, hi = move.source, move.source + move.length
+    for start, end in extents:
+        start, end = max(start, lo), min(end, hi)
+        while start < end:
+            count = min(COPY_CHUNK, end - start)
+            copied = _copy_file_range(source_fd, target_fd, start, start + move.shift, count)
+            if copied <= 0:
+                raise OSError(errno.EIO, "the file ended early while copying")
+            start += copied
+            progress.advance(copied)
+    progress.advance(move.length - _overlap(extents, lo, hi))
+
+
+def _copy_file_range(source_fd: int, target_fd: int, src: int, dst: int, count: int) -> int:
+    try:
+        return os.copy_file_range(source_fd, target_fd, count, src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    data = os.pread(source_fd, count, src)
+    if data:
+        _pwrite_all(target_fd, data, dst)
+    return len(data)

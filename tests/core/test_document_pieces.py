@@ -1,0 +1,451 @@
+"""Insert, delete, fill, resize, overwrite, undo/redo, save and reopen against a bytearray model.
+
+Windows are one page, so edits cross window boundaries constantly; offsets are drawn at 0, at
+the end and at window edges as often as anywhere else.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from mmhex.core.document import Change, ChangeKind, Document, EditError
+from mmhex.core.edits import Batch, Splice
+from mmhex.core.layout_save import Move, plan_layout
+from mmhex.core.pieces import ADD, ORIGINAL, Piece
+
+PAGE = 4096
+SHM = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def editing(path: Path, **options: int) -> Document:
+    document = Document.open(str(path), **options)
+    document.enable_editing()
+    return document
+
+
+class PieceEditingMachine(RuleBasedStateMachine):
+    SIZE = 3 * PAGE + 77
+
+    @initialize(seed=st.integers(0, 2**32 - 1))
+    def open_file(self, seed: int) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="mmhex-pieces-", dir=SHM))
+        self.path = self.folder / "a.bin"
+        base = random.Random(seed).randbytes(self.SIZE)
+        self.path.write_bytes(base)
+        self.model = bytearray(base)
+        self.document = editing(self.path, window_size=PAGE, max_windows=2)
+        self.stack: list = []
+        self.index = 0
+        self.states: list[bytes] = [bytes(base)]  # model after each stack entry
+
+    def teardown(self) -> None:
+        if hasattr(self, "document"):
+            self.document.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _offset(self, data: st.DataObject, *, inclusive: bool) -> int:
+        size = len(self.model)
+        last = size if inclusive else size - 1
+        edges = [0, last] + [k * PAGE for k in range(1, size // PAGE + 1) if k * PAGE <= last]
+        if data.draw(st.booleans()):
+            return data.draw(st.sampled_from(edges))
+        return data.draw(st.integers(0, last))
+
+    def _push(self, edit: object) -> None:
+        del self.stack[self.index :]
+        del self.states[self.index + 1 :]
+        self.stack.append(edit)
+        self.states.append(bytes(self.model))
+        self.index += 1
+
+    @rule(data=st.data(), payload=st.binary(min_size=1, max_size=300))
+    def insert(self, data: st.DataObject, payload: bytes) -> None:
+        offset = self._offset(data, inclusive=True)
+        edit = self.document.insert(offset, payload)
+        self.model[offset:offset] = payload
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(data=st.data(), length=st.integers(1, 2 * PAGE))
+    def delete(self, data: st.DataObject, length: int) -> None:
+        offset = self._offset(data, inclusive=False)
+        length = min(length, len(self.model) - offset)
+        edit = self.document.delete(offset, length)
+        del self.model[offset : offset + length]
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(data=st.data(), payload=st.binary(min_size=1, max_size=200))
+    def overwrite(self, data: st.DataObject, payload: bytes) -> None:
+        offset = self._offset(data, inclusive=False)
+        payload = payload[: len(self.model) - offset]
+        edit = self.document.write(offset, payload)
+        self.model[offset : offset + len(payload)] = payload
+        self._push(edit)
+
+    @rule(
+        data=st.data(), length=st.integers(1, 3 * PAGE), pattern=st.binary(min_size=1, max_size=3)
+    )
+    def insert_fill(self, data: st.DataObject, length: int, pattern: bytes) -> None:
+        offset = self._offset(data, inclusive=True)
+        edit = self.document.insert_fill(offset, length, pattern)
+        self.model[offset:offset] = (pattern * length)[:length]
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(
+        data=st.data(), length=st.integers(1, 3 * PAGE), pattern=st.binary(min_size=1, max_size=3)
+    )
+    def fill(self, data: st.DataObject, length: int, pattern: bytes) -> None:
+        offset = self._offset(data, inclusive=False)
+        length = min(length, len(self.model) - offset)
+        edit = self.document.fill(offset, length, pattern)
+        self.model[offset : offset + length] = (pattern * length)[:length]
+        self._push(edit)
+
+    @rule(size=st.integers(0, 5 * PAGE))
+    def resize(self, size: int) -> None:
+        if size == len(self.model):
+            with pytest.raises(EditError):
+                self.document.resize(size)
+            return
+        edit = self.document.resize(size, b"\xee")
+        if size < len(self.model):
+            del self.model[size:]
+        else:
+            self.model.extend(b"\xee" * (size - len(self.model)))
+        self._push(edit)
+
+    @precondition(lambda self: self.index > 0)
+    @rule()
+    def undo(self) -> None:
+        self.index -= 1
+        self.document.revert(self.stack[self.index])
+        self.model = bytearray(self.states[self.index])
+
+    @precondition(lambda self: self.index < len(self.stack))
+    @rule()
+    def redo(self) -> None:
+        self.document.apply(self.stack[self.index])
+        self.index += 1
+        self.model = bytearray(self.states[self.index])
+
+    @rule()
+    def save(self) -> None:
+        had_layout = self.document.layout_changed
+        self.document.save()
+        assert self.path.read_bytes() == self.model
+        assert not self.document.modified
+        if had_layout:
+            # A resized save writes a new file: pieces of the old one mean nothing now.
+            self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+
+    @rule()
+    def reopen(self) -> None:
+        if self.document.modified:
+            self.document.save()
+        self.document.close()
+        self.document = editing(self.path, window_size=PAGE, max_windows=2)
+        self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+
+    @invariant()
+    def same_bytes(self) -> None:
+        if not hasattr(self, "document"):
+            return
+        doc = self.document
+        assert doc.size == len(self.model)
+        assert doc.read(0, doc.size + 5) == self.model
+        if self.model:
+            at = len(self.model) // 3
+            assert doc.read(at, 100) == self.model[at : at + 100]
+        dirty = doc.dirty_ranges()
+        for lo, hi in dirty:
+            assert 0 <= lo < hi <= doc.size
+
+
+TestPieceEditing = PieceEditingMachine.TestCase
+TestPieceEditing.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+def test_batch_notifies_once_with_the_covering_range(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(1000))
+    document = editing(path)
+    changes: list[Change] = []
+    document.add_listener(changes.append)
+    generation = document.generation
+    with document.batch():
+        first = document.write(10, b"ab")
+        second = document.write(500, b"cd")
+        third = document.insert(800, b"xyz")
+    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True, splices=((800, 0, 3),))]
+    assert document.generation == generation + 1
+    changes.clear()
+    document.revert(Batch((first, second, third)))
+    assert changes == [Change(ChangeKind.EDIT, 10, 1003, resized=True, splices=((800, 3, 0),))]
+    assert document.read(0, 2000) == bytes(1000)
+    assert not document.modified
+    document.close()
+
+
+def test_history_texts_say_what_happened(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(64))
+    document = editing(path)
+    assert document.insert(0x10, b"abcd").describe() == "Insert 4 bytes at 0x10"
+    assert document.delete(0, 1).describe() == "Delete 1 byte at 0x0"
+    document.close()
+
+
+def test_a_huge_fill_and_delete_of_a_sparse_file_store_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.bin"
+    with open(path, "wb") as f:
+        f.truncate(1 << 40)
+    document = editing(path)
+    fill = document.fill(1 << 30, 100 << 30, b"\xab\xcd")
+    assert isinstance(fill, Splice)
+    assert document.read((1 << 30) - 1, 4) == b"\0\xab\xcd\xab"
+    document.delete(1 << 35, 100 << 30)
+    assert document.size == (1 << 40) - (100 << 30)
+    document.insert_fill(0, 100 << 30, b"\x01")
+    assert document.size == 1 << 40
+    assert document.read((100 << 30) - 2, 4) == b"\x01\x01\0\0"
+    assert document.add.used == 0  # nothing stored for any of it
+    document.close()
+
+
+def test_undo_of_every_layout_edit_is_clean_again(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    content = random.Random(3).randbytes(10_000)
+    path.write_bytes(content)
+    document = editing(path, window_size=PAGE)
+    edits = [
+        document.insert(PAGE, b"12345"),
+        document.delete(PAGE - 3, 10),
+        document.write(0, b"zz"),
+        document.resize(20_000),
+        document.resize(5),
+    ]
+    for edit in reversed(edits):
+        document.revert(edit)
+    assert not document.modified and not document.layout_changed
+    assert document.read(0, 20_000) == content
+    document.close()
+
+
+def test_plan_lists_moves_in_a_safe_order_and_writes() -> None:
+    pieces = [
+        (0, Piece(ORIGINAL, 0, 100)),
+        (100, Piece(ADD, 0, 10)),  # 10 inserted at 100: the rest shifts right ...
+        (110, Piece(ORIGINAL, 100, 50)),
+        (160, Piece(ORIGINAL, 170, 30)),  # ... and 20 deleted at 150: this shifts right by -10
+    ]
+    plan = plan_layout(pieces, lambda lo, hi: [(lo, lo + 1)] if lo == 100 else [], 200)
+    assert plan.final_size == 190
+    assert plan.copies == (Move(0, 0, 100), Move(100, 110, 50), Move(170, 160, 30))
+    assert plan.moves == (Move(170, 160, 30), Move(100, 110, 50))
+    # The insert, and the overwritten first byte of the moved range at its new place.
+    assert plan.writes == ((100, 111),)
+    assert plan.moved_bytes == 80
+
+
+def test_save_as_of_a_resized_sparse_file_keeps_its_holes(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.bin"
+    with open(path, "wb") as f:
+        f.truncate(1 << 30)
+        f.seek(5000)
+        f.write(b"data")
+    document = editing(path)
+    document.insert(0, b"HEAD")
+    target = tmp_path / "copy.bin"
+    document.save_as(str(target))
+    assert os.stat(target).st_size == (1 << 30) + 4
+    assert os.stat(target).st_blocks * 512 < 1 << 20
+    with open(target, "rb") as f:
+        assert f.read(4) == b"HEAD"
+        f.seek(5004)
+        assert f.read(4) == b"data"
+    assert path.stat().st_size == 1 << 30  # the original is untouched
+    assert not document.modified and document.path == str(target)
+    document.close()
+
+
+def test_search_and_checksums_see_inserted_bytes_across_piece_boundaries(tmp_path: Path) -> None:
+    import hashlib
+    import re
+
+    from mmhex.core.checksums import compute_checksums
+    from mmhex.core.search import PatternKind, SearchPattern, find_all
+
+    path = tmp_path / "f.bin"
+    rng = random.Random(5)
+    content = bytearray(rng.randbytes(5 * PAGE))
+    path.write_bytes(content)
+    document = editing(path, window_size=PAGE * 16)
+    model = bytearray(content)
+    # "needle" split over pieces: half inserted, half the file's bytes made to match.
+    for offset in (0, PAGE - 3, 2 * PAGE + 1, 5 * PAGE - 3):
+        document.write(offset, b"dle")
+        document.insert(offset, b"nee")
+        model[offset : offset + 3] = b"dle"
+        model[offset:offset] = b"nee"
+    document.insert(len(model), b"needle")
+    model += b"needle"
+    assert document.read(0, len(model) + 1) == model
+    found = find_all(document, SearchPattern(PatternKind.TEXT, "needle"))
+    expected = [m.start() for m in re.finditer(b"(?=needle)", bytes(model))]
+    assert [m.start for m in found.matches] == expected
+    assert len(expected) >= 5
+    sums = compute_checksums(document, 0, None, ("SHA-256",))
+    assert sums["SHA-256"] == hashlib.sha256(model).hexdigest()
+    document.close()
+
+
+def test_a_resized_save_without_room_says_how_much_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmhex.core import layout_save
+    from mmhex.core.save import SaveError
+
+    path = tmp_path / "f.bin"
+    content = random.Random(8).randbytes(50_000)
+    path.write_bytes(content)
+    document = editing(path)
+    document.insert(10, b"abc")  # unaligned: the save copies the whole file
+
+    class Tiny:
+        f_bavail, f_frsize, f_flag = 3, 4096, 0
+
+    monkeypatch.setattr(layout_save.os, "statvfs", lambda _folder: Tiny())
+    with pytest.raises(SaveError) as caught:
+        document.save()
+    assert "saving needs 50,003 bytes and 12,288 are free" in str(caught.value)
+    assert path.read_bytes() == content and document.modified
+    monkeypatch.undo()
+    document.save()
+    assert path.read_bytes() == content[:10] + b"abc" + content[10:]
+    document.close()
+
+
+def test_a_file_replaced_during_a_resized_save_is_not_overwritten(tmp_path: Path) -> None:
+    from mmhex.core.save import FileChangedOnDiskError
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(10_000))
+    document = editing(path)
+    document.delete(5, 5)
+    job = document.prepare_save()
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"someone else's")
+    os.replace(other, path)
+    with pytest.raises(FileChangedOnDiskError):
+        job.run(None, None)
+    assert path.read_bytes() == b"someone else's"
+    assert not list(tmp_path.glob(".*mmhex-tmp"))
+    document.close()
+
+
+def test_a_resized_save_on_a_read_only_file_system_says_so(tmp_path: Path) -> None:
+    from mmhex.core.save import SaveError
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a read-only tmpfs")
+    import subprocess
+
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        (mount / "f.bin").write_bytes(bytes(100))
+        document = editing(mount / "f.bin")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        document.insert(0, b"x")
+        with pytest.raises(SaveError) as caught:
+            document.save()
+        assert "the file system is read-only" in str(caught.value)
+        assert (mount / "f.bin").read_bytes() == bytes(100)
+        document.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_big_paste_over_the_file_saves_in_place_through_the_journal(tmp_path: Path) -> None:
+    """A paste longer than INLINE_OVERWRITE is a piece, but moves nothing: the save stays the
+    journaled MAP_SHARED one (same inode, only the changed pages written)."""
+    from mmhex.core.document import INLINE_OVERWRITE
+
+    path = tmp_path / "f.bin"
+    content = random.Random(9).randbytes(4 * INLINE_OVERWRITE)
+    path.write_bytes(content)
+    inode = path.stat().st_ino
+    document = editing(path)
+    paste = b"\x77" * (2 * INLINE_OVERWRITE)
+    assert isinstance(document.write(1000, paste), Splice)
+    assert document.layout_changed
+    result = document.save()
+    assert result.journal_bytes > 0  # the journaled in-place save, not a copy
+    assert path.stat().st_ino == inode
+    assert path.read_bytes() == content[:1000] + paste + content[1000 + len(paste) :]
+    assert not document.modified and not document.layout_changed
+    document.close()
+
+
+def test_file_span_names_the_pages_behind_the_view(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(4 * PAGE))
+    document = editing(path)
+    assert document.file_span(100, 200) == (100, 200)  # unedited: the same offsets
+    document.insert(0, b"x" * PAGE)
+    document.delete(2 * PAGE, PAGE)  # file bytes [PAGE, 2 * PAGE) gone
+    assert document.file_span(0, PAGE) is None  # inserted bytes: anonymous memory
+    assert document.file_span(PAGE - 10, PAGE + 10) == (0, 10)
+    assert document.file_span(2 * PAGE - 5, 2 * PAGE + 5) == (PAGE - 5, 2 * PAGE + 5)
+    document.close()
+
+
+def test_enospc_during_a_growing_save_leaves_the_file_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a real 1 MiB tmpfs: refused up front with the exact figures; and when the check is
+    bypassed, the copy meets ENOSPC half way, the file is untouched and no copy is left."""
+    import subprocess
+
+    from mmhex.core import layout_save
+    from mmhex.core.save import SaveError
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a small tmpfs")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        path = mount / "f.bin"
+        content = random.Random(6).randbytes(700 * 1024)
+        path.write_bytes(content)
+        document = editing(path)
+        document.insert(10, b"grow")
+        with pytest.raises(SaveError) as caught:
+            document.save()
+        assert "saving needs 716,804 bytes" in str(caught.value)
+        monkeypatch.setattr(layout_save, "free_space_problem", lambda _folder, _needed: None)
+        with pytest.raises(SaveError) as caught:
+            document.save()
+        assert caught.value.errno == errno.ENOSPC
+        assert path.read_bytes() == content
+        assert sorted(p.name for p in mount.iterdir()) == ["f.bin"]
+        assert document.modified
+        document.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
