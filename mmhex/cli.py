@@ -27,7 +27,7 @@ def register_command(name: str, module: str) -> None:
     COMMANDS[name] = module
 
 
-for _name in ("cmp", "dump", "find", "maps", "parse", "patch", "recover", "residency"):
+for _name in ("cmp", "dump", "find", "map", "maps", "parse", "patch", "recover", "residency"):
     register_command(_name, f"mmhex.commands.{_name}")  # imported only when run
 
 

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pid is not None:
         return _dump_process(args)
     from mmhex.core.formats import DumpFormat, iter_dump
+    from mmhex.core.holes import reader_skipping_holes
     from mmhex.core.mapping import MappedFile  # no Document: no edit/save machinery to load
 
     try:
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     try:
         fmt = DumpFormat(args.format)
-        for piece in iter_dump(mapped.read, mapped.size, fmt, args.skip, args.length):
+        read = reader_skipping_holes(mapped)  # holes print as zeros without being read
+        for piece in iter_dump(read, mapped.size, fmt, args.skip, args.length):
             out.write(piece)
         out.flush()
     except OSError as exc:  # reading the file (output failures are OutputError, see cli)

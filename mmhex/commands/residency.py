@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="split each file into N buckets in the JSON output (default 16; 0 for none)",
     )
+    parser.add_argument(
+        "--who",
+        action="store_true",
+        help="list the processes that map each file (from /proc/PID/maps) instead",
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--touch", action="store_true", help="read every page first")
     action.add_argument(
@@ -54,6 +59,8 @@ def _non_negative(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.who:
+        return run_who(args)
     rows: list[dict[str, Any]] = []
     failed = False
     for path in args.files:
@@ -194,3 +201,56 @@ def fincore_size(count: int) -> str:
     if tenths == 10:
         whole, tenths = whole + 1, 0
     return f"{whole}.{tenths}{letter}" if tenths else f"{whole}{letter}"
+
+
+# ----------------------------------------------------------------- --who
+def run_who(args: argparse.Namespace) -> int:
+    """``--who``: per file, the processes mapping it and the file ranges each maps."""
+    from mmhex.core.mappers import who_maps
+
+    reports = []
+    failed = False
+    for path in args.files:
+        try:
+            reports.append((path, who_maps(path)))
+        except OSError as exc:
+            failed = True
+            print(f"mmhex residency: {describe_error(exc, path)}", file=sys.stderr)
+    if args.json:
+        import json
+
+        json.dump({"files": [_who_json(path, report) for path, report in reports]}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        for path, report in reports:
+            sys.stdout.write(format_who(path, report))
+    for path, report in reports:
+        if report.hidden:
+            print(f"mmhex residency: {path}: {report.summary()}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _who_json(path: str, report: Any) -> dict[str, Any]:
+    return {
+        "file": path,
+        "hidden_processes": report.hidden,
+        "processes": [
+            {
+                "pid": m.pid,
+                "name": m.name,
+                "ranges": [{"start": r.start, "end": r.end, "perms": r.perms} for r in m.ranges],
+            }
+            for m in report.mappers
+        ],
+    }
+
+
+def format_who(path: str, report: Any) -> str:
+    """``PID COMMAND START END PERMS`` rows, one per mapping, under a line naming the file."""
+    lines = [f"{path}: {report.summary()}"]
+    if report.mappers:
+        lines.append(f"{'PID':>8} {'COMMAND':<16} {'START':>14} {'END':>14} PERMS")
+    for mapper in report.mappers:
+        for r in mapper.ranges:
+            lines.append(f"{mapper.pid:>8} {mapper.name:<16} {r.start:#14x} {r.end:#14x} {r.perms}")
+    return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ from typing import Any
 
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
+from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, iter_runs, zero_pieces
 
 ALGORITHMS = ("CRC-32", "MD5", "SHA-1", "SHA-256")
 _HASHLIB_NAMES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256"}
@@ -62,14 +62,35 @@ def compute_checksums(
     start = max(0, min(start, end))
     hashers = {name: _new(name) for name in algorithms}
     with SafeReader(mapped, use_lease=use_lease) as reader:
-        pos = start
-        while pos < end:
-            window_end = mapped.window_start(pos) + mapped.window_size
-            piece_end = min(end, window_end, pos + chunk_size)
-            with reader.view(pos, piece_end) as data:
-                for hasher in hashers.values():
-                    hasher.update(data)
-            if progress is not None:
-                progress.advance(piece_end - pos)
-            pos = piece_end
+        for run_start, run_end, is_data in iter_runs(source, start, end):
+            if not is_data:  # a hole: zeros from the shared buffer, nothing read or faulted in
+                for zeros in zero_pieces(run_end - run_start):
+                    for hasher in hashers.values():
+                        hasher.update(zeros)
+                    if progress is not None:
+                        progress.advance(len(zeros))
+                continue
+            _digest_run(mapped, reader, hashers, run_start, run_end, progress, chunk_size)
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+
+
+def _digest_run(
+    mapped: Any,  # a MappedFile or a ReadThrough (see read_through)
+    reader: SafeReader,
+    hashers: dict[str, Any],
+    start: int,
+    end: int,
+    progress: Progress | None,
+    chunk_size: int,
+) -> None:
+    """Feed ``[start, end)`` window piece by window piece, viewed in place where possible."""
+    pos = start
+    while pos < end:
+        window_end = mapped.window_start(pos) + mapped.window_size
+        piece_end = min(end, window_end, pos + chunk_size)
+        with reader.view(pos, piece_end) as data:
+            for hasher in hashers.values():
+                hasher.update(data)
+        if progress is not None:
+            progress.advance(piece_end - pos)
+        pos = piece_end

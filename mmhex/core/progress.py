@@ -56,3 +56,13 @@ class Progress:
         """Units per second so far."""
         elapsed = time.monotonic() - self.started
         return self.done / elapsed if elapsed > 0 else 0.0
+
+
+def time_left(done: int, total: int, rate: float) -> str:
+    """``"0:42 left"`` at ``rate`` units per second (empty until there is a rate to go by)."""
+    if rate <= 0 or done <= 0 or done >= total:
+        return ""
+    seconds = int((total - done) / rate + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return (f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}") + " left"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from mmhex.core import _libc
 from mmhex.core.errors import MmhexError, describe_errno
+from mmhex.core.holes import next_data
 from mmhex.core.mapping import MappedFile, OpenMode
 from mmhex.core.progress import Progress
 
@@ -391,6 +392,12 @@ class ResidencyProbe:
         buffer = memoryview(bytearray(TOUCH_CHUNK))
         position = start
         while position < end:
+            skipped = next_data(self.fd, position, end) - position  # holes: nothing to touch
+            if skipped and progress is not None:
+                progress.advance(skipped)
+            position += skipped
+            if position >= end:
+                break
             got = os.preadv(self.fd, [buffer[: min(TOUCH_CHUNK, end - position)]], position)
             if got <= 0:
                 break  # the file shrank meanwhile

@@ -19,16 +19,18 @@ from it is used: a spoiled piece ends the scan with the truncation sentence.
 
 from __future__ import annotations
 
+import enum
 import errno
 import fcntl
 import mmap
 import os
+import re
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from mmhex.core import fault_guard
+from mmhex.core import fault_guard, holes
 from mmhex.core.errors import FileTruncatedError, MmhexError
 from mmhex.core.mapping import FileKind, MappedFile, Window
 
@@ -281,3 +283,90 @@ class SafeReader:
         new = self.mapped.current_size()
         self.mapped.refresh()
         raise FileTruncatedError(self.mapped.path, old, new)
+
+
+# ===================================================================== holes
+# Every scan asks here which parts of its range it must read: holes (see core/holes.py) read as
+# zeros, so a scan either knows the answer there without reading (checksums: feed zeros; search:
+# no match, or every start matches) or reads them like data.
+
+# The shared zeros fed to digests for hole runs (calloc'd: its pages are never touched).
+ZEROS = memoryview(bytes(DEFAULT_CHUNK))
+
+
+def iter_runs(source: object, lo: int, hi: int) -> Iterator[tuple[int, int, bool]]:
+    """``[lo, hi)`` of a Document/MappedFile as ``(start, end, is_data)`` runs; holes are zeros."""
+    return holes.iter_runs(source, lo, hi)
+
+
+def zero_pieces(length: int) -> Iterator[memoryview]:
+    """``length`` zero bytes as views of the shared zero buffer (for digests of hole runs)."""
+    while length > 0:
+        piece = min(length, len(ZEROS))
+        yield ZEROS[:piece]
+        length -= piece
+
+
+class SpanKind(enum.Enum):
+    """What a search knows about the starts of one span of its range."""
+
+    READ = "read"  # data within reach: read the bytes and look
+    NONE = "none"  # only zeros within reach, and the pattern cannot match zeros: no match starts
+    EVERY = "every"  # only zeros within reach, and the fixed-length pattern matches zeros
+
+
+def matches_zeros(
+    regex: re.Pattern[bytes],
+    *,
+    fixed_length: int | None,
+    literal: bytes | None,
+    factor: bytes | None,
+) -> bool:
+    """Whether a match may start at a place whose whole reach is zeros (True when unsure).
+
+    Fixed shapes are tried on zeros (linear: they are classes of bytes, no backtracking). A
+    regex is never run on a large zero buffer (a backtracking pattern could take minutes); it
+    cannot match zeros when every match contains a non-zero byte it must contain (``factor``).
+    """
+    if literal is not None:
+        return not any(literal)
+    if fixed_length is not None:
+        return regex.match(bytes(fixed_length)) is not None
+    return not (factor and any(factor))
+
+
+def start_spans(
+    source: object,
+    lo: int,
+    hi: int,
+    *,
+    scope: tuple[int, int],
+    before: int,
+    after: int,
+    zero_match: bool,
+    fixed_length: int | None,
+) -> list[tuple[int, int, SpanKind]]:
+    """Cut the starts ``[lo, hi)`` of a search into spans that need reading and spans that don't.
+
+    A start's reach is ``[start - before, start + after]`` (clipped to ``scope``): a start whose
+    reach holds no data sees only zeros. If the pattern cannot match there (``zero_match`` False)
+    no match starts in that span; if it can and has ``fixed_length``, every start whose match fits
+    in the scope matches. A variable-length pattern that matches zeros reads everything.
+    """
+    if lo >= hi:
+        return []
+    if zero_match and fixed_length is None:
+        return [(lo, hi, SpanKind.READ)]
+    data = holes.readable_runs(source, scope[0], scope[1])
+    reach = holes.union([(max(lo, s - after), min(hi, e + before)) for s, e in data])
+    spans = [(s, e, SpanKind.READ) for s, e in reach]
+    for s, e in holes.complement(reach, lo, hi):
+        if not zero_match or fixed_length is None:
+            spans.append((s, e, SpanKind.NONE))
+            continue
+        last_fit = scope[1] - fixed_length + 1  # starts from here on have no room for a match
+        if s < min(e, last_fit):
+            spans.append((s, min(e, last_fit), SpanKind.EVERY))
+        if max(s, last_fit) < e:
+            spans.append((max(s, last_fit), e, SpanKind.NONE))
+    return sorted(spans, key=lambda span: span[0])

@@ -36,7 +36,7 @@ from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader
+from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, SpanKind, matches_zeros, start_spans
 
 try:  # SIMD substring search; optional so that a missing wheel only costs speed
     import stringzilla as _sz
@@ -719,6 +719,7 @@ class _Segment(NamedTuple):
     buf_lo: int
     buf_hi: int
     in_place: bool
+    kind: SpanKind = SpanKind.READ  # NONE / EVERY: a hole span, decided without reading
 
 
 def _segments(
@@ -1087,22 +1088,45 @@ class _Scan:
         self.progress = progress
         self.reader = SafeReader(self.mapped, use_lease=options.use_lease)
         self.deadline = _Deadline(options.regex_time_limit if self.pattern.is_regex else None)
+        self.source = source
+        pattern = self.pattern
+        self.zero_match = matches_zeros(
+            pattern.regex,
+            fixed_length=pattern.length,
+            literal=pattern.literal,
+            factor=pattern.factor[0] if pattern.factor else None,
+        )
 
     def close(self) -> None:
         self.reader.close()
 
     def _segments(self, lo: int, hi: int, backward: bool = False) -> Iterator[_Segment]:
         make = _segments_backward if backward else _segments
-        return make(
-            self.mapped,
+        engine = self.engine
+        spans = start_spans(
+            self.source,
             lo,
             hi,
-            self.data_lo,
-            self.data_hi,
-            self.engine.before,
-            self.engine.after,
-            self.options.chunk_size,
+            scope=(self.data_lo, self.data_hi),
+            before=engine.before,
+            after=engine.after,
+            zero_match=self.zero_match,
+            fixed_length=engine.length if isinstance(engine, _FixedEngine) else None,
         )
+        for span_lo, span_hi, kind in reversed(spans) if backward else spans:
+            if kind is not SpanKind.READ:  # a hole: nothing to read
+                yield _Segment(span_lo, span_hi, span_lo, span_lo, False, kind)
+                continue
+            yield from make(
+                self.mapped,
+                span_lo,
+                span_hi,
+                self.data_lo,
+                self.data_hi,
+                engine.before,
+                engine.after,
+                self.options.chunk_size,
+            )
 
     def _advance(self, amount: int) -> None:
         if self.progress is not None:
@@ -1121,6 +1145,13 @@ class _Scan:
         engine = self.engine
         length = engine.length
         for seg in self._segments(lo, hi):
+            if seg.kind is not SpanKind.READ:
+                if seg.kind is SpanKind.EVERY:  # inside a hole every start matches zeros
+                    for first in range(seg.lo, seg.hi, _CALL_CAP):
+                        last = min(seg.hi, first + _CALL_CAP)
+                        yield [Match(s, s + length) for s in range(first, last)]
+                self._advance(seg.hi - seg.lo)
+                continue
             pos = seg.lo
             while True:
                 with self._view(seg) as buf:
@@ -1136,6 +1167,9 @@ class _Scan:
     def _forward_regex(self, lo: int, hi: int) -> Iterator[list[Match]]:
         resume = lo
         for seg in self._segments(lo, hi):
+            if seg.kind is not SpanKind.READ:  # NONE only: a regex matching zeros reads all
+                self._advance(seg.hi - seg.lo)
+                continue
             with self.deadline.piece(seg.lo):
                 found, resume = self._regex_piece(seg, resume)
             if found:
@@ -1326,6 +1360,11 @@ class _Scan:
             return None
         engine = self.engine
         for seg in self._segments(lo, hi, backward=True):
+            if seg.kind is SpanKind.EVERY:
+                return Match(seg.hi - 1, seg.hi - 1 + engine.length)
+            if seg.kind is SpanKind.NONE:
+                self._advance(seg.hi - seg.lo)
+                continue
             if isinstance(engine, _FixedEngine):
                 with self._view(seg) as buf:
                     start = engine.last(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
@@ -1348,8 +1387,11 @@ class _Scan:
             return sum(len(batch) for batch in self.forward(lo, hi))
         total = 0
         for seg in self._segments(lo, hi):
-            with self._view(seg) as buf:
-                total += engine.count(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
+            if seg.kind is SpanKind.EVERY:
+                total += seg.hi - seg.lo
+            elif seg.kind is SpanKind.READ:
+                with self._view(seg) as buf:
+                    total += engine.count(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
             self._advance(seg.hi - seg.lo)
         return total
 

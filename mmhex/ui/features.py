@@ -16,7 +16,7 @@ TABBED_TOGETHER = ("Data inspector", "Bookmarks", "Selection checksums")
 
 def install_features(window: QMainWindow) -> None:
     """Add every feature to ``window``, in the order their docks should stack."""
-    from mmhex.ui import clipboard, editing, links, selection_tools
+    from mmhex.ui import clipboard, editing, links, overview_bar, selection_tools
     from mmhex.ui.compare import feature as compare_feature
     from mmhex.ui.panels import residency_panel, structure_panel
     from mmhex.ui.process import feature as process_feature
@@ -32,6 +32,7 @@ def install_features(window: QMainWindow) -> None:
     structure_panel.install(window)
     compare_feature.install(window)
     process_feature.install(window)
+    overview_bar.install(window)  # the overview column beside the grid, Storage dock
     tabify(window, TABBED_TOGETHER)
     share_height(window, (TABBED_TOGETHER[0], "Residency"))
     preferred_widths(window)

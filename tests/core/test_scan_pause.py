@@ -98,7 +98,8 @@ KINDS = ["literal", "wildcard", "regex", "checksums"]
 def _pause_truncate_resume(path: Path, kind: str, break_time: int) -> tuple[int, str, str]:
     """One child scanning ``path``: stop it while leased, truncate, continue; its outcome."""
     with open(path, "wb") as f:
-        f.truncate(SIZE)  # sparse: fast to make, and every page reads as zeros
+        # Real data, not a sparse file: scans skip holes, so only data is read (under a lease).
+        f.write(b"\x01" * SIZE)
     child = subprocess.Popen(
         [sys.executable, "-c", SCANNER, str(path), kind],
         stdout=subprocess.PIPE,

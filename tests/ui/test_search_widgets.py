@@ -138,7 +138,9 @@ def test_busy_shows_progress_and_rate(bar):
     bar.set_busy(True)
     assert not bar.progress.isHidden() and not bar.cancel_button.isHidden()
     bar.set_progress(512, 1024, 3 * 1024**3)
-    assert bar.progress.value() == 500 and bar.rate_label.text() == "50% · 3.0 GiB/s"
+    assert bar.progress.value() == 500 and bar.rate_label.text() == "50% · 3.0 GiB/s · 0:00 left"
+    bar.set_progress(1 << 30, 1 << 40, 1 << 30)  # 1023 s to go at 1 GiB/s
+    assert bar.rate_label.text() == "0% · 1.0 GiB/s · 17:03 left"
     bar.set_busy(False)
     assert bar.progress.isHidden()
     assert format_rate(820 * 1024**2) == "820 MiB/s" and format_rate(12) == "12 B/s"

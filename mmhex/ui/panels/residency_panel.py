@@ -67,6 +67,7 @@ from mmhex.ui.actions import ActionSpec
 from mmhex.ui.panels.residency_image import cell_argb, grid_image
 from mmhex.ui.panels.residency_worker import ResidencyWorker
 from mmhex.ui.settings import open_settings
+from mmhex.ui.touch_confirm import confirm_touch
 
 # Fixed colours: they carry meaning (and the tests read them back from pixels).
 NOT_RESIDENT = QColor("#dfe4ea")
@@ -868,6 +869,10 @@ class ResidencyPanel(QWidget):
         start, end = self.action_range()
         if self.scope_box.currentText() == "Selection" and self.selection[1] <= self.selection[0]:
             self.action_label.setText("Nothing is selected: acting on the whole file.")
+        if name in ("touch", "read ahead") and not confirm_touch(
+            self, tracker.document, start, end
+        ):
+            return False  # a big range: the user said no (mmhex.ui.touch_confirm)
 
         def action(progress: Progress) -> ActionResult:
             if name == "touch":

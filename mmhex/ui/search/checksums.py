@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.checksums import ALGORITHMS, compute_checksums
-from mmhex.ui.search.worker import Job, format_rate
+from mmhex.ui.search.worker import Job, format_progress, format_rate
 
 
 class ChecksumsPanel(QWidget):
@@ -129,7 +129,7 @@ class ChecksumsPanel(QWidget):
 
     def _progressed(self, done: int, total: int, rate: float) -> None:
         self.progress.setValue(int(1000 * done / total) if total else 0)
-        self.status.setText(f"{done / max(total, 1):.0%} · {format_rate(rate)}")
+        self.status.setText(format_progress(done, total, rate))
 
     def _clear_values(self) -> None:
         self.results = {}

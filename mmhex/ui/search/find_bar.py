@@ -33,7 +33,7 @@ from mmhex.core.search import (
     TextEncoding,
     compile_pattern,
 )
-from mmhex.ui.search.worker import format_rate
+from mmhex.ui.search.worker import format_progress
 
 _MODES = (
     (PatternKind.HEX, "Hex", "Hex bytes: DE AD ?? EF (?? any byte, 4? any of 40-4F)"),
@@ -234,7 +234,7 @@ class FindBar(QWidget):
 
     def set_progress(self, done: int, total: int, rate: float) -> None:
         self.progress.setValue(int(1000 * done / total) if total else 0)
-        self.rate_label.setText(f"{done / max(total, 1):.0%} · {format_rate(rate)}")
+        self.rate_label.setText(format_progress(done, total, rate))
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
