@@ -10,7 +10,7 @@ import os
 import sys
 
 from mmhex.commands._output import report
-from mmhex.core import journal, shift_save
+from mmhex.core import journal, shift_save, tail_move
 
 HELP = (
     "Deal with a save of FILE that was interrupted (crash, power loss, kill): roll the file "
@@ -36,6 +36,14 @@ def run(args: argparse.Namespace) -> int:
             if failed is not None:
                 print(f"mmhex recover: {shifted.message}", file=sys.stderr)
             return 0 if not has_shift_left(path) else 1
+    if os.path.lexists(path) and tail_move.has_move_journal(path):
+        # An interrupted chunked in-place move of the tail (core/tail_move.py).
+        moved = tail_move.recover_move(path)
+        if moved is not None and not journal.has_journal(path):
+            failed = report(moved.message)
+            if failed is not None:
+                print(f"mmhex recover: {moved.message}", file=sys.stderr)
+            return 0 if not tail_move.has_move_journal(path) else 1
     outcome = journal.recover(path)
     if outcome.ok:
         failed = report(outcome.message)

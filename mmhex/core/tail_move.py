@@ -1,0 +1,387 @@
+"""Saving a resized document in place, in chunks, when the file system cannot shift extents.
+
+A layout plan (core/layout_save.py) becomes a list of *steps*, each overwriting one range of the
+file: first the moves of the kept ranges (those shifting left front to back, those shifting right
+back to front, each move's chunks in that same direction, so no step overwrites bytes a later
+step has yet to read), then the writes of bytes from memory (inserted, filled, overwritten).
+
+Crash safety is an undo log beside the file (``.NAME.mmhex-move``): a header (magic, both sizes,
+the file's identity, a digest of the plan) and, before each step overwrites the file, a record of
+the bytes it is about to overwrite (only those inside the old size: the grown part is cut off on
+roll back), checksummed and fsynced. After the last step the file is fsynced and a COMPLETE
+record appended; then the file is cut to its new size and the journal removed. Recovery (at open
+and ``mmhex recover``) reads the records up to the first incomplete one (a record cut short was
+never acted on: its chunk is untouched), and either restores every recorded chunk, newest first,
+and the old size (exactly the old file), or, after COMPLETE, finishes the truncation (the new).
+
+Writes use ``pwrite`` and ``fsync`` rather than ``MAP_SHARED`` windows and ``msync``: each chunk
+is read whole before it is written (its source may overlap its destination), so a mapping would
+only add page faults on both sides of a copy that is a plain memcpy either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import struct
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mmhex.core.errors import MmhexError
+from mmhex.core.journal import fsync_directory, read_trusted, short_name
+from mmhex.core.layout_save import LayoutPlan, lock_or_refuse
+from mmhex.core.mapping import FileIdentity
+from mmhex.core.progress import Cancelled, CancelToken, Progress
+from mmhex.core.save import (
+    FileChangedOnDiskError,
+    ProgressCallback,
+    SaveError,
+    SaveResult,
+    _difference,
+    _open_failure,
+    _pwrite_all,
+    _reason,
+)
+
+MOVE_SUFFIX = ".mmhex-move"
+MAGIC = b"MMHEXMOV"
+CHUNK = 8 << 20
+# A journal holds at most ~2 old bytes and 49 record bytes per moved byte; read_trusted bounds
+# it at 17 x its ``file_size``, so this many times the file size is passed.
+JOURNAL_BOUND = 10
+_HEAD = struct.Struct("<8sQQQQ32s")  # magic, old size, new size, device, inode, plan digest
+_REC = struct.Struct("<cQQ")  # kind, offset, length; then the old bytes, then their sha256
+_DIGEST = 32
+RANGE = b"R"
+COMPLETE = b"K"
+
+
+@dataclass(frozen=True)
+class Step:
+    """Overwrite ``[target, target + length)`` of the file with file bytes from ``source``, or,
+    when ``source`` is None, with the document's bytes at ``target`` (a write from memory)."""
+
+    target: int
+    length: int
+    source: int | None
+
+
+def steps_of(plan: LayoutPlan, chunk: int = CHUNK) -> list[Step]:
+    """The plan's overwrites in an order where none destroys bytes a later one reads."""
+    steps: list[Step] = []
+    for move in plan.moves:
+        starts = range(0, move.length, chunk)
+        for lo in reversed(starts) if move.shift > 0 else starts:
+            n = min(chunk, move.length - lo)
+            steps.append(Step(move.target + lo, n, move.source + lo))
+    for lo, hi in plan.writes:
+        steps.extend(Step(p, min(chunk, hi - p), None) for p in range(lo, hi, chunk))
+    return steps
+
+
+def plan_digest(plan: LayoutPlan) -> bytes:
+    return hashlib.sha256(repr(plan).encode()).digest()
+
+
+def journal_size(plan: LayoutPlan, chunk: int = CHUNK) -> int:
+    """The undo log's size when complete: what a save needs free beside the growth."""
+    saved = sum(
+        max(0, min(s.target + s.length, plan.old_size) - s.target) for s in steps_of(plan, chunk)
+    )
+    records = len(steps_of(plan, chunk)) + 1
+    return _HEAD.size + _DIGEST + records * (_REC.size + _DIGEST) + saved
+
+
+def space_needed(plan: LayoutPlan, chunk: int = CHUNK) -> int:
+    return max(0, plan.final_size - plan.old_size) + journal_size(plan, chunk)
+
+
+def move_journal_path(path: str) -> str:
+    folder, name = os.path.split(os.path.realpath(path))
+    return os.path.join(folder, short_name(name, ".", MOVE_SUFFIX))
+
+
+def has_move_journal(path: str) -> bool:
+    return os.path.lexists(move_journal_path(path))
+
+
+def free_bytes(folder: str) -> int | None:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+class _Journal:
+    """The undo log being written: every append is fsynced before the file is touched."""
+
+    def __init__(self, jpath: str, plan: LayoutPlan, st: os.stat_result) -> None:
+        self.path = jpath
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(jpath)
+        self.fd = os.open(jpath, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        head = _HEAD.pack(
+            MAGIC, plan.old_size, plan.final_size, st.st_dev, st.st_ino, plan_digest(plan)
+        )
+        self.pos = 0
+        self._append(head + hashlib.sha256(head).digest())
+        fsync_directory(os.path.dirname(jpath))
+
+    def record(self, kind: bytes, offset: int, data: bytes) -> None:
+        rec = _REC.pack(kind, offset, len(data))
+        digest = hashlib.sha256(rec)
+        digest.update(data)
+        self._append(rec + data + digest.digest())
+
+    def _append(self, data: bytes) -> None:
+        _pwrite_all(self.fd, data, self.pos)
+        self.pos += len(data)
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def remove(self) -> None:
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        fsync_directory(os.path.dirname(self.path))
+
+
+def save_in_place(
+    path: str,
+    plan: LayoutPlan,
+    read: Callable[[int, int], bytes],
+    expected: FileIdentity | None,
+    *,
+    chunk: int = CHUNK,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    checkpoint: Callable[[str], None] | None = None,
+) -> SaveResult:
+    """Carry out ``plan`` inside the file at ``path`` (see the module docstring).
+
+    Raises SaveError (the file is unchanged: not enough space, ENOSPC, an I/O error, all rolled
+    back), FileChangedOnDiskError, or Cancelled (rolled back).
+    """
+    started = time.monotonic()
+    token = cancel or CancelToken()
+    step = checkpoint or (lambda _name: None)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _open_failure(path, exc) from exc
+    try:
+        lock_or_refuse(fd, path, token)
+        st = os.fstat(fd)
+        detail = _difference(expected, st) if expected is not None else ""
+        if detail:
+            raise FileChangedOnDiskError(path, detail)
+        if st.st_size != plan.old_size:
+            raise FileChangedOnDiskError(path, f"its size is {st.st_size:,} bytes now")
+        folder = os.path.dirname(os.path.realpath(path))
+        needed = space_needed(plan, chunk)
+        free = free_bytes(folder)
+        if free is not None and free < needed:
+            raise SaveError(
+                f"Not enough free space in {folder} to save {path} in place: it needs "
+                f"{needed:,} bytes ({max(0, plan.final_size - plan.old_size):,} for the growth, "
+                f"{needed - max(0, plan.final_size - plan.old_size):,} for the undo journal) "
+                f"and {free:,} are free; nothing was changed.",
+                errno.ENOSPC,
+            )
+        steps = steps_of(plan, chunk)
+        total = max(1, sum(s.length for s in steps))
+        progress = Progress(total, on_progress, token)
+        try:
+            log = _Journal(move_journal_path(path), plan, st)
+        except OSError as exc:
+            raise SaveError(
+                f"Cannot write the save journal beside {path} ({_reason(exc)}); nothing was "
+                "changed.",
+                exc.errno,
+            ) from exc
+        step("journal-written")
+        try:
+            if plan.final_size > plan.old_size:
+                # Allocate the growth now: ENOSPC here, before a byte of the file moved.
+                os.posix_fallocate(fd, plan.old_size, plan.final_size - plan.old_size)
+                step("grown")
+            for s in steps:
+                data = (
+                    os.pread(fd, s.length, s.source)
+                    if s.source is not None
+                    else read(s.target, s.length)
+                )
+                if len(data) != s.length:
+                    raise OSError(errno.EIO, f"could not read {s.length:,} bytes to move")
+                keep = max(0, min(s.target + s.length, plan.old_size) - s.target)
+                log.record(RANGE, s.target, os.pread(fd, keep, s.target) if keep else b"")
+                step("chunk-journaled")
+                _pwrite_all(fd, data, s.target)
+                step("chunk-written")
+                progress.advance(s.length)
+            os.fsync(fd)
+            step("file-fsynced")
+            log.record(COMPLETE, 0, b"")
+        except BaseException as exc:
+            log.close()
+            outcome = _roll_back(fd, log.path, plan.old_size)
+            if isinstance(exc, Cancelled):
+                raise
+            if isinstance(exc, OSError):
+                detail = (
+                    "the file system ran out of space"
+                    if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                    else _reason(exc)
+                )
+                raise SaveError(
+                    f"Saving {path} in place failed ({detail}); {outcome}", exc.errno
+                ) from exc
+            raise
+        step("completed")
+        os.ftruncate(fd, plan.final_size)
+        os.fsync(fd)
+        step("truncated")
+        log.remove()
+    finally:
+        os.close(fd)
+    changed = sum(s.length for s in steps) + abs(plan.final_size - plan.old_size)
+    return SaveResult(path, changed, len(plan.writes), time.monotonic() - started)
+
+
+def _roll_back(fd: int, jpath: str, old_size: int) -> str:
+    """Undo an unfinished save in this process; the sentence saying how it ended."""
+    try:
+        with open(jpath, "rb") as handle:
+            parsed = parse(handle.read())
+        _restore(fd, parsed.records, old_size)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(jpath)
+        fsync_directory(os.path.dirname(jpath))
+    except (OSError, ValueError) as exc:
+        return f"rolling back failed too ({exc}); run mmhex recover on the file."
+    return "the file was restored as it was."
+
+
+def _restore(fd: int, records: list[tuple[int, bytes]], old_size: int) -> None:
+    for offset, old in reversed(records):
+        if old:
+            _pwrite_all(fd, old, offset)
+    os.ftruncate(fd, old_size)
+    os.fsync(fd)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    old_size: int
+    new_size: int
+    inode: tuple[int, int]
+    records: list[tuple[int, bytes]]
+    complete: bool
+
+
+def parse(data: bytes) -> Parsed:
+    """The journal's header and its complete records (ValueError: the header is not whole)."""
+    end = _HEAD.size + _DIGEST
+    head = data[: _HEAD.size]
+    if len(data) < end or hashlib.sha256(head).digest() != data[_HEAD.size : end]:
+        raise ValueError("the journal header is cut short or damaged")
+    magic, old, new, dev, ino, _digest = _HEAD.unpack(head)
+    if magic != MAGIC:
+        raise ValueError("not an mmhex move journal")
+    records: list[tuple[int, bytes]] = []
+    complete = False
+    for kind, offset, old_bytes in _records(data, end):
+        if kind == COMPLETE:
+            complete = True
+            break
+        records.append((offset, old_bytes))
+    return Parsed(old, new, (dev, ino), records, complete)
+
+
+def _records(data: bytes, pos: int) -> Iterator[tuple[bytes, int, bytes]]:
+    """Whole, checksummed records from ``pos``; stops at the first one cut short."""
+    while pos + _REC.size + _DIGEST <= len(data):
+        kind, offset, length = _REC.unpack_from(data, pos)
+        body_end = pos + _REC.size + length
+        if kind not in (RANGE, COMPLETE) or body_end + _DIGEST > len(data):
+            return
+        if hashlib.sha256(data[pos:body_end]).digest() != data[body_end : body_end + _DIGEST]:
+            return
+        yield kind, offset, data[pos + _REC.size : body_end]
+        pos = body_end + _DIGEST
+
+
+@dataclass(frozen=True)
+class MoveRecovery:
+    completed: bool  # True: the file holds the saved version; False: the old one
+    message: str
+
+
+def recover_move(path: str) -> MoveRecovery | None:
+    """Finish or roll back an interrupted chunked in-place save of ``path`` (None: none)."""
+    jpath = move_journal_path(path)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        return MoveRecovery(False, f"{path} cannot be opened to recover it ({_reason(exc)}).")
+    try:
+        st = os.fstat(fd)
+        try:
+            # The hardened reader of issue 9 (regular file, no link, owner, 0600, one link);
+            # its size bound is generous because this journal holds whole chunks.
+            data, _jst = read_trusted(
+                jpath, owner=st.st_uid, file_size=JOURNAL_BOUND * max(st.st_size, 4096)
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, MmhexError) as exc:
+            return MoveRecovery(False, f"The save journal {jpath} was not used: {exc}.")
+        try:
+            parsed = parse(data)
+        except ValueError:
+            # Killed while writing the header: the file was not touched yet.
+            parsed = None
+        if parsed is not None and parsed.inode != (st.st_dev, st.st_ino):
+            return MoveRecovery(False, f"{jpath} belongs to another file; it was left in place.")
+        if parsed is None:
+            outcome = MoveRecovery(False, f"An interrupted save of {path} had not changed it.")
+        elif parsed.complete:
+            os.ftruncate(fd, parsed.new_size)
+            os.fsync(fd)
+            outcome = MoveRecovery(
+                True,
+                f"An interrupted save of {path} had completed: the file holds the saved version.",
+            )
+        else:
+            _restore(fd, parsed.records, parsed.old_size)
+            outcome = MoveRecovery(
+                False,
+                f"An interrupted save of {path} was rolled back: the file is as it was before.",
+            )
+    finally:
+        os.close(fd)
+    os.unlink(jpath)
+    fsync_directory(os.path.dirname(jpath))
+    return outcome
+
+
+def prefer_in_place(plan: LayoutPlan, st: os.stat_result, folder: str, copy_needs: int) -> bool:
+    """Whether a same-file save should move the tail in place rather than copy and rename.
+
+    The copy is the default (the old file stays whole until one rename, and it needs one fsync
+    instead of one per chunk); in place is chosen when a rename would cut the file off from its
+    other hard links, or when free space is short for the copy but enough for the growth and
+    the undo journal.
+    """
+    if st.st_nlink > 1:
+        return True
+    free = free_bytes(folder)
+    return free is not None and free < copy_needs and free >= space_needed(plan)
