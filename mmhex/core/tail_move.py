@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from mmhex.core.errors import MmhexError
 from mmhex.core.journal import fsync_directory, read_trusted, short_name
-from mmhex.core.layout_save import LayoutPlan, lock_or_refuse
+from mmhex.core.layout_save import LayoutPlan, open_for_saving_in_place
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import Cancelled, CancelToken, Progress
 from mmhex.core.save import (
@@ -41,8 +41,6 @@ from mmhex.core.save import (
     ProgressCallback,
     SaveError,
     SaveResult,
-    _difference,
-    _open_failure,
     _pwrite_all,
     _reason,
 )
@@ -134,11 +132,11 @@ class _Journal:
         self._append(head, hashlib.sha256(head).digest())
         fsync_directory(os.path.dirname(jpath))
 
-    def record(self, kind: bytes, offset: int, data: bytes) -> None:
+    def record(self, kind: bytes, offset: int, data: bytes | memoryview) -> None:
         rec = _REC.pack(kind, offset, len(data))
         self._append(rec, data, _CRC.pack(zlib.crc32(data, zlib.crc32(rec))))
 
-    def _append(self, *parts: bytes) -> None:
+    def _append(self, *parts: bytes | memoryview) -> None:
         """One vectored write (no copy of a chunk into one buffer), then fsync."""
         total = sum(len(part) for part in parts)
         written = os.pwritev(self.fd, parts, self.pos)
@@ -178,16 +176,8 @@ def save_in_place(
     started = time.monotonic()
     token = cancel or CancelToken()
     step = checkpoint or (lambda _name: None)
+    fd, st = open_for_saving_in_place(path, expected, token)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise _open_failure(path, exc) from exc
-    try:
-        lock_or_refuse(fd, path, token)
-        st = os.fstat(fd)
-        detail = _difference(expected, st) if expected is not None else ""
-        if detail:
-            raise FileChangedOnDiskError(path, detail)
         if st.st_size != plan.old_size:
             raise FileChangedOnDiskError(path, f"its size is {st.st_size:,} bytes now")
         folder = os.path.dirname(os.path.realpath(path))
@@ -219,15 +209,8 @@ def save_in_place(
                 os.posix_fallocate(fd, plan.old_size, plan.final_size - plan.old_size)
                 step("grown")
             for s in steps:
-                data = (
-                    os.pread(fd, s.length, s.source)
-                    if s.source is not None
-                    else read(s.target, s.length)
-                )
-                if len(data) != s.length:
-                    raise OSError(errno.EIO, f"could not read {s.length:,} bytes to move")
-                keep = max(0, min(s.target + s.length, plan.old_size) - s.target)
-                log.record(RANGE, s.target, os.pread(fd, keep, s.target) if keep else b"")
+                data, saved = _read_step(fd, s, plan.old_size, read)
+                log.record(RANGE, s.target, saved)
                 step("chunk-journaled")
                 _pwrite_all(fd, data, s.target)
                 step("chunk-written")
@@ -259,6 +242,32 @@ def save_in_place(
         os.close(fd)
     changed = sum(s.length for s in steps) + abs(plan.final_size - plan.old_size)
     return SaveResult(path, changed, len(plan.writes), time.monotonic() - started)
+
+
+def _read_step(
+    fd: int, s: Step, old_size: int, read: Callable[[int, int], bytes]
+) -> tuple[bytes | memoryview, bytes | memoryview]:
+    """The bytes step ``s`` writes, and the old bytes it overwrites inside the old size (those
+    past it are cut off on roll back). A move whose source and target overlap (a small shift)
+    is read in one pread covering both."""
+    keep = max(0, min(s.target + s.length, old_size) - s.target)
+    if s.source is None:
+        data: bytes | memoryview = read(s.target, s.length)
+        saved: bytes | memoryview = os.pread(fd, keep, s.target) if keep else b""
+    elif keep and max(s.source, s.target) < min(s.source + s.length, s.target + keep):
+        lo = min(s.source, s.target)
+        hi = max(s.source + s.length, s.target + keep)
+        view = memoryview(os.pread(fd, hi - lo, lo))
+        if len(view) != hi - lo:
+            raise OSError(errno.EIO, f"could not read {hi - lo:,} bytes to move")
+        data = view[s.source - lo : s.source - lo + s.length]
+        saved = view[s.target - lo : s.target - lo + keep]
+    else:
+        data = os.pread(fd, s.length, s.source)
+        saved = os.pread(fd, keep, s.target) if keep else b""
+    if len(data) != s.length or len(saved) != keep:
+        raise OSError(errno.EIO, f"could not read {s.length:,} bytes to move")
+    return data, saved
 
 
 def _roll_back(fd: int, jpath: str, old_size: int) -> str:
