@@ -14,9 +14,13 @@ and ``mmhex recover``) reads the records up to the first incomplete one (a recor
 never acted on: its chunk is untouched), and either restores every recorded chunk, newest first,
 and the old size (exactly the old file), or, after COMPLETE, finishes the truncation (the new).
 
-Writes use ``pwrite`` and ``fsync`` rather than ``MAP_SHARED`` windows and ``msync``: each chunk
-is read whole before it is written (its source may overlap its destination), so a mapping would
-only add page faults on both sides of a copy that is a plain memcpy either way.
+Writes use ``pread``/``pwrite`` and ``fsync`` rather than ``MAP_SHARED`` windows and ``msync``.
+Measured on tmpfs, moving a 1 GiB tail right by 16 bytes in 8 MiB chunks: MAP_SHARED ``move`` +
+``msync`` 0.19 s, pread + pwrite + fsync 0.26-0.34 s (one memory copy more). The mapping was
+not chosen all the same: a write through it into a hole of a full file system, or into a file
+another program truncates meanwhile, is SIGBUS instead of an ENOSPC/EIO the save can roll back
+from, and the undo journal's copy of each chunk (the larger cost: the whole save is 0.9 s) is
+the same either way.
 """
 
 from __future__ import annotations
@@ -89,10 +93,9 @@ def plan_digest(plan: LayoutPlan) -> bytes:
 
 def journal_size(plan: LayoutPlan, chunk: int = CHUNK) -> int:
     """The undo log's size when complete: what a save needs free beside the growth."""
-    saved = sum(
-        max(0, min(s.target + s.length, plan.old_size) - s.target) for s in steps_of(plan, chunk)
-    )
-    records = len(steps_of(plan, chunk)) + 1
+    steps = steps_of(plan, chunk)
+    saved = sum(max(0, min(s.target + s.length, plan.old_size) - s.target) for s in steps)
+    records = len(steps) + 1
     return _HEAD.size + _DIGEST + records * (_REC.size + _CRC.size) + saved
 
 

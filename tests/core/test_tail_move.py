@@ -365,3 +365,33 @@ def test_enospc_on_a_tiny_tmpfs_leaves_the_file_unchanged(
         assert "ran out of space" in message and "restored" in message
     assert path.read_bytes() == old
     assert not tail_move.has_move_journal(str(path))
+
+
+@needs_shm
+def test_document_saves_in_place_when_space_is_short_for_a_copy(
+    shm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Free space below the file's size but above the growth + journal: Save moves the tail in
+    place (same inode) instead of failing for want of room for a copy."""
+    path = shm / "f.bin"
+    old = random.Random(11).randbytes(100_000)
+    path.write_bytes(old)
+    inode = path.stat().st_ino
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.insert(99_000, b"tail")
+    plan = document.plan_layout_save()
+    assert tail_move.space_needed(plan) < plan.final_size
+    monkeypatch.setattr(tail_move, "free_bytes", lambda _f: tail_move.space_needed(plan) + 10)
+    document.save()
+    document.close()
+    assert path.read_bytes() == old[:99_000] + b"tail" + old[99_000:]
+    assert path.stat().st_ino == inode
+    # And with plenty of room the default stays the copy and rename (a new inode).
+    monkeypatch.setattr(tail_move, "free_bytes", lambda _f: 1 << 40)
+    again = Document.open(str(path))
+    again.enable_editing()
+    again.delete(0, 1)
+    again.save()
+    again.close()
+    assert path.stat().st_ino != inode
