@@ -36,7 +36,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mmhex.core.errors import MmhexError
-from mmhex.core.journal import fsync_directory, read_trusted, short_name
+from mmhex.core.journal import (
+    RECOVERY_LOCK_WAIT,
+    fsync_directory,
+    lock_for_saving,
+    read_trusted,
+    short_name,
+)
 from mmhex.core.layout_save import LayoutPlan, open_for_saving_in_place
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import Cancelled, CancelToken, Progress
@@ -352,6 +358,12 @@ def recover_move(path: str) -> MoveRecovery | None:
         return MoveRecovery(False, f"{path} cannot be opened to recover it ({_reason(exc)}).")
     try:
         st = os.fstat(fd)
+        if not lock_for_saving(fd, RECOVERY_LOCK_WAIT):
+            return MoveRecovery(
+                False,
+                f"{path}: another mmhex is saving this file right now (journal {jpath}); it "
+                "was left alone. Open it again when that save has finished.",
+            )
         try:
             # The hardened reader of issue 9 (regular file, no link, owner, 0600, one link);
             # its size bound is generous because this journal holds whole chunks.
@@ -384,10 +396,10 @@ def recover_move(path: str) -> MoveRecovery | None:
                 False,
                 f"An interrupted save of {path} was rolled back: the file is as it was before.",
             )
+        os.unlink(jpath)  # still under the save lock: no save of ours can start meanwhile
+        fsync_directory(os.path.dirname(jpath))
     finally:
         os.close(fd)
-    os.unlink(jpath)
-    fsync_directory(os.path.dirname(jpath))
     return outcome
 
 

@@ -395,3 +395,27 @@ def test_document_saves_in_place_when_space_is_short_for_a_copy(
     again.save()
     again.close()
     assert path.stat().st_ino != inode
+
+
+@needs_shm
+def test_recovery_leaves_a_live_save_alone(shm: Path) -> None:
+    """While another process holds the save lock (a save running now), recovery at open must
+    not roll its journal back under its feet; it says so and leaves both alone."""
+    import fcntl
+
+    path = shm / "f.bin"
+    old = random.Random(12).randbytes(9000)
+    path.write_bytes(old)
+    _killed_at(path, (10, b"\x22" * 5), "chunk-written", 2, 1000)
+    after_kill = path.read_bytes()
+    holder = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        outcome = tail_move.recover_move(str(path))
+        assert outcome is not None and "another mmhex is saving" in outcome.message
+        assert tail_move.has_move_journal(str(path)) and path.read_bytes() == after_kill
+    finally:
+        os.close(holder)
+    outcome = tail_move.recover_move(str(path))
+    assert outcome is not None and "rolled back" in outcome.message
+    assert path.read_bytes() == old
