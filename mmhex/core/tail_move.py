@@ -32,7 +32,7 @@ import os
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmhex.core.errors import MmhexError
@@ -40,7 +40,7 @@ from mmhex.core.journal import (
     RECOVERY_LOCK_WAIT,
     fsync_directory,
     lock_for_saving,
-    read_trusted,
+    open_trusted,
     short_name,
 )
 from mmhex.core.layout_save import LayoutPlan, open_for_saving_in_place
@@ -59,13 +59,10 @@ MOVE_SUFFIX = ".mmhex-move"
 MAGIC = b"MMHEXMOV"
 # 4 MiB: on tmpfs the fastest of 0.5-32 MiB (bench (a'), the chunk stays in the CPU caches)
 CHUNK = 4 << 20
-# A journal holds at most ~2 old bytes and 49 record bytes per moved byte; read_trusted bounds
-# it at 17 x its ``file_size``, so this many times the file size is passed.
-JOURNAL_BOUND = 10
 _HEAD = struct.Struct("<8sQQQQ32s")  # magic, old size, new size, device, inode, plan digest
 _REC = struct.Struct("<cQQ")  # kind, offset, length; then the old bytes, then a CRC-32
 _CRC = struct.Struct("<I")  # of the record: it tells a record cut short, not tampering (the
-# journal is trusted by its owner and mode, see journal.read_trusted); 2.7x faster than SHA-256
+# journal is trusted by its owner and mode, see journal.open_trusted); 2.7x faster than SHA-256
 _DIGEST = 32  # the header's SHA-256
 RANGE = b"R"
 COMPLETE = b"K"
@@ -289,9 +286,11 @@ def _read_step(
 def _roll_back(fd: int, jpath: str, old_size: int) -> str:
     """Undo an unfinished save in this process; the sentence saying how it ended."""
     try:
-        with open(jpath, "rb") as handle:
-            parsed = parse(handle.read())
-        _restore(fd, parsed.records, old_size)
+        jfd = os.open(jpath, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _restore(fd, jfd, scan(jfd).records, old_size)
+        finally:
+            os.close(jfd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(jpath)
         fsync_directory(os.path.dirname(jpath))
@@ -300,12 +299,27 @@ def _roll_back(fd: int, jpath: str, old_size: int) -> str:
     return "the file was restored as it was."
 
 
-def _restore(fd: int, records: list[tuple[int, bytes]], old_size: int) -> None:
-    for offset, old in reversed(records):
-        if old:
-            _pwrite_all(fd, old, offset)
+def _restore(fd: int, jfd: int, records: list[Record], old_size: int) -> None:
+    """Write every recorded chunk's old bytes back, newest first, one piece at a time (memory
+    stays one chunk whatever the journal's size); then the old size. Rerunning it after a
+    crash in the middle does the same again: recovery itself can be killed."""
+    for record in reversed(records):
+        done = 0
+        while done < record.length:
+            piece = os.pread(jfd, min(CHUNK, record.length - done), record.position + done)
+            if not piece:
+                raise OSError(errno.EIO, "the journal ended early")
+            _pwrite_all(fd, piece, record.target + done)
+            done += len(piece)
     os.ftruncate(fd, old_size)
     os.fsync(fd)
+
+
+@dataclass(frozen=True)
+class Record:
+    target: int  # where in the file the old bytes belong
+    position: int  # where in the journal they are
+    length: int
 
 
 @dataclass(frozen=True)
@@ -313,41 +327,48 @@ class Parsed:
     old_size: int
     new_size: int
     inode: tuple[int, int]
-    records: list[tuple[int, bytes]]
+    records: list[Record]
     complete: bool
 
 
-def parse(data: bytes) -> Parsed:
-    """The journal's header and its complete records (ValueError: the header is not whole)."""
+def scan(jfd: int) -> Parsed:
+    """The journal's header and its whole records, read in pieces (ValueError: the header is
+    not whole). Records end at the first one cut short (or the preallocated zeros)."""
     end = _HEAD.size + _DIGEST
-    head = data[: _HEAD.size]
-    if len(data) < end or hashlib.sha256(head).digest() != data[_HEAD.size : end]:
+    head = os.pread(jfd, end, 0)
+    if len(head) < end or hashlib.sha256(head[: _HEAD.size]).digest() != head[_HEAD.size :]:
         raise ValueError("the journal header is cut short or damaged")
-    magic, old, new, dev, ino, _digest = _HEAD.unpack(head)
+    magic, old, new, dev, ino, _digest = _HEAD.unpack_from(head)
     if magic != MAGIC:
         raise ValueError("not an mmhex move journal")
-    records: list[tuple[int, bytes]] = []
+    size = os.fstat(jfd).st_size
+    records: list[Record] = []
     complete = False
-    for kind, offset, old_bytes in _records(data, end):
+    pos = end
+    while pos + _REC.size + _CRC.size <= size:
+        rec = os.pread(jfd, _REC.size, pos)
+        kind, offset, length = _REC.unpack(rec)
+        body_end = pos + _REC.size + length
+        # A chunk wholly past the old size records no bytes (it is cut off on roll back).
+        outside = length and offset + length > old
+        if kind not in (RANGE, COMPLETE) or body_end + _CRC.size > size or outside:
+            break
+        crc = zlib.crc32(rec)
+        at = pos + _REC.size
+        while at < body_end:
+            piece = os.pread(jfd, min(CHUNK, body_end - at), at)
+            if not piece:
+                break
+            crc = zlib.crc32(piece, crc)
+            at += len(piece)
+        if at != body_end or crc != _CRC.unpack(os.pread(jfd, _CRC.size, body_end))[0]:
+            break
         if kind == COMPLETE:
             complete = True
             break
-        records.append((offset, old_bytes))
-    return Parsed(old, new, (dev, ino), records, complete)
-
-
-def _records(data: bytes, pos: int) -> Iterator[tuple[bytes, int, bytes]]:
-    """Whole, checksummed records from ``pos``; stops at the first one cut short."""
-    view = memoryview(data)
-    while pos + _REC.size + _CRC.size <= len(data):
-        kind, offset, length = _REC.unpack_from(data, pos)
-        body_end = pos + _REC.size + length
-        if kind not in (RANGE, COMPLETE) or body_end + _CRC.size > len(data):
-            return
-        if zlib.crc32(view[pos:body_end]) != _CRC.unpack_from(data, body_end)[0]:
-            return
-        yield kind, offset, data[pos + _REC.size : body_end]
+        records.append(Record(offset, pos + _REC.size, length))
         pos = body_end + _CRC.size
+    return Parsed(old, new, (dev, ino), records, complete)
 
 
 @dataclass(frozen=True)
@@ -372,42 +393,47 @@ def recover_move(path: str) -> MoveRecovery | None:
                 "was left alone. Open it again when that save has finished.",
             )
         try:
-            # The hardened reader of issue 9 (regular file, no link, owner, 0600, one link);
-            # its size bound is generous because this journal holds whole chunks.
-            data, _jst = read_trusted(
-                jpath, owner=st.st_uid, file_size=JOURNAL_BOUND * max(st.st_size, 4096)
-            )
+            # The hardened checks of issue 9 (regular file, no link, owner, 0600, one link);
+            # then it is read in pieces, never whole (it may hold a whole tail).
+            jfd, _jst = open_trusted(jpath, owner=st.st_uid)
         except FileNotFoundError:
             return None
         except (OSError, MmhexError) as exc:
             return MoveRecovery(False, f"The save journal {jpath} was not used: {exc}.")
         try:
-            parsed = parse(data)
-        except ValueError:
-            # Killed while writing the header: the file was not touched yet.
-            parsed = None
-        if parsed is not None and parsed.inode != (st.st_dev, st.st_ino):
+            outcome = _recover_with(path, jpath, fd, jfd, st)
+        finally:
+            os.close(jfd)
+        if outcome is None:
             return MoveRecovery(False, f"{jpath} belongs to another file; it was left in place.")
-        if parsed is None:
-            outcome = MoveRecovery(False, f"An interrupted save of {path} had not changed it.")
-        elif parsed.complete:
-            os.ftruncate(fd, parsed.new_size)
-            os.fsync(fd)
-            outcome = MoveRecovery(
-                True,
-                f"An interrupted save of {path} had completed: the file holds the saved version.",
-            )
-        else:
-            _restore(fd, parsed.records, parsed.old_size)
-            outcome = MoveRecovery(
-                False,
-                f"An interrupted save of {path} was rolled back: the file is as it was before.",
-            )
         os.unlink(jpath)  # still under the save lock: no save of ours can start meanwhile
         fsync_directory(os.path.dirname(jpath))
     finally:
         os.close(fd)
     return outcome
+
+
+def _recover_with(
+    path: str, jpath: str, fd: int, jfd: int, st: os.stat_result
+) -> MoveRecovery | None:
+    """Roll back or finish from the open journal ``jfd`` (None: it is another file's)."""
+    try:
+        parsed = scan(jfd)
+    except ValueError:
+        # Killed while writing the header: the file was not touched yet.
+        return MoveRecovery(False, f"An interrupted save of {path} had not changed it.")
+    if parsed.inode != (st.st_dev, st.st_ino):
+        return None
+    if parsed.complete:
+        os.ftruncate(fd, parsed.new_size)
+        os.fsync(fd)
+        return MoveRecovery(
+            True, f"An interrupted save of {path} had completed: the file holds the saved version."
+        )
+    _restore(fd, jfd, parsed.records, parsed.old_size)
+    return MoveRecovery(
+        False, f"An interrupted save of {path} was rolled back: the file is as it was before."
+    )
 
 
 def prefer_in_place(plan: LayoutPlan, st: os.stat_result, folder: str, copy_needs: int) -> bool:
