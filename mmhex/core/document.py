@@ -133,10 +133,18 @@ class Document:
         shift_recovery = None
         if not readonly and recover and shift_save.has_shift_journal(path):
             shift_recovery = shift_save.recover_shift(path)
-        if not readonly and recover and tail_move.has_move_journal(path):
-            moved = tail_move.recover_move(path)
-            if moved is not None:
-                shift_recovery = shift_save.ShiftRecovery(moved.completed, moved.message)
+        if tail_move.has_move_journal(path):
+            moved = tail_move.recover_move(path) if recover and not readonly else None
+            message = (
+                moved.message
+                if moved is not None
+                else f"{path} has an interrupted in-place save (journal "
+                f"{tail_move.move_journal_path(path)}): its bytes may be half-moved. Open it "
+                "for editing or run `mmhex recover` on it to restore it."
+            )
+            shift_recovery = shift_save.ShiftRecovery(
+                moved is not None and moved.completed, message
+            )
         if journal.has_journal(path):
             recovery = journal.recover(path) if recover and not readonly else journal.inspect(path)
             if recovery.action is journal.RecoveryAction.NOTHING:

@@ -439,3 +439,35 @@ def test_recovery_leaves_a_live_save_alone(shm: Path) -> None:
     outcome = tail_move.recover_move(str(path))
     assert outcome is not None and "rolled back" in outcome.message
     assert path.read_bytes() == old
+
+
+@needs_shm
+def test_recovery_itself_can_be_killed(shm: Path) -> None:
+    """SIGKILL during recovery, again and again: the next recovery still gives the old file.
+    Opened read-only meanwhile, the document says the save was interrupted and touches nothing."""
+    rng = random.Random(13)
+    path = shm / "f.bin"
+    old = rng.randbytes(200_000)
+    path.write_bytes(old)
+    _killed_at(path, (7, b"\x33" * 9), "chunk-written", 150, 1024)
+    broken = path.read_bytes()
+    viewer = Document.open(str(path), readonly=True)
+    assert viewer.shift_recovery is not None
+    assert "interrupted in-place save" in viewer.shift_recovery.message
+    viewer.close()
+    assert path.read_bytes() == broken and tail_move.has_move_journal(str(path))
+    for _ in range(40):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                tail_move.recover_move(str(path))
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0, 0.004))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if not tail_move.has_move_journal(str(path)):
+            break
+    if tail_move.has_move_journal(str(path)):
+        tail_move.recover_move(str(path))
+    assert path.read_bytes() == old
