@@ -9,6 +9,8 @@ Prints, in one run (medians of ``--runs`` interleaved runs):
   (c) N scattered one-byte inserts into a 4 GiB document: microseconds per insert, and the
       process's RSS after them (goal for N = 10^6: <= 300 MiB);
   (d) 1 GiB (a quarter of SIZE) deleted from the middle, saved, against cp; goal <= 1.3;
+  (a') 16 bytes inserted at offset 16 of a 1 GiB file on tmpfs (/dev/shm), saved in place by the
+      chunked tail move (core/tail_move.py, as for a hard-linked file), against cp; goal <= 1.3;
   (e) the time to paint one viewport at the end of a 1 TiB file holding 10^5 pieces (goal
       <= 4 ms), offscreen.
 
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_save import drop_cache, fill  # noqa: E402  (as bench_save does them)
 
+from mmhex.core import tail_move  # noqa: E402
 from mmhex.core.document import Document  # noqa: E402
 
 GIB = 1 << 30
@@ -109,6 +112,38 @@ def bench_saves(folder: Path, size: int, runs: int) -> None:
     ratio_line("(b) 4 KiB inserted at 0 ", results["b"], results["cp"], 0.01)
     ratio_line("(b) the same, cache cold", results["b-cold"], results["cp"], 0.01)
     ratio_line("(d) 1/4 deleted, middle ", results["d"], results["cp"], 1.3)
+    path.unlink()
+
+
+def time_in_place(path: Path, edit) -> float:
+    """Like time_save, but forced through the chunked in-place tail move."""
+    document = Document.open(str(path))
+    document.enable_editing()
+    edit(document)
+    plan = document.plan_layout_save()
+    began = time.perf_counter()
+    tail_move.save_in_place(str(path), plan, document.read, None)
+    elapsed = time.perf_counter() - began
+    document.close()
+    return elapsed
+
+
+def bench_in_place(size: int, runs: int) -> None:
+    folder = Path("/dev/shm")
+    if not os.access(folder, os.W_OK) or shutil.disk_usage(folder).free < 3 * size + GIB:
+        print("(a') skipped: /dev/shm is missing or has too little space")
+        return
+    path, spare = folder / "bench-tailmove.bin", folder / "bench-tailmove.copy"
+    fill(path, size)
+    ours: list[float] = []
+    cp: list[float] = []
+    for _ in range(runs):
+        cp.append(time_cp(path, spare))
+        spare.unlink()
+        ours.append(time_in_place(path, lambda d: d.insert(16, b"\xee" * 16)))
+        time_in_place(path, lambda d: d.delete(16, 16))
+    print(f"in-place tail move on tmpfs, {size / GIB:.0f} GiB file (median of {runs}):")
+    ratio_line("(a') 16 B inserted at 16", ours, cp, 1.3)
     path.unlink()
 
 
@@ -195,11 +230,13 @@ def main() -> int:
     parser.add_argument("--inserts", type=int, default=1_000_000)
     parser.add_argument("--pieces", type=int, default=100_000)
     parser.add_argument("--skip-saves", action="store_true")
+    parser.add_argument("--in-place-gib", type=float, default=1)
     args = parser.parse_args()
     size = int(args.size_gib * GIB)
     if not args.skip_saves:
         folder = pick_folder(args.dir, 2 * size + GIB)
         bench_saves(folder, size, args.runs)
+        bench_in_place(int(args.in_place_gib * GIB), args.runs)
     bench_paint(args.pieces, args.runs)
     bench_inserts(args.inserts)
     return 0

@@ -10,7 +10,7 @@ import os
 import sys
 
 from mmhex.commands._output import report
-from mmhex.core import journal, shift_save
+from mmhex.core import journal, shift_save, tail_move
 
 HELP = (
     "Deal with a save of FILE that was interrupted (crash, power loss, kill): roll the file "
@@ -32,10 +32,12 @@ def run(args: argparse.Namespace) -> int:
         # An interrupted in-place insert or delete (core/shift_save.py) has its own journal.
         shifted = shift_save.recover_shift(path)
         if shifted is not None and not journal.has_journal(path):
-            failed = report(shifted.message)
-            if failed is not None:
-                print(f"mmhex recover: {shifted.message}", file=sys.stderr)
-            return 0 if not has_shift_left(path) else 1
+            return _told(shifted.message, has_shift_left(path))
+    if os.path.lexists(path) and tail_move.has_move_journal(path):
+        # An interrupted chunked in-place move of the tail (core/tail_move.py).
+        moved = tail_move.recover_move(path)
+        if moved is not None and not journal.has_journal(path):
+            return _told(moved.message, tail_move.has_move_journal(path))
     outcome = journal.recover(path)
     if outcome.ok:
         failed = report(outcome.message)
@@ -48,6 +50,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"mmhex recover: {outcome.message}", file=sys.stderr)
     return 1
+
+
+def _told(message: str, journal_left: bool) -> int:
+    """Print an in-place recovery's sentence; 1 if its journal had to stay (it says why)."""
+    if report(message) is not None:
+        print(f"mmhex recover: {message}", file=sys.stderr)
+    return 1 if journal_left else 0
 
 
 def has_shift_left(path: str) -> bool:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mmhex.core import journal, layout_save, shift_save
+from mmhex.core import journal, layout_save, shift_save, tail_move
 from mmhex.core import save as saving
 from mmhex.core.edits import AnyEdit, Batch, Edit, EditLog, Splice
 from mmhex.core.errors import MmhexError
@@ -133,6 +133,18 @@ class Document:
         shift_recovery = None
         if not readonly and recover and shift_save.has_shift_journal(path):
             shift_recovery = shift_save.recover_shift(path)
+        if tail_move.has_move_journal(path):
+            moved = tail_move.recover_move(path) if recover and not readonly else None
+            message = (
+                moved.message
+                if moved is not None
+                else f"{path} has an interrupted in-place save (journal "
+                f"{tail_move.move_journal_path(path)}): its bytes may be half-moved. Open it "
+                "for editing or run `mmhex recover` on it to restore it."
+            )
+            shift_recovery = shift_save.ShiftRecovery(
+                moved is not None and moved.completed, message
+            )
         if journal.has_journal(path):
             recovery = journal.recover(path) if recover and not readonly else journal.inspect(path)
             if recovery.action is journal.RecoveryAction.NOTHING:
@@ -753,7 +765,7 @@ class Document:
             return PreparedSave(self.path, lambda _progress, _cancel: empty, lambda result: result)
         patches = self._unshifted_patches() if self._layout else None
         if self._layout and patches is None:
-            return self._prepare_layout_save(self.path, overwrite_outside_changes)
+            return self._prepare_layout_save(self.path, overwrite_outside_changes, checkpoint)
         # The log's ranges may reach past a truncated end (the save then refuses, saying so).
         ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
         plan = self.plan_save(patches)
@@ -831,7 +843,12 @@ class Document:
             self.pieces_in(0, self.size), self.edit_log.dirty_ranges_in, self.mapped.size
         )
 
-    def _prepare_layout_save(self, target: str, overwrite_outside_changes: bool) -> PreparedSave:
+    def _prepare_layout_save(
+        self,
+        target: str,
+        overwrite_outside_changes: bool,
+        checkpoint: journal.Checkpoint | None = None,
+    ) -> PreparedSave:
         """Save (in place or as) a document with inserted or deleted bytes: a new file renamed
         onto ``target``. The plan and every byte are taken now, on the document's thread."""
         target = os.path.realpath(target)
@@ -858,6 +875,22 @@ class Document:
                 )
                 if done is not None:
                     return done
+            # Hard links, or too little space for a copy: move the tail inside the file.
+            folder = os.path.dirname(target)
+            if (
+                in_place
+                and source.kind is FileKind.REGULAR
+                and tail_move.prefer_in_place(plan, st, folder, plan.final_size)
+            ):
+                return tail_move.save_in_place(
+                    target,
+                    plan,
+                    reader,
+                    expected,
+                    on_progress=on_progress,
+                    cancel=cancel,
+                    checkpoint=checkpoint,
+                )
             return layout_save.write_layout(
                 plan,
                 source.fd,

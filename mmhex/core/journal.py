@@ -326,18 +326,13 @@ def _untrusted(reason: str) -> JournalError:
     return JournalError(f"the journal is not trusted: {reason}", JournalProblem.UNTRUSTED)
 
 
-def read_trusted(
-    jpath: str, *, owner: int | None = None, file_size: int | None = None
-) -> tuple[bytes, os.stat_result]:
-    """The journal's bytes and status, read only if a save of ours could have written it.
-
-    Accepted: a regular file (never a link: O_NOFOLLOW; never a FIFO or device, which could
-    block or never end: checked before opening, and opened O_NONBLOCK anyway), owned by the
-    caller or by ``owner`` (the file's owner, who could write the file itself), mode exactly
-    0600, one hard link, no larger than a journal for a file of ``file_size`` bytes (or of the
-    size its own header records) can be. Anything else raises JournalError (UNTRUSTED) naming
-    the reason, before a byte of it is read. OSError if it cannot be opened at all.
-    """
+def open_trusted(jpath: str, *, owner: int | None = None) -> tuple[int, os.stat_result]:
+    """Open a journal (read-only) only if a save of ours could have written it: a regular file
+    (never a link: O_NOFOLLOW; never a FIFO or device, which could block or never end: checked
+    before opening, and opened O_NONBLOCK anyway), owned by the caller or by ``owner`` (the
+    file's owner, who could write the file itself), mode exactly 0600, one hard link. Anything
+    else raises JournalError (UNTRUSTED) naming the reason, before a byte of it is read; OSError
+    if it cannot be opened at all. The caller closes the descriptor."""
     before = os.lstat(jpath)
     if not stat.S_ISREG(before.st_mode):
         raise _untrusted(f"it is {_kind_of(before.st_mode)}, not a regular file")
@@ -362,6 +357,23 @@ def read_trusted(
             raise _untrusted(f"its permissions are {stat.S_IMODE(st.st_mode):04o}, not 0600")
         if st.st_nlink != 1:
             raise _untrusted(f"it has {st.st_nlink} hard links, a journal has one")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_trusted(
+    jpath: str, *, owner: int | None = None, file_size: int | None = None
+) -> tuple[bytes, os.stat_result]:
+    """The journal's bytes and status, read only if a save of ours could have written it.
+
+    The checks of ``open_trusted``, and: no larger than a journal for a file of ``file_size``
+    bytes (or of the size its own header records) can be. Anything else raises JournalError
+    (UNTRUSTED) naming the reason, before a byte of it is read. OSError if it cannot be opened.
+    """
+    fd, st = open_trusted(jpath, owner=owner)
+    try:
         limits = [] if file_size is None else [max_journal_size(file_size)]
         head = os.pread(fd, _PREFIX.size + _HEADER.size, 0)
         if len(head) == _PREFIX.size + _HEADER.size and head.startswith(MAGIC):

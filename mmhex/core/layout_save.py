@@ -188,6 +188,27 @@ def lock_or_refuse(fd: int, path: str, token: CancelToken) -> None:
         )
 
 
+def open_for_saving_in_place(
+    path: str, expected: FileIdentity | None, token: CancelToken
+) -> tuple[int, os.stat_result]:
+    """Open ``path`` for writing in place under the save lock, checked to be the file the edits
+    belong to (``expected``; None: overwrite outside changes). The caller closes the fd."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _open_failure(path, exc) from exc
+    try:
+        lock_or_refuse(fd, path, token)
+        st = os.fstat(fd)
+        detail = _difference(expected, st) if expected is not None else ""
+        if detail:
+            raise FileChangedOnDiskError(path, detail)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def _write_layout(
     plan: LayoutPlan,
     source_fd: int,

@@ -29,17 +29,14 @@ from dataclasses import asdict, dataclass
 
 from mmhex.core._libc import _libc, raise_errno
 from mmhex.core.journal import fsync_directory, short_name
-from mmhex.core.layout_save import LayoutPlan, free_space_problem, lock_or_refuse
+from mmhex.core.layout_save import LayoutPlan, free_space_problem, open_for_saving_in_place
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import CancelToken, Progress
 from mmhex.core.save import (
     COPY_CHUNK,
-    FileChangedOnDiskError,
     ProgressCallback,
     SaveError,
     SaveResult,
-    _difference,
-    _open_failure,
     _pwrite_all,
     _reason,
 )
@@ -116,16 +113,8 @@ def save_shift(
     started = time.monotonic()
     token = cancel or CancelToken()
     step = checkpoint or (lambda _name: None)
+    fd, st = open_for_saving_in_place(path, expected, token)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise _open_failure(path, exc) from exc
-    try:
-        lock_or_refuse(fd, path, token)
-        st = os.fstat(fd)
-        detail = _difference(expected, st) if expected is not None else ""
-        if detail:
-            raise FileChangedOnDiskError(path, detail)
         if st.st_size != shift.old_size:
             return None
         if shift.kind == INSERT:
