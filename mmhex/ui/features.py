@@ -38,7 +38,6 @@ def install_features(window: QMainWindow) -> None:
     preferred_widths(window)
     # Once the window has its first size (after show): heights are shares of it.
     QTimer.singleShot(0, lambda: show_every_inspector_row(window, search.inspector))
-    QTimer.singleShot(0, lambda: keep_grid_tall(window))
 
 
 def tabify(window: QMainWindow, titles: tuple[str, ...]) -> None:
@@ -71,25 +70,6 @@ def preferred_widths(window: QMainWindow) -> None:
         if docks:
             width = max(dock.sizeHint().width() for dock in docks)
             window.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
-
-
-# Docks below the grid (Structure) start with at most this share of the window's height: the grid
-# is what the window is for, and at 1366×768 an even split left it 13 rows.
-BOTTOM_DOCK_SHARE = 0.3
-
-
-def keep_grid_tall(window: QMainWindow) -> None:
-    """Give the docks below the grid at most ``BOTTOM_DOCK_SHARE`` of the window's height."""
-    bottom = [
-        dock
-        for dock in window.findChildren(QDockWidget)
-        if window.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea
-        and not dock.isHidden()
-        and not dock.isFloating()
-    ]
-    limit = int(window.height() * BOTTOM_DOCK_SHARE)
-    if bottom and max(dock.height() for dock in bottom) > limit:
-        window.resizeDocks(bottom, [limit] * len(bottom), Qt.Orientation.Vertical)
 
 
 def show_every_inspector_row(window: QMainWindow, inspector: QWidget) -> None:

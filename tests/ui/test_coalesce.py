@@ -49,7 +49,7 @@ def test_replace_all_refreshes_each_listener_once(qtbot, window, questions, tmp_
 
     editor = window.findChild(EditController)
     assert editor.enable_editing()
-    qtbot.wait(100)  # the window's first layout (docks sized after show) is done
+    QApplication.processEvents()
     decodes: list[int] = []
     real_inspect = inspector_panel.inspect
     monkeypatch.setattr(
