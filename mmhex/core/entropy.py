@@ -8,13 +8,15 @@ call per bucket, not a Python loop per byte). Never imports Qt.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from mmhex.core.holes import clip, readable_runs
+from mmhex.core.lazy_module import LazyModule
 from mmhex.core.progress import Progress
+
+np = LazyModule("numpy")  # ~90 ms: loaded when a layer is first computed, not at start-up
 
 # Bytes actually read for one profile, at most (holes are free).
 DEFAULT_BUDGET = 4 * 1024 * 1024
@@ -25,6 +27,7 @@ SAMPLE_PIECE = 4096
 CLASS_NAMES = ("zero", "text", "control", "high", "0xff")
 
 
+@functools.cache
 def _class_table() -> np.ndarray:
     table = np.full(256, 3, dtype=np.int64)  # 0x80..0xFE: high
     table[:0x80] = 2  # control (below 0x80 and not text)
@@ -33,9 +36,6 @@ def _class_table() -> np.ndarray:
     table[0x00] = 0
     table[0xFF] = 4
     return table
-
-
-_CLASS_OF = _class_table()
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def class_shares(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64)
     by_class = np.zeros((counts.shape[0], len(CLASS_NAMES)))
     for index in range(len(CLASS_NAMES)):
-        by_class[:, index] = counts[:, index == _CLASS_OF].sum(axis=1)
+        by_class[:, index] = counts[:, index == _class_table()].sum(axis=1)
     totals = by_class.sum(axis=1, keepdims=True)
     return np.where(totals > 0, by_class / np.where(totals > 0, totals, 1), 0.0)
 

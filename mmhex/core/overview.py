@@ -14,12 +14,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from mmhex.core import _libc, entropy
 from mmhex.core.extents import extents_of_fd
 from mmhex.core.holes import hole_map, readable_runs
+from mmhex.core.lazy_module import LazyModule
 from mmhex.core.mappers import dirty_buckets, private_page_offsets, who_maps
+
+np = LazyModule("numpy")  # ~90 ms: loaded when a layer is first computed, not at start-up
 
 # Entropy budget for the bar: ~1 MiB of reads keeps a refresh well under 100 ms.
 OVERVIEW_BUDGET = 1024 * 1024

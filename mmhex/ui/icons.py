@@ -7,7 +7,7 @@ the PyInstaller bundle.
 
 from __future__ import annotations
 
-from importlib import resources
+import pkgutil
 
 from PySide6.QtGui import QGuiApplication, QIcon, QPixmap
 
@@ -23,7 +23,16 @@ def icon_file_name(size: int) -> str:
 
 def icon_png(size: int) -> bytes:
     """The PNG bytes of the icon rendered at ``size`` pixels."""
-    return (resources.files("mmhex") / "resources" / "icons" / icon_file_name(size)).read_bytes()
+    # pkgutil asks the package's own loader (file, zip, PyInstaller) like importlib.resources, but
+    # importing it costs ~0.3 ms at start-up against ~2.6 ms (issue 10).
+    data = pkgutil.get_data("mmhex", f"resources/icons/{icon_file_name(size)}")
+    if data is None:  # a loader without get_data
+        from importlib import resources
+
+        return (
+            resources.files("mmhex") / "resources" / "icons" / icon_file_name(size)
+        ).read_bytes()
+    return data
 
 
 def app_icon() -> QIcon:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
@@ -32,12 +31,15 @@ from PySide6.QtWidgets import (
 from mmhex.core import entropy, overview
 from mmhex.core.extents import extents_of_fd
 from mmhex.core.holes import hole_map
+from mmhex.core.lazy_module import LazyModule
 from mmhex.core.mappers import who_maps
 from mmhex.core.overview import Layer, OverviewLayer
 from mmhex.core.residency import human_bytes
 from mmhex.ui.actions import ActionSpec
 from mmhex.ui.search.worker import Job
 from mmhex.ui.settings import open_settings
+
+np = LazyModule("numpy")  # ~90 ms: loaded when a layer is first computed, not at start-up
 
 BAR_WIDTH = 18
 MENU = "&View/O&verview layer"
@@ -46,19 +48,23 @@ PAGES_REFRESH_MS = 250  # dirty pages drain within a save: follow them closely
 
 # Colours: residency uses the residency panel's own (resident blue, not resident pale, unknown
 # grey); data/holes use colours no other panel uses (dark slate data, tan unwritten, white holes).
-DATA = np.array([70, 78, 96])
-UNWRITTEN = np.array([205, 175, 120])
-HOLE = np.array([250, 250, 250])
-CLASS_COLOURS = np.array(
-    [[0, 0, 0], [55, 120, 230], [60, 170, 80], [210, 50, 50], [255, 255, 255]], dtype=np.float64
-)
-CACHED = np.array([0x1F, 0x6F, 0xD1])
-NOT_CACHED = np.array([0xDF, 0xE4, 0xEA])
-UNKNOWN = np.array([0xA7, 0xA7, 0xA7])
-PRIVATE = np.array([0x2F, 0x9E, 0x44])
-DIRTY = np.array([0xF0, 0x8C, 0x00])
-WRITEBACK = np.array([0xAE, 0x3E, 0xC9])
+# Plain tuples (numpy broadcasts them), so importing this module does not import numpy.
+DATA = (70, 78, 96)
+UNWRITTEN = (205, 175, 120)
+HOLE = (250, 250, 250)
+CLASS_COLOURS = ((0, 0, 0), (55, 120, 230), (60, 170, 80), (210, 50, 50), (255, 255, 255))
+CACHED = (0x1F, 0x6F, 0xD1)
+NOT_CACHED = (0xDF, 0xE4, 0xEA)
+UNKNOWN = (0xA7, 0xA7, 0xA7)
+PRIVATE = (0x2F, 0x9E, 0x44)
+DIRTY = (0xF0, 0x8C, 0x00)
+WRITEBACK = (0xAE, 0x3E, 0xC9)
 OTHERS = QColor(200, 40, 200)
+
+
+def _rgb(colour: tuple) -> np.ndarray:
+    """A colour constant (or table of them) as float64 numpy, for the vectorised mixing below."""
+    return np.asarray(colour, dtype=np.float64)
 
 
 def entropy_colours(levels: np.ndarray) -> np.ndarray:
@@ -74,24 +80,27 @@ def layer_colours(result: OverviewLayer) -> np.ndarray:
     """(n, 3) RGB rows for a computed layer."""
     v = result.values
     if result.layer is Layer.DATA:
-        return v[:, 0:1] * DATA + v[:, 1:2] * UNWRITTEN + v[:, 2:3] * HOLE
+        return v[:, 0:1] * _rgb(DATA) + v[:, 1:2] * _rgb(UNWRITTEN) + v[:, 2:3] * _rgb(HOLE)
     if result.layer is Layer.ENTROPY:
         return entropy_colours(v[:, 0])
     if result.layer is Layer.CLASSES:
-        return v @ CLASS_COLOURS
+        return v @ _rgb(CLASS_COLOURS)
     if result.layer is Layer.PAGES:
         # The strongest state wins a bucket's colour, shaded by its share (at least a third).
         clean = np.nan_to_num(v)
-        colours = np.tile(NOT_CACHED.astype(np.float64), (len(v), 1))
+        colours = np.tile(_rgb(NOT_CACHED), (len(v), 1))
         for column, colour in ((0, PRIVATE), (1, DIRTY), (2, WRITEBACK)):
             share = clean[:, column : column + 1]
             strength = np.where(share > 0, 0.35 + 0.65 * share, 0)
-            colours = np.where(share > 0, colours * (1 - strength) + colour * strength, colours)
+            colours = np.where(
+                share > 0, colours * (1 - strength) + _rgb(colour) * strength, colours
+            )
         return colours
     cached = v[:, 0:1]
     unknown = np.isnan(cached)
-    mixed = np.where(unknown, 0, cached) * CACHED + (1 - np.where(unknown, 0, cached)) * NOT_CACHED
-    return np.where(unknown, UNKNOWN, mixed)
+    known = np.where(unknown, 0, cached)
+    mixed = known * _rgb(CACHED) + (1 - known) * _rgb(NOT_CACHED)
+    return np.where(unknown, _rgb(UNKNOWN), mixed)
 
 
 class OverviewBar(QWidget):
@@ -112,6 +121,10 @@ class OverviewBar(QWidget):
         self._job: Job | None = None
         self._again = False
         self._image: QImage | None = None
+        # Nothing is computed before the bar's first paint: the job imports numpy (~90 ms of
+        # CPU) and would hold up the window's first frame (issue 10: start-up ≤ 350 ms).
+        self._painted = False
+        self._deferred = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(80)
@@ -154,6 +167,9 @@ class OverviewBar(QWidget):
         if self.document is None:
             self.update()
             return
+        if not self._painted:
+            self._deferred = True  # computed right after the first paint (paintEvent)
+            return
         if self._job is not None and self._job.running:
             self._again = True
             return
@@ -194,6 +210,13 @@ class OverviewBar(QWidget):
 
     # ----------------------------------------------------------------- events
     def paintEvent(self, event: QPaintEvent) -> None:
+        if not self._painted:
+            self._painted = True
+            if self._deferred:
+                self._deferred = False
+                # The debounce's 80 ms: after this frame is on screen and the window has settled
+                # (a window closed at once never starts the job, so no thread outlives it).
+                self._debounce.start()
         painter = QPainter(self)
         rect = self.rect()
         if self._image is not None:
