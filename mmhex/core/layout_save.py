@@ -243,14 +243,7 @@ def _write_layout(
         for move in plan.copies:
             _copy_kept(source_fd, tmp_fd, move, extents, progress)
         for lo, hi in plan.writes:
-            while lo < hi:
-                count = min(COPY_CHUNK, hi - lo)
-                data = read(lo, count)
-                if len(data) != count:
-                    raise OSError(errno.EIO, f"could not read offset {lo:#x} of the document")
-                _pwrite_all(tmp_fd, data, lo)
-                lo += count
-                progress.advance(count)
+            write_document_range(read, tmp_fd, lo, hi, progress)
         os.fchmod(tmp_fd, mode & 0o7777)
         if owner is not None:
             with contextlib.suppress(OSError):
@@ -274,6 +267,28 @@ def _write_layout(
         raise
     changed = plan.moved_bytes + plan.written_bytes + abs(plan.final_size - plan.old_size)
     return SaveResult(target, changed, len(plan.writes), time.monotonic() - started)
+
+
+def write_document_range(
+    read: Callable[[int, int], bytes],
+    fd: int,
+    lo: int,
+    hi: int,
+    progress: Progress,
+    after_chunk: Callable[[], None] | None = None,
+) -> None:
+    """Write the document's bytes ``[lo, hi)`` (``read``) at the same offsets of ``fd``, in
+    chunks; a short read is an error, never a silent hole."""
+    while lo < hi:
+        count = min(COPY_CHUNK, hi - lo)
+        data = read(lo, count)
+        if len(data) != count:
+            raise OSError(errno.EIO, f"could not read offset {lo:#x} of the document")
+        _pwrite_all(fd, data, lo)
+        lo += count
+        if after_chunk is not None:
+            after_chunk()
+        progress.advance(count)
 
 
 def _overlap(extents: list[tuple[int, int]], lo: int, hi: int) -> int:

@@ -29,11 +29,15 @@ from dataclasses import asdict, dataclass
 
 from mmhex.core._libc import _libc, raise_errno
 from mmhex.core.journal import fsync_directory, short_name
-from mmhex.core.layout_save import LayoutPlan, free_space_problem, open_for_saving_in_place
+from mmhex.core.layout_save import (
+    LayoutPlan,
+    free_space_problem,
+    open_for_saving_in_place,
+    write_document_range,
+)
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import CancelToken, Progress
 from mmhex.core.save import (
-    COPY_CHUNK,
     ProgressCallback,
     SaveError,
     SaveResult,
@@ -182,16 +186,8 @@ def _fill_gap(
     progress: Progress,
     step: Callable[[str], None],
 ) -> None:
-    pos, end = shift.offset, shift.offset + shift.length
-    while pos < end:
-        count = min(COPY_CHUNK, end - pos)
-        data = read(pos, count)
-        if len(data) != count:
-            raise OSError(errno.EIO, f"could not read offset {pos:#x} of the document")
-        _pwrite_all(fd, data, pos)
-        pos += count
-        step("gap-chunk")
-        progress.advance(count)
+    lo, hi = shift.offset, shift.offset + shift.length
+    write_document_range(read, fd, lo, hi, progress, after_chunk=lambda: step("gap-chunk"))
 
 
 def _undo_insert(fd: int, shift: Shift) -> None:
