@@ -11,15 +11,13 @@ It serves Save As and, for now, Save in place of a resized document (see the REA
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from mmhex.core.journal import fsync_directory, lock_for_saving
+from mmhex.core.journal import lock_for_saving
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.pieces import ORIGINAL, Piece
 from mmhex.core.progress import CancelToken, Progress
@@ -33,8 +31,8 @@ from mmhex.core.save import (
     _difference,
     _open_failure,
     _pwrite_all,
-    _reason,
     data_extents,
+    write_replacement,
 )
 
 
@@ -230,41 +228,22 @@ def _write_layout(
         raise SaveError(problem, errno.ENOSPC)
     total = max(1, sum(m.length for m in plan.copies) + plan.written_bytes)
     progress = Progress(total, on_progress, cancel or CancelToken())
-    try:
-        tmp_fd, tmp_path = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".mmhex-tmp", dir=folder
-        )
-    except OSError as exc:
-        raise SaveError(
-            f"Cannot create a file in {folder} ({_reason(exc)}); nothing was saved.", exc.errno
-        ) from exc
-    try:
+
+    def fill(tmp_fd: int) -> None:
         os.ftruncate(tmp_fd, plan.final_size)
         for move in plan.copies:
             _copy_kept(source_fd, tmp_fd, move, extents, progress)
         for lo, hi in plan.writes:
             write_document_range(read, tmp_fd, lo, hi, progress)
-        os.fchmod(tmp_fd, mode & 0o7777)
-        if owner is not None:
-            with contextlib.suppress(OSError):
-                os.fchown(tmp_fd, *owner)
-        os.fsync(tmp_fd)
-        os.close(tmp_fd)
-        tmp_fd = -1
-        if check_before_rename is not None:
-            check_before_rename()
-        os.replace(tmp_path, target)
-        fsync_directory(folder)
-    except BaseException as exc:
-        if tmp_fd >= 0:
-            os.close(tmp_fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_path)
-        if isinstance(exc, OSError):
-            raise SaveError(
-                f"Saving {target} failed ({_reason(exc)}); the file is unchanged.", exc.errno
-            ) from exc
-        raise
+
+    write_replacement(
+        target,
+        fill,
+        mode=mode,
+        owner=owner,
+        check_before_rename=check_before_rename,
+        failure=lambda reason: f"Saving {target} failed ({reason}); the file is unchanged.",
+    )
     changed = plan.moved_bytes + plan.written_bytes + abs(plan.final_size - plan.old_size)
     return SaveResult(target, changed, len(plan.writes), time.monotonic() - started)
 

@@ -652,12 +652,44 @@ def save_copy(
     """
     started = time.monotonic()
     target = os.path.abspath(target)
-    folder = os.path.dirname(target)
     items = [Patch(o, bytes(d)) for o, d in patches if d]
     final_size = max([source_size] + [p.end for p in items])
     progress = Progress(
         max(1, source_size + sum(len(p.data) for p in items)), on_progress, cancel or CancelToken()
     )
+
+    def fill(tmp_fd: int) -> None:
+        os.ftruncate(tmp_fd, final_size)
+        copy_sparse(source_fd, tmp_fd, source_size, progress)
+        for patch in items:
+            _pwrite_all(tmp_fd, patch.data, patch.offset)
+            progress.advance(len(patch.data))
+
+    write_replacement(
+        target,
+        fill,
+        mode=mode,
+        failure=lambda reason: f"Saving as {target} failed ({reason}); nothing was written there.",
+    )
+    return SaveResult(
+        target, sum(len(p.data) for p in items), len(items), time.monotonic() - started
+    )
+
+
+def write_replacement(
+    target: str,
+    fill: Callable[[int], None],
+    *,
+    mode: int,
+    owner: tuple[int, int] | None = None,
+    check_before_rename: Callable[[], None] | None = None,
+    failure: Callable[[str], str],
+) -> None:
+    """Write a new ``target`` atomically: ``fill(fd)`` writes a hidden temporary file beside it
+    (its name kept within NAME_MAX), which is fsynced, renamed over ``target``, and the folder
+    fsynced. Whatever fails, the temporary file goes and ``target`` is as it was; an OSError
+    becomes a SaveError with ``failure(reason)`` as its sentence."""
+    folder = os.path.dirname(target)
     try:
         # mkstemp adds 8 random characters: keep the name within NAME_MAX for long targets.
         suffix = ".mmhex-tmp"
@@ -669,15 +701,16 @@ def save_copy(
             exc.errno,
         ) from exc
     try:
-        os.ftruncate(tmp_fd, final_size)
-        copy_sparse(source_fd, tmp_fd, source_size, progress)
-        for patch in items:
-            _pwrite_all(tmp_fd, patch.data, patch.offset)
-            progress.advance(len(patch.data))
+        fill(tmp_fd)
         os.fchmod(tmp_fd, mode & 0o7777)
+        if owner is not None:
+            with contextlib.suppress(OSError):
+                os.fchown(tmp_fd, *owner)
         os.fsync(tmp_fd)
         os.close(tmp_fd)
         tmp_fd = -1
+        if check_before_rename is not None:
+            check_before_rename()
         os.replace(tmp_path, target)
         fsync_directory(folder)
     except BaseException as exc:
@@ -686,14 +719,8 @@ def save_copy(
         with contextlib.suppress(OSError):
             os.unlink(tmp_path)
         if isinstance(exc, OSError):
-            raise SaveError(
-                f"Saving as {target} failed ({_reason(exc)}); nothing was written there.",
-                exc.errno,
-            ) from exc
+            raise SaveError(failure(_reason(exc)), exc.errno) from exc
         raise
-    return SaveResult(
-        target, sum(len(p.data) for p in items), len(items), time.monotonic() - started
-    )
 
 
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:

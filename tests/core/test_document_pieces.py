@@ -449,3 +449,17 @@ def test_enospc_during_a_growing_save_leaves_the_file_unchanged(
         document.close()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_resized_save_of_a_file_with_a_255_byte_name(tmp_path: Path) -> None:
+    """The copy-and-rename save names its temporary file within NAME_MAX, as Save As does."""
+    path = tmp_path / ("n" * 255)
+    original = bytes(range(256)) * 20
+    path.write_bytes(original)
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.insert(7, b"inserted")  # unaligned: no fallocate shift, the layout is rewritten
+    document.save()
+    document.mapped.close()
+    assert path.read_bytes() == original[:7] + b"inserted" + original[7:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n" * 255]
