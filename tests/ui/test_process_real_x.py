@@ -6,17 +6,8 @@ session and that the question before writing can be answered from the keyboard.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
 from tests.process_support import Child, child  # noqa: F401 (fixture)
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.xvfb_support import require_tools, run_driver
 
 DRIVER = r"""
 set -eu
@@ -43,31 +34,15 @@ wait "$pid"
 
 
 def test_keys_reach_go_to_address_and_the_write_question(child: Child, tmp_path):  # noqa: F811
-    missing = [tool for tool in ("xvfb-run", "xdotool") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have {missing} (scripts/setup.sh installs them)")
-        pytest.skip(f"needs {missing}")
+    require_tools()
     address = child.info["second"]
     before = child.ask(f"peek {address} 4")
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "CHILD": str(child.pid),
-        "ADDRESS": f"{address:x}",
-        "PYTHONPATH": str(ROOT),
-        "MMHEX_SETTINGS": str(tmp_path / "settings.ini"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-    }
-    env.pop("QT_QPA_PLATFORM", None)  # a real X connection, not offscreen
-    result = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "bash", "-c", DRIVER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        cwd=tmp_path,
+    result = run_driver(
+        DRIVER,
+        tmp_path,
+        CHILD=str(child.pid),
+        ADDRESS=f"{address:x}",
+        XDG_DATA_HOME=str(tmp_path / "xdg"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert not before.startswith("cafe")

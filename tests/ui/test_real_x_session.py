@@ -7,15 +7,7 @@ re-activates it, and then typing still reaches the grid while every shortcut is 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.xvfb_support import require_tools, run_driver
 
 DRIVER = r"""
 set -eu
@@ -44,36 +36,12 @@ wait "$pid"
 """
 
 
-def _tools_missing() -> list[str]:
-    return [tool for tool in ("xvfb-run", "xdotool") if shutil.which(tool) is None]
-
-
 def test_keys_after_a_dialog_reach_the_shortcuts_not_the_grid(tmp_path):
-    missing = _tools_missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have {missing} (scripts/setup.sh installs them)")
-        pytest.skip(f"needs {missing}")
+    require_tools()
     original = bytes(range(64))
     target = tmp_path / "data.bin"
     target.write_bytes(original)
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "FILE": str(target),
-        "PYTHONPATH": str(ROOT),
-        "MMHEX_SETTINGS": str(tmp_path / "settings.ini"),
-    }
-    env.pop("QT_QPA_PLATFORM", None)  # a real X connection, not offscreen
-    result = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "bash", "-c", DRIVER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        cwd=tmp_path,
-    )
+    result = run_driver(DRIVER, tmp_path, FILE=str(target))
     assert result.returncode == 0, result.stderr[-2000:]
     expected = bytearray(original)
     expected[0:2] = b"AB"
@@ -111,33 +79,19 @@ wait "$pid"
 
 
 def test_copy_reaches_the_x_clipboard_and_quit_asks_for_every_tab(tmp_path):
-    missing = [tool for tool in ("xvfb-run", "xdotool", "xclip") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have {missing} (scripts/setup.sh installs them)")
-        pytest.skip(f"needs {missing}")
+    require_tools("xclip")
     first, second = tmp_path / "one.bin", tmp_path / "two.bin"
     first.write_bytes(bytes(range(64)))
     second.write_bytes(bytes(range(64, 128)))
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "FILE": str(first),
-        "FILE2": str(second),
-        "OUT": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "MMHEX_SETTINGS": str(tmp_path / "settings.ini"),
-        "MMHEX_INSTANCE_SOCKET": str(tmp_path / "instance.sock"),
-    }
-    env.pop("QT_QPA_PLATFORM", None)
-    result = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1366x768x24", "bash", "-c", TABS_DRIVER],
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_driver(
+        TABS_DRIVER,
+        tmp_path,
+        screen="1366x768",
         timeout=120,
-        check=False,
-        cwd=tmp_path,
+        FILE=str(first),
+        FILE2=str(second),
+        OUT=str(tmp_path),
+        MMHEX_INSTANCE_SOCKET=str(tmp_path / "instance.sock"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     # What the hex pane showed for the selection, and the exact bytes beside it.
