@@ -31,6 +31,7 @@ from mmhex.core.save import (
     _difference,
     _open_failure,
     _pwrite_all,
+    copy_range,
     data_extents,
     write_replacement,
 )
@@ -283,21 +284,9 @@ def _copy_kept(
         start, end = max(start, lo), min(end, hi)
         while start < end:
             count = min(COPY_CHUNK, end - start)
-            copied = _copy_file_range(source_fd, target_fd, start, start + move.shift, count)
+            copied = copy_range(source_fd, target_fd, start, start + move.shift, count)
             if copied <= 0:
                 raise OSError(errno.EIO, "the file ended early while copying")
             start += copied
             progress.advance(copied)
     progress.advance(move.length - _overlap(extents, lo, hi))
-
-
-def _copy_file_range(source_fd: int, target_fd: int, src: int, dst: int, count: int) -> int:
-    try:
-        return os.copy_file_range(source_fd, target_fd, count, src, dst)
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-            raise
-    data = os.pread(source_fd, count, src)
-    if data:
-        _pwrite_all(target_fd, data, dst)
-    return len(data)

@@ -752,7 +752,7 @@ def copy_sparse(source_fd: int, target_fd: int, size: int, progress: Progress) -
         progress.advance(start - pos)
         while start < end:
             count = min(COPY_CHUNK, end - start)
-            copied = _copy_range(source_fd, target_fd, start, count)
+            copied = copy_range(source_fd, target_fd, start, start, count)
             if copied == 0:
                 raise OSError(errno.EIO, "the source ended early while copying")
             start += copied
@@ -761,16 +761,17 @@ def copy_sparse(source_fd: int, target_fd: int, size: int, progress: Progress) -
     progress.advance(size - pos)
 
 
-def _copy_range(source_fd: int, target_fd: int, offset: int, count: int) -> int:
-    """copy_file_range where the kernel can (reflinks, no user-space copy), else pread+pwrite."""
+def copy_range(source_fd: int, target_fd: int, src: int, dst: int, count: int) -> int:
+    """Copy up to ``count`` bytes from ``src`` of one file to ``dst`` of another: copy_file_range
+    where the kernel can (reflinks, no user-space copy), else pread+pwrite. Returns how many."""
     try:
-        return os.copy_file_range(source_fd, target_fd, count, offset, offset)
+        return os.copy_file_range(source_fd, target_fd, count, src, dst)
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
             raise
-    data = os.pread(source_fd, count, offset)
+    data = os.pread(source_fd, count, src)
     if data:
-        _pwrite_all(target_fd, data, offset)
+        _pwrite_all(target_fd, data, dst)
     return len(data)
 
 
