@@ -6,10 +6,13 @@ formatted row strings are cached by (top, rows, bytes per row, document generati
 repaint formats nothing and an outside change can never leave stale bytes on screen.
 A read that fails (the file was truncated under us) never raises into Qt: the rows show as
 unreadable and ``read_failed`` asks the owner to re-check the file.
+Which bytes a row holds is the row layout's answer (core/row_layout.py): plain arithmetic for a
+file; for a process, its regions each start a row and a gap between them is one separator row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -23,12 +26,15 @@ from PySide6.QtCore import (
 
 from mmhex.core.display import CLASS_TABLE, CONTEXT, MULTI_BYTE, display_text
 from mmhex.core.document import Document
-from mmhex.core.viewport import offset_digits, row_count
+from mmhex.core.row_layout import LinearLayout, RowLayout, Segment, SegmentedLayout, rows, span
+from mmhex.core.viewport import offset_digits
 
 # bytes -> printable text: ASCII graphic characters as themselves, everything else as '.'.
 _PRINTABLE = bytes(b if 0x20 <= b < 0x7F else 0x2E for b in range(256))
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+# The document's segments for a segmented layout (a process's readable regions, gaps noted).
+SegmentsProvider = Callable[[], Sequence[Segment]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class RowText:
     # (byte class, line_text with every byte of another class blanked): one drawText per class
     # present when bytes are coloured by class; empty when they are not.
     class_lines: tuple[tuple[int, str], ...] = ()
+    # A separator row (no bytes; ``offset`` is the first byte below it): the text it shows.
+    note: str | None = None
 
 
 def gap_every(group: int, gap8: bool) -> int:
@@ -117,6 +125,11 @@ class HexTableModel(QAbstractTableModel):
         self._read_error: BaseException | None = None
         self._rows_key: tuple[int, ...] | None = None
         self._rows: list[RowText] = []
+        self._segments: SegmentsProvider | None = None
+        self._layout_version = 0  # bumped when the segments may have changed
+        self._layout_key: tuple[int, ...] | None = None
+        self._layout: RowLayout = LinearLayout(0, self._bytes_per_row)
+        self._layout_serial = 0  # bumped on every rebuild: part of the bytes' cache key
 
     # ----------------------------------------------------------------- configuration
     @property
@@ -127,6 +140,15 @@ class HexTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._document = document
         self._top_row = 0
+        self._segments = None
+        self._forget()
+        self.endResetModel()
+
+    def set_segments(self, provider: SegmentsProvider | None) -> None:
+        """Lay rows out by ``provider()``'s segments (asked again after each ``invalidate``);
+        None: the plain arithmetic of a file."""
+        self.beginResetModel()
+        self._segments = provider
         self._forget()
         self.endResetModel()
 
@@ -207,6 +229,7 @@ class HexTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def _forget(self) -> None:
+        self._layout_version += 1
         self._bytes_key = None
         self._rows_key = None
         self._bytes = b""
@@ -219,23 +242,52 @@ class HexTableModel(QAbstractTableModel):
         return self._document.size if self._document is not None else 0
 
     @property
+    def layout(self) -> RowLayout:
+        """Rows <-> offsets now: rebuilt when the size, the width or the segments change."""
+        size, per_row = self.size, self._bytes_per_row
+        if self._segments is None:
+            key: tuple[int, ...] = (size, per_row, -1)
+        else:
+            key = (size, per_row, self._layout_version)
+        if key != self._layout_key:
+            self._layout_key = key
+            self._layout = self._build_layout(size, per_row)
+            self._layout_serial += 1
+        return self._layout
+
+    def _build_layout(self, size: int, per_row: int) -> RowLayout:
+        if self._segments is not None:
+            try:
+                layout = SegmentedLayout(self._segments(), per_row)
+            except (OSError, ValueError):
+                layout = None
+            # Segments read before the document changed: plain rows until they are re-read.
+            if layout is not None and layout.size == size:
+                return layout
+        return LinearLayout(size, per_row)
+
+    @property
     def total_rows(self) -> int:
-        return row_count(self.size, self._bytes_per_row)
+        return self.layout.total_rows
 
     @property
     def window_start(self) -> int:
-        return self._top_row * self._bytes_per_row
+        """The first byte shown (separator rows hold none)."""
+        return span(self.layout, self._top_row, self.rowCount())[0]
 
-    def offset_at(self, row: int, column: int) -> int:
-        """The file offset of window cell (row, column)."""
-        return (self._top_row + row) * self._bytes_per_row + column
+    def offset_at(self, row: int, column: int) -> int | None:
+        """The file offset of window cell (row, column); None on a separator or past a row."""
+        shown = self.layout.row(self._top_row + row)
+        return shown.offset + column if column < shown.length else None
 
     # ----------------------------------------------------------------- bytes
     def _key(self) -> tuple[int, ...]:
         document = self._document
         generation = document.generation if document is not None else -1
         size = document.size if document is not None else 0
-        return (self._top_row, self.rowCount(), self._bytes_per_row, generation, size)
+        self.layout  # noqa: B018 (rebuilt first when stale, so the serial below is current)
+        shown, serial = self.rowCount(), self._layout_serial
+        return (self._top_row, shown, self._bytes_per_row, generation, size, serial)
 
     @property
     def read_error(self) -> BaseException | None:
@@ -254,8 +306,9 @@ class HexTableModel(QAbstractTableModel):
         document = self._document
         if document is None or not key[1]:
             return self._bytes
+        start, end = span(self.layout, self._top_row, key[1])
         try:
-            self._bytes = document.read(self.window_start, key[1] * self._bytes_per_row)
+            self._bytes = document.read(start, end - start)
         except (OSError, ValueError) as exc:
             # Never raise into a paint: remember the failure for this generation only, so the
             # re-check the owner runs (which bumps the generation) leads to a fresh read.
@@ -273,18 +326,23 @@ class HexTableModel(QAbstractTableModel):
         per_row = self._bytes_per_row
         group, gap8 = self._group, self.gap8
         digits = offset_digits(self.size, self._offset_base)
-        rows: list[RowText] = []
-        start = self.window_start
+        texts: list[RowText] = []
+        shown = rows(self.layout, self._top_row, self.rowCount())
+        start = shown[0].offset if shown else 0
         hex_width = hex_chars(per_row, group, gap8)
         hex_at = [hex_char_at(column, group, gap8) for column in range(per_row)]
         text = self.text_of(data, start) if data else ""
-        for index in range(self.rowCount()):
-            chunk = data[index * per_row : (index + 1) * per_row]
-            offset = start + index * per_row
+        for row in shown:
+            offset = row.offset
+            if row.note is not None:
+                texts.append(RowText(offset, 0, "", "", "", "", note=row.note))
+                continue
+            at = offset - start
+            chunk = data[at : at + row.length]
             hex_text = format_hex(chunk, group, gap8)
-            ascii_text = text[index * per_row : index * per_row + len(chunk)]
+            ascii_text = text[at : at + len(chunk)]
             line = f"{hex_text:<{hex_width}}  {ascii_text}"
-            rows.append(
+            texts.append(
                 RowText(
                     offset=offset,
                     length=len(chunk),
@@ -300,8 +358,8 @@ class HexTableModel(QAbstractTableModel):
                 )
             )
         self._rows_key = key
-        self._rows = rows
-        return rows
+        self._rows = texts
+        return texts
 
     # ----------------------------------------------------------------- Qt model API
     def rowCount(self, parent: ModelIndex | None = None) -> int:
@@ -318,9 +376,12 @@ class HexTableModel(QAbstractTableModel):
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        position = index.row() * self._bytes_per_row + index.column()
+        offset = self.offset_at(index.row(), index.column())
         data = self.window_bytes()
-        if position >= len(data):
+        if offset is None or not data:
+            return None
+        position = offset - self.window_start
+        if not 0 <= position < len(data):
             return None
         value = data[position]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -328,7 +389,6 @@ class HexTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return value
         if role == Qt.ItemDataRole.ToolTipRole:
-            offset = self.offset_at(index.row(), index.column())
             return f"offset {offset:#x} ({offset:,}): {value:#04x} = {value}"
         return None
 
@@ -339,5 +399,8 @@ class HexTableModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             return f"{section:02x}"
-        offset = (self._top_row + section) * self._bytes_per_row
+        row = self.layout.row(self._top_row + section)
+        if row.note is not None:
+            return row.note
+        offset = row.offset
         return format_offset(offset, offset_digits(self.size, self._offset_base), self._offset_base)

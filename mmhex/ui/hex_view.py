@@ -3,8 +3,10 @@
 A QAbstractScrollArea over HexTableModel (QTableView cannot show more than ~107 M rows and
 repaints too slowly). The top row, the cursor and the selection are 64-bit Python ints; the
 vertical scrollbar is only a proportion of the row space (viewport.RowSpace), while keys, wheel
-and go-to move exact rows. Each row is painted with three drawText calls of strings the model
-formatted once per window, so a full repaint costs a few milliseconds whatever the file size.
+and go-to move exact rows. Rows map to offsets through the model's row layout (core/row_layout):
+for a process, each readable region starts a row and a gap is one separator row holding no byte.
+Each row is painted with three drawText calls of strings the model formatted once per window, so
+a full repaint costs a few milliseconds whatever the file size.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QApplication, QWidget
 
 from mmhex.core.document import Change, ChangeKind, Document
+from mmhex.core.row_layout import RowLayout, move_rows, span
 from mmhex.core.viewport import RowSpace, offset_digits
 from mmhex.ui.actions import view_key_bindings
 from mmhex.ui.coalesce import Coalescer
-from mmhex.ui.hex_model import HexTableModel, RowText, hex_char_at, hex_chars
+from mmhex.ui.hex_model import HexTableModel, RowText, SegmentsProvider, hex_char_at, hex_chars
 from mmhex.ui.theme import byte_class_colours
 
 Highlight = tuple[int, int, QColor]  # [start, end) and the background colour
@@ -45,7 +48,9 @@ Highlighter = Callable[[int, int], Iterable[Highlight]]
 KeyHandler = Callable[[QKeyEvent], bool]  # True when it used the key
 # Optional hooks for documents whose offsets stand for something else (a process's addresses):
 OffsetLabeller = Callable[[int], str]  # a row's first offset -> the text of its offset column
-RowSeparator = Callable[[int], str | None]  # a row's first offset -> a note drawn above the row
+# A document -> its segments' provider (regions that each start a row, gaps as separator rows),
+# or None for plain rows; asked whenever a document is shown.
+SegmentsHook = Callable[[Document], SegmentsProvider | None]
 
 WHEEL_STEP = 120  # angleDelta units of one notch
 ERROR_COLOR = QColor(210, 50, 50)  # readable on light and dark backgrounds
@@ -197,8 +202,7 @@ class HexView(QAbstractScrollArea):
         self.key_handler: KeyHandler | None = None
         self._highlighters: list[Highlighter] = []
         self.offset_labeller: OffsetLabeller | None = None
-        self.row_separator: RowSeparator | None = None
-        self._note_chars = 0  # room right of the text column for row_separator notes
+        self.segments_hook: SegmentsHook | None = None
         self._offset_header = ""  # the offset column's title while a labeller is set
         self._announced_range: tuple[int, int] | None = None
         self._key_bindings = {
@@ -237,6 +241,8 @@ class HexView(QAbstractScrollArea):
         self._document = document
         self._stale.cancel()
         self.model.set_document(document)
+        if document is not None and self.segments_hook is not None:
+            self.model.set_segments(self.segments_hook(document))
         self._refreshed_size = self.size
         self._cursor = 0
         self._anchor = None
@@ -301,6 +307,15 @@ class HexView(QAbstractScrollArea):
     def last_offset(self) -> int:
         return max(self.size - 1, 0)
 
+    @property
+    def layout(self) -> RowLayout:
+        """Rows <-> offsets as shown now (plain arithmetic for a file)."""
+        return self.model.layout
+
+    def row_of(self, offset: int) -> int:
+        """The row that shows byte ``offset``."""
+        return self.model.layout.row_of(offset)
+
     # ----------------------------------------------------------------- options
     @property
     def bytes_per_row(self) -> int:
@@ -308,10 +323,10 @@ class HexView(QAbstractScrollArea):
 
     def set_format(self, bytes_per_row: int, group: int, offset_base: int) -> None:
         """Change the layout, keeping the cursor on the same screen row."""
-        screen_row = self._cursor // self.bytes_per_row - self.top_row
+        screen_row = self.row_of(self._cursor) - self.top_row
         self.model.set_format(bytes_per_row, group, offset_base)
         self._relayout()
-        self.set_top_row(self._cursor // bytes_per_row - screen_row)
+        self.set_top_row(self.row_of(self._cursor) - screen_row)
 
     def set_text_format(self, encoding: str, gap8: bool, colour_classes: bool) -> None:
         """Text-column encoding, a gap every 8 bytes, colouring by byte class."""
@@ -375,7 +390,7 @@ class HexView(QAbstractScrollArea):
             offset_x=offset_x,
             hex_x=hex_x,
             text_x=text_x,
-            width=text_x + (per_row + 1 + self._note_chars) * char_width,
+            width=text_x + (per_row + 1) * char_width,
             bytes_per_row=per_row,
             group=group,
             header_hex=_header_hex(per_row, group, gap8),
@@ -428,9 +443,7 @@ class HexView(QAbstractScrollArea):
 
     def visible_range(self) -> tuple[int, int]:
         """The bytes ``[start, end)`` on screen now (empty when no document)."""
-        start = min(self.top_row * self.bytes_per_row, self.size)
-        end = min((self.top_row + self.page_rows) * self.bytes_per_row, self.size)
-        return start, end
+        return span(self.layout, self.top_row, self.page_rows)
 
     def _announce_visible_range(self) -> None:
         """Emit visible_range_changed once per distinct range (scroll, resize, layout)."""
@@ -480,7 +493,7 @@ class HexView(QAbstractScrollArea):
         self.set_top_row(self.top_row - 1)
 
     def ensure_visible(self, offset: int) -> None:
-        row = offset // self.bytes_per_row
+        row = self.row_of(offset)
         self.set_top_row(self.row_space().top_to_show(row, self.top_row))
 
     # ----------------------------------------------------------------- cursor and selection
@@ -558,7 +571,7 @@ class HexView(QAbstractScrollArea):
 
     def go_to(self, offset: int) -> None:
         """Jump to ``offset``; a far target lands a third of the way down the page."""
-        row = min(max(offset, 0), self.last_offset) // self.bytes_per_row
+        row = self.row_of(min(max(offset, 0), self.last_offset))
         if not self.top_row <= row < self.top_row + self.page_rows:
             self.set_top_row(row - self.page_rows // 3)
         self.set_cursor(offset)
@@ -589,7 +602,7 @@ class HexView(QAbstractScrollArea):
         self._page(-1, extend=False)
 
     def move_row_start(self) -> None:
-        self.set_cursor(self._cursor - self._cursor % self.bytes_per_row)
+        self.set_cursor(self._row_start())
 
     def move_row_end(self) -> None:
         self.set_cursor(self._row_end())
@@ -619,7 +632,7 @@ class HexView(QAbstractScrollArea):
         self._page(-1, extend=True)
 
     def select_row_start(self) -> None:
-        self.set_cursor(self._cursor - self._cursor % self.bytes_per_row, extend=True)
+        self.set_cursor(self._row_start(), extend=True)
 
     def select_row_end(self) -> None:
         self.set_cursor(self._row_end(), extend=True)
@@ -631,22 +644,28 @@ class HexView(QAbstractScrollArea):
         self.set_cursor(self.last_offset, extend=True)
 
     def _row_step(self, rows: int) -> int:
-        """The cursor moved ``rows`` rows, staying put when that leaves the file."""
-        target = self._cursor + rows * self.bytes_per_row
-        if target < 0:
+        """The cursor moved ``rows`` rows (over a separator, same column, clamped to a short
+        row's end), staying put when that leaves the file; the last row's end from above it."""
+        layout = self.layout
+        row = layout.row_of(self._cursor)
+        target = row + rows
+        if target < 0 or layout.size == 0:
             return self._cursor
-        if target > self.last_offset:
-            last_row_start = self.last_offset - self.last_offset % self.bytes_per_row
-            return self.last_offset if self._cursor < last_row_start else self._cursor
-        return target
+        if target >= layout.total_rows:
+            return self.last_offset if row < layout.total_rows - 1 else self._cursor
+        return move_rows(layout, self._cursor, rows)
+
+    def _row_start(self) -> int:
+        layout = self.layout
+        return layout.row(layout.row_of(self._cursor)).offset if self.size else 0
 
     def _row_end(self) -> int:
-        start = self._cursor - self._cursor % self.bytes_per_row
-        return min(start + self.bytes_per_row - 1, self.last_offset)
+        layout = self.layout
+        return max(layout.row(layout.row_of(self._cursor)).end - 1, 0) if self.size else 0
 
     def _page(self, direction: int, *, extend: bool) -> None:
         rows = self.page_rows
-        target = self._cursor + direction * rows * self.bytes_per_row
+        target = move_rows(self.layout, self._cursor, direction * rows)
         self.set_top_row(self.top_row + direction * rows)
         self.set_cursor(target, extend=extend)
 
@@ -662,39 +681,31 @@ class HexView(QAbstractScrollArea):
         self.viewport().update()
 
     # ----------------------------------------------------------------- offset labels, separators
-    def set_offset_labeller(
-        self,
-        labeller: OffsetLabeller | None,
-        separator: RowSeparator | None = None,
-        note_chars: int = 0,
-        header: str = "",
-    ) -> None:
-        """Label rows by ``labeller`` (e.g. virtual addresses) and mark boundaries.
-
-        ``separator(offset)`` gives the note for a boundary at a row's start (or None): a line
-        is drawn there and the note to its right, in ``note_chars`` columns after the text
-        column, so no byte is ever covered. None and None restore plain offsets.
-        """
+    def set_offset_labeller(self, labeller: OffsetLabeller | None, header: str = "") -> None:
+        """Label rows by ``labeller`` (e.g. virtual addresses) under the title ``header``;
+        None restores plain offsets."""
         self.offset_labeller = labeller
-        self.row_separator = separator
-        self._note_chars = note_chars if separator is not None else 0
         self._offset_header = header if labeller is not None else ""
         self._relayout()
 
+    def set_segments(self, provider: SegmentsProvider | None) -> None:
+        """Lay the shown document's rows out by ``provider()``'s segments (see row_layout),
+        keeping the cursor on its screen row; None: plain rows."""
+        screen_row = self.row_of(self._cursor) - self.top_row
+        self.model.set_segments(provider)
+        self._relayout()
+        self.set_top_row(self.row_of(self._cursor) - screen_row)
+
     def offset_label(self, row: RowText) -> str:
-        """The text of ``row``'s offset column."""
+        """The text of ``row``'s offset column (none on a separator row)."""
+        if row.note is not None:
+            return ""
         return row.offset_text if self.offset_labeller is None else self.offset_labeller(row.offset)
 
     def separators_on_screen(self) -> list[tuple[int, str]]:
-        """(row offset, note) of the boundaries drawn now (for tests and accessibility)."""
-        if self.row_separator is None:
-            return []
-        found = []
-        for row in self.model.row_texts():
-            note = self.row_separator(row.offset)
-            if note:
-                found.append((row.offset, note))
-        return found
+        """(offset of the first byte below, note) of each separator row drawn now (for tests
+        and accessibility)."""
+        return [(row.offset, row.note) for row in self.model.row_texts() if row.note is not None]
 
     def _offset_digits(self) -> int:
         digits = offset_digits(self.size, self.model.offset_base)
@@ -705,43 +716,54 @@ class HexView(QAbstractScrollArea):
     def _paint_separators(
         self, painter: QPainter, geometry: Geometry, rows: list[RowText], palette: QPalette
     ) -> None:
-        if self.row_separator is None:
-            return
-        accent = palette.color(QPalette.ColorRole.Highlight)
+        """Each separator row: a band across the whole width, its note from the offset column
+        on, and a dashed rule after the note (the gap holds no byte, so nothing is covered)."""
         right = max(geometry.width, self.viewport().width() + self.horizontalScrollBar().value())
-        note_x = geometry.text_x + (geometry.bytes_per_row + 1) * geometry.char_width
         for index, row in enumerate(rows):
-            note = self.row_separator(row.offset)
-            if not note:
+            if row.note is None:
                 continue
             y = geometry.row_y(index)
-            painter.setPen(QPen(accent, 1, Qt.PenStyle.DashLine))
-            painter.drawLine(QPointF(0, y), QPointF(right, y))
+            painter.fillRect(
+                QRectF(0, y, right, geometry.line_height),
+                palette.color(QPalette.ColorRole.AlternateBase),
+            )
+            accent = palette.color(QPalette.ColorRole.Highlight)
             painter.setPen(accent)
-            painter.drawText(QPointF(note_x, y + geometry.ascent), note)
+            painter.drawText(QPointF(geometry.offset_x, y + geometry.ascent), row.note)
+            rule_x = geometry.offset_x + (len(row.note) + 1) * geometry.char_width
+            middle = y + geometry.line_height / 2
+            if rule_x < right:
+                painter.setPen(QPen(accent, 1, Qt.PenStyle.DashLine))
+                painter.drawLine(QPointF(rule_x, middle), QPointF(right, middle))
 
     # ----------------------------------------------------------------- hit testing
     def hit(self, position: QPointF) -> tuple[Pane, int] | None:
-        """The pane and byte offset under a viewport position (clamped to the file)."""
+        """The pane and byte offset under a viewport position (clamped to the file and to the
+        row's bytes); None over a separator row or when there is no byte."""
         if self.size == 0:
             return None
         geometry = self.layout_geometry
         x = position.x() + self.horizontalScrollBar().value()
         index = math.floor((position.y() - geometry.header_height) / geometry.line_height)
-        row = min(max(self.top_row + index, 0), self.model.total_rows - 1)
+        layout = self.layout
+        row = layout.row(min(max(self.top_row + index, 0), layout.total_rows - 1))
+        if row.note is not None:
+            return None  # a separator row: the gap holds no byte
         if x < geometry.text_x - geometry.char_width:
             pane, column = Pane.HEX, geometry.hex_column_at(x)
         else:
             pane, column = Pane.TEXT, geometry.text_column_at(x)
-        return pane, min(row * self.bytes_per_row + column, self.last_offset)
+        return pane, row.offset + min(column, row.length - 1)
 
     def byte_rect(self, offset: int, pane: Pane) -> QRectF | None:
         """Where byte ``offset`` is drawn in ``pane`` (viewport coordinates), if on screen."""
         geometry = self.layout_geometry
-        index = offset // self.bytes_per_row - self.top_row
-        if not 0 <= index <= self.page_rows or not 0 <= offset < self.size:
+        if not 0 <= offset < self.size:
             return None
-        column = offset % self.bytes_per_row
+        index = self.row_of(offset) - self.top_row
+        if not 0 <= index <= self.page_rows:
+            return None
+        column = self.layout.column_of(offset)
         scroll = self.horizontalScrollBar().value()
         if pane is Pane.HEX:
             x, width = geometry.hex_column_x(column), 2 * geometry.char_width
@@ -846,7 +868,7 @@ class HexView(QAbstractScrollArea):
         painter.setPen(dim)
         for index, row in enumerate(rows):
             painter.drawText(QPointF(offset_x, baseline + index * line), self.offset_label(row))
-        if rows and rows[0].class_lines:
+        if self.model.colour_classes:
             # One pen per byte class: a few drawText calls per row instead of one per byte.
             colours = byte_class_colours(palette)
             for kind, colour in enumerate(colours):
@@ -867,7 +889,7 @@ class HexView(QAbstractScrollArea):
     def _paint_cursor(
         self, painter: QPainter, geometry: Geometry, rows: list[RowText], palette: QPalette
     ) -> None:
-        index = self._cursor // self.bytes_per_row - self.top_row
+        index = self.row_of(self._cursor) - self.top_row
         if not 0 <= index < len(rows):
             return
         row = rows[index]
@@ -903,7 +925,7 @@ class HexView(QAbstractScrollArea):
 
     # ----------------------------------------------------------------- events
     def resizeEvent(self, event: QResizeEvent) -> None:
-        cursor_row = self._cursor // self.bytes_per_row
+        cursor_row = self.row_of(self._cursor)
         was_visible = self.top_row <= cursor_row < self.top_row + self._laid_out_rows
         super().resizeEvent(event)
         self._relayout()

@@ -49,8 +49,8 @@ def test_open_shows_addresses_the_folded_gap_and_the_regions(featured, child: Ch
     rows = view.model.row_texts()
     assert int(view.offset_label(rows[0]), 16) == first.start
     assert window.windowTitle().startswith(f"{document.name} (PID {child.pid})")
-    # The hole the child punched is folded: its second half follows the first at once, and a
-    # separator naming the hole is drawn at that row.
+    # The hole the child punched is folded: its second half follows the first at once in
+    # offsets, and one separator row naming the hole stands between them on screen.
     info = child.info
     second = document.offset_of(info["second"])
     assert second is not None and document.offset_of(info["hole"]) is None
@@ -58,10 +58,12 @@ def test_open_shows_addresses_the_folded_gap_and_the_regions(featured, child: Ch
     notes = dict(view.separators_on_screen())
     hole, end = info["hole"], info["hole"] + info["page"]
     assert notes[second] == f"… 0x{hole:_x} – 0x{end:_x} unmapped, 4.0 KiB"
-    assert (
-        int(view.offset_label(view.model.row_texts()[second // 16 - view.top_row]), 16)
-        == (info["second"])
-    )
+    rows = view.model.row_texts()
+    index = view.row_of(second) - view.top_row
+    assert int(view.offset_label(rows[index]), 16) == info["second"]
+    assert rows[index - 1].note == notes[second] and rows[index - 1].length == 0
+    assert view.offset_label(rows[index - 1]) == ""
+    assert rows[index - 2].offset + rows[index - 2].length == second
     view.viewport().grab()  # paints the separators and the labels without error
     # The Regions dock lists /proc/PID/maps, one row per line, in order.
     dock = next(d for d in window.findChildren(QDockWidget) if d.windowTitle() == "Regions")
@@ -171,7 +173,9 @@ def test_refresh_rereads_and_keeps_the_cursor_address(featured, child: Child, qt
     assert document.generation > generation
     assert document.address_of(window.view.cursor_offset) == address
     assert window.view.model.window_bytes()[:0] == b""
-    row = window.view.model.row_texts()[window.view.cursor_offset // 16 - window.view.top_row]
+    row = window.view.model.row_texts()[
+        window.view.row_of(window.view.cursor_offset) - window.view.top_row
+    ]
     assert row.hex_text.startswith("5a 5a")
     feature.set_live(True)
     assert feature.live_timer.isActive()
@@ -237,7 +241,7 @@ def test_live_refresh_rereads_the_rows_on_screen(featured, child: Child, qtbot):
     document = window.document
     view = window.view
     view.go_to(document.offset_of(child.info["untouched"]))
-    index = view.cursor_offset // view.bytes_per_row - view.top_row
+    index = view.row_of(view.cursor_offset) - view.top_row
 
     def cursor_row() -> str:
         return view.model.row_texts()[index].hex_text
@@ -327,20 +331,30 @@ def test_checksums_inspector_and_bookmarks_work_over_a_process(featured, child: 
     assert bookmark is not None and (bookmark.start, bookmark.end) == (start, start + 21)
 
 
-def test_a_row_width_that_does_not_divide_the_page_still_marks_the_gap(featured, child: Child):  # noqa: F811
+def test_a_row_width_that_does_not_divide_the_page_still_starts_the_region_on_a_row(
+    featured,
+    child: Child,  # noqa: F811
+):
     window, feature = featured
     assert feature.open_pid(child.pid) is None
     document = window.document
     second = document.offset_of(child.info["second"])
-    width = next(w for w in (24, 20, 28, 12, 36) if second % w)  # the gap falls inside a row
+    width = next(w for w in (24, 20, 28, 12, 36) if second % w)  # plain rows would split it
     window.set_bytes_per_row(width)
     view = window.view
     view.go_to(second)
     notes = dict(view.separators_on_screen())
-    row_start = second - second % width
-    assert "unmapped" in notes[row_start]
-    row = view.model.row_texts()[row_start // width - view.top_row]
-    assert int(view.offset_label(row), 16) == document.address_of(row_start)
+    assert "unmapped" in notes[second]
+    rows = view.model.row_texts()
+    index = view.row_of(second) - view.top_row
+    # The region's first row shows its real start address; the row above the separator is
+    # the previous region's short last row (padded on screen, not in offsets).
+    assert rows[index].offset == second and rows[index].length == width
+    assert int(view.offset_label(rows[index]), 16) == child.info["second"]
+    assert rows[index - 1].note == notes[second]
+    before = rows[index - 2]
+    assert before.offset + before.length == second and 0 < before.length < width
+    assert int(view.offset_label(before), 16) + before.length == child.info["hole"]
 
 
 def test_save_as_writes_a_snapshot_and_keeps_the_process_open(
@@ -380,16 +394,20 @@ def test_go_to_address_jumps_or_says_why_not(featured, child: Child):  # noqa: F
     assert document.address_of(view.cursor_offset) == info["second"] + 0x10
     assert feature.go_to_address_text(f"0x{info['anon']:_x}") is None
     assert document.address_of(view.cursor_offset) == info["anon"]
+    # An address in the gap: the cursor goes to the next mapped byte, and the message says so.
     hole = feature.go_to_address_text(hex(info["hole"] + 5))
     assert hole == (
         f"0x{info['hole'] + 5:_x} is not mapped (nothing between 0x{info['hole']:_x} and "
-        f"0x{info['second']:_x})."
+        f"0x{info['second']:_x}): the cursor is on the next mapped byte, 0x{info['second']:_x}."
     )
-    assert document.address_of(view.cursor_offset) == info["anon"]  # did not move
+    assert document.address_of(view.cursor_offset) == info["second"]
     # [vvar] and the ---p gaps of loaded libraries: a Python process always has some.
     unreadable = next(r for r in document.regions if not r.readable)
     said = feature.go_to_address_text(hex(unreadable.start))
     assert said is not None and unreadable.unreadable in said
+    following = next(r for r in document.space.readable if r.start > unreadable.start)
+    assert document.address_of(view.cursor_offset) == following.start
+    assert said.endswith(f"the cursor is on the next mapped byte, 0x{following.start:_x}.")
     assert "Address 'zz!'" in feature.go_to_address_text("zz!")
 
 

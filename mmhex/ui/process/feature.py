@@ -1,8 +1,9 @@
 """Processes in the window: Open Process…, Run Program…, the Regions dock, Refresh and Live.
 
 A process opens as a ProcessDocument shown through ``window.set_document`` like any file; this
-feature adds what only a process has: addresses in the offset column and a note at each folded
-gap (HexView.set_offset_labeller), the Regions dock, F5 to re-read the maps and bytes, a live
+feature adds what only a process has: addresses in the offset column, each readable region
+starting a row of its own and each folded gap as one separator row with its note (HexView's
+offset labeller and segments hook), the Regions dock, F5 to re-read the maps and bytes, a live
 refresh of the visible rows, the question before writing into a live process, and the
 message (never a traceback) when access is refused. Programs started by Run Program are
 mmhex's children, which Yama's default ptrace_scope=1 lets it read; they are asked to stop
@@ -11,11 +12,10 @@ mmhex's children, which Yama's default ptrace_scope=1 lets it read; they are ask
 
 from __future__ import annotations
 
-import bisect
 import re
 import shlex
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 from mmhex.core.document import Change, ChangeKind
 from mmhex.core.errors import describe_error
 from mmhex.core.expressions import ExpressionError, parse_expression
-from mmhex.core.process import PAGE_SIZE, ProcessAccessError, Region, page_state
+from mmhex.core.process import PAGE_SIZE, AddressSpace, ProcessAccessError, Region, page_state
 from mmhex.core.process_document import ProcessDocument
 from mmhex.core.process_residency import PageCounts, region_pages
+from mmhex.core.row_layout import Segment
 from mmhex.ui import settings
 from mmhex.ui.actions import ActionSpec
 from mmhex.ui.dialogs import questions
@@ -98,6 +99,17 @@ PROCESS_ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
+def process_segments(space: AddressSpace) -> list[Segment]:
+    """The rows of a process: its readable regions in order, a note on each that follows a gap
+    (unmapped or unreadable addresses folded away)."""
+    segments = []
+    for index, region in enumerate(space.readable):
+        gap = space.gap_before(index)
+        note = gap_note(space.regions, *gap) if gap is not None else None
+        segments.append(Segment(space.region_start_offset(index), region.size, note))
+    return segments
+
+
 def gap_note(regions: Sequence[Region], start: int, end: int) -> str:
     """'… 7f3a_0000 – 7f3b_2000 unmapped, 72 KiB' (or what lies there when it is mapped)."""
     inside = [region for region in regions if region.start < end and region.end > start]
@@ -117,8 +129,8 @@ class ProcessFeature(QObject):
         self.document: ProcessDocument | None = None
         self.started: list[subprocess.Popen[bytes]] = []
         self.open_dialog: ProcessDialog | None = None
-        self._notes: dict[int, str] = {}  # document offset of a folded gap -> its note
-        self._boundaries: list[int] = []
+        # The segments of the last address space laid out (regions, gaps noted), by its id.
+        self._segments: tuple[object, list[Segment]] = (None, [])
         # The file-residency dock, hidden while a process is shown (None: it was not shown).
         self._hidden_dock: QDockWidget | None = None
         self._address_digits = 12
@@ -131,6 +143,7 @@ class ProcessFeature(QObject):
         self.live_timer.timeout.connect(self.refresh_visible_rows)
         window.install_actions(PROCESS_ACTIONS, process=self)
         window.document_changed.connect(self._on_document_changed)
+        self.view.segments_hook = self.segments_hook
         self.panel.region_activated.connect(self.go_to_region)
         self.panel.open_file_requested.connect(self.open_mapped_file)
         self.view.cursor_moved.connect(self._show_cursor_page)
@@ -249,18 +262,9 @@ class ProcessFeature(QObject):
         document = self.document
         assert document is not None
         space = document.space
-        self._notes = {}
-        for index in range(1, len(space.readable)):
-            gap = space.gap_before(index)
-            if gap is not None:
-                self._notes[space.region_start_offset(index)] = gap_note(space.regions, *gap)
         last = space.readable[-1].end - 1 if space.readable else 0
         self._address_digits = max(8, len(f"{last:x}"))
-        longest = max((len(note) for note in self._notes.values()), default=0)
-        self._boundaries = sorted(self._notes)
-        self.view.set_offset_labeller(
-            self.address_label, self.gap_note_for_row, longest + 1, header="address"
-        )
+        self.view.set_offset_labeller(self.address_label, header="address")
         self.panel.set_regions(space.regions, self._measure(space.regions))
         self._show_cursor_page()
 
@@ -277,15 +281,19 @@ class ProcessFeature(QObject):
                 counts[region.start] = None
         return counts
 
-    def gap_note_for_row(self, offset: int) -> str | None:
-        """The note of a folded gap inside the row starting at ``offset`` (regions start on
-        page boundaries, so on a row start unless a row's width does not divide the page)."""
-        index = bisect.bisect_left(self._boundaries, offset)
-        if index < len(self._boundaries) and self._boundaries[index] < offset + (
-            self.view.bytes_per_row
-        ):
-            return self._notes[self._boundaries[index]]
-        return None
+    def segments_hook(self, document: object) -> Callable[[], list[Segment]] | None:
+        """HexView asks this for each document it shows: a process's rows follow its regions."""
+        if not isinstance(document, ProcessDocument):
+            return None
+        return lambda: self.segments_of(document)
+
+    def segments_of(self, document: ProcessDocument) -> list[Segment]:
+        """Each readable region a segment (it starts a row); a gap before it gives the
+        separator row's note. Worked out again only when the address space was re-read."""
+        space = document.space
+        if self._segments[0] is not space:
+            self._segments = (space, process_segments(space))
+        return self._segments[1]
 
     def address_label(self, offset: int) -> str:
         """The offset column of a process: the virtual address of the row's first byte."""
@@ -406,7 +414,8 @@ class ProcessFeature(QObject):
                 self.window.show_message(error, MessageLevel.WARNING)
 
     def go_to_address_text(self, text: str) -> str | None:
-        """Jump to the address ``text`` names; returns why not, or None."""
+        """Jump to the address ``text`` names; returns None, or what to tell the user: why it
+        could not be read, or that an address in a gap went to the next mapped byte."""
         document = self.document
         if document is None:
             return "No process is shown."
@@ -420,10 +429,21 @@ class ProcessFeature(QObject):
         except ExpressionError as exc:
             return f"Address {text.strip()!r}: {exc}."
         offset = document.offset_of(address)
-        if offset is None:
-            return why_not_shown(document.regions, address)
+        if offset is not None:
+            self.view.go_to(offset)
+            return None
+        reason = why_not_shown(document.regions, address).removesuffix(".")
+        following = [region for region in document.space.readable if region.start > address]
+        if following:
+            target, which = following[0].start, "next"
+        elif document.size:
+            target, which = document.space.readable[-1].end - 1, "last"
+        else:
+            return reason + "."
+        offset = document.offset_of(target)
+        assert offset is not None
         self.view.go_to(offset)
-        return None
+        return f"{reason}: the cursor is on the {which} mapped byte, 0x{target:_x}."
 
     # ----------------------------------------------------------------- regions
     def go_to_region(self, region: Region) -> None:
