@@ -2,8 +2,9 @@
 
 Usage: xvfb-run -a -s "-screen 0 1366x768x24" python docs/screenshot_process.py [IGNORED] [OUTDIR]
 Starts tests/process_child.py (which maps pages with a hole between them and writes a marker)
-through Run Program, as mmhex's child, shows the row where the hole is folded, with the
-Regions dock filtered to writable regions, and photographs the window.
+through Run Program, as mmhex's child, shows the hole folded into one separator row between
+the two regions (a selection across it takes the bytes of both), with the Regions dock filtered to writable
+regions, and photographs the window.
 """
 
 from __future__ import annotations
@@ -62,10 +63,8 @@ def main() -> int:
     document = window.document
     view = window.view
     second = document.offset_of(info["second"])
-    view.set_top_row(second // view.bytes_per_row - 6)
-    marker = document.offset_of(info["anon"])
-    view.select(marker, marker + 21)
-    view.set_top_row(second // view.bytes_per_row - 6)
+    view.select(second - 24, second + 21)  # across the gap: the bytes of both regions
+    view.set_top_row(view.row_of(second) - 6)
     feature.panel.writable_box.setChecked(True)
     settle(500)
     photograph(window, outdir / "screenshot_process.png")
