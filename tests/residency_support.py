@@ -115,17 +115,23 @@ def _nobody_python() -> str | None:
     return None
 
 
+def nobody_python_or_skip() -> str:
+    """A Python >= 3.11 that ``runuser -u nobody`` can start; skips unless root with runuser."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("needs root and runuser to run a check as the unprivileged user nobody")
+    python = _nobody_python()
+    if python is None:
+        pytest.skip("no Python >= 3.11 that the user nobody may run")
+    return python
+
+
 @pytest.fixture(scope="session")
 def nobody() -> Iterator[tuple[str, Path]]:
     """(python that nobody may run, a world-readable copy of the headless package), or skip.
 
     The checkout and the development venv may live under /root, which nobody cannot enter.
     """
-    if os.geteuid() != 0 or shutil.which("runuser") is None:
-        pytest.skip("needs root and runuser to run a check as the unprivileged user nobody")
-    python = _nobody_python()
-    if python is None:
-        pytest.skip("no Python >= 3.11 that the user nobody may run")
+    python = nobody_python_or_skip()
     package_root = Path(tempfile.mkdtemp(prefix="mmhex-nobody-"))
     shutil.copytree(
         ROOT / "mmhex", package_root / "mmhex", ignore=shutil.ignore_patterns("ui", "__pycache__")

@@ -5,10 +5,13 @@ be opened (the message also goes to stderr), after the window is closed.
 ``MMHEX_EXIT_AFTER_FIRST_PAINT=1`` makes the app print one ``mmhex-first-paint`` line (a
 CLOCK_MONOTONIC timestamp, RSS, cursor and top row) to stdout right after the first frame is
 painted, then quit: benchmarks time start-up with it and tests run the real start-up headless.
+When the message bar shows something then, an ``mmhex-message`` line (JSON: level, text) follows,
+so a test run as another user can check the sentence the window shows.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -61,6 +64,10 @@ class FirstPaintProbe(QObject):
             f"size={view.size}",
             flush=True,
         )
+        bar = self._window.message_bar
+        if bar.text:
+            shown = {"level": bar.level.value, "text": bar.text}
+            print(f"mmhex-message {json.dumps(shown)}", flush=True)
         # exit(), not quit(): quit() also closes every window and leaves Qt "closing".
         QApplication.exit(0)
 
