@@ -6,7 +6,8 @@ Prints, as ratios of medians over several runs:
      1 MiB figure against the 350 ms goal;
   2. resident memory after that first frame, 1 TiB minus 1 MiB (goal <= 5 MiB);
   3. time to paint one full viewport at the start, middle and end of the 1 TiB file, each after
-     scrolling to rows not yet read (goal <= 4 ms, against a 16.7 ms frame at 60 Hz).
+     scrolling to rows not yet read (goal <= 4 ms, against a 16.7 ms frame at 60 Hz); then the
+     same file laid out as a process is (16,384 regions, a separator row between each two).
   4. the DEFAULT window (residency panel, inspector ... as `mmhex FILE` opens them) on a 1 GiB
      cached file beside the same window with every dock hidden: CPU ms (mean) per one-row and
      one-page scroll (the scroll, then every paint it causes), frames painted during a scripted
@@ -42,6 +43,7 @@ GIB = 1 << 30
 SCROLL_GOAL = 1.3
 IDLE_GOAL_S_PER_MIN = 0.2
 DRAG_SECONDS = 2.0
+SEGMENT = 64 * MIB  # region size of the process-like layout of the 1 TiB file
 
 
 def make_files(folder: Path) -> tuple[Path, Path]:
@@ -125,6 +127,7 @@ def bench_paint(huge: Path, runs: int) -> None:
     sys.path.insert(0, str(ROOT))
     from PySide6.QtWidgets import QApplication
 
+    from mmhex.core.row_layout import Segment
     from mmhex.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
@@ -135,7 +138,6 @@ def bench_paint(huge: Path, runs: int) -> None:
     assert window.open_path(str(huge)) is None
     app.processEvents()
     view = window.view
-    viewport = view.viewport()
     total = view.model.total_rows
     rows = view.page_rows
     samples_per_position = max(runs, 50)
@@ -144,6 +146,23 @@ def bench_paint(huge: Path, runs: int) -> None:
         f" median of {samples_per_position}; 'cpu' is this process's CPU time, which other"
         " busy processes do not inflate):"
     )
+    paint_positions(view, total, rows, samples_per_position)
+    # The same file laid out the way a process is: regions that each start a row, one
+    # separator row between each two (every lookup is a bisection over the segments).
+    count = TIB // SEGMENT
+    segments = [
+        Segment(index * SEGMENT, SEGMENT, f"… gap {index:,}" if index else None)
+        for index in range(count)
+    ]
+    view.set_segments(lambda: segments)
+    total = view.model.total_rows
+    print(f"  the same, as {count:,} regions with a separator row between each two:")
+    paint_positions(view, total, rows, samples_per_position)
+    window.close()
+
+
+def paint_positions(view, total: int, rows: int, samples_per_position: int) -> None:
+    viewport = view.viewport()
     for name, start in (("start", 0), ("middle", total // 2), ("end", total - rows)):
         cold: list[float] = []
         cold_cpu: list[float] = []
@@ -167,7 +186,6 @@ def bench_paint(huge: Path, runs: int) -> None:
             f" ms; ratio to the 4 ms goal {cold_ms / PAINT_GOAL_MS:.2f} ({verdict}),"
             f" to a 60 Hz frame {cold_ms / FRAME_MS:.2f}"
         )
-    window.close()
 
 
 class PaintCounter:

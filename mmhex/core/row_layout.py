@@ -48,6 +48,7 @@ class RowLayout(Protocol):
     bytes_per_row: int
     size: int
     total_rows: int
+    longest_note: int
 
     def row(self, index: int) -> Row: ...
     def row_of(self, offset: int) -> int: ...
@@ -95,6 +96,7 @@ class LinearLayout:
         self.size = size
         self.bytes_per_row = bytes_per_row
         self.total_rows = -(-size // bytes_per_row)
+        self.longest_note = 0
 
     def row(self, index: int) -> Row:
         offset = index * self.bytes_per_row
@@ -143,6 +145,8 @@ class SegmentedLayout:
             expected += segment.length
         self.size = expected
         self.total_rows = row
+        # The widest separator note (the view makes room to scroll to its end).
+        self.longest_note = max((len(note) for note in self._notes if note is not None), default=0)
 
     @property
     def separator_count(self) -> int:

@@ -390,7 +390,10 @@ class HexView(QAbstractScrollArea):
             offset_x=offset_x,
             hex_x=hex_x,
             text_x=text_x,
-            width=text_x + (per_row + 1) * char_width,
+            width=max(
+                text_x + (per_row + 1) * char_width,
+                offset_x + (self.layout.longest_note + 1) * char_width,
+            ),
             bytes_per_row=per_row,
             group=group,
             header_hex=_header_hex(per_row, group, gap8),

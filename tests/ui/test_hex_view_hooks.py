@@ -57,6 +57,12 @@ def test_labeller_and_separator_rows_then_back_to_plain_offsets(window, random_f
     wider = 12 - offset_digits(view.size, 16)
     assert geometry.hex_x - plain_hex_x == wider * geometry.char_width
     assert geometry.width - plain_width == wider * geometry.char_width
+    # A note wider than the grid widens the scrollable area to its end.
+    long_note = "x" * 200
+    view.set_segments(lambda: [Segment(0, 40), Segment(40, len(data) - 40, long_note)])
+    geometry = view.layout_geometry
+    assert geometry.width == geometry.offset_x + 201 * geometry.char_width
+    view.set_segments(lambda: segments)
     image = QImage(view.viewport().size(), QImage.Format.Format_RGB32)
     painter = QPainter(image)
     view.render_rows(painter)  # draws the labels, the separator row and its note

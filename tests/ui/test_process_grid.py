@@ -311,3 +311,28 @@ def test_scrollbar_past_2_to_the_30_rows_with_separators(window, sparse_tib, qtb
     assert view.model.row_texts()[index - 1].note == "… gap"
     assert bar.value() == view.row_space().slider_for_top(view.top_row)
     view.viewport().grab()
+
+
+def test_a_tab_switch_keeps_the_process_rows_and_position(
+    process_window,
+    child: Child,  # noqa: F811
+    random_file,
+):
+    window, document = process_window
+    info = child.info
+    view = window.view
+    process_tab = window.tab_bar.currentIndex()
+    view.go_to(document.offset_of(info["second"] + 0x25))
+    top, cursor = view.top_row, view.cursor_offset
+    assert window.open_path(str(random_file)) is None
+    assert window.tab_bar.currentIndex() != process_tab
+    # The file's rows are plain again: no separator, offsets in the offset column.
+    assert view.separators_on_screen() == []
+    assert view.model.total_rows == -(-10_007 // 16)
+    window.tab_bar.setCurrentIndex(process_tab)
+    assert window.document is document
+    assert (view.top_row, view.cursor_offset) == (top, cursor)
+    index = view.row_of(document.offset_of(info["second"])) - view.top_row
+    rows = view.model.row_texts()
+    assert rows[index - 1].note is not None
+    assert int(view.offset_label(rows[index]), 16) == info["second"]
