@@ -51,6 +51,7 @@ from mmhex.ui.file_watch import FileWatcher
 from mmhex.ui.goto_dialog import GotoDialog
 from mmhex.ui.hex_view import HexView, fixed_font
 from mmhex.ui.settings import ViewOptions
+from mmhex.ui.status_bar import StatusBar
 from mmhex.ui.tabs import DocumentState, DocumentTabs, RestoreHook, SaveHook, TabStateHook
 from mmhex.ui.theme import apply_theme
 from mmhex.ui.widgets import MessageBar, MessageLevel, PanelDock, Placeholder
@@ -141,9 +142,11 @@ class MainWindow(QMainWindow):
         self.selection_label = QLabel(self)
         self.size_label = QLabel(self)
         self.mode_label = QLabel(self)
-        status = self.statusBar()
-        # All four are permanent widgets: a passing message (showMessage) takes the left part
-        # of the bar and never hides where the cursor is or what is selected.
+        status = StatusBar(self)
+        self.setStatusBar(status)
+        # All four are permanent widgets: a passing message (showMessage) goes to the bar's
+        # eliding message label left of them and never hides where the cursor is or what is
+        # selected.
         for label in (self.cursor_label, self.selection_label, self.size_label, self.mode_label):
             status.addPermanentWidget(label)
 
