@@ -243,7 +243,7 @@ class FindBar(QWidget):
         if busy:
             self.progress.setValue(0)
             self.rate_label.clear()
-            self.message.clear()
+            self.show_message("")
         self._update_buttons()
 
     def set_progress(self, done: int, total: int, rate: float) -> None:
@@ -254,6 +254,8 @@ class FindBar(QWidget):
         self.message_error = error and bool(text)
         self.message.setText(text)
         self.message.setStyleSheet("color: rgb(210, 50, 50);" if error else "")
+        # An empty line would cost the grid a row: the status line shows only with something.
+        self.message.setVisible(bool(text))
 
     # ----------------------------------------------------------------- per tab
     def inputs(self) -> FindInputs:
