@@ -34,6 +34,4 @@ def install_features(window: QMainWindow) -> None:
     layout.StructureDockFollower(window, structure)
     layout.preferred_widths(window)
     # Once the window has its first size (after show): heights are shares of it.
-    layout.after_first_show(
-        window, lambda: layout.arrange_right_column(window, search.inspector, residency)
-    )
+    layout.RightColumnKeeper(window, search.inspector, residency)

@@ -78,23 +78,28 @@ def full_residency_height(dock: QDockWidget, residency: Any) -> int:
     return content + _dock_chrome(dock, residency)
 
 
-def arrange_right_column(window: QMainWindow, inspector: Any, residency: Any) -> None:
-    """Every inspector row visible; the residency panel compact when the column is too short.
+def arrange_right_column(
+    window: QMainWindow, inspector: Any, residency: Any, *, choose_form: bool = True
+) -> None:
+    """Every inspector row visible; the rest of the column to the residency panel.
 
-    Runs once the window has its first size (heights are shares of it). The compact form is
-    only chosen for the user when their settings hold no choice of their own.
+    ``choose_form`` (the first arrangement): make the residency panel compact when the column
+    cannot hold the inspector's rows and the full panel, unless the user's settings hold a
+    choice of their own; the automatic choice is not written down, so a larger screen later
+    decides afresh.
     """
     docks = docks_by_title(window)
     top, bottom = docks.get(INSPECTOR), docks.get(RESIDENCY)
     if top is None or not top.isVisible() or getattr(inspector, "table", None) is None:
         return
-    wanted = inspector_height(top, inspector)
     if bottom is None or not bottom.isVisible() or residency is None:
         return
+    wanted = inspector_height(top, inspector)
     total = top.height() + bottom.height()
-    too_short = total < wanted + full_residency_height(bottom, residency)
-    if too_short and not residency.compact and not _compact_chosen_by_user():
+    choosing = choose_form and not residency.compact and not _compact_chosen_by_user()
+    if choosing and total < wanted + full_residency_height(bottom, residency):
         residency.set_compact(True)
+        _forget_compact_choice()
     height = min(wanted, max(1, total - _compact_floor(bottom, residency)))
     asked = height
     for _attempt in range(3):
@@ -104,6 +109,54 @@ def arrange_right_column(window: QMainWindow, inspector: Any, residency: Any) ->
         if -2 <= error <= 1:  # ``wanted`` has a pixel to spare
             break
         asked += error  # the sizes count a little more or less than the dock's own height
+
+
+class RightColumnKeeper(QObject):
+    """Arranges the right column after the first show, and again whenever the window's height
+    changes, until the user drags a dock separator (then the column is theirs).
+
+    Qt shares a height change between the docks in proportion to their sizes, so a window made
+    shorter (or a window manager trimming a first window) would take rows from the inspector
+    while the residency panel kept empty space; the inspector's rows come first.
+    """
+
+    def __init__(self, window: QMainWindow, inspector: Any, residency: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.inspector = inspector
+        self.residency = residency
+        self.arranged = False
+        self.user_arranged = False
+        self._pending = False
+        window.installEventFilter(self)
+        after_first_show(window, self._first)
+
+    def _first(self) -> None:
+        arrange_right_column(self.window, self.inspector, self.residency)
+        self.arranged = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window:
+            kind = event.type()
+            if kind == QEvent.Type.MouseButtonPress:
+                # Where no child widget is, the press is on a dock separator (a child's
+                # unhandled press also reaches the window, but over that child).
+                if self.window.childAt(event.position().toPoint()) is None:
+                    self.user_arranged = True
+            elif kind == QEvent.Type.Resize and self._follows(event):
+                self._pending = True
+                QTimer.singleShot(0, self._keep)  # once the docks have their new sizes
+        return False
+
+    def _follows(self, event: QEvent) -> bool:
+        """A height change to follow: arranged once, not by the user, none pending."""
+        taller_or_shorter = event.size().height() != event.oldSize().height()
+        return self.arranged and not self.user_arranged and not self._pending and taller_or_shorter
+
+    def _keep(self) -> None:
+        self._pending = False
+        if not self.user_arranged:
+            arrange_right_column(self.window, self.inspector, self.residency, choose_form=False)
 
 
 def _compact_floor(dock: QDockWidget, residency: Any) -> int:
@@ -117,6 +170,13 @@ def _compact_chosen_by_user() -> bool:
     from mmhex.ui.settings import open_settings
 
     return open_settings().contains(COMPACT_KEY)
+
+
+def _forget_compact_choice() -> None:
+    """The panel saved the form chosen for the screen as if the user had chosen it."""
+    from mmhex.ui.settings import open_settings
+
+    open_settings().remove(COMPACT_KEY)
 
 
 class StructureDockFollower(QObject):

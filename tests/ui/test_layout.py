@@ -82,6 +82,8 @@ def test_first_start_at_1366x768_shows_every_inspector_row(qtbot, tmp_path) -> N
         assert residency.compact
         content = residency.scroll.widget().minimumSizeHint().height()
         assert docks["Residency"].height() >= content, "the compact panel is not starved"
+        # Chosen for this screen, not by the user: a larger screen decides afresh.
+        assert not settings.open_settings().contains("residency/compact")
     finally:
         _close(window)
 
@@ -149,5 +151,46 @@ def test_a_narrower_window_keeps_the_grid_and_its_text_pane(qtbot, tmp_path) -> 
         text_end = geometry.text_x + geometry.bytes_per_row * geometry.char_width
         assert view.viewport().width() >= text_end
         assert view.page_rows >= 4
+    finally:
+        _close(window)
+
+
+def test_a_shorter_window_takes_height_from_the_residency_panel_first(qtbot, tmp_path) -> None:
+    window = _first_start(qtbot, (1366, 768), _elf(tmp_path))
+    try:
+        residency = _docks(window)["Residency"]
+        for height in (700, 900, 720):
+            window.resize(1366, height)
+            qtbot.wait(50)
+            _assert_every_inspector_row_shows(window)
+            content = residency.widget().scroll.widget().minimumSizeHint().height()
+            assert residency.height() >= content
+    finally:
+        _close(window)
+
+
+def test_after_the_user_drags_a_separator_the_column_is_theirs(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from mmhex.ui.layout import RightColumnKeeper
+
+    window = _first_start(qtbot, (1366, 768), _elf(tmp_path))
+    try:
+        keeper = window.findChild(RightColumnKeeper)
+        label = window.cursor_label  # a press on a child that ignores it reaches the window
+        QTest.mousePress(label, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+        assert not keeper.user_arranged
+        top, bottom = _docks(window)["Data inspector"], _docks(window)["Residency"]
+        x = top.geometry().center().x()
+        gap = [
+            y
+            for y in range(top.geometry().bottom(), bottom.geometry().top())
+            if window.childAt(QPoint(x, y)) is None
+        ]
+        assert gap, "a separator between the inspector's place and the residency dock"
+        QTest.mousePress(window, Qt.MouseButton.LeftButton, pos=QPoint(x, gap[0]))
+        QTest.mouseRelease(window, Qt.MouseButton.LeftButton, pos=QPoint(x, gap[0]))
+        assert keeper.user_arranged
     finally:
         _close(window)
