@@ -24,13 +24,19 @@ from PySide6.QtWidgets import (
 
 
 class ElidedLabel(QLabel):
-    """A one-line label that shows as much of its text as fits, then “…”; the tooltip has it all."""
+    """A one-line label that shows as much of its text as fits, then “…”; the tooltip has it all.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    ``shrink_first``: it asks for no width at all and takes what the others leave (the message
+    place); otherwise it asks for its text's width but may shrink to a few characters, so a long
+    text never holds the window wider than 640 pixels.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, shrink_first: bool = True) -> None:
         super().__init__(parent)
         self._full = ""
-        # Ignored: it takes what the permanent widgets leave and may shrink to nothing.
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._shrink_first = shrink_first
+        horizontal = QSizePolicy.Policy.Ignored if shrink_first else QSizePolicy.Policy.Preferred
+        self.setSizePolicy(horizontal, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(0)
         self.setTextFormat(Qt.TextFormat.PlainText)
 
@@ -47,8 +53,15 @@ class ElidedLabel(QLabel):
     def elided(self) -> bool:
         return super().text() != self._full
 
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right()
+        return QSize(min(width, self.maximumWidth()), hint.height())
+
     def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
+        least = 0 if self._shrink_first else self.fontMetrics().horizontalAdvance("abcd…")
+        return QSize(least, super().minimumSizeHint().height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -68,3 +68,30 @@ def test_the_message_gives_way_in_a_narrow_window(window, random_file, qtbot):
     assert _fully_shown(window.cursor_label, bar)
     assert _fully_shown(window.selection_label, bar)
     assert bar.message_label.width() < bar.message_label.fontMetrics().horizontalAdvance(LONG)
+
+
+def test_a_long_file_type_never_holds_the_window_wide(window, tmp_path, qtbot):
+    import os
+    import shutil
+    import sys
+
+    install_features(window)
+    program = tmp_path / "program"  # libmagic's line for an ELF program is long
+    shutil.copyfile(os.path.realpath(sys.executable), program)
+    assert window.open_path(str(program), readonly=True) is None
+    window.view.select(0x10, 0x20)
+    structure = window.action_targets["structure"]
+    full = structure.type_label.full_text
+    assert full.startswith("ELF 64-bit")
+    window.resize(640, 480)
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == (640, 480)
+    bar = window.statusBar()
+    for label in (window.cursor_label, window.selection_label):
+        assert _fully_shown(label, bar), label.text()
+    assert structure.type_label.elided and structure.type_label.text().endswith("…")
+    assert structure.type_label.toolTip().startswith("File type: ELF 64-bit")
+    window.resize(1366, 768)
+    qtbot.wait(50)
+    assert structure.type_label.width() >= min(360, structure.type_label.sizeHint().width())
+    window.findChild(ResidencyPanel).shutdown()
