@@ -194,3 +194,18 @@ def test_after_the_user_drags_a_separator_the_column_is_theirs(qtbot, tmp_path) 
         assert keeper.user_arranged
     finally:
         _close(window)
+
+
+def test_a_first_window_fills_a_laptop_screen(qtbot) -> None:
+    from mmhex.ui.main_window import SMALL_SCREEN_HEIGHT, TITLE_BAR_ALLOWANCE, MainWindow
+
+    window = MainWindow()  # no saved geometry: a first start
+    qtbot.addWidget(window)
+    install_features(window)
+    available = window.screen().availableGeometry()
+    if available.height() >= SMALL_SCREEN_HEIGHT:
+        pytest.skip("this screen is not a laptop's")
+    assert window.width() == available.width()
+    assert window.height() == available.height() - TITLE_BAR_ALLOWANCE
+    assert window.pos() == available.topLeft()
+    window.findChild(ResidencyPanel).shutdown()
