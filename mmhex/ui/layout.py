@@ -72,10 +72,16 @@ def _dock_chrome(dock: QDockWidget, panel: QWidget) -> int:
     return chrome if chrome > 0 else dock.fontMetrics().height() + 8
 
 
+def _residency_content(residency: Any) -> int:
+    """The height the residency panel's content needs in its present form (full or compact)."""
+    scroll = getattr(residency, "scroll", None)  # the panel scrolls its own content
+    content = scroll.widget() if scroll is not None and scroll.widget() else residency
+    return content.minimumSizeHint().height()
+
+
 def full_residency_height(dock: QDockWidget, residency: Any) -> int:
     """The residency dock's height with the full panel shown without scrolling."""
-    content = residency.scroll.widget().minimumSizeHint().height()
-    return content + _dock_chrome(dock, residency)
+    return _residency_content(residency) + _dock_chrome(dock, residency)
 
 
 def arrange_right_column(
@@ -162,7 +168,7 @@ class RightColumnKeeper(QObject):
 def _compact_floor(dock: QDockWidget, residency: Any) -> int:
     """The least height the residency dock keeps under the inspector (its compact content)."""
     if residency.compact:
-        return residency.scroll.widget().minimumSizeHint().height() + _dock_chrome(dock, residency)
+        return _residency_content(residency) + _dock_chrome(dock, residency)
     return dock.fontMetrics().height() * 4
 
 
