@@ -31,6 +31,7 @@ def install_features(window: QMainWindow) -> None:
     process_feature.install(window)
     overview_bar.install(window)  # the overview column beside the grid, Storage dock
     layout.tabify(window, layout.TABBED_TOGETHER)
+    layout.tabify(window, layout.TABBED_BELOW)
     layout.StructureDockFollower(window, structure)
     layout.preferred_widths(window)
     # Once the window has its first size (after show): heights are shares of it.

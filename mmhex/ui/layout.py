@@ -9,7 +9,8 @@ grid and put a format's field tree under it):
   user already chose a form;
 - the Structure dock sits under the grid and is shown only while the file in front has a format
   (detected or chosen), as 010 Editor shows its template results, until the user shows or
-  hides it by hand, after which it stays as the user left it.
+  hides it by hand, after which it stays as the user left it; the search results list is a
+  tab beside it there.
 
 It never draws a panel and never sets a panel's minimum size; it only places and sizes docks.
 """
@@ -27,6 +28,9 @@ STRUCTURE = "Structure"
 # Docks that share one place as tabs, the first one in front: the byte-level tools a user
 # switches between; the residency panel keeps a place of its own beside them.
 TABBED_TOGETHER = (INSPECTOR, "Bookmarks", "Selection checksums")
+# Under the grid, as 010 Editor keeps its find results and template results as tabs of one
+# panel: each gets the grid's whole width (side by side the results list was 200 px wide).
+TABBED_BELOW = (STRUCTURE, "Search results")
 COMPACT_KEY = "residency/compact"  # the residency panel's own setting (residency_panel.install)
 
 

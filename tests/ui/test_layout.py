@@ -209,3 +209,21 @@ def test_a_first_window_fills_a_laptop_screen(qtbot) -> None:
     assert window.height() == available.height() - TITLE_BAR_ALLOWANCE
     assert window.pos() == available.topLeft()
     window.findChild(ResidencyPanel).shutdown()
+
+
+def test_search_results_share_the_structure_docks_place_under_the_grid(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import Qt
+
+    window = _first_start(qtbot, (1366, 768), _elf(tmp_path))
+    try:
+        docks = _docks(window)
+        structure, results = docks["Structure"], docks["Search results"]
+        assert window.dockWidgetArea(results) == Qt.DockWidgetArea.BottomDockWidgetArea
+        assert structure.isVisible() and results.isHidden()  # nothing searched yet
+        results.show()
+        results.raise_()
+        qtbot.wait(50)
+        assert results in window.tabifiedDockWidgets(structure)
+        assert results.width() == structure.width() >= window.view.width() - 40
+    finally:
+        _close(window)
