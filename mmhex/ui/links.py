@@ -82,27 +82,36 @@ class FeatureLinks(QObject):
 
     # ----------------------------------------------------------------- per tab
     def save_search(self, _document: Any) -> dict[str, Any]:
-        """The find state a tab takes with it: results, last match and the bar's last message."""
+        """The find state a tab takes with it: the bar's fields, results, last match and the
+        bar's last message.
+
+        A tab opened later starts with the fields as they are (the last pattern and options,
+        as HxD's and Okteta's find keep the last search across files, so F3 goes on at once)
+        but with no results and no message: those were about another file.
+        """
         model = self.search.results.model
         return {
+            "inputs": self.search.bar.inputs(),
             "matches": model.matches(),
             "description": model.description,
             "truncated": model.truncated,
             "summary": self.search.results.summary.text(),
             "last_match": self.search.controller.last_match,
             "message": self.search.bar.message.text(),
+            "message_error": self.search.bar.message_error,
         }
 
     def restore_search(self, document: Any, state: dict[str, Any]) -> None:
         model = self.search.results.model
+        # The fields first: while the list is still empty, the change marks nothing stale.
+        self.search.bar.set_inputs(state["inputs"])
         if state["matches"] or state["description"]:
             model.begin(document.read, state["description"])
             model.add_batch(state["matches"])
             model.finish(truncated=state["truncated"])
             self.search.results.summary.setText(state["summary"])
         self.search.controller.last_match = state["last_match"]
-        if state["message"]:
-            self.search.bar.show_message(state["message"])
+        self.search.bar.show_message(state["message"], error=state["message_error"])
         self.window.view.viewport().update()
 
     # ----------------------------------------------------------------- bookmarks

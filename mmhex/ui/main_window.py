@@ -51,12 +51,20 @@ from mmhex.ui.file_watch import FileWatcher
 from mmhex.ui.goto_dialog import GotoDialog
 from mmhex.ui.hex_view import HexView, fixed_font
 from mmhex.ui.settings import ViewOptions
+from mmhex.ui.status_bar import StatusBar
 from mmhex.ui.tabs import DocumentState, DocumentTabs, RestoreHook, SaveHook, TabStateHook
 from mmhex.ui.theme import apply_theme
 from mmhex.ui.widgets import MessageBar, MessageLevel, PanelDock, Placeholder
 
 EditModeHandler = Callable[["MainWindow"], bool]
 CloseGuard = Callable[[], bool]  # False keeps the document open (the user chose Cancel)
+
+
+# Screens with less available height than this are laptops (1366×768, 1280×800, 1600×900):
+# the first window fills them; larger ones get a window of their own size.
+SMALL_SCREEN_HEIGHT = 900
+# Room left for a window manager's title bar under a first window that fills a laptop screen.
+TITLE_BAR_ALLOWANCE = 32
 
 
 def human_size(size: int) -> str:
@@ -134,9 +142,11 @@ class MainWindow(QMainWindow):
         self.selection_label = QLabel(self)
         self.size_label = QLabel(self)
         self.mode_label = QLabel(self)
-        status = self.statusBar()
-        # All four are permanent widgets: a passing message (showMessage) takes the left part
-        # of the bar and never hides where the cursor is or what is selected.
+        status = StatusBar(self)
+        self.setStatusBar(status)
+        # All four are permanent widgets: a passing message (showMessage) goes to the bar's
+        # eliding message label left of them and never hides where the cursor is or what is
+        # selected.
         for label in (self.cursor_label, self.selection_label, self.size_label, self.mode_label):
             status.addPermanentWidget(label)
 
@@ -148,6 +158,9 @@ class MainWindow(QMainWindow):
         self._geometry_restored = bool(geometry) and self.restoreGeometry(geometry)
         if not self._geometry_restored:
             self.resize(self._content_width(), self._first_height())
+            screen = self.screen()
+            if screen is not None and self._small_screen():
+                self.move(screen.availableGeometry().topLeft())
         self._show_document_state()
         self._focus_window: QWindow | None = None
         app = QGuiApplication.instance()
@@ -173,12 +186,32 @@ class MainWindow(QMainWindow):
             self.resize(max(self.width(), self._content_width()), self.height())
         return dock
 
+    def _small_screen(self) -> bool:
+        """A laptop screen (1366×768 and the like): the first window takes all of it."""
+        screen = self.screen()
+        return screen is not None and screen.availableGeometry().height() < SMALL_SCREEN_HEIGHT
+
     def _first_height(self) -> int:
-        """A first window tall enough for the side panels: most of the screen, at most 1000."""
+        """A first window tall enough for the grid and every inspector row beside it.
+
+        On a laptop screen every row counts: the whole height but the window manager's title
+        bar, as a maximized window has. Larger screens: 90% of the height, at most 1000.
+        """
         screen = self.screen()
         if screen is None:
             return 640
-        return max(480, min(1000, int(screen.availableGeometry().height() * 0.85)))
+        available = screen.availableGeometry().height()
+        if self._small_screen():
+            return max(480, available - TITLE_BAR_ALLOWANCE)
+        return max(480, min(1000, int(available * 0.9)))
+
+    def _within_screen(self, width: int) -> int:
+        """``width`` bounded by the screen; on a laptop screen, the screen's whole width."""
+        screen = self.screen()
+        if screen is None:
+            return width
+        available = screen.availableGeometry().width()
+        return available if self._small_screen() else min(width, available)
 
     def _content_width(self) -> int:
         """The grid's full width plus the side docks shown beside it, within the screen."""
@@ -189,9 +222,7 @@ class MainWindow(QMainWindow):
             if area in widest and not dock.isHidden() and not dock.isFloating():
                 widest[area] = max(widest[area], dock.sizeHint().width() + 8)
         docks = sum(widest.values())
-        width = self.view.sizeHint().width() + 40 + docks
-        screen = self.screen()
-        return min(width, screen.availableGeometry().width()) if screen else width
+        return self._within_screen(self.view.sizeHint().width() + 40 + docks)
 
     @property
     def action_targets(self) -> dict[str, object]:
@@ -430,9 +461,7 @@ class MainWindow(QMainWindow):
         )
         metrics = self.statusBar().fontMetrics()
         status = sum(metrics.horizontalAdvance(text) + 24 for text in longest)
-        width = max(self._content_width(), status)
-        screen = self.screen()
-        return min(width, screen.availableGeometry().width()) if screen else width
+        return self._within_screen(max(self._content_width(), status))
 
     def close_document(self) -> None:
         """File ▸ Close (Ctrl+W): the current tab."""

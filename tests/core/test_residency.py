@@ -9,7 +9,6 @@ import os
 import random
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from mmhex.core import _libc, residency
 from mmhex.core.document import Document
 from mmhex.core.errors import describe_error
 from mmhex.core.mapping import OpenMode
+from mmhex.core.progress import Progress
 from mmhex.core.residency import (
     BucketLayout,
     DocumentResidency,
@@ -245,21 +245,114 @@ def test_touch_then_evict(partly_resident: Path) -> None:
         assert gone.after.resident == 0 == fincore_pages(partly_resident)
 
 
-def test_read_ahead_makes_pages_resident_soon(partly_resident: Path) -> None:
-    evict(partly_resident)
-    with ResidencyProbe.open(str(partly_resident)) as probe:
-        result = probe.read_ahead(0, 64 * PAGE)
-        # The reads finish whenever the device gets to them: under load that took over 5 s.
-        # Wait for as long as they make progress; only 30 s without a single new page fails.
-        resident, last_progress = 0, time.monotonic()
-        while resident != 64 and time.monotonic() - last_progress < 30:
-            time.sleep(0.01)
-            now = probe.counts(0, 64 * PAGE).resident
-            if now != resident:
-                resident, last_progress = now, time.monotonic()
-        assert probe.counts(0, 64 * PAGE).resident == 64
+def _sparse_with_data(path: Path, runs: list[tuple[int, int]], size: int) -> None:
+    """A file of ``size`` bytes whose data is only the page ``runs`` [first, end); holes else."""
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+        for first, last in runs:
+            handle.seek(first * PAGE)
+            handle.write(random.Random(first).randbytes((last - first) * PAGE))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _data_ranges(fd: int, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) less its holes, by lseek(SEEK_DATA/SEEK_HOLE) (the reference)."""
+    ranges, position = [], start
+    while position < end:
+        try:
+            data = os.lseek(fd, position, os.SEEK_DATA)
+        except OSError:
+            break
+        if data >= end:
+            break
+        hole = min(end, os.lseek(fd, data, os.SEEK_HOLE))
+        ranges.append((data, hole))
+        position = hole
+    return ranges
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [(lo, hi) for lo, hi in merged]
+
+
+def test_read_ahead_advises_every_data_chunk_of_the_range(
+    disk_dir: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What our code controls, with no waiting on the device: which advice, over which bytes.
+
+    The kernel reads at most its read-ahead size per advice (read_ahead_kb) and drops the rest,
+    so the range must arrive in chunks no larger than READ_AHEAD_CHUNK, and holes (nothing to
+    read) are left out.
+    """
+    path = disk_dir / "sparse-ahead.bin"
+    chunk_pages = residency.READ_AHEAD_CHUNK // PAGE
+    runs = [(0, 3 * chunk_pages + 5), (6 * chunk_pages, 9 * chunk_pages + 1)]
+    _sparse_with_data(path, runs, 10 * chunk_pages * PAGE + 77)
+    real = os.posix_fadvise
+    calls: list[tuple[int, int, int, int]] = []
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((fd, offset, length, advice))
+        real(fd, offset, length, advice)
+
+    with ResidencyProbe.open(str(path)) as probe:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for start, end in ((5 * PAGE + 100, 9 * chunk_pages * PAGE + 7), (0, None)):
+                calls.clear()
+                lo, hi = probe.clip(start, end)
+                progress = Progress(hi - lo)
+                monkeypatch.setattr(os, "posix_fadvise", spy)
+                try:
+                    probe.read_ahead(start, end, progress=progress)
+                finally:
+                    monkeypatch.setattr(os, "posix_fadvise", real)
+                expected = _data_ranges(fd, lo, hi)
+                assert len(expected) == 2, "the file system kept the hole"
+                assert {(call[0], call[3]) for call in calls} == {
+                    (probe.fd, os.POSIX_FADV_WILLNEED)
+                }
+                spans = [(offset, offset + length) for _fd, offset, length, _a in calls]
+                assert all(0 < hi_ - lo_ <= residency.READ_AHEAD_CHUNK for lo_, hi_ in spans)
+                assert spans == sorted(spans) and _merged(spans) == expected
+                assert sum(hi_ - lo_ for lo_, hi_ in spans) == sum(b - a for a, b in expected)
+                assert progress.done == hi - lo
+        finally:
+            os.close(fd)
+
+
+def test_read_ahead_puts_the_whole_range_in_the_cache_before_returning(
+    disk_dir: Path,  # noqa: F811
+) -> None:
+    """Each advice inserts its pages into the cache before the call returns (the reads then
+    complete in the background): cachestat counts them at once, with no wait. 16 MiB is more
+    than one advice brings in on a usual device (read_ahead_kb 128 KiB to 8 MiB)."""
+    path = disk_dir / "ahead.bin"
+    pages = 4096
+    write_random_file(path, pages * PAGE)
+    evict(path)
+    with ResidencyProbe.open(str(path)) as probe:
+        if probe.method != residency.METHOD_CACHESTAT:
+            pytest.skip("mincore counts a page only once its read has completed")
+        assert probe.counts().resident == 0
+        result = probe.read_ahead(0, None)
         assert result.before.resident == 0
-    assert fincore_pages(partly_resident) >= 64
+        assert result.after.resident == pages
+        # The raw syscall on a descriptor of our own (fincore, through mincore, would count
+        # only the pages whose reads have completed: that is the device's timing, not ours).
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert _libc.cachestat(fd, 0, pages * PAGE)[0] == pages
+        finally:
+            os.close(fd)
 
 
 def _locked_kib() -> int:

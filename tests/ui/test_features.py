@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
@@ -62,14 +64,20 @@ def test_no_two_actions_share_a_shortcut(window):
     window.findChild(ResidencyPanel).shutdown()
 
 
-def test_the_grid_keeps_most_of_the_height_beside_the_structure_dock(window, random_file, qtbot):
+def test_the_grid_keeps_most_of_the_height_beside_the_structure_dock(window, tmp_path, qtbot):
+    import shutil
+    import sys
+
     from PySide6.QtCore import Qt
 
     install_features(window)
-    window.resize(1040, 650)  # the first window on a 1366×768 screen
+    window.resize(1040, 650)  # a 1366×768 screen with a tall panel and title bar
     window.show()
     qtbot.waitExposed(window)
-    assert window.open_path(str(random_file)) is None
+    # A file with a format: the Structure dock shows only then (mmhex.ui.layout).
+    program = tmp_path / "program"
+    shutil.copyfile(os.path.realpath(sys.executable), program)
+    assert window.open_path(str(program), readonly=True) is None
     bottom = [
         dock
         for dock in window.findChildren(QDockWidget)

@@ -146,6 +146,20 @@ def test_busy_shows_progress_and_rate(bar):
     assert format_rate(820 * 1024**2) == "820 MiB/s" and format_rate(12) == "12 B/s"
 
 
+def test_an_empty_status_line_takes_no_height(bar, qtbot):
+    bar.pattern_edit.setText("abc")
+    assert bar.message.isHidden() and bar.progress.isHidden()
+    tall = bar.sizeHint().height()
+    bar.show_message("Not found.")
+    assert not bar.message.isHidden()
+    assert bar.sizeHint().height() > tall
+    bar.set_busy(True)
+    assert bar.message.isHidden() and not bar.progress.isHidden()
+    bar.set_busy(False)
+    qtbot.wait(10)  # the layout recounts its rows on its next event
+    assert bar.sizeHint().height() == tall
+
+
 # ===================================================================== jobs
 def test_job_streams_batches_and_progress(qtbot, pool):
     def work(progress: Progress, emit):

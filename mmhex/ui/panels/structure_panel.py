@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from mmhex.core.progress import Cancelled
 from mmhex.ui.actions import ActionSpec
+from mmhex.ui.status_bar import ElidedLabel
 from mmhex.ui.workers import BackgroundTask
 
 MENU = "&View/&Structure"
@@ -314,7 +315,8 @@ class StructureFeature(QObject):
         self.dock = window.add_dock(
             self.panel, "Structure", Qt.DockWidgetArea.BottomDockWidgetArea, True
         )
-        self.type_label = QLabel("")
+        # Elides to its place: a long libmagic line never holds the window wide.
+        self.type_label = ElidedLabel(shrink_first=False)
         self.type_label.setToolTip("File type (libmagic, as `file` prints it)")
         self.type_label.setMaximumWidth(360)
         window.statusBar().addPermanentWidget(self.type_label)
@@ -381,7 +383,7 @@ class StructureFeature(QObject):
         if not same:
             self._show(None)
         if document is None:
-            self.type_label.setText("")
+            self.type_label.set_full_text("")
             self.panel.format_label.setText("No file")
             self.panel.show_message("")
             return
@@ -398,7 +400,7 @@ class StructureFeature(QObject):
             known=set(self.registry.names()),
         )
         self.detected = found.format
-        self.type_label.setText(_elide(found.description, 60))
+        self.type_label.set_full_text(_elide(found.description, 60))
         self.type_label.setToolTip(f"File type: {found.description}")
 
     def _document_changed(self, change: Any) -> None:

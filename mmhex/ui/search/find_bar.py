@@ -54,6 +54,19 @@ class FindRequest:
     in_selection: bool = False
 
 
+@dataclass(frozen=True)
+class FindInputs:
+    """What the bar's fields hold: kept per tab, so each file shows its own search."""
+
+    mode: int = 1  # index into _MODES: Text
+    pattern: str = ""
+    encoding: int = 0
+    match_case: bool = True
+    in_selection: bool = False
+    wrap: bool = True
+    replacement: str = ""
+
+
 class FindBar(QWidget):
     """Ctrl+F shows it for finding, Ctrl+R with the replace row; Escape hides it."""
 
@@ -147,6 +160,7 @@ class FindBar(QWidget):
         )
 
         self._compiled: CompiledPattern | None = None
+        self.message_error = False  # the message line says what went wrong (shown in red)
         self._editable = False
         self._has_selection = False
         self._busy = False
@@ -229,7 +243,7 @@ class FindBar(QWidget):
         if busy:
             self.progress.setValue(0)
             self.rate_label.clear()
-            self.message.clear()
+            self.show_message("")
         self._update_buttons()
 
     def set_progress(self, done: int, total: int, rate: float) -> None:
@@ -237,8 +251,35 @@ class FindBar(QWidget):
         self.rate_label.setText(format_progress(done, total, rate))
 
     def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message_error = error and bool(text)
         self.message.setText(text)
         self.message.setStyleSheet("color: rgb(210, 50, 50);" if error else "")
+        # An empty line would cost the grid a row: the status line shows only with something.
+        self.message.setVisible(bool(text))
+
+    # ----------------------------------------------------------------- per tab
+    def inputs(self) -> FindInputs:
+        """The fields as they are now (a tab takes them along when another comes forward)."""
+        return FindInputs(
+            mode=self.mode.currentIndex(),
+            pattern=self.pattern_edit.text(),
+            encoding=self.encoding.currentIndex(),
+            match_case=self.match_case.isChecked(),
+            in_selection=bool(self.scope.currentData()),
+            wrap=self.wrap.isChecked(),
+            replacement=self.replace_edit.text(),
+        )
+
+    def set_inputs(self, inputs: FindInputs) -> None:
+        """Fill the fields from a tab's saved inputs (the pattern is checked again)."""
+        self.mode.setCurrentIndex(inputs.mode)
+        self.encoding.setCurrentIndex(inputs.encoding)
+        self.match_case.setChecked(inputs.match_case)
+        self.pattern_edit.setText(inputs.pattern)
+        self.replace_edit.setText(inputs.replacement)
+        self.wrap.setChecked(inputs.wrap)
+        self.scope.setCurrentIndex(1 if inputs.in_selection and self._has_selection else 0)
+        self._inputs_changed()
 
     # ----------------------------------------------------------------- requests
     def current_request(self, *, backward: bool = False) -> FindRequest | None:
