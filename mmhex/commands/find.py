@@ -8,12 +8,15 @@ times in ``AAAA``); a regular expression reports non-overlapping leftmost matche
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 import sys
 
+from mmhex.commands._fast_args import FastSpec, Option, choice
 from mmhex.core.errors import describe_error
+
+TYPE_CHECKING = False  # argparse is imported only for --help, mistakes and unusual lists
+if TYPE_CHECKING:
+    import argparse
 
 HELP = (
     "Print the decimal offset of every match of PATTERN in FILE, one per line (unsaved edits do "
@@ -36,6 +39,31 @@ LIMITS = (
     "file, a pattern that can match the empty string is refused, and the regex may spend at "
     "most --regex-time-limit seconds on one 16 MiB piece (patterns like (a+)+$ can backtrack "
     "forever: the search stops with a message naming the limit, exit status 2)."
+)
+
+
+# The everyday `mmhex find [--text|--hex|--regex] [-i] [--count] [--encoding E] FILE PATTERN`
+# without argparse (see _fast_args).
+FAST_ARGS = FastSpec(
+    ("file", "pattern"),
+    2,
+    {
+        "--text": Option("mode", const="text", group="mode"),
+        "--hex": Option("mode", const="hex", group="mode"),
+        "--regex": Option("mode", const="regex", group="mode"),
+        "--encoding": Option("encoding", choice(*_ENCODINGS)),
+        "-i": Option("ignore_case"),
+        "--ignore-case": Option("ignore_case"),
+        "--count": Option("count"),
+    },
+    {
+        "mode": "text",
+        "encoding": None,
+        "ignore_case": False,
+        "count": False,
+        "max_match": None,
+        "regex_time_limit": None,
+    },
 )
 
 
@@ -93,6 +121,8 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value <= 0:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of bytes")
     return value
 
@@ -103,6 +133,8 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:  # also refuses nan
+        import argparse
+
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
     return value
 
@@ -115,6 +147,10 @@ def _options(args: argparse.Namespace):  # -> SearchOptions
         changes["max_regex_match"] = args.max_match
     if args.regex_time_limit is not None:
         changes["regex_time_limit"] = args.regex_time_limit
+    if not changes:
+        return DEFAULT_OPTIONS
+    import dataclasses
+
     return dataclasses.replace(DEFAULT_OPTIONS, **changes)
 
 
