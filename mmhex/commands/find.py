@@ -200,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
     watch = pattern.may_exceed
     try:
         if args.count and not watch:
-            found = count_matches(mapped, pattern, options=options)
+            # Two processes where two cores are ours (see search._Scan._count_forked).
+            workers = min(2, len(os.sched_getaffinity(0)))
+            found = count_matches(mapped, pattern, options=options, workers=workers)
             out.write(f"{found}\n")
         else:
             for batch in iter_match_batches(mapped, pattern, options=options):

@@ -27,7 +27,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -75,6 +75,8 @@ _MIN_FACTOR = 3
 # _bounded_prefix): without start-of-match reports, this is what keeps `re` near the starts.
 _MAX_PREFIX = 255
 DEFAULT_FIND_ALL_LIMIT = 100_000
+# Below this many bytes to read, a second counting process costs more than it saves.
+_FORK_MIN_BYTES = 64 * 1024 * 1024
 
 
 def accelerators() -> dict[str, bool]:
@@ -1380,13 +1382,20 @@ class _Scan:
         return None
 
     # ------------------------------------------------------------- counting
-    def count(self, lo: int, hi: int) -> int:
+    def count(self, lo: int, hi: int, workers: int = 1) -> int:
         lo, hi = max(lo, self.data_lo), min(hi, self.data_hi)
         engine = self.engine
         if not isinstance(engine, _FixedEngine):
             return sum(len(batch) for batch in self.forward(lo, hi))
+        if workers > 1 and self.progress is None:
+            return self._count_forked(list(self._segments(lo, hi)))
+        return self._count_pieces(self._segments(lo, hi))
+
+    def _count_pieces(self, segments: Iterable[_Segment]) -> int:
+        engine = self.engine
+        assert isinstance(engine, _FixedEngine)
         total = 0
-        for seg in self._segments(lo, hi):
+        for seg in segments:
             if seg.kind is SpanKind.EVERY:
                 total += seg.hi - seg.lo
             elif seg.kind is SpanKind.READ:
@@ -1394,6 +1403,60 @@ class _Scan:
                     total += engine.count(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
             self._advance(seg.hi - seg.lo)
         return total
+
+    def _count_forked(self, segments: list[_Segment]) -> int:
+        """Count the second half of the pieces in a forked child while this process counts the
+        first: StringZilla holds the GIL, so threads would take turns, and one core counts a
+        cached 2 GiB in about 90 ms where ripgrep takes 60. The child is a plain copy of this
+        process, with its own read leases (its own SafeReader) and the fault guard it inherits;
+        if it fails in any way, this process counts its half again, so errors (a truncated file)
+        are reported here, as without the child.
+        """
+        reading = sum(seg.hi - seg.lo for seg in segments if seg.kind is SpanKind.READ)
+        if reading < _FORK_MIN_BYTES:
+            return self._count_pieces(segments)
+        half, done = len(segments), 0
+        for index, seg in enumerate(segments):
+            if seg.kind is SpanKind.READ:
+                done += seg.hi - seg.lo
+            if 2 * done >= reading:
+                half = index + 1
+                break
+        first, second = segments[:half], segments[half:]
+        read_end, write_end = os.pipe()
+        try:
+            with fork_guard(self.source):
+                pid = os.fork()
+        except OSError:  # EAGAIN, ENOMEM: count it all here
+            os.close(read_end)
+            os.close(write_end)
+            return self._count_pieces(segments)
+        if pid == 0:  # the child: count, answer, and leave without running any cleanup
+            status = 1
+            try:
+                os.close(read_end)
+                self.reader = SafeReader(self.mapped, use_lease=self.options.use_lease)
+                os.write(write_end, str(self._count_pieces(second)).encode())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        reaped = False
+        try:
+            total = self._count_pieces(first)
+            answer = b""
+            while chunk := os.read(read_end, 64):
+                answer += chunk
+            _pid, status = os.waitpid(pid, 0)
+            reaped = True
+            if status == 0 and answer:
+                return total + int(answer)
+            return total + self._count_pieces(second)
+        finally:
+            os.close(read_end)
+            if not reaped:  # an error or Ctrl+C here: the child's answer is not wanted
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
 
 
 class _Deadline:
@@ -1596,11 +1659,16 @@ def count_matches(
     scope: tuple[int, int] | None = None,
     progress: Progress | None = None,
     options: SearchOptions = DEFAULT_OPTIONS,
+    workers: int = 1,
 ) -> int:
-    """How many matches ``iter_matches`` would yield, without building them (fast for literals)."""
+    """How many matches ``iter_matches`` would yield, without building them (fast for literals).
+
+    ``workers=2`` counts fixed-length patterns of a large range in two processes (a fork; for
+    single-threaded callers like the command line, without progress reports).
+    """
     scan = _Scan(source, pattern, scope, progress, options)
     try:
-        return scan.count(scan.data_lo, scan.data_hi)
+        return scan.count(scan.data_lo, scan.data_hi, workers)
     finally:
         scan.close()
 
