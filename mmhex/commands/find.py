@@ -147,11 +147,9 @@ def _options(args: argparse.Namespace):  # -> SearchOptions
         changes["max_regex_match"] = args.max_match
     if args.regex_time_limit is not None:
         changes["regex_time_limit"] = args.regex_time_limit
-    if not changes:
-        return DEFAULT_OPTIONS
-    import dataclasses
+    from mmhex.core.record import replace
 
-    return dataclasses.replace(DEFAULT_OPTIONS, **changes)
+    return replace(DEFAULT_OPTIONS, **changes)
 
 
 def _pattern(args: argparse.Namespace):  # -> SearchPattern

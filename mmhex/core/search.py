@@ -27,16 +27,20 @@ import re
 import signal
 import threading
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 
 from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
+from mmhex.core.record import factory, record  # not dataclasses: `mmhex find`'s start-up
 from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, SpanKind, matches_zeros, start_spans
+
+TYPE_CHECKING = False  # typing costs `mmhex find` 1.5 ms at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # SIMD substring search; optional so that a missing wheel only costs speed
     import stringzilla as _sz
@@ -136,21 +140,22 @@ _ENCODING_LABELS = {
 }
 
 
-class Match(NamedTuple):
-    start: int
-    end: int
+class Match(namedtuple("Match", ("start", "end"))):  # not typing.NamedTuple: 1.5 ms
+    """A match ``[start, end)`` (ints)."""
+
+    __slots__ = ()
 
     @property
     def length(self) -> int:
         return self.end - self.start
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SearchOptions:
     """Knobs for tests and benchmarks; the defaults are what users get."""
 
     # StringZilla/Hyperscan when installed (MMHEX_PURE_PYTHON_SEARCH=1 turns them off)
-    accelerated: bool = field(default_factory=accelerated_by_default)
+    accelerated: bool = factory(accelerated_by_default)
     use_lease: bool = True  # scan mapped memory in place under a read lease (else copy)
     chunk_size: int = DEFAULT_CHUNK
     max_regex_match: int = DEFAULT_MAX_REGEX_MATCH
@@ -270,7 +275,7 @@ def _units_regex(units: Sequence[tuple[bytes, ...]]) -> bytes:
 
 
 # ===================================================================== compiled patterns
-@dataclass(frozen=True)
+@record(frozen=True)
 class SearchPattern:
     """What the user typed and how to read it."""
 
@@ -283,7 +288,7 @@ class SearchPattern:
         return compile_pattern(self, max_regex_match)
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class CompiledPattern:
     """A pattern ready to scan; ``length`` is set for literal/fixed shapes (all matches that long).
 
@@ -310,7 +315,7 @@ class CompiledPattern:
     # Regex: a Hyperscan pattern every match starts with, and its (least, most) length.
     prefix_source: bytes | None = None
     prefix_width: tuple[int, int] = (0, 0)
-    _databases: dict[str, Any] = field(default_factory=dict, repr=False)
+    _databases: dict[str, Any] = factory(dict)
 
     @property
     def is_regex(self) -> bool:
@@ -713,15 +718,17 @@ def _required_factor(parsed: Any, flags: int, max_length: int) -> tuple[bytes, i
 
 
 # ===================================================================== segments
-class _Segment(NamedTuple):
-    """Starts ``[lo, hi)`` are decided from the buffer ``[buf_lo, buf_hi)``."""
+class _Segment(  # not typing.NamedTuple: 1.5 ms of start-up
+    namedtuple(
+        "_Segment",
+        ("lo", "hi", "buf_lo", "buf_hi", "in_place", "kind"),
+        defaults=(SpanKind.READ,),
+    )
+):
+    """Starts ``[lo, hi)`` are decided from the buffer ``[buf_lo, buf_hi)`` (``in_place``: a
+    view of the mapping, else a copy); ``kind`` NONE / EVERY: a hole span, decided unread."""
 
-    lo: int
-    hi: int
-    buf_lo: int
-    buf_hi: int
-    in_place: bool
-    kind: SpanKind = SpanKind.READ  # NONE / EVERY: a hole span, decided without reading
+    __slots__ = ()
 
 
 def _segments(
@@ -1560,7 +1567,7 @@ def iter_match_batches(
         scan.close()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FindResult:
     match: Match
     wrapped: bool  # found only after wrapping around the end (or start) of the scope
@@ -1613,7 +1620,7 @@ def _first(scan: _Scan, lo: int, hi: int) -> Match | None:
     return None
 
 
-@dataclass
+@record
 class FindAllResult:
     matches: list[Match]
     truncated: bool  # the limit was reached: there are more matches than listed

@@ -214,3 +214,15 @@ def test_hot_commands_import_nothing_heavy(tmp_path, argv, reference):
         out
         == subprocess.run(["xxd", "-l", "4096", str(path)], capture_output=True, text=True).stdout
     )
+
+
+def test_find_count_imports_no_argparse_dataclasses_typing_or_platform(tmp_path):
+    """find needs re, enum and ctypes (patterns, leases, the fault guard); not these."""
+    data = b"xxabcabcab--abc" * 1000
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    out, before, loaded = imported_by(["find", "--count", str(path), "abcab"])
+    avoidable = {"argparse", "dataclasses", "inspect", "typing", "platform", "locale", "gettext"}
+    assert not avoidable & before
+    assert not avoidable & loaded, sorted(avoidable & loaded)
+    assert out == f"{sum(data.startswith(b'abcab', i) for i in range(len(data)))}\n"
