@@ -28,6 +28,7 @@ HELP = (
 OUTPUT_ERROR_STATUS = 2
 
 _ENCODINGS = ("latin-1", "utf-8", "utf-16-le", "utf-16-be")
+_WINDOW = 256 * 1024 * 1024
 
 # The limits of the windowed regex search, for --help (the README says the same).
 LIMITS = (
@@ -187,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in pattern.warnings:
         print(f"mmhex find: warning: {warning} (see --help)", file=sys.stderr)
     try:
-        mapped = MappedFile(args.file)
+        # Large windows: fewer mappings, leases and seams (about 10% of a cached 2 GiB count).
+        mapped = MappedFile(args.file, window_size=_WINDOW)
     except OSError as exc:
         print(f"mmhex find: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
