@@ -170,7 +170,6 @@ def imported_by(argv: list[str]) -> tuple[str, set[str], set[str]]:
     """Output, modules loaded before mmhex, and modules mmhex loaded, in a child without site
     (the test environment's .pth files import re and enum before anything runs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["MMHEX_SETTINGS"] = os.devnull
     done = subprocess.run(
         [sys.executable, "-S", "-c", _CHILD, str(ROOT), *argv],
         capture_output=True,
