@@ -225,3 +225,31 @@ def test_find_count_imports_no_argparse_dataclasses_typing_or_platform(tmp_path)
     assert not avoidable & before
     assert not avoidable & loaded, sorted(avoidable & loaded)
     assert out == f"{sum(data.startswith(b'abcab', i) for i in range(len(data)))}\n"
+
+
+def test_the_installed_command_script_imports_nothing_heavy(tmp_path):
+    """packaging/bin/mmhex is what pip installs as the mmhex command (setuptools script-files):
+    unlike pip's entry-point wrapper it must not import re before mmhex runs."""
+    script = ROOT / "packaging" / "bin" / "mmhex"
+    assert script.read_text().startswith("#!python\n")  # pip rewrites it to the venv's python
+    assert 'script-files = ["packaging/bin/mmhex"]' in (ROOT / "pyproject.toml").read_text()
+    child = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "before = set(sys.modules)\n"
+        f"sys.argv = [{str(script)!r}, '--version']\n"
+        f"code = compile(open({str(script)!r}).read(), 'mmhex', 'exec')\n"
+        "try:\n"
+        "    exec(code, {'__name__': '__main__'})\n"
+        "except SystemExit as exit:\n"
+        "    status = exit.code\n"
+        "sys.stdout.flush()\n"
+        "print(repr([status, sorted(set(sys.modules) - before)]), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", child], capture_output=True, text=True, env=env, timeout=60
+    )
+    status, loaded = ast.literal_eval(done.stderr.strip().splitlines()[-1])
+    assert status == 0 and done.stdout == f"mmhex {cli.__version__}\n"
+    assert not HEAVY & set(loaded), sorted(HEAVY & set(loaded))
