@@ -177,6 +177,16 @@ def time_runs(
     return {name: (min(walls[name]), statistics.median(cpus[name])) for name in commands}
 
 
+def load_note() -> str:
+    """The machine's load: with more runnable processes than CPUs, the fastest wall of a few
+    runs is a lottery (and a second process gets no free core); the CPU ratio is then the
+    steadier figure."""
+    load = os.getloadavg()[0]
+    cpus = len(os.sched_getaffinity(0))
+    busy = " (busy: read the cpu ratios)" if load > cpus / 2 else ""
+    return f"load average {load:.1f} on {cpus} CPUs{busy}"
+
+
 def verdict(ratio: float, goal: float) -> str:
     return f"(goal <= {goal}: {'ok' if ratio <= goal else 'MISSED'})"
 
@@ -217,6 +227,7 @@ def main() -> int:
     parser.add_argument("--find-gib", type=float, default=2.0)
     parser.add_argument("--find-runs", type=int, default=5)
     args = parser.parse_args()
+    print(load_note())
     env = clean_env()
     with tempfile.TemporaryDirectory(prefix="mmhex-bench-cli-") as name:
         folder = Path(name)
@@ -289,6 +300,7 @@ def main() -> int:
         )
         report("find --count", times["find"], times["rg"], "rg --count-matches", FIND_GOAL)
         report("find --count", times["find"], times["grep"], "grep -c", None)
+    print(load_note())
     return 0
 
 
