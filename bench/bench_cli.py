@@ -295,7 +295,7 @@ def main() -> int:
             env,
         )
         print(
-            f"find --count of a literal, {args.find_gib:g} GiB cached (median of "
+            f"find --count of a literal, {args.find_gib:g} GiB cached (fastest wall, median cpu of "
             f"{args.find_runs}, whole processes, installed wheel):"
         )
         report("find --count", times["find"], times["rg"], "rg --count-matches", FIND_GOAL)
