@@ -2,7 +2,9 @@
 
 mmhex runs from a wheel of this checkout installed into a fresh virtual environment (as a user gets
 it: no editable-install finder; pip's --no-deps, with the shared environment's site-packages
-appended for the optional search wheels), and, for comparison, from the checkout itself. Prints the
+appended for the optional search wheels), through the launcher `scripts/setup.sh run` leaves
+(~/.local/bin/mmhex, a shell script, running an editable compat-mode install), and, for
+comparison, from the checkout itself. Prints the
 median wall time of --runs interleaved runs of each:
   python -c pass (the venv's python, as mmhex's own)    | mmhex --version     goal <= 1.5x
   python -c pass                                         | mmhex dump -n 16    goal <= 1.5x
@@ -11,7 +13,7 @@ median wall time of --runs interleaved runs of each:
   rg -a -F --count-matches (2 GiB, cached)               | mmhex find --count  goal <= 1.2x
   grep -a -F -c (2 GiB, cached; counts lines)            | mmhex find --count  (reference)
 
-Usage: python bench/bench_cli.py [--runs N] [--find-gib G] [--keep-venv DIR]
+Usage: python bench/bench_cli.py [--runs N] [--find-gib G] [--find-runs N]
 """
 
 from __future__ import annotations
@@ -93,6 +95,43 @@ def build_venv(folder: Path) -> Path:
     return venv / "bin"
 
 
+def build_setup_sh_venv(folder: Path) -> Path:
+    """What `scripts/setup.sh run` leaves: an editable install (compat mode, as setup.sh asks)
+    in a venv, and the ~/.local/bin/mmhex shell launcher; returns the launcher."""
+    venv = folder / "setup-venv"
+    subprocess.run(
+        [base_python(), "-m", "venv", "--without-pip", str(venv)], check=True, env=clean_env()
+    )
+    # pip runs inside the new venv (--python); the build back end comes from this environment.
+    env = dict(clean_env(), PYTHONPATH=sysconfig.get_paths()["purelib"])
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "--config-settings",
+            "editable_mode=compat",
+            "-e",
+            str(ROOT),
+        ],
+        check=True,
+        env=env,
+    )
+    launcher = folder / "launcher-bin" / "mmhex"
+    launcher.parent.mkdir()
+    # The same text as setup.sh's install_launcher writes.
+    marker = "# mmhex launcher (scripts/setup.sh run wrote it)"
+    launcher.write_text(f'#!/bin/sh\n{marker}\nexec "{venv}/bin/mmhex" "$@"\n')
+    launcher.chmod(0o755)
+    return launcher
+
+
 def clean_env() -> dict[str, str]:
     """This environment without PYTHON* variables (no checkout on the path, bytecode written)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -138,6 +177,16 @@ def time_runs(
     return {name: (min(walls[name]), statistics.median(cpus[name])) for name in commands}
 
 
+def load_note() -> str:
+    """The machine's load: with more runnable processes than CPUs, the fastest wall of a few
+    runs is a lottery (and a second process gets no free core); the CPU ratio is then the
+    steadier figure."""
+    load = os.getloadavg()[0]
+    cpus = len(os.sched_getaffinity(0))
+    busy = " (busy: read the cpu ratios)" if load > cpus / 2 else ""
+    return f"load average {load:.1f} on {cpus} CPUs{busy}"
+
+
 def verdict(ratio: float, goal: float) -> str:
     return f"(goal <= {goal}: {'ok' if ratio <= goal else 'MISSED'})"
 
@@ -178,6 +227,7 @@ def main() -> int:
     parser.add_argument("--find-gib", type=float, default=2.0)
     parser.add_argument("--find-runs", type=int, default=5)
     args = parser.parse_args()
+    print(load_note())
     env = clean_env()
     with tempfile.TemporaryDirectory(prefix="mmhex-bench-cli-") as name:
         folder = Path(name)
@@ -186,8 +236,11 @@ def main() -> int:
         small.write_bytes(os.urandom(MIB))
         checkout = [sys.executable, "-m", "mmhex"]  # the editable install, this checkout
         source_env = dict(env, PYTHONPATH=str(ROOT))
+        launcher = build_setup_sh_venv(folder)
+        setup_python = str(folder / "setup-venv" / "bin" / "python")
         for where, mmhex, python, run_env in (
             ("installed wheel", [str(installed / "mmhex")], str(installed / "python"), env),
+            ("scripts/setup.sh launcher (editable, compat)", [str(launcher)], setup_python, env),
             ("checkout (editable venv)", checkout, sys.executable, source_env),
         ):
             times = time_runs(
@@ -208,7 +261,7 @@ def main() -> int:
                 f"start-up, {where} (fastest wall, median cpu of {args.runs}; python = {python}):"
             )
             report("--version", times["version"], times["pass"], "python -c pass", START_GOAL)
-            # The console script pip writes imports re (5-8 ms) before mmhex runs at all.
+            # `python -m` imports runpy (importlib.util, contextlib: 3 ms) before mmhex runs.
             report(
                 "-m mmhex --version",
                 times["version_m"],
@@ -242,11 +295,12 @@ def main() -> int:
             env,
         )
         print(
-            f"find --count of a literal, {args.find_gib:g} GiB cached (median of "
+            f"find --count of a literal, {args.find_gib:g} GiB cached (fastest wall, median cpu of "
             f"{args.find_runs}, whole processes, installed wheel):"
         )
         report("find --count", times["find"], times["rg"], "rg --count-matches", FIND_GOAL)
         report("find --count", times["find"], times["grep"], "grep -c", None)
+    print(load_note())
     return 0
 
 

@@ -7,7 +7,6 @@ Subcommands live in ``mmhex.commands.<name>`` modules, each with ``HELP``,
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -170,6 +169,26 @@ def parse_gui_args(argv: list[str]) -> GuiRequest:
     )
 
 
+def _import(name: str) -> object:
+    """``importlib.import_module`` without importing importlib (and warnings with it)."""
+    __import__(name)
+    return sys.modules[name]
+
+
+def parse_command_args(module: object, name: str, argv: list[str]) -> object:
+    """The command's arguments: its FAST_ARGS parse the everyday lists, argparse the rest."""
+    spec = getattr(module, "FAST_ARGS", None)
+    if spec is not None:
+        from mmhex.commands._fast_args import parse
+
+        args = parse(spec, argv)
+        if args is not None:
+            return args
+    parser = new_parser(prog=f"mmhex {name}", description=module.HELP)  # type: ignore[attr-defined]
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    return parser.parse_args(argv)
+
+
 def run_command(name: str, argv: list[str]) -> int:
     """Run headless subcommand ``name``; never imports Qt.
 
@@ -180,11 +199,9 @@ def run_command(name: str, argv: list[str]) -> int:
     from mmhex.commands import _output
 
     _output.install()
-    module = importlib.import_module(COMMANDS[name])
+    module = _import(COMMANDS[name])
     try:
-        parser = new_parser(prog=f"mmhex {name}", description=module.HELP)
-        module.add_arguments(parser)
-        args = parser.parse_args(argv)
+        args = parse_command_args(module, name, argv)
         status = int(module.run(args))
         sys.stdout.flush()
         return status

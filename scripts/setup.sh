@@ -52,7 +52,11 @@ install_mmhex() {
     return 0
   fi
   echo "setup: installing mmhex into .venv" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+  # editable_mode=compat: a plain path entry in a .pth file. The default (strict-finder) mode
+  # installs an import hook that imports re, enum, pathlib and urllib into every Python started
+  # in .venv: `python -c pass` took 16 ms instead of 8, and `mmhex dump` twice as long.
+  .venv/bin/python -m pip install -q --disable-pip-version-check \
+    --config-settings editable_mode=compat -e ".${extras:+[$extras]}"
   echo "$want" > "$stamp"
 }
 

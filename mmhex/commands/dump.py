@@ -6,11 +6,14 @@ The output is byte-identical to ``xxd -s OFFSET -l LENGTH FILE`` (default) or to
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from mmhex.commands._fast_args import FastSpec, Option, choice
 from mmhex.core.errors import describe_error
-from mmhex.core.expressions import ExpressionError, parse_offset
+
+TYPE_CHECKING = False  # argparse is imported only for --help, mistakes and unusual lists
+if TYPE_CHECKING:
+    import argparse
 
 HELP = (
     "Print a hex dump identical to `xxd -s OFFSET -l LENGTH FILE` or, with --format canonical, "
@@ -19,11 +22,47 @@ HELP = (
 )
 
 
+FORMATS = ("xxd", "canonical")
+
+
 def _non_negative(text: str) -> int:
+    import argparse
+
+    from mmhex.core.expressions import ExpressionError, parse_offset
+
     try:
         return parse_offset(text)
     except ExpressionError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _plain_offset(text: str) -> int:
+    """``1234`` or ``0x4d2`` without the expression parser (which imports ``re``); anything
+    else (``4k``, ``0x100*3``) raises ValueError and goes through argparse and the parser."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if text[:2] in ("0x", "0X") and len(text) > 2 and _HEX_DIGITS.issuperset(text[2:]):
+        return int(text[2:], 16)
+    raise ValueError(text)
+
+
+# `mmhex dump [-s OFFSET] [-n LENGTH] [--format F] [--pid PID] [FILE]` without argparse.
+FAST_ARGS = FastSpec(
+    ("file",),
+    0,
+    {
+        "-s": Option("skip", _plain_offset),
+        "--skip": Option("skip", _plain_offset),
+        "-n": Option("length", _plain_offset),
+        "--length": Option("length", _plain_offset),
+        "--format": Option("format", choice(*FORMATS)),
+        "--pid": Option("pid", int),
+    },
+    {"file": None, "pid": None, "skip": 0, "length": None, "format": "xxd"},
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("xxd", "canonical"),
+        choices=FORMATS,
         default="xxd",
         help="xxd (default) or canonical, the format of hexdump -C",
     )
@@ -54,20 +93,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.pid is not None:
         return _dump_process(args)
-    from mmhex.core.formats import DumpFormat, iter_dump
-    from mmhex.core.holes import reader_skipping_holes
-    from mmhex.core.mapping import MappedFile  # no Document: no edit/save machinery to load
+    from mmhex.core.hexdump import iter_dump
+    from mmhex.core.plain_file import PlainFile  # pread, holes made: no mapping to set up
 
     try:
-        mapped = MappedFile(args.file)
+        source = PlainFile(args.file)
     except OSError as exc:
         print(f"mmhex dump: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
     out = sys.stdout.buffer
     try:
-        fmt = DumpFormat(args.format)
-        read = reader_skipping_holes(mapped)  # holes print as zeros without being read
-        for piece in iter_dump(read, mapped.size, fmt, args.skip, args.length):
+        for piece in iter_dump(source.read, source.size, args.format, args.skip, args.length):
             out.write(piece)
         out.flush()
     except OSError as exc:  # reading the file (output failures are OutputError, see cli)
@@ -75,13 +111,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"mmhex dump: {describe_error(exc, args.file)}", file=sys.stderr)
         return 1
     finally:
-        mapped.close()
+        source.close()
     return 0
 
 
 def _dump_process(args: argparse.Namespace) -> int:
     """Dump [skip, skip+length) of the process's address space; unreadable pages stop it."""
-    from mmhex.core.formats import DumpFormat, iter_dump
+    from mmhex.core.hexdump import iter_dump
     from mmhex.core.process import ProcessAccessError, ProcessMemory
 
     try:
@@ -102,8 +138,7 @@ def _dump_process(args: argparse.Namespace) -> int:
 
     out = sys.stdout.buffer
     try:
-        fmt = DumpFormat(args.format)
-        for piece in iter_dump(read, args.skip + length, fmt, args.skip, length):
+        for piece in iter_dump(read, args.skip + length, args.format, args.skip, length):
             out.write(piece)
         out.flush()
     except ProcessAccessError as exc:

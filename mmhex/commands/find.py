@@ -8,12 +8,15 @@ times in ``AAAA``); a regular expression reports non-overlapping leftmost matche
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 import sys
 
+from mmhex.commands._fast_args import FastSpec, Option, choice
 from mmhex.core.errors import describe_error
+
+TYPE_CHECKING = False  # argparse is imported only for --help, mistakes and unusual lists
+if TYPE_CHECKING:
+    import argparse
 
 HELP = (
     "Print the decimal offset of every match of PATTERN in FILE, one per line (unsaved edits do "
@@ -25,6 +28,7 @@ HELP = (
 OUTPUT_ERROR_STATUS = 2
 
 _ENCODINGS = ("latin-1", "utf-8", "utf-16-le", "utf-16-be")
+_WINDOW = 256 * 1024 * 1024
 
 # The limits of the windowed regex search, for --help (the README says the same).
 LIMITS = (
@@ -36,6 +40,31 @@ LIMITS = (
     "file, a pattern that can match the empty string is refused, and the regex may spend at "
     "most --regex-time-limit seconds on one 16 MiB piece (patterns like (a+)+$ can backtrack "
     "forever: the search stops with a message naming the limit, exit status 2)."
+)
+
+
+# The everyday `mmhex find [--text|--hex|--regex] [-i] [--count] [--encoding E] FILE PATTERN`
+# without argparse (see _fast_args).
+FAST_ARGS = FastSpec(
+    ("file", "pattern"),
+    2,
+    {
+        "--text": Option("mode", const="text", group="mode"),
+        "--hex": Option("mode", const="hex", group="mode"),
+        "--regex": Option("mode", const="regex", group="mode"),
+        "--encoding": Option("encoding", choice(*_ENCODINGS)),
+        "-i": Option("ignore_case"),
+        "--ignore-case": Option("ignore_case"),
+        "--count": Option("count"),
+    },
+    {
+        "mode": "text",
+        "encoding": None,
+        "ignore_case": False,
+        "count": False,
+        "max_match": None,
+        "regex_time_limit": None,
+    },
 )
 
 
@@ -93,6 +122,8 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value <= 0:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of bytes")
     return value
 
@@ -103,6 +134,8 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:  # also refuses nan
+        import argparse
+
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
     return value
 
@@ -115,7 +148,9 @@ def _options(args: argparse.Namespace):  # -> SearchOptions
         changes["max_regex_match"] = args.max_match
     if args.regex_time_limit is not None:
         changes["regex_time_limit"] = args.regex_time_limit
-    return dataclasses.replace(DEFAULT_OPTIONS, **changes)
+    from mmhex.core.record import replace
+
+    return replace(DEFAULT_OPTIONS, **changes)
 
 
 def _pattern(args: argparse.Namespace):  # -> SearchPattern
@@ -153,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in pattern.warnings:
         print(f"mmhex find: warning: {warning} (see --help)", file=sys.stderr)
     try:
-        mapped = MappedFile(args.file)
+        # Large windows: fewer mappings, leases and seams (about 10% of a cached 2 GiB count).
+        mapped = MappedFile(args.file, window_size=_WINDOW)
     except OSError as exc:
         print(f"mmhex find: {describe_error(exc, args.file)}", file=sys.stderr)
         return 2
@@ -164,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
     watch = pattern.may_exceed
     try:
         if args.count and not watch:
-            found = count_matches(mapped, pattern, options=options)
+            # Two processes where two cores are ours (see search._Scan._count_forked).
+            workers = min(2, len(os.sched_getaffinity(0)))
+            found = count_matches(mapped, pattern, options=options, workers=workers)
             out.write(f"{found}\n")
         else:
             for batch in iter_match_batches(mapped, pattern, options=options):

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-import platform
+import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+
+from mmhex.core.record import record  # not dataclasses: `mmhex find`'s start-up
 
 _CODE = bytes.fromhex(
     "53"  # 00: push rbx
@@ -108,7 +109,7 @@ class _SigAction(ctypes.Structure):
     ]
 
 
-@dataclass
+@record
 class Watch:
     """One watched range; ``faulted`` says whether a fault was absorbed while it was watched."""
 
@@ -137,7 +138,8 @@ class _Guard:
             return self._state
 
     def _install(self) -> bool:
-        if platform.system() != "Linux" or platform.machine() != "x86_64":
+        system = os.uname()  # not platform: 1 ms of `mmhex find` start-up
+        if system.sysname != "Linux" or system.machine != "x86_64":
             return False
         if mmap.PAGESIZE != 4096:
             return False

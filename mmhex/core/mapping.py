@@ -12,17 +12,16 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
-import fcntl
 import mmap
 import os
-import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mmhex.core._libc import madvise, mapping_address
-from mmhex.core.errors import FileChangingError, FileTruncatedError, UnsupportedFileError
+from mmhex.core.errors import FileChangingError, FileTruncatedError
+from mmhex.core.plain_file import open_classified
 from mmhex.core.record import record  # not dataclasses: the command line's start-up
 
 # Linux value; Python 3.11's mmap module has no constant, but passes the flag through. Without it
@@ -124,39 +123,6 @@ class Window:
             madvise(self.address + start, length, option)
 
 
-def _kind_and_size(fd: int, st: os.stat_result, path: str) -> tuple[FileKind, int]:
-    """Classify what ``fd`` is and find its real size, refusing what cannot be mapped."""
-    mode = st.st_mode
-    if stat.S_ISDIR(mode):
-        raise UnsupportedFileError(errno.EISDIR, "This is a directory, not a file.", path)
-    if stat.S_ISFIFO(mode):
-        raise UnsupportedFileError(
-            errno.ENODEV, "This is a named pipe (FIFO): it has no fixed contents to map.", path
-        )
-    if stat.S_ISSOCK(mode):
-        raise UnsupportedFileError(errno.ENXIO, "This is a socket, not a file.", path)
-    if stat.S_ISCHR(mode):
-        raise UnsupportedFileError(
-            errno.ENODEV,
-            "This is a character device (a terminal, /dev/zero, …): it has no size and cannot be "
-            "shown as a file.",
-            path,
-        )
-    if stat.S_ISBLK(mode):
-        # st_size is 0 for block devices; the end of the device is where lseek says.
-        return FileKind.BLOCK_DEVICE, os.lseek(fd, 0, os.SEEK_END)
-    if not stat.S_ISREG(mode):
-        raise UnsupportedFileError(errno.ENODEV, "This kind of file cannot be shown.", path)
-    if st.st_size == 0 and os.pread(fd, 1, 0):
-        raise UnsupportedFileError(
-            errno.ENODEV,
-            "This is a special file (like those under /proc or /sys) whose size the kernel "
-            "reports as 0 although it has contents; it cannot be memory-mapped.",
-            path,
-        )
-    return FileKind.REGULAR, st.st_size
-
-
 class MappedFile:
     """A file (regular or block device) mapped window by window; all offsets are 64-bit ints."""
 
@@ -181,13 +147,9 @@ class MappedFile:
         self._whole_view: memoryview | None = None
         self._whole_address = 0
         self._retired: list[mmap.mmap] = []  # close() refused (a memoryview is alive); retry later
-        # O_NONBLOCK so that opening a FIFO does not wait for a writer before we can refuse it.
-        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._fd, st, block, self._size = open_classified(path, self.path)
         try:
-            st = os.fstat(self._fd)
-            self.kind, self._size = _kind_and_size(self._fd, st, self.path)
-            flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
-            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+            self.kind = FileKind.BLOCK_DEVICE if block else FileKind.REGULAR
             self.identity = FileIdentity.from_stat(st, self._size)
             self._mem_fd = self._open_self_mem()
             self._mem_write_fd = -1  # opened on the first private write

@@ -5,16 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from mmhex.core.record import factory, record  # not dataclasses: `mmhex find`'s start-up
 
 
 class Cancelled(Exception):
     """Raised inside long work when the user pressed Cancel."""
 
 
-@dataclass
+@record
 class CancelToken:
-    _event: threading.Event = field(default_factory=threading.Event)
+    _event: threading.Event = factory(threading.Event)
 
     def cancel(self) -> None:
         self._event.set()
@@ -28,16 +29,16 @@ class CancelToken:
             raise Cancelled()
 
 
-@dataclass
+@record
 class Progress:
     """Reports ``done`` of ``total`` units (bytes) to a callback at most ``interval`` s apart."""
 
     total: int
     callback: Callable[[int, int], None] | None = None
-    token: CancelToken = field(default_factory=CancelToken)
+    token: CancelToken = factory(CancelToken)
     interval: float = 0.05
     done: int = 0
-    started: float = field(default_factory=time.monotonic)
+    started: float = factory(time.monotonic)
     _last: float = 0.0
 
     def advance(self, amount: int) -> None:

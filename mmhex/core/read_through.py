@@ -10,16 +10,17 @@ view: there is no mapping to lease). A source may also name what to scan itself 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from mmhex.core.mapping import MappedFile
 
+TYPE_CHECKING = False  # typing costs `mmhex find` 1.5 ms at start-up
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-class Readable(Protocol):
-    @property
-    def size(self) -> int: ...
+    class Readable(Protocol):
+        @property
+        def size(self) -> int: ...
 
-    def read(self, offset: int, length: int) -> bytes: ...
+        def read(self, offset: int, length: int) -> bytes: ...
 
 
 class ReadThrough(MappedFile):

@@ -28,11 +28,11 @@ import re
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 
 from mmhex.core import fault_guard, holes
 from mmhex.core.errors import FileTruncatedError, MmhexError
 from mmhex.core.mapping import FileKind, MappedFile, Window
+from mmhex.core.record import record  # not dataclasses: `mmhex find`'s start-up
 
 # Linux delivers the lease-break notice as SIGIO unless told otherwise, and SIGIO's default action
 # kills the process. SIGURG's default action is to ignore it, and nothing in mmhex uses it.
@@ -73,14 +73,14 @@ class FileChangedError(MmhexError, OSError):
         return self.sentence
 
 
-@dataclass
+@record
 class _ViewOutcome:
     """What the fault guard saw while one leased view was in use."""
 
     faulted: bool = False
 
 
-@dataclass
+@record
 class ScanStats:
     """How the windows of one scan were read (for tests, benchmarks and the curious)."""
 

@@ -10,7 +10,6 @@ Not collected by pytest (the name does not start with ``test_``).
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import re
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from mmhex.core import search
 from mmhex.core.mapping import MappedFile
+from mmhex.core.record import replace
 from mmhex.core.search import (
     DEFAULT_MAX_REGEX_MATCH,
     PatternError,
@@ -194,12 +194,10 @@ def engine_variants(compiled: search.CompiledPattern) -> dict[str, tuple]:
     # Force the Hyperscan paths where StringZilla (or the prefix database) would be chosen.
     hyperscan = SearchOptions(accelerated=True, chunk_size=5000, regex_time_limit=TIME_LIMIT)
     if compiled.factor is not None or compiled.anchor is not None:
-        plain = dataclasses.replace(compiled, factor=None, anchor=None, _databases={})
+        plain = replace(compiled, factor=None, anchor=None, _databases={})
         variants["hyperscan"] = (plain, hyperscan)
     if compiled.prefix_source is not None:
-        ends_only = dataclasses.replace(
-            compiled, factor=None, anchor=None, prefix_source=None, _databases={}
-        )
+        ends_only = replace(compiled, factor=None, anchor=None, prefix_source=None, _databases={})
         variants["hyperscan-ends"] = (ends_only, hyperscan)
     return variants
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mmhex.core.record import FrozenInstanceError, record
+from mmhex.core.record import FrozenInstanceError, factory, record, replace
 
 
 def twins(frozen: bool):  # type: ignore[no-untyped-def]
@@ -95,3 +95,49 @@ def test_headless_start_up_imports_neither_dataclasses_nor_inspect_nor_typing() 
     )
     assert out.stdout.startswith("00000000: "), out.stdout  # the dump ran
     assert out.stderr.strip() == "", f"imported at start-up: {out.stderr.strip()}"
+
+
+def test_factory_defaults_eq_false_and_replace_match_dataclasses() -> None:
+    made = []
+
+    def make_list() -> list[int]:
+        made.append(1)
+        return []
+
+    @record
+    class Ours:
+        name: str
+        items: list[int] = factory(make_list)
+        size: int = 0
+
+    @dataclasses.dataclass
+    class Theirs:
+        name: str
+        items: list[int] = dataclasses.field(default_factory=make_list)
+        size: int = 0
+
+    a, b = Ours("a"), Ours("b")
+    assert a.items == [] and a.items is not b.items and len(made) == 2
+    assert Ours("c", [1]).items == [1] and len(made) == 2  # given: not made
+    assert repr(Ours("a", size=3)).replace("Ours", "X") == repr(Theirs("a", size=3)).replace(
+        "Theirs", "X"
+    )
+    assert not hasattr(Ours, "items") and not hasattr(Theirs, "items")
+    changed = replace(a, size=5)
+    assert changed == Ours("a", a.items, 5) and changed.items is a.items
+    assert dataclasses.replace(Theirs("a"), size=5).size == changed.size
+    with pytest.raises(TypeError):
+        replace(a, bogus=1)
+
+    @record(eq=False)
+    class Identity:
+        value: int
+
+    @record(frozen=True, eq=False)
+    class FrozenIdentity:
+        value: int
+
+    for klass in (Identity, FrozenIdentity):
+        one = klass(1)
+        assert one == one and one != klass(1)
+        assert len({one, klass(1)}) == 2

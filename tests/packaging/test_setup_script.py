@@ -55,7 +55,8 @@ def test_run_installs_once_and_reinstalls_only_when_pyproject_changes(tmp_path) 
     run_setup(checkout, tmp_path, "run", "A")
     run_setup(checkout, tmp_path, "run", "B")
     assert calls(checkout) == [
-        "python -m pip install -q --disable-pip-version-check -e .",
+        "python -m pip install -q --disable-pip-version-check "
+        "--config-settings editable_mode=compat -e .",
         "mmhex A",
         "mmhex B",  # nothing changed: no second install
     ]
@@ -63,7 +64,8 @@ def test_run_installs_once_and_reinstalls_only_when_pyproject_changes(tmp_path) 
         handle.write("\n# changed\n")
     run_setup(checkout, tmp_path, "run", "C")
     assert calls(checkout)[-2:] == [
-        "python -m pip install -q --disable-pip-version-check -e .",
+        "python -m pip install -q --disable-pip-version-check "
+        "--config-settings editable_mode=compat -e .",
         "mmhex C",
     ]
 
