@@ -135,7 +135,7 @@ def build_setup_sh_venv(folder: Path) -> Path:
 def clean_env() -> dict[str, str]:
     """This environment without PYTHON* variables (no checkout on the path, bytecode written)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["MMHEX_SETTINGS"] = os.devnull
+    env["MMHEX_SETTINGS"] = os.path.join(tempfile.mkdtemp(prefix="mmhex-bench-"), "settings.ini")
     return env
 
 

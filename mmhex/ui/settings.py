@@ -67,10 +67,30 @@ class ViewOptions:
         )
 
 
+_scratch_folder: str | None = None
+
+
+def _scratch_settings_path() -> str:
+    """A private settings file for this process only, removed at exit."""
+    global _scratch_folder
+    if _scratch_folder is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _scratch_folder = tempfile.mkdtemp(prefix="mmhex-settings-")
+        atexit.register(shutil.rmtree, _scratch_folder, True)
+    return os.path.join(_scratch_folder, "settings.ini")
+
+
 def open_settings() -> QSettings:
     """The settings store: the user's (~/.config/mmhex/mmhex.conf) or the file in MMHEX_SETTINGS."""
     path = os.environ.get(SETTINGS_ENV)
     if path:
+        if os.path.exists(path) and not os.path.isfile(path):
+            # QSettings saves by renaming a new file over the path: pointed at /dev/null or a
+            # FIFO it would replace the device. Such a path means "keep nothing".
+            path = _scratch_settings_path()
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,14 @@ def test_open_recent_drops_files_that_no_longer_exist(qtbot, window, tmp_path) -
     texts = [action.text() for action in menu.actions() if not action.isSeparator()]
     assert texts == [str(kept), "Clear Recent Files"]
     assert settings.recent_files() == [str(kept)]
+
+
+def test_a_settings_path_that_is_not_a_file_is_never_replaced(tmp_path, monkeypatch) -> None:
+    """MMHEX_SETTINGS=/dev/null once turned /dev/null into a file: QSettings saves by rename."""
+    fifo = tmp_path / "not-a-file"
+    os.mkfifo(fifo)
+    monkeypatch.setenv(settings.SETTINGS_ENV, str(fifo))
+    settings.save_view_options(ViewOptions(24, 8, 10, 14))
+    settings.open_settings().sync()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert settings.load_view_options().bytes_per_row == 24  # kept for this process only
