@@ -81,6 +81,10 @@ VIEW_FRAME = QColor("#111111")
 
 INTERVALS_MS = (250, 500, 1000, 2000, 5000)
 DEFAULT_INTERVAL_MS = 500
+# While a save writes the file (and until its dirty pages are seen at zero, at most
+# DRAIN_LIMIT_S after it ended) the panel refreshes this often: msync drains within seconds.
+SAVE_INTERVAL_MS = 200
+DRAIN_LIMIT_S = 30.0
 MAX_PAGES_PER_CELL = 1 << 20
 SCOPES = ("Whole file", "Selection", "Map range")
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum size"
@@ -97,19 +101,24 @@ def mix(low: QColor, high: QColor, amount: float) -> QColor:
 
 
 def cell_color(counts: PageCounts, private: int = 0, touched: int = 0) -> QColor:
-    """A cell's colour: shade of blue by the resident fraction; dirty, writeback and private copies
-    override it; grey when the kernel will not say (blue again for pages this process holds)."""
+    """A cell's colour: shade of blue by the resident fraction; private copies, then dirty, then
+    writeback pages override it; grey when the kernel will not say (blue again for pages this
+    process holds).
+
+    Writeback and dirty win over private copies: during a save the edited pages are both (the
+    private copy stays until the save ends), and the save's progress is what must show.
+    """
     pages = max(1, counts.pages)
+    if counts.writeback:
+        return mix(NOT_RESIDENT, WRITEBACK, 0.45 + 0.55 * counts.writeback / pages)
+    if counts.dirty:
+        return mix(NOT_RESIDENT, DIRTY, 0.45 + 0.55 * counts.dirty / pages)
     if private:
         return mix(NOT_RESIDENT, PRIVATE, 0.45 + 0.55 * private / pages)
     if counts.resident is None:
         if touched:
             return mix(UNKNOWN, RESIDENT, 0.45 + 0.55 * touched / pages)
         return UNKNOWN
-    if counts.writeback:
-        return mix(NOT_RESIDENT, WRITEBACK, 0.45 + 0.55 * counts.writeback / pages)
-    if counts.dirty:
-        return mix(NOT_RESIDENT, DIRTY, 0.45 + 0.55 * counts.dirty / pages)
     if counts.resident:
         return mix(NOT_RESIDENT, RESIDENT, 0.3 + 0.7 * counts.resident / pages)
     return NOT_RESIDENT
@@ -362,9 +371,26 @@ def _framed_cells(buckets: Buckets | None, highlight: tuple[int, int] | None) ->
     return range(first, last + 1)
 
 
-def _legend_item(color: QColor, text: str, parent: QWidget) -> QLabel:
+# (colour, legend text, what it means) for a file's page cache.
+FILE_LEGEND = (
+    (RESIDENT, "resident", "In the page cache (darker: more of the cell's pages)"),
+    (NOT_RESIDENT, "not resident", "Not in memory: reading it costs a trip to the disk"),
+    (UNKNOWN, "unknown", "The kernel will not say for this file (neither writable nor owned)"),
+    (DIRTY, "dirty", "Written in the page cache, not yet on disk (a save fills and drains them)"),
+    (WRITEBACK, "writeback", "Being written to the disk right now"),
+    (PRIVATE, "private copy", "An unsaved edit: mmhex's own copy of the page (MAP_PRIVATE)"),
+    (
+        RECENTLY_EVICTED,
+        "recently evicted (lower edge)",
+        "Pages the kernel dropped from the cache a short while ago",
+    ),
+)
+
+
+def _legend_item(color: QColor, text: str, parent: QWidget, tip: str = "") -> QLabel:
     label = QLabel(parent)
     label.setText(f'<span style="color:{color.name()}; font-size:large">■</span>&nbsp;{text}')
+    label.setToolTip(tip)
     return label
 
 
@@ -394,6 +420,10 @@ class ResidencyPanel(QWidget):
         self._pending = False  # a refresh was asked for while one was running
         self._watched_window: QWidget | None = None
         self.compact = False
+        self.saving = False  # a save of the shown document is writing the file
+        self._interval_ms = DEFAULT_INTERVAL_MS  # the user's choice (a save refreshes faster)
+        self._drain_until = 0.0  # after a save: follow it closely until then, or until clean
+        self._save_ended_at = 0.0
 
         self.worker = ResidencyWorker(self)
         # A panel deleted without shutdown() (its window closed) must not leave jobs running:
@@ -515,19 +545,9 @@ class ResidencyPanel(QWidget):
         legend.setContentsMargins(0, 0, 0, 0)
         legend.setHorizontalSpacing(10)
         legend.setVerticalSpacing(0)
-        for index, (color, text) in enumerate(
-            (
-                (RESIDENT, "resident"),
-                (NOT_RESIDENT, "not resident"),
-                (UNKNOWN, "unknown"),
-                (DIRTY, "dirty"),
-                (WRITEBACK, "writeback"),
-                (PRIVATE, "private copy"),
-                (RECENTLY_EVICTED, "recently evicted (lower edge)"),
-            )
-        ):
+        for index, (color, text, tip) in enumerate(FILE_LEGEND):
             span = 3 if color is RECENTLY_EVICTED else 1
-            legend.addWidget(_legend_item(color, text, self), index // 3, index % 3, 1, span)
+            legend.addWidget(_legend_item(color, text, self, tip), index // 3, index % 3, 1, span)
         legend.setColumnStretch(3, 1)
         self.legend = QWidget(self)
         self.legend.setLayout(legend)
@@ -678,12 +698,55 @@ class ResidencyPanel(QWidget):
 
     def set_interval(self, msecs: int) -> None:
         msecs = int(msecs)
-        self.timer.setInterval(msecs)
+        self._interval_ms = msecs
+        self._apply_interval()
         index = self.interval_box.findData(msecs)
         if index >= 0 and index != self.interval_box.currentIndex():
             self.interval_box.setCurrentIndex(index)
         self.interval_changed.emit(msecs)
         self._update_timer()
+
+    def set_saving(self, saving: bool) -> None:
+        """A save of the shown document started (True) or ended (False).
+
+        Meanwhile the panel refreshes every SAVE_INTERVAL_MS, so the file's dirty and writeback
+        pages are seen appearing and falling to zero as msync works; after the save it goes on
+        until a refresh measured after the end shows none (at most DRAIN_LIMIT_S), then returns
+        to the chosen interval.
+        """
+        self.saving = bool(saving)
+        if self.saving:
+            self._drain_until = 0.0
+        else:
+            self._save_ended_at = time.monotonic()
+            self._drain_until = self._save_ended_at + DRAIN_LIMIT_S
+        self._apply_interval()
+        self._quiet_until = 0.0
+        self.refresh_now(full=True)
+        self._update_status()
+
+    @property
+    def following_save(self) -> bool:
+        """True while the fast refresh of a save is on."""
+        return self.saving or time.monotonic() < self._drain_until
+
+    def _apply_interval(self) -> None:
+        msecs = (
+            min(SAVE_INTERVAL_MS, self._interval_ms) if self.following_save else self._interval_ms
+        )
+        if self.timer.interval() != msecs:
+            self.timer.setInterval(msecs)
+
+    def _after_save_snapshot(self, snapshot: ResidencySnapshot) -> None:
+        """End the fast refresh once a snapshot begun after the save shows nothing dirty."""
+        if self.saving or not self._drain_until:
+            return
+        began = time.monotonic() - snapshot.seconds
+        totals = snapshot.totals
+        clean = not totals.dirty and not totals.writeback
+        if (clean and began >= self._save_ended_at) or time.monotonic() >= self._drain_until:
+            self._drain_until = 0.0
+            self._apply_interval()
 
     def set_paused(self, paused: bool) -> None:
         self.paused = bool(paused)
@@ -948,8 +1011,10 @@ class ResidencyPanel(QWidget):
         self._refresh_if_pending()
         if tracker is not self.tracker or self._closed:
             return  # measured for a document no longer shown
-        self._quiet_until = time.monotonic() + 3 * snapshot.seconds
+        if not self.following_save:
+            self._quiet_until = time.monotonic() + 3 * snapshot.seconds
         self.show_snapshot(snapshot)
+        self._after_save_snapshot(snapshot)
 
     def _refresh_if_pending(self) -> None:
         if self._pending:
@@ -998,7 +1063,10 @@ class ResidencyPanel(QWidget):
             self.status_label.setText("Paused")
         elif self.snapshot is not None:
             method = self.snapshot.method if self.snapshot.known else "unknown"
-            self.status_label.setText(f"{method}, {self.snapshot.seconds * 1000:.1f} ms")
+            text = f"{method}, {self.snapshot.seconds * 1000:.1f} ms"
+            if self.following_save:
+                text = f"Following the save every {SAVE_INTERVAL_MS} ms · {text}"
+            self.status_label.setText(text)
         else:
             self.status_label.clear()
 
@@ -1068,6 +1136,10 @@ def install(main_window: QMainWindow) -> ResidencyPanel:
     main_window.visible_range_changed.connect(panel.set_visible_range)
     main_window.view.selection_changed.connect(panel.set_selection)
     panel.jump_requested.connect(main_window.view.go_to)
+    targets = getattr(main_window, "action_targets", {})
+    saving_changed = getattr(targets.get("editing"), "saving_changed", None)
+    if saving_changed is not None:  # the editing feature says when a save writes the file
+        saving_changed.connect(panel.set_saving)
     document = getattr(main_window, "document", None)
     if document is not None:
         panel.set_document(document)
