@@ -7,9 +7,16 @@ pages written since the soft-dirty bits were last cleared. Never imports Qt.
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mmhex.core.process import PAGE_SIZE, ProcessMemory, Region
+from mmhex.core.process import PAGE_SIZE, ProcessMemory, Region, explain_refusal
+from mmhex.core.residency import BucketLayout
+
+if TYPE_CHECKING:
+    from mmhex.core.process_document import ProcessDocument
 
 # Regions larger than this are not counted (reading their pagemap would take too long).
 MAX_COUNTED_PAGES = 1 << 20  # 4 GiB of 4 KiB pages: an 8 MiB pagemap read
@@ -71,3 +78,198 @@ def region_pages(memory: ProcessMemory, region: Region) -> PageCounts | None:
     if pages > MAX_COUNTED_PAGES:
         return None
     return count_raw(memory.pagemap_bytes(region.start, pages))
+
+
+# ----------------------------------------------------------------- the residency panel's map
+# Per page of the folded address space, the state byte of _STATE, or UNCOUNTED for pages of a
+# region whose pagemap is not read (too large, or refused).
+UNCOUNTED = 8
+
+
+@dataclass(frozen=True)
+class ProcessBuckets:
+    """Page counts per bucket of a layout over the folded address space (document offsets).
+
+    The panel draws these as it draws a file's Buckets: ``layout`` cuts the document into
+    buckets; each tuple holds one count per bucket; ``unknown`` counts pages not read.
+    """
+
+    layout: BucketLayout
+    present: tuple[int, ...]
+    swapped: tuple[int, ...]
+    file_backed: tuple[int, ...]
+    anonymous: tuple[int, ...]
+    soft_dirty: tuple[int, ...]
+    unknown: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return self.layout.count
+
+    def counts(self, index: int) -> PageCounts:
+        return PageCounts(
+            pages=self.layout.page_count(index),
+            present=self.present[index],
+            swapped=self.swapped[index],
+            file_backed=self.file_backed[index],
+            anonymous=self.anonymous[index],
+            soft_dirty=self.soft_dirty[index],
+        )
+
+
+@dataclass(frozen=True)
+class ProcessSnapshot:
+    """Everything the residency panel draws for a process, measured at one moment."""
+
+    path: str  # the process's label, 'name (PID n)'
+    pid: int
+    size: int  # bytes of the folded address space
+    totals: PageCounts
+    unknown_pages: int  # pages of regions too large to read (MAX_COUNTED_PAGES) or refused
+    overview: ProcessBuckets
+    detail: ProcessBuckets | None
+    visible: tuple[int, int]
+    seconds: float
+    note: str = ""  # why some pages are not counted, or that the process has ended
+
+
+class _Counter:
+    """Adds one region's page states into a layout's per-bucket totals."""
+
+    def __init__(self, layout: BucketLayout) -> None:
+        self.layout = layout
+        count = layout.count
+        self.present, self.swapped = [0] * count, [0] * count
+        self.file_backed, self.anonymous = [0] * count, [0] * count
+        self.soft_dirty, self.unknown = [0] * count, [0] * count
+
+    def add(self, first_page: int, pages: int, state: bytes | None, dirty: bytes | None) -> None:
+        """Document pages ``[first_page, first_page + pages)``; ``state`` None: not counted."""
+        layout = self.layout
+        page = max(first_page, layout.first_page)
+        stop = min(first_page + pages, layout.end_page)
+        while page < stop:
+            index = (page - layout.first_page) // layout.bucket_pages
+            bucket_stop = min(stop, layout.first_page + (index + 1) * layout.bucket_pages)
+            low, high = page - first_page, bucket_stop - first_page
+            if state is None or dirty is None:
+                self.unknown[index] += high - low
+            else:
+                anon_in, anon_out = state.count(1, low, high), state.count(2, low, high)
+                file_in, file_out = state.count(5, low, high), state.count(6, low, high)
+                self.present[index] += anon_in + file_in
+                self.swapped[index] += anon_out + file_out
+                self.file_backed[index] += file_in + file_out
+                self.anonymous[index] += anon_in + anon_out
+                self.soft_dirty[index] += dirty.count(1, low, high)
+            page = bucket_stop
+
+    def result(self) -> ProcessBuckets:
+        return ProcessBuckets(
+            self.layout,
+            tuple(self.present),
+            tuple(self.swapped),
+            tuple(self.file_backed),
+            tuple(self.anonymous),
+            tuple(self.soft_dirty),
+            tuple(self.unknown),
+        )
+
+
+class ProcessResidency:
+    """The residency panel's source for a ProcessDocument: each page's state from pagemap.
+
+    Offers what DocumentResidency offers the panel (``path``, ``snapshot``, ``close``), over the
+    folded address space: document offsets, as the grid shows them. Reads /proc/PID/pagemap once
+    per region per snapshot through one descriptor; regions over MAX_COUNTED_PAGES are counted
+    as unknown rather than read.
+    """
+
+    def __init__(self, document: ProcessDocument) -> None:
+        self.document = document
+        self.path = document.path
+
+    def snapshot(
+        self,
+        *,
+        overview_buckets: int = 1024,
+        detail: BucketLayout | None = None,
+        visible: tuple[int, int] = (0, 0),
+        full: bool = False,
+    ) -> ProcessSnapshot:
+        """Measure now; ``full`` is accepted for the panel's sake (every snapshot is full)."""
+        began = time.perf_counter()
+        memory = self.document.memory
+        space = memory.space
+        size = space.size
+        counters = [_Counter(BucketLayout.covering(0, size, overview_buckets))]
+        if detail is not None:
+            start, end = min(detail.start, size), min(detail.end, size)
+            counters.append(
+                _Counter(BucketLayout(start - start % PAGE_SIZE, end, detail.bucket_pages))
+            )
+        note = ""
+        try:
+            fd = os.open(f"/proc/{memory.pid}/pagemap", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            fd = -1
+            note = f"Page states unknown: {explain_refusal(memory.pid, exc.errno)}"
+        unknown = 0
+        try:
+            for index, region in enumerate(space.readable):
+                first_page = space.region_start_offset(index) // PAGE_SIZE
+                pages = region.size // PAGE_SIZE
+                if not any(
+                    counter.layout.first_page < first_page + pages
+                    and first_page < counter.layout.end_page
+                    for counter in counters
+                ):
+                    continue
+                state = dirty = None
+                if fd >= 0 and pages <= MAX_COUNTED_PAGES:
+                    try:
+                        raw = os.pread(fd, pages * 8, region.start // PAGE_SIZE * 8)
+                    except OSError:
+                        raw = b""  # the process ended, or the region went away
+                    if len(raw) == pages * 8:
+                        state = raw[7::8].translate(_STATE)
+                        dirty = raw[6::8].translate(_HIGH_BIT)
+                if state is None:
+                    unknown += pages
+                for counter in counters:
+                    counter.add(first_page, pages, state, dirty)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        if unknown and not note:
+            note = (
+                f"{unknown:,} pages not counted (regions over "
+                f"{MAX_COUNTED_PAGES * PAGE_SIZE >> 30} GiB, or gone since the maps were read)."
+            )
+        overview = counters[0].result()
+        return ProcessSnapshot(
+            path=self.path,
+            pid=memory.pid,
+            size=size,
+            totals=_total(overview),
+            unknown_pages=sum(overview.unknown),
+            overview=overview,
+            detail=counters[1].result() if detail is not None else None,
+            visible=visible,
+            seconds=time.perf_counter() - began,
+            note=note,
+        )
+
+    def close(self) -> None:
+        """Nothing of its own to close: the document owns the process's descriptors."""
+
+
+def _total(buckets: ProcessBuckets) -> PageCounts:
+    layout = buckets.layout
+    return PageCounts(
+        pages=layout.end_page - layout.first_page,
+        present=sum(buckets.present),
+        swapped=sum(buckets.swapped),
+        file_backed=sum(buckets.file_backed),
+        anonymous=sum(buckets.anonymous),
+        soft_dirty=sum(buckets.soft_dirty),
+    )

@@ -65,3 +65,35 @@ def test_region_counts_follow_the_child(child: Child) -> None:  # noqa: F811
         assert after.present == before.present + 1
         assert after.anonymous == before.anonymous + 1
         assert "present" in after.details and after.summary.endswith("present")
+
+
+def test_snapshot_buckets_sum_to_the_regions_counts(child: Child, monkeypatch) -> None:  # noqa: F811
+    from mmhex.core import process_residency
+    from mmhex.core.process_document import ProcessDocument
+    from mmhex.core.process_residency import ProcessResidency
+    from mmhex.core.residency import BucketLayout
+
+    document = ProcessDocument.open(child.pid)
+    try:
+        tracker = ProcessResidency(document)
+        snapshot = tracker.snapshot(overview_buckets=7, detail=BucketLayout(0, document.size, 3))
+        readable = document.space.readable
+        reference = [region_pages(document.memory, region) for region in readable]
+        for field in ("present", "swapped", "file_backed", "anonymous"):
+            want = sum(getattr(counts, field) for counts in reference)
+            assert getattr(snapshot.totals, field) == want, field
+            assert sum(getattr(snapshot.detail, field)) == want, field
+        assert len(snapshot.overview) <= 7 and snapshot.unknown_pages == 0
+        assert snapshot.totals.pages == document.size // process.PAGE_SIZE
+        # Regions over the limit are counted as unknown, and the note says so.
+        monkeypatch.setattr(process_residency, "MAX_COUNTED_PAGES", 1)
+        limited = tracker.snapshot(overview_buckets=7)
+        big = sum(r.size // process.PAGE_SIZE for r in readable if r.size > process.PAGE_SIZE)
+        assert limited.unknown_pages == big > 0 and "not counted" in limited.note
+        assert limited.totals.present == sum(
+            counts.present
+            for region, counts in zip(readable, reference, strict=True)
+            if region.size == process.PAGE_SIZE
+        )
+    finally:
+        document.close()
