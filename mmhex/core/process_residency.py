@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mmhex.core.process import PAGE_SIZE, ProcessMemory, Region, explain_refusal
+from mmhex.core.process import PAGE_SIZE, AddressSpace, ProcessMemory, Region, explain_refusal
 from mmhex.core.residency import BucketLayout
 
 if TYPE_CHECKING:
@@ -175,18 +175,37 @@ class _Counter:
         )
 
 
+# The whole-space map is read again at most this often (and after the address space changed,
+# or when asked for in full); the map around the view on every refresh. Reading pagemap walks
+# the page tables: 40 ms for a 2 GiB process here, too much to repeat twice a second.
+OVERVIEW_MIN_S = 1.0
+OVERVIEW_COST_SHARE = 25  # ... and at most one second in this many on it
+
+
+@dataclass(frozen=True)
+class _Overview:
+    """The last whole-space count and what it depended on."""
+
+    space: object
+    buckets: ProcessBuckets
+    unknown: int
+    due: float  # monotonic time after which it is counted again
+
+
 class ProcessResidency:
     """The residency panel's source for a ProcessDocument: each page's state from pagemap.
 
     Offers what DocumentResidency offers the panel (``path``, ``snapshot``, ``close``), over the
     folded address space: document offsets, as the grid shows them. Reads /proc/PID/pagemap once
-    per region per snapshot through one descriptor; regions over MAX_COUNTED_PAGES are counted
-    as unknown rather than read.
+    per region through one descriptor; regions over MAX_COUNTED_PAGES are counted as unknown
+    rather than read. Values equal to the last ones come back as the same objects.
     """
 
     def __init__(self, document: ProcessDocument) -> None:
         self.document = document
         self.path = document.path
+        self._overview: _Overview | None = None
+        self._detail: ProcessBuckets | None = None
 
     def snapshot(
         self,
@@ -196,23 +215,69 @@ class ProcessResidency:
         visible: tuple[int, int] = (0, 0),
         full: bool = False,
     ) -> ProcessSnapshot:
-        """Measure now; ``full`` is accepted for the panel's sake (every snapshot is full)."""
+        """Measure now: the map around the view always, the whole space when due or ``full``."""
         began = time.perf_counter()
         memory = self.document.memory
         space = memory.space
         size = space.size
-        counters = [_Counter(BucketLayout.covering(0, size, overview_buckets))]
+        layout = BucketLayout.covering(0, size, overview_buckets)
+        last = self._overview
+        whole = (
+            full
+            or last is None
+            or last.space is not space
+            or last.buckets.layout != layout
+            or time.monotonic() >= last.due
+        )
+        counters = [_Counter(layout)] if whole else []
         if detail is not None:
             start, end = min(detail.start, size), min(detail.end, size)
             counters.append(
                 _Counter(BucketLayout(start - start % PAGE_SIZE, end, detail.bucket_pages))
             )
+        unknown, note = self._count(space, counters)
+        if whole:
+            overview = counters[0].result()
+            if last is not None and overview == last.buckets:
+                overview = last.buckets  # the same values: the same object, nothing redrawn
+            seconds = time.perf_counter() - began
+            pause = max(OVERVIEW_MIN_S, OVERVIEW_COST_SHARE * seconds)
+            last = self._overview = _Overview(space, overview, unknown, time.monotonic() + pause)
+        assert last is not None
+        zoomed = counters[-1].result() if detail is not None else None
+        if zoomed is not None and zoomed == self._detail:
+            zoomed = self._detail
+        self._detail = zoomed
+        if last.unknown and not note:
+            note = (
+                f"{last.unknown:,} pages not counted (regions over "
+                f"{MAX_COUNTED_PAGES * PAGE_SIZE >> 30} GiB, or gone since the maps were read)."
+            )
+        return ProcessSnapshot(
+            path=self.path,
+            pid=memory.pid,
+            size=size,
+            totals=_total(last.buckets),
+            unknown_pages=sum(last.buckets.unknown),
+            overview=last.buckets,
+            detail=zoomed,
+            visible=visible,
+            seconds=time.perf_counter() - began,
+            note=note,
+        )
+
+    def _count(self, space: AddressSpace, counters: list[_Counter]) -> tuple[int, str]:
+        """Add every readable region's pages that a counter covers; (pages not read, note)."""
+        pid = self.document.memory.pid
         note = ""
         try:
-            fd = os.open(f"/proc/{memory.pid}/pagemap", os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             fd = -1
-            note = f"Page states unknown: {explain_refusal(memory.pid, exc.errno)}"
+            if self.document.alive:
+                note = f"Page states unknown: {explain_refusal(pid, exc.errno)}"
+            else:
+                note = f"{self.path} has ended: its pages are gone."
         unknown = 0
         try:
             for index, region in enumerate(space.readable):
@@ -240,24 +305,7 @@ class ProcessResidency:
         finally:
             if fd >= 0:
                 os.close(fd)
-        if unknown and not note:
-            note = (
-                f"{unknown:,} pages not counted (regions over "
-                f"{MAX_COUNTED_PAGES * PAGE_SIZE >> 30} GiB, or gone since the maps were read)."
-            )
-        overview = counters[0].result()
-        return ProcessSnapshot(
-            path=self.path,
-            pid=memory.pid,
-            size=size,
-            totals=_total(overview),
-            unknown_pages=sum(overview.unknown),
-            overview=overview,
-            detail=counters[1].result() if detail is not None else None,
-            visible=visible,
-            seconds=time.perf_counter() - began,
-            note=note,
-        )
+        return unknown, note
 
     def close(self) -> None:
         """Nothing of its own to close: the document owns the process's descriptors."""

@@ -90,6 +90,11 @@ def test_pages_equal_pagemap_and_a_touched_page_flips(
         assert isinstance(snapshot, ProcessSnapshot) and snapshot.size == document.size
         assert snapshot.overview.layout.end == document.size
         check_every_page(panel, document, child.pid)
+        # An idle process measures the same: the same objects come back, nothing is redrawn.
+        paints = panel.detail.paints
+        again = wait_snapshot(panel, qtbot)
+        assert again.overview is snapshot.overview and again.detail is snapshot.detail
+        assert panel.detail.paints == paints
         index = snapshot.detail.layout.bucket_of(untouched)
         assert snapshot.detail.counts(index).present == 0
         assert cell_color(panel, index) == rp.NOT_RESIDENT
