@@ -177,9 +177,9 @@ class _Counter:
 
 # The whole-space map is read again at most this often (and after the address space changed,
 # or when asked for in full); the map around the view on every refresh. Reading pagemap walks
-# the page tables: 40 ms for a 2 GiB process here, too much to repeat twice a second.
-OVERVIEW_MIN_S = 1.0
-OVERVIEW_COST_SHARE = 25  # ... and at most one second in this many on it
+# the page tables: 25-60 ms for a 2 GiB process here, too much to repeat twice a second.
+OVERVIEW_MIN_S = 2.0
+OVERVIEW_COST_SHARE = 100  # ... and at most one second in this many on it (1 % of a core)
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,8 @@ class ProcessResidency:
     Offers what DocumentResidency offers the panel (``path``, ``snapshot``, ``close``), over the
     folded address space: document offsets, as the grid shows them. Reads /proc/PID/pagemap once
     per region through one descriptor; regions over MAX_COUNTED_PAGES are counted as unknown
-    rather than read. Values equal to the last ones come back as the same objects.
+    rather than read, except where the view's window of them is small enough. Values equal to
+    the last ones come back as the same objects.
     """
 
     def __init__(self, document: ProcessDocument) -> None:
@@ -279,29 +280,32 @@ class ProcessResidency:
             else:
                 note = f"{self.path} has ended: its pages are gone."
         unknown = 0
+        low = min((counter.layout.first_page for counter in counters), default=0)
+        high = max((counter.layout.end_page for counter in counters), default=0)
         try:
             for index, region in enumerate(space.readable):
-                first_page = space.region_start_offset(index) // PAGE_SIZE
-                pages = region.size // PAGE_SIZE
-                if not any(
-                    counter.layout.first_page < first_page + pages
-                    and first_page < counter.layout.end_page
-                    for counter in counters
-                ):
+                # Only the region's pages the counters cover (the view's, unless all).
+                region_first = space.region_start_offset(index) // PAGE_SIZE
+                first_page = max(region_first, low)
+                pages = min(region_first + region.size // PAGE_SIZE, high) - first_page
+                if pages <= 0:
                     continue
-                state = dirty = None
-                if fd >= 0 and pages <= MAX_COUNTED_PAGES:
-                    try:
-                        raw = os.pread(fd, pages * 8, region.start // PAGE_SIZE * 8)
-                    except OSError:
-                        raw = b""  # the process ended, or the region went away
-                    if len(raw) == pages * 8:
-                        state = raw[7::8].translate(_STATE)
-                        dirty = raw[6::8].translate(_HIGH_BIT)
-                if state is None:
-                    unknown += pages
+                at = region.start + (first_page - region_first) * PAGE_SIZE
+                if pages <= MAX_COUNTED_PAGES:
+                    state, dirty = _read_states(fd, at, pages)
+                    unknown += pages if state is None else 0
+                    for counter in counters:
+                        counter.add(first_page, pages, state, dirty)
+                    continue
+                unknown += pages  # too large to read whole: each counter's window, if small
                 for counter in counters:
-                    counter.add(first_page, pages, state, dirty)
+                    low_page = max(first_page, counter.layout.first_page)
+                    count = min(first_page + pages, counter.layout.end_page) - low_page
+                    if count > 0:
+                        window = at + (low_page - first_page) * PAGE_SIZE
+                        small = count <= MAX_COUNTED_PAGES
+                        state, dirty = _read_states(fd, window, count) if small else (None, None)
+                        counter.add(low_page, count, state, dirty)
         finally:
             if fd >= 0:
                 os.close(fd)
@@ -309,6 +313,20 @@ class ProcessResidency:
 
     def close(self) -> None:
         """Nothing of its own to close: the document owns the process's descriptors."""
+
+
+def _read_states(fd: int, address: int, pages: int) -> tuple[bytes | None, bytes | None]:
+    """(state byte per page, soft-dirty 0/1 per page) of ``pages`` pages at ``address`` from
+    the pagemap descriptor ``fd``; (None, None) when they cannot be read (-1: not open)."""
+    if fd < 0:
+        return None, None
+    try:
+        raw = os.pread(fd, pages * 8, address // PAGE_SIZE * 8)
+    except OSError:
+        return None, None  # the process ended, or the region went away
+    if len(raw) != pages * 8:
+        return None, None
+    return raw[7::8].translate(_STATE), raw[6::8].translate(_HIGH_BIT)
 
 
 def _total(buckets: ProcessBuckets) -> PageCounts:

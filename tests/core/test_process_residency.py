@@ -78,9 +78,9 @@ def test_snapshot_buckets_sum_to_the_regions_counts(child: Child, monkeypatch) -
         tracker = ProcessResidency(document)
         snapshot = tracker.snapshot(overview_buckets=7, detail=BucketLayout(0, document.size, 3))
         readable = document.space.readable
-        reference = [region_pages(document.memory, region) for region in readable]
+        per_region = [region_pages(document.memory, region) for region in readable]
         for field in ("present", "swapped", "file_backed", "anonymous"):
-            want = sum(getattr(counts, field) for counts in reference)
+            want = sum(getattr(counts, field) for counts in per_region)
             assert getattr(snapshot.totals, field) == want, field
             assert sum(getattr(snapshot.detail, field)) == want, field
         assert len(snapshot.overview) <= 7 and snapshot.unknown_pages == 0
@@ -90,9 +90,15 @@ def test_snapshot_buckets_sum_to_the_regions_counts(child: Child, monkeypatch) -
         limited = tracker.snapshot(overview_buckets=7, full=True)
         big = sum(r.size // process.PAGE_SIZE for r in readable if r.size > process.PAGE_SIZE)
         assert limited.unknown_pages == big > 0 and "not counted" in limited.note
+        # ... but the view's window of such a region is read when it is small enough.
+        offset = document.offset_of(child.info["file"])  # a two-page file mapping
+        assert offset is not None
+        view = tracker.snapshot(detail=BucketLayout(offset, offset + process.PAGE_SIZE, 1))
+        assert view.detail is not None and view.detail.unknown == (0,)
+        assert view.detail.counts(0) == reference(document.memory.pagemap(child.info["file"], 1))
         assert limited.totals.present == sum(
             counts.present
-            for region, counts in zip(readable, reference, strict=True)
+            for region, counts in zip(readable, per_region, strict=True)
             if region.size == process.PAGE_SIZE
         )
     finally:
