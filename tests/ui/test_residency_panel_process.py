@@ -117,7 +117,7 @@ def test_pages_equal_pagemap_and_a_touched_page_flips(
         document.close()
 
 
-def test_a_process_has_its_legend_and_no_file_actions(
+def test_a_process_has_its_legend_and_no_file_actions_nor_an_empty_window(
     panel: ResidencyPanel,  # noqa: F811
     child: Child,  # noqa: F811
     random_file,
@@ -130,6 +130,8 @@ def test_a_process_has_its_legend_and_no_file_actions(
     other = Document.open(str(random_file))
     buttons = (panel.touch_button, panel.evict_button, panel.lock_button, panel.unlock_button)
     try:
+        for button in (*buttons, panel.scope_box):  # an empty window: nothing to act on
+            assert not button.isEnabled() and button.toolTip() != rp.PROCESS_ACTIONS_TIP
         panel.set_document(document)
         assert panel.process_legend.isVisible() and not panel.file_legend.isVisible()
         for button in (*buttons, panel.scope_box):

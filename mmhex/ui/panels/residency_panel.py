@@ -555,6 +555,7 @@ class ResidencyPanel(QWidget):
         self._watched_window: QWidget | None = None
         self.compact = False
         self.is_process = False  # the shown document is a process (pagemap, no actions)
+        self.has_file = False  # the shown document is a file: Touch, Evict, Lock apply
         self.saving = False  # a save of the shown document is writing the file
         self._interval_ms = DEFAULT_INTERVAL_MS  # the user's choice (a save refreshes faster)
         self._drain_until = 0.0  # after a save: follow it closely until then, or until clean
@@ -576,6 +577,7 @@ class ResidencyPanel(QWidget):
         self.timer.timeout.connect(self._on_tick)
 
         self._build()
+        self._follow_kind(None)
         self._show_idle("No file open.")
 
     # ------------------------------------------------------------- layout
@@ -811,7 +813,7 @@ class ResidencyPanel(QWidget):
         if context is not None and context.document is not document:
             self._retired.append(context.tracker)  # an id reused by a new object
             context = None
-        self._set_process_mode(isinstance(document, ProcessDocument))
+        self._follow_kind(document)
         if context is None:
             self.tracker = None if document is None else self._tracker_for(document)
             self.snapshot = None
@@ -869,16 +871,19 @@ class ResidencyPanel(QWidget):
             return ProcessResidency(document)
         return DocumentResidency(document, force_mincore=self.force_mincore)
 
-    def _set_process_mode(self, process: bool) -> None:
-        """A process's pages, or a file's: the legend, the captions and which actions apply."""
+    def _follow_kind(self, document: object) -> None:
+        """A process's pages, a file's, or nothing: the legend and which actions apply (none
+        in an empty window; for a process, none either, and their tooltips say why)."""
+        process = isinstance(document, ProcessDocument)
+        self.is_process = process
+        self.has_file = document is not None and not process
         self.file_legend.setVisible(not process)
         self.process_legend.setVisible(process)
-        self.scope_box.setEnabled(not process)
+        self.scope_box.setEnabled(self.has_file)
         self.scope_box.setToolTip(PROCESS_ACTIONS_TIP if process else SCOPE_TIP)
         for button, tip in self._action_tips.items():
-            button.setEnabled(not process and not self.worker.acting)
+            button.setEnabled(self.has_file and not self.worker.acting)
             button.setToolTip(PROCESS_ACTIONS_TIP if process else tip)
-        self.is_process = process
 
     def set_visible_range(self, start: int, end: int) -> None:
         """The bytes on screen in the grid; framed in both maps, centre of the per-page map."""
@@ -1244,7 +1249,7 @@ class ResidencyPanel(QWidget):
 
     def _set_acting(self, acting: bool, name: str = "") -> None:
         for button in self._action_tips:
-            button.setEnabled(not acting and not self.is_process)
+            button.setEnabled(not acting and self.has_file)
         self.cancel_button.setVisible(acting and name in ("touch", "read ahead"))
         if acting:
             self.action_label.setText(f"{name.capitalize()}…")
