@@ -476,7 +476,11 @@ FILE_LEGEND = (
 
 # The same for a process's pages (pagemap): blue and green mean what they mean for a file.
 PROCESS_LEGEND = (
-    (RESIDENT, "present, file-backed", "In RAM, a page of a mapped file's cache (or shared)"),
+    (
+        RESIDENT,
+        "present, file or shared",
+        "In RAM, a page of a mapped file's cache, or shared memory (pagemap's file bit)",
+    ),
     (PRIVATE, "present, anonymous", "In RAM, the process's own memory (heap, stack, copies)"),
     (SWAPPED, "swapped", "Moved out to swap"),
     (NOT_RESIDENT, "not present", "Never touched, or dropped: the next access faults it in"),
@@ -492,17 +496,20 @@ def _legend_item(color: QColor, text: str, parent: QWidget, tip: str = "") -> QL
     return label
 
 
-def _legend_grid(items: tuple[tuple[QColor, str, str], ...], parent: QWidget) -> QWidget:
-    """Three colours to a row; the last item takes the rest of its row (it may be long)."""
+def _legend_grid(
+    items: tuple[tuple[QColor, str, str], ...], parent: QWidget, columns: int = 3
+) -> QWidget:
+    """``columns`` colours to a row; the last item takes the rest of its row (it may be long)."""
     box = QWidget(parent)
     grid = QGridLayout(box)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setHorizontalSpacing(10)
     grid.setVerticalSpacing(0)
     for index, (color, text, tip) in enumerate(items):
-        span = 3 - index % 3 if index == len(items) - 1 else 1
-        grid.addWidget(_legend_item(color, text, box, tip), index // 3, index % 3, 1, span)
-    grid.setColumnStretch(3, 1)
+        span = columns - index % columns if index == len(items) - 1 else 1
+        row, column = divmod(index, columns)
+        grid.addWidget(_legend_item(color, text, box, tip), row, column, 1, span)
+    grid.setColumnStretch(columns, 1)
     return box
 
 
@@ -685,7 +692,7 @@ class ResidencyPanel(QWidget):
         self.legend = QWidget(self)
         self.legend.setLayout(legend)
         self.file_legend = _legend_grid(FILE_LEGEND, self)
-        self.process_legend = _legend_grid(PROCESS_LEGEND, self)
+        self.process_legend = _legend_grid(PROCESS_LEGEND, self, columns=2)
         self.process_legend.hide()
         legend.addWidget(self.file_legend, 0, 0)
         legend.addWidget(self.process_legend, 1, 0)
@@ -1289,7 +1296,7 @@ class ResidencyPanel(QWidget):
         if snapshot is not None and snapshot.detail is not None and len(snapshot.detail):
             layout = snapshot.detail.layout
             self.detail_caption.setToolTip(f"{layout.start:#x}–{layout.end - 1:#x}")
-        whole = "Address space (gaps folded)" if self.is_process else "Whole file"
+        whole = "Address space (folded)" if self.is_process else "Whole file"
         if snapshot is not None and len(snapshot.overview):
             cell = snapshot.overview.layout.bucket_pages
             self.overview_caption.setText(
