@@ -180,3 +180,36 @@ def test_open_mapped_file_from_a_cell_of_a_file_backed_region(featured, child: C
     assert os.path.basename(window.document.path) == "backing.bin"
     assert window.view.cursor_offset == PAGE_SIZE
     assert residency.document is window.document and not residency.is_process
+
+
+def test_right_click_on_a_cell_asks_for_its_menu(panel: ResidencyPanel, qtbot) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    from tests.ui.test_residency_panel import fake_snapshot
+
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_snapshot(fake_snapshot([1, 0, 1] * 20))
+    grid = panel.detail
+    asked: list[int] = []
+    grid.menu_requested.connect(lambda offset, _where: asked.append(offset))
+    center = grid.cell_rect(7).center()
+    QApplication.sendEvent(
+        grid, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, center, grid.mapToGlobal(center))
+    )
+    assert asked == [7 * PAGE_SIZE]
+    shown = [menu for menu in panel.findChildren(QMenu) if menu.isVisible()]
+    assert len(shown) == 1 and shown[0].actions()[0].text() == "Go to 0x7000–0x7000"
+    shown[0].close()
+    # Past the last cell the event goes on to the panel's own menu (not sent: it would block).
+    assert grid.index_at(QPoint(grid.width() - 1, grid.height() - 1)) is None
+    menu = panel.grid_menu(7 * PAGE_SIZE)
+    texts = [action.text() for action in menu.actions()]
+    assert texts[0] == "Go to 0x7000–0x7000" and panel.compact_action in menu.actions()
+    assert not any(text.startswith("Open Mapped File") for text in texts)  # a file has none
+    jumps: list[int] = []
+    panel.jump_requested.connect(jumps.append)
+    menu.actions()[0].trigger()
+    assert jumps == [7 * PAGE_SIZE]

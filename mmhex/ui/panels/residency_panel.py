@@ -1207,8 +1207,8 @@ class ResidencyPanel(QWidget):
 
     def _show_grid_menu(self, offset: int, position: QPoint) -> None:
         menu = self.grid_menu(offset)
-        menu.exec(position)
-        menu.deleteLater()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(position)  # not exec(): no nested event loop while the maps refresh
 
     # ------------------------------------------------------------- actions
     def action_range(self) -> tuple[int, int]:
