@@ -49,6 +49,11 @@ def test_each_tab_keeps_its_residency_context(window, disk_dir: Path, qtbot) -> 
         window.tab_bar.setCurrentIndex(1)
         assert panel.snapshot is not None and panel.snapshot.path == os.path.abspath(second)
         assert panel.scope_box.currentText() == "Whole file"
+        # A measurement of the first tab finishing now is kept for it, not drawn over the second.
+        late = tracker_a.snapshot(overview_buckets=8)
+        panel._on_snapshot(tracker_a, late)
+        assert panel.snapshot.path == os.path.abspath(second)
+        assert panel._contexts[id(tracker_a.document)].snapshot is late
 
         assert window.close_tab(0)  # the first tab closes: its context goes, its probe too
         settle(panel)
