@@ -943,7 +943,8 @@ class ResidencyPanel(QWidget):
             self._drain_until = self._save_ended_at + DRAIN_LIMIT_S
         self._apply_interval()
         self._quiet_until = 0.0
-        self.refresh_now(full=True)
+        if not self.paused:
+            self.refresh_now(full=True)
         self._update_status()
 
     @property
