@@ -8,6 +8,12 @@ ProcessDocument (search's read-through path: chunks copied with os.pread, overla
 seams); the references are `LC_ALL=C grep -c -F -a` over a snapshot of those bytes in a cached
 file (written by Save As of the process), and a plain pread of every readable byte (the floor any
 /proc/PID/mem reader pays). Medians of --runs; the count must equal the snapshot's bytes.count.
+
+Then the residency panel's cost on that process: a full snapshot (every page of the folded space
+into 1,500 buckets, plus the per-page map around the view) and a view-only one (what most
+refreshes are) beside the floor, one pread of the process's whole pagemap; and what following the
+process costs per minute at the panel's default 500 ms (the whole map at most every 2 s, and
+at most 1 % of the time).
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 from mmhex.core.expressions import parse_offset  # noqa: E402
 from mmhex.core.process_document import ProcessDocument  # noqa: E402
+from mmhex.core.process_residency import (  # noqa: E402
+    OVERVIEW_COST_SHARE,
+    OVERVIEW_MIN_S,
+    ProcessResidency,
+)
+from mmhex.core.residency import PAGE_SIZE, BucketLayout  # noqa: E402
 from mmhex.core.search import PatternKind, SearchPattern, count_matches  # noqa: E402
 
 NEEDLE = b"mmhex-needle-16b"
@@ -47,6 +59,38 @@ def median_seconds(work, runs: int) -> tuple[float, object]:
         result = work()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
+
+
+def panel_cost(document: ProcessDocument, runs: int) -> None:
+    """The residency panel following the process (see the module docstring)."""
+    tracker = ProcessResidency(document)
+    view = BucketLayout(0, 1200 * PAGE_SIZE, 1)  # about the per-page map's cells
+    full, _ = median_seconds(
+        lambda: tracker.snapshot(overview_buckets=1500, detail=view, full=True), runs
+    )
+    tracker.snapshot(overview_buckets=1500, detail=view, full=True)
+    near, _ = median_seconds(lambda: tracker.snapshot(overview_buckets=1500, detail=view), runs)
+
+    def pagemap_floor() -> int:
+        fd = os.open(f"/proc/{document.pid}/pagemap", os.O_RDONLY)
+        try:
+            return sum(
+                len(os.pread(fd, r.size // PAGE_SIZE * 8, r.start // PAGE_SIZE * 8))
+                for r in document.space.readable
+            )
+        finally:
+            os.close(fd)
+
+    floor, _ = median_seconds(pagemap_floor, runs)
+    wholes = 60 / max(OVERVIEW_MIN_S, OVERVIEW_COST_SHARE * full, 0.5)
+    per_minute = wholes * full + (120 - wholes) * near
+    pages = document.size // PAGE_SIZE
+    print(f"residency panel on the process ({pages:,} pages):")
+    print(f"  full snapshot (whole map + view) : {full * 1000:.1f} ms")
+    print(f"  view-only snapshot               : {near * 1000:.2f} ms")
+    print(f"  one pread of the whole pagemap   : {floor * 1000:.1f} ms")
+    print(f"  ratio full / pread floor         : {full / floor:.2f}")
+    print(f"  following it at 500 ms           : {per_minute:.2f} s of CPU per minute (computed)")
 
 
 def main() -> int:
@@ -103,6 +147,7 @@ def main() -> int:
         print(
             f"ratio mmhex / grep: {ours / grep_time:.2f}   mmhex / pread floor: {ours / floor:.2f}"
         )
+        panel_cost(document, args.runs)
     finally:
         document.close()
         snapshot.unlink(missing_ok=True)

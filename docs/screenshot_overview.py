@@ -1,5 +1,5 @@
-"""Make docs/overview.png (overview bar with entropy, Storage dock), docs/entropy_plot.png and
-docs/overview_pages.png (the private and dirty pages layer).
+"""Make docs/overview.png (overview bar with entropy, Storage dock) and docs/entropy_plot.png
+(docs/screenshot_save.py makes the private and dirty pages picture, in the middle of a save).
 
 Usage: xvfb-run -a -s "-screen 0 1400x900x24" python docs/screenshot_overview.py [OUTDIR]
 Builds a 4 GiB sparse demo file (an executable, random bytes, text, a preallocated unwritten
@@ -37,25 +37,6 @@ def demo_file(path: Path) -> None:
         os.posix_fallocate(f.fileno(), 3 * GIB, 256 * MIB)
         os.pwrite(f.fileno(), os.urandom(32 * MIB), 3 * GIB + 512 * MIB)
         os.fsync(f.fileno())  # extents get their places on disk (no delalloc rows)
-
-
-def _photograph_pages(window, feature, target: Path, outdir: Path) -> None:
-    """The 'Private and dirty pages' layer: unsaved edits, and another writer's dirty pages."""
-    from mmhex.core.overview import Layer
-
-    document = window.document
-    document.enable_editing()
-    for k in range(48):  # unsaved edits spread over the file: private copies
-        document.write(k * (4 * GIB // 48) + 4096, b"edited")
-    fd = os.open(target, os.O_WRONLY)
-    try:  # another program writes 96 MiB and has not synced: dirty pages in the page cache
-        os.pwrite(fd, os.urandom(96 * MIB), 2 * GIB + 512 * MIB)
-        feature.choose_layer(Layer.PAGES, save=False)
-        window.view.viewport().update()
-        settle(1200)
-        photograph(window, outdir / "overview_pages.png")
-    finally:
-        os.close(fd)
 
 
 def main() -> int:
@@ -102,7 +83,6 @@ def main() -> int:
             settle(600)
             photograph(dialog, outdir / "entropy_plot.png")
             dialog.close()
-        _photograph_pages(window, feature, target, outdir)
         window.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -97,7 +97,7 @@ def parse_maps(text: str, device: int, inode: int) -> list[MappedRange]:
 
 def _process_name(pid: int) -> str:
     try:
-        with open(f"/proc/{pid}/comm") as f:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
             return f.read().strip()
     except OSError:
         return "?"
@@ -116,7 +116,9 @@ def who_maps(path: str | None = None, *, device: int = 0, inode: int = 0) -> Map
             continue
         pid = int(entry)
         try:
-            with open(f"/proc/{pid}/maps") as f:
+            # File names are bytes: a name that is not UTF-8 (any process may map one) must
+            # not stop the scan, so undecodable bytes pass through as surrogates.
+            with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as f:
                 text = f.read()
         except PermissionError:
             hidden.append(pid)

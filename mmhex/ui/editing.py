@@ -20,7 +20,7 @@ import string
 import time
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -177,6 +177,10 @@ class SaveProgress(QWidget):
 
 class EditController(QObject):
     """Edits the window's document: keys, paste, fill, undo/redo, save, revert, edit mode."""
+
+    # True when a save starts writing the file, False when it ended (the residency panel
+    # follows the file's dirty pages closely meanwhile).
+    saving_changed = Signal(bool)
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -1105,6 +1109,7 @@ class EditController(QObject):
         self.window.outside_checks_paused = True
         self._refresh()
         self.progress.start(text, task)
+        self.saving_changed.emit(True)
         try:
             task.start()
             loop.exec()
@@ -1115,6 +1120,7 @@ class EditController(QObject):
             self.window.outside_checks_paused = False
             task.deleteLater()
             self._refresh()
+            self.saving_changed.emit(False)
         result = outcome[0]
         assert isinstance(result, SaveResult | BaseException)
         return result

@@ -87,3 +87,18 @@ def test_dirty_buckets_fall_to_zero_after_sync(tmp_path):
         assert _libc.cachestat(fd, 0, 0)[1] == 0
     finally:
         os.close(fd)
+
+
+def test_who_maps_survives_a_mapped_file_name_that_is_not_utf8(tmp_path):
+    """Any process may map a file whose name is not UTF-8 (a byte 0xff): the scan goes on."""
+    odd = tmp_path / os.fsdecode(b"odd-\xff-name")
+    odd.write_bytes(os.urandom(8192))
+    wanted = tmp_path / "wanted"
+    wanted.write_bytes(os.urandom(8192))
+    with (
+        mapping_child(odd, 0, 4096, writable=False) as odd_pid,
+        mapping_child(wanted, 0, 4096, writable=False) as pid,
+    ):
+        report = mappers.who_maps(str(wanted))
+        assert pid in report.pids() and odd_pid not in report.pids()
+        assert odd_pid in mappers.who_maps(str(odd)).pids()

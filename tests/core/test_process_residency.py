@@ -65,3 +65,82 @@ def test_region_counts_follow_the_child(child: Child) -> None:  # noqa: F811
         assert after.present == before.present + 1
         assert after.anonymous == before.anonymous + 1
         assert "present" in after.details and after.summary.endswith("present")
+
+
+def test_snapshot_buckets_sum_to_the_regions_counts(child: Child, monkeypatch) -> None:  # noqa: F811
+    from mmhex.core import process_residency
+    from mmhex.core.process_document import ProcessDocument
+    from mmhex.core.process_residency import ProcessResidency
+    from mmhex.core.residency import BucketLayout
+
+    document = ProcessDocument.open(child.pid)
+    try:
+        tracker = ProcessResidency(document)
+        snapshot = tracker.snapshot(overview_buckets=7, detail=BucketLayout(0, document.size, 3))
+        readable = document.space.readable
+        per_region = [region_pages(document.memory, region) for region in readable]
+        for field in ("present", "swapped", "file_backed", "anonymous"):
+            want = sum(getattr(counts, field) for counts in per_region)
+            assert getattr(snapshot.totals, field) == want, field
+            assert sum(getattr(snapshot.detail, field)) == want, field
+        assert len(snapshot.overview) <= 7 and snapshot.unknown_pages == 0
+        assert snapshot.totals.pages == document.size // process.PAGE_SIZE
+        # Regions over the limit are counted as unknown, and the note says so.
+        monkeypatch.setattr(process_residency, "MAX_COUNTED_PAGES", 1)
+        limited = tracker.snapshot(overview_buckets=7, full=True)
+        big = sum(r.size // process.PAGE_SIZE for r in readable if r.size > process.PAGE_SIZE)
+        assert limited.unknown_pages == big > 0 and "not counted" in limited.note
+        # ... but the view's window of such a region is read when it is small enough.
+        offset = document.offset_of(child.info["file"])  # a two-page file mapping
+        assert offset is not None
+        view = tracker.snapshot(detail=BucketLayout(offset, offset + process.PAGE_SIZE, 1))
+        assert view.detail is not None and view.detail.unknown == (0,)
+        assert view.detail.counts(0) == reference(document.memory.pagemap(child.info["file"], 1))
+        assert limited.totals.present == sum(
+            counts.present
+            for region, counts in zip(readable, per_region, strict=True)
+            if region.size == process.PAGE_SIZE
+        )
+    finally:
+        document.close()
+
+
+def test_an_ended_process_is_said_to_have_ended(child: Child) -> None:  # noqa: F811
+    from mmhex.core.process_document import ProcessDocument
+    from mmhex.core.process_residency import ProcessResidency
+
+    document = ProcessDocument.open(child.pid)
+    try:
+        tracker = ProcessResidency(document)
+        assert tracker.snapshot().totals.present > 0
+        child.stop()
+        ended = tracker.snapshot(full=True)
+        assert "has ended" in ended.note
+        assert ended.totals.present == 0 and ended.unknown_pages == ended.totals.pages
+    finally:
+        document.close()
+
+
+def test_the_map_around_the_view_is_fresh_and_the_whole_map_when_due(child: Child) -> None:  # noqa: F811
+    from mmhex.core.process_document import ProcessDocument
+    from mmhex.core.process_residency import ProcessResidency
+    from mmhex.core.residency import BucketLayout
+
+    document = ProcessDocument.open(child.pid)
+    try:
+        tracker = ProcessResidency(document)
+        offset = document.offset_of(child.info["untouched"])
+        assert offset is not None
+        layout = BucketLayout(offset, offset + process.PAGE_SIZE, 1)
+        first = tracker.snapshot(detail=layout)
+        assert first.detail is not None and first.detail.present == (0,)
+        assert child.ask("touch") == "ok"
+        second = tracker.snapshot(detail=layout)
+        assert second.detail is not None and second.detail.counts(0).anonymous == 1
+        assert second.overview is first.overview  # not due yet: the last whole map
+        third = tracker.snapshot(detail=layout, full=True)
+        assert third.overview is not first.overview
+        index = third.overview.layout.bucket_of(offset)
+        assert third.overview.present[index] == first.overview.present[index] + 1
+    finally:
+        document.close()

@@ -11,9 +11,9 @@ measured too: the same speed here, but its import cost 60-230 ms of the window's
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QImage
 
@@ -27,6 +27,18 @@ _TRANSPARENT = bytes(4)
 
 # (counts, private, touched) -> 0xRRGGBB
 ColorRule = Callable[[PageCounts, int, int], int]
+
+
+def argb_per_state(states: Iterable[Hashable], rule: Callable[[Any], int]) -> list[int]:
+    """One opaque 0xAARRGGBB per state; ``rule(state) -> 0xRRGGBB`` runs once per distinct one."""
+    memo: dict[Hashable, int] = {}
+    out: list[int] = []
+    for state in states:
+        value = memo.get(state)
+        if value is None:
+            value = memo[state] = OPAQUE | (rule(state) & 0xFFFFFF)
+        out.append(value)
+    return out
 
 
 def cell_argb(buckets: Buckets, rule: ColorRule) -> list[int]:
@@ -62,7 +74,8 @@ def grid_image(
     """The cells laid out ``columns`` to a row, ``cell`` px squares one px apart (transparent).
 
     ``recent`` (truthy per cell, or None) paints the lower quarter of a cell in ``stripe``
-    (0xRRGGBB). Returns the image and the bytes that hold its pixels (keep both alive together).
+    (0xRRGGBB): recently evicted pages of a file, soft-dirty pages of a process. Returns the
+    image and the bytes that hold its pixels (keep both alive together).
     """
     order = sys.byteorder  # Format_ARGB32 stores each pixel as a native-endian 0xAARRGGBB
     pitch = cell + 1

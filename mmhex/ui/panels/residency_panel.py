@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -25,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QColor,
+    QContextMenuEvent,
     QHelpEvent,
     QImage,
     QMouseEvent,
@@ -51,6 +54,10 @@ from PySide6.QtWidgets import (
 )
 
 from mmhex.core.document import Document
+from mmhex.core.process import Region
+from mmhex.core.process_document import ProcessDocument
+from mmhex.core.process_residency import PageCounts as ProcessPageCounts
+from mmhex.core.process_residency import ProcessBuckets, ProcessResidency, ProcessSnapshot
 from mmhex.core.progress import Progress
 from mmhex.core.residency import (
     METHOD_CACHESTAT,
@@ -64,7 +71,7 @@ from mmhex.core.residency import (
     human_bytes,
 )
 from mmhex.ui.actions import ActionSpec
-from mmhex.ui.panels.residency_image import cell_argb, grid_image
+from mmhex.ui.panels.residency_image import argb_per_state, cell_argb, grid_image
 from mmhex.ui.panels.residency_worker import ResidencyWorker
 from mmhex.ui.settings import open_settings
 from mmhex.ui.touch_confirm import confirm_touch
@@ -75,16 +82,31 @@ RESIDENT = QColor("#1f6fd1")
 DIRTY = QColor("#f08c00")
 WRITEBACK = QColor("#ae3ec9")
 PRIVATE = QColor("#2f9e44")
+SWAPPED = QColor("#8f5b2e")
 UNKNOWN = QColor("#a7a7a7")
 RECENTLY_EVICTED = QColor("#e03131")
 VIEW_FRAME = QColor("#111111")
 
 INTERVALS_MS = (250, 500, 1000, 2000, 5000)
 DEFAULT_INTERVAL_MS = 500
+# While a save writes the file (and until its dirty pages are seen at zero, at most
+# DRAIN_LIMIT_S after it ended) the panel refreshes this often: msync drains within seconds.
+SAVE_INTERVAL_MS = 200
+DRAIN_LIMIT_S = 30.0
 MAX_PAGES_PER_CELL = 1 << 20
 SCOPES = ("Whole file", "Selection", "Map range")
+SCOPE_TIP = "What Touch, Evict, Lock and Unlock act on"
+ERROR_STYLE = "QLabel { color: #c92a2a; }"
 QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum size"
 HOVER_HINT = "Point at a cell for its byte range and counts; click it to go there."
+PROCESS_ACTIONS_TIP = (
+    "Touch, Evict and Lock act on a file's page cache; a process's pages belong to it "
+    "(they are only shown here)."
+)
+
+AnyBuckets = Buckets | ProcessBuckets
+AnySnapshot = ResidencySnapshot | ProcessSnapshot
+AnyTracker = DocumentResidency | ProcessResidency
 
 
 def mix(low: QColor, high: QColor, amount: float) -> QColor:
@@ -97,19 +119,24 @@ def mix(low: QColor, high: QColor, amount: float) -> QColor:
 
 
 def cell_color(counts: PageCounts, private: int = 0, touched: int = 0) -> QColor:
-    """A cell's colour: shade of blue by the resident fraction; dirty, writeback and private copies
-    override it; grey when the kernel will not say (blue again for pages this process holds)."""
+    """A cell's colour: shade of blue by the resident fraction; private copies, then dirty, then
+    writeback pages override it; grey when the kernel will not say (blue again for pages this
+    process holds).
+
+    Writeback and dirty win over private copies: during a save the edited pages are both (the
+    private copy stays until the save ends), and the save's progress is what must show.
+    """
     pages = max(1, counts.pages)
+    if counts.writeback:
+        return mix(NOT_RESIDENT, WRITEBACK, 0.45 + 0.55 * counts.writeback / pages)
+    if counts.dirty:
+        return mix(NOT_RESIDENT, DIRTY, 0.45 + 0.55 * counts.dirty / pages)
     if private:
         return mix(NOT_RESIDENT, PRIVATE, 0.45 + 0.55 * private / pages)
     if counts.resident is None:
         if touched:
             return mix(UNKNOWN, RESIDENT, 0.45 + 0.55 * touched / pages)
         return UNKNOWN
-    if counts.writeback:
-        return mix(NOT_RESIDENT, WRITEBACK, 0.45 + 0.55 * counts.writeback / pages)
-    if counts.dirty:
-        return mix(NOT_RESIDENT, DIRTY, 0.45 + 0.55 * counts.dirty / pages)
     if counts.resident:
         return mix(NOT_RESIDENT, RESIDENT, 0.3 + 0.7 * counts.resident / pages)
     return NOT_RESIDENT
@@ -117,6 +144,56 @@ def cell_color(counts: PageCounts, private: int = 0, touched: int = 0) -> QColor
 
 def _cell_rgb(counts: PageCounts, private: int, touched: int) -> int:
     return cell_color(counts, private, touched).rgb()
+
+
+def process_cell_color(counts: ProcessPageCounts, unknown: int = 0) -> QColor:
+    """A process cell's colour, by what most of its pages are: swapped (brown), present and
+    file-backed (blue, as a file's cached page), present and anonymous (green, as a private
+    copy); darker with more pages; light when none is in memory, grey when not counted.
+
+    One page per cell shows each page's state exactly (soft-dirty is the grid's lower edge).
+    """
+    pages = max(1, counts.pages)
+    if unknown >= pages:
+        return UNKNOWN
+    if counts.swapped > counts.present:
+        return mix(NOT_RESIDENT, SWAPPED, 0.45 + 0.55 * counts.swapped / pages)
+    if counts.present:
+        color = RESIDENT if counts.file_backed >= counts.anonymous else PRIVATE
+        return mix(NOT_RESIDENT, color, 0.3 + 0.7 * counts.present / pages)
+    return NOT_RESIDENT
+
+
+def _process_rgb(state: tuple[ProcessPageCounts, int]) -> int:
+    return process_cell_color(*state).rgb()
+
+
+def describe_process_counts(counts: ProcessPageCounts, unknown: int = 0) -> str:
+    """One cell's or range's page states as a line of text."""
+    if unknown >= counts.pages:
+        return "not counted (region too large, or gone)"
+    if counts.pages == 1:
+        if counts.present or counts.swapped:
+            where = "present" if counts.present else "swapped"
+            kind = "file-backed" if counts.file_backed else "anonymous"
+            text = f"{where}, {kind}"
+        else:
+            text = "not present"
+        return text + (", soft-dirty" if counts.soft_dirty else "")
+    return with_counts(
+        f"{counts.present:,} of {counts.pages:,} pages present",
+        ("swapped", counts.swapped),
+        ("file-backed", counts.file_backed),
+        ("anonymous", counts.anonymous),
+        ("soft-dirty", counts.soft_dirty),
+        ("not counted", unknown),
+    )
+
+
+def with_counts(text: str, *counts: tuple[str, int | None]) -> str:
+    """``text`` followed by ' · name N' for each count that is not zero (or None)."""
+    shown = [f"{name} {value:,}" for name, value in counts if value]
+    return " · ".join([text, *shown])
 
 
 def describe_counts(counts: PageCounts, private: int | None, touched: int | None) -> str:
@@ -130,19 +207,13 @@ def describe_counts(counts: PageCounts, private: int | None, touched: int | None
     else:
         percent = 100 * counts.resident / counts.pages if counts.pages else 0.0
         text = f"{counts.resident:,} of {counts.pages:,} pages resident ({percent:.1f} %)"
-    extras = [
-        (name, value)
-        for name, value in (
-            ("dirty", counts.dirty),
-            ("writeback", counts.writeback),
-            ("recently evicted", counts.recently_evicted),
-            ("private copies", private),
-        )
-        if value
-    ]
-    if extras:
-        text += " · " + " · ".join(f"{name} {value:,}" for name, value in extras)
-    return text
+    return with_counts(
+        text,
+        ("dirty", counts.dirty),
+        ("writeback", counts.writeback),
+        ("recently evicted", counts.recently_evicted),
+        ("private copies", private),
+    )
 
 
 class PageGrid(QWidget):
@@ -154,6 +225,7 @@ class PageGrid(QWidget):
     """
 
     cell_clicked = Signal(object)  # byte offset of the cell's first page
+    menu_requested = Signal(object, QPoint)  # byte offset of the cell's first page, global pos
     hovered = Signal(str)  # text for the cell under the mouse ("" when it leaves)
     capacity_changed = Signal(int)
 
@@ -164,7 +236,7 @@ class PageGrid(QWidget):
         self.cell = cell
         self.pitch = cell + 1
         self.minimum_rows = rows  # rows the size hint asks for; the minimum is one row
-        self.buckets: Buckets | None = None
+        self.buckets: AnyBuckets | None = None
         self.highlight: tuple[int, int] | None = None
         self.setMouseTracking(True)
         # One row at least, never the preferred height: a squeezed dock must not starve others.
@@ -177,6 +249,8 @@ class PageGrid(QWidget):
         self._image_key: tuple[object, ...] | None = None
         self._pixels: object = None  # owns the image's memory
         self.paints = 0  # paint events so far (tests check that idle refreshes cause none)
+        # How a byte range is named in hover text (a process's map names addresses).
+        self.range_text: Callable[[int, int], str] = offsets_text
 
     def sizeHint(self) -> QSize:
         return QSize(40 * self.pitch, self.minimum_rows * self.pitch + 2 * self.MARGIN)
@@ -190,7 +264,7 @@ class PageGrid(QWidget):
     def capacity(self) -> int:
         return self.columns() * self.rows()
 
-    def set_content(self, buckets: Buckets | None, highlight: tuple[int, int] | None) -> None:
+    def set_content(self, buckets: AnyBuckets | None, highlight: tuple[int, int] | None) -> None:
         framed = _framed_cells(buckets, highlight)
         self.highlight = highlight
         if buckets is self.buckets and framed == self._framed:
@@ -225,20 +299,30 @@ class PageGrid(QWidget):
         if buckets is None or not 0 <= index < len(buckets):
             return ""
         start, end = buckets.layout.bucket_range(index)
+        head = f"{self.range_text(start, end)} ({human_bytes(end - start)})"
+        if isinstance(buckets, ProcessBuckets):
+            counts = describe_process_counts(buckets.counts(index), buckets.unknown[index])
+            return f"{head}: {counts}"
         private = None if buckets.private is None else buckets.private[index]
         touched = None if buckets.touched is None else buckets.touched[index]
-        head = f"{start:#x}–{end - 1:#x} ({human_bytes(end - start)})"
         return f"{head}: {describe_counts(buckets.counts(index), private, touched)}"
 
-    def _cells_image(self, buckets: Buckets) -> QImage:
+    def _cells_image(self, buckets: AnyBuckets) -> QImage:
         """The image of the first ``capacity()`` cells, recomputed only when its key changes."""
         columns, shown = self.columns(), min(len(buckets), self.capacity())
         key = (columns, shown)
         if self._image is None or self._image_key != key:
-            argb = cell_argb(buckets, _cell_rgb)[:shown]
-            recent = buckets.recently_evicted
-            marks = None if recent is None else recent[:shown]
-            stripe = RECENTLY_EVICTED.rgb() & 0xFFFFFF
+            marks: tuple[int, ...] | None
+            if isinstance(buckets, ProcessBuckets):
+                states = ((buckets.counts(i), buckets.unknown[i]) for i in range(shown))
+                argb = argb_per_state(states, _process_rgb)
+                marks = buckets.soft_dirty[:shown]
+                stripe = DIRTY.rgb() & 0xFFFFFF
+            else:
+                argb = cell_argb(buckets, _cell_rgb)[:shown]
+                recent = buckets.recently_evicted
+                marks = None if recent is None else recent[:shown]
+                stripe = RECENTLY_EVICTED.rgb() & 0xFFFFFF
             self._image, self._pixels = grid_image(argb, marks, columns, self.cell, stripe)
             self._image_key = key
         return self._image
@@ -277,6 +361,13 @@ class PageGrid(QWidget):
     def leaveEvent(self, event: QEvent) -> None:
         self.hovered.emit("")
         super().leaveEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = self.index_at(event.pos())
+        if index is None or self.buckets is None:
+            event.ignore()  # the panel's own menu
+            return
+        self.menu_requested.emit(self.buckets.layout.bucket_range(index)[0], event.globalPos())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         index = self.index_at(event.position().toPoint())
@@ -349,7 +440,12 @@ class LiveLine(QWidget):
         painter.drawText(self.rect(), Qt.AlignmentFlag.AlignVCenter, shown)
 
 
-def _framed_cells(buckets: Buckets | None, highlight: tuple[int, int] | None) -> range:
+def offsets_text(start: int, end: int) -> str:
+    """A file's byte range as the hover line names it."""
+    return f"{start:#x}–{end - 1:#x}"
+
+
+def _framed_cells(buckets: AnyBuckets | None, highlight: tuple[int, int] | None) -> range:
     """The cells of ``buckets`` that hold any byte of ``highlight`` (the bytes on screen)."""
     if buckets is None or highlight is None or not len(buckets):
         return range(0)
@@ -362,10 +458,76 @@ def _framed_cells(buckets: Buckets | None, highlight: tuple[int, int] | None) ->
     return range(first, last + 1)
 
 
-def _legend_item(color: QColor, text: str, parent: QWidget) -> QLabel:
+# (colour, legend text, what it means) for a file's page cache.
+FILE_LEGEND = (
+    (RESIDENT, "resident", "In the page cache (darker: more of the cell's pages)"),
+    (NOT_RESIDENT, "not resident", "Not in memory: reading it costs a trip to the disk"),
+    (UNKNOWN, "unknown", "The kernel will not say for this file (neither writable nor owned)"),
+    (DIRTY, "dirty", "Written in the page cache, not yet on disk (a save fills and drains them)"),
+    (WRITEBACK, "writeback", "Being written to the disk right now"),
+    (PRIVATE, "private copy", "An unsaved edit: mmhex's own copy of the page (MAP_PRIVATE)"),
+    (
+        RECENTLY_EVICTED,
+        "recently evicted (lower edge)",
+        "Pages the kernel dropped from the cache a short while ago",
+    ),
+)
+
+
+# The same for a process's pages (pagemap): blue and green mean what they mean for a file.
+PROCESS_LEGEND = (
+    (
+        RESIDENT,
+        "present, file or shared",
+        "In RAM, a page of a mapped file's cache, or shared memory (pagemap's file bit)",
+    ),
+    (PRIVATE, "present, anonymous", "In RAM, the process's own memory (heap, stack, copies)"),
+    (SWAPPED, "swapped", "Moved out to swap"),
+    (NOT_RESIDENT, "not present", "Never touched, or dropped: the next access faults it in"),
+    (UNKNOWN, "not counted", "A region too large to read quickly, or gone since the maps"),
+    (DIRTY, "soft-dirty (lower edge)", "Written since the soft-dirty bits were last cleared"),
+)
+
+
+def _legend_item(color: QColor, text: str, parent: QWidget, tip: str = "") -> QLabel:
     label = QLabel(parent)
     label.setText(f'<span style="color:{color.name()}; font-size:large">■</span>&nbsp;{text}')
+    label.setToolTip(tip)
     return label
+
+
+def _legend_grid(
+    items: tuple[tuple[QColor, str, str], ...], parent: QWidget, columns: int = 3
+) -> QWidget:
+    """``columns`` colours to a row; the last item takes the rest of its row (it may be long)."""
+    box = QWidget(parent)
+    grid = QGridLayout(box)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(10)
+    grid.setVerticalSpacing(0)
+    for index, (color, text, tip) in enumerate(items):
+        span = columns - index % columns if index == len(items) - 1 else 1
+        row, column = divmod(index, columns)
+        grid.addWidget(_legend_item(color, text, box, tip), row, column, 1, span)
+    grid.setColumnStretch(columns, 1)
+    return box
+
+
+@dataclass
+class TabContext:
+    """One tab's residency, kept while another tab is shown so that it comes back at once.
+
+    Issue 12: each tab keeps its "Act on" scope, its zoom, its tracker (with its probe and any
+    locked ranges) and its last snapshot; a closed tab's context is dropped.
+    """
+
+    document: object
+    tracker: AnyTracker
+    snapshot: AnySnapshot | None
+    scope: str
+    pages_per_cell: int
+    action_text: str
+    action_failed: bool
 
 
 class ResidencyPanel(QWidget):
@@ -373,6 +535,7 @@ class ResidencyPanel(QWidget):
     jump_requested (see ``install``)."""
 
     jump_requested = Signal(object)  # byte offset (64-bit) the user clicked
+    open_mapped_requested = Signal(object)  # a process's document offset: open the file there
     interval_changed = Signal(int)  # milliseconds, for the caller to remember
     paused_changed = Signal(bool)
     compact_changed = Signal(bool)
@@ -381,19 +544,29 @@ class ResidencyPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("ResidencyPanel")
         self.force_mincore = force_mincore
-        self.document: Document | None = None
-        self.tracker: DocumentResidency | None = None
-        self.snapshot: ResidencySnapshot | None = None
+        self.document: Document | ProcessDocument | None = None
+        self.tracker: AnyTracker | None = None
+        self.snapshot: AnySnapshot | None = None
         self.visible_range = (0, 0)
         self.selection = (0, 0)
         self.pages_per_cell = 1
         self.paused = False
-        self._retired: list[DocumentResidency] = []
+        self._retired: list[AnyTracker] = []
+        # Other tabs' contexts by id(document); kept only when the window says when a tab
+        # closes (``keep_tab_state``, set by install), or they would outlive their documents.
+        self.keep_tab_state = False
+        self._contexts: dict[int, TabContext] = {}
         self._closed = False
         self._quiet_until = 0.0  # timer ticks before this are skipped (slow probes)
         self._pending = False  # a refresh was asked for while one was running
         self._watched_window: QWidget | None = None
         self.compact = False
+        self.is_process = False  # the shown document is a process (pagemap, no actions)
+        self.has_file = False  # the shown document is a file: Touch, Evict, Lock apply
+        self.saving = False  # a save of the shown document is writing the file
+        self._interval_ms = DEFAULT_INTERVAL_MS  # the user's choice (a save refreshes faster)
+        self._drain_until = 0.0  # after a save: follow it closely until then, or until clean
+        self._save_ended_at = 0.0
 
         self.worker = ResidencyWorker(self)
         # A panel deleted without shutdown() (its window closed) must not leave jobs running:
@@ -411,6 +584,7 @@ class ResidencyPanel(QWidget):
         self.timer.timeout.connect(self._on_tick)
 
         self._build()
+        self._follow_kind(None)
         self._show_idle("No file open.")
 
     # ------------------------------------------------------------- layout
@@ -507,30 +681,21 @@ class ResidencyPanel(QWidget):
         self.hover_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.hover_label)
         for grid in (self.overview, self.detail):
+            grid.range_text = self.range_text
+            grid.menu_requested.connect(self._show_grid_menu)
             grid.cell_clicked.connect(self.jump_requested)
             grid.hovered.connect(self._on_hovered)
             grid.capacity_changed.connect(self._on_capacity_changed)
 
         legend = QGridLayout()
         legend.setContentsMargins(0, 0, 0, 0)
-        legend.setHorizontalSpacing(10)
-        legend.setVerticalSpacing(0)
-        for index, (color, text) in enumerate(
-            (
-                (RESIDENT, "resident"),
-                (NOT_RESIDENT, "not resident"),
-                (UNKNOWN, "unknown"),
-                (DIRTY, "dirty"),
-                (WRITEBACK, "writeback"),
-                (PRIVATE, "private copy"),
-                (RECENTLY_EVICTED, "recently evicted (lower edge)"),
-            )
-        ):
-            span = 3 if color is RECENTLY_EVICTED else 1
-            legend.addWidget(_legend_item(color, text, self), index // 3, index % 3, 1, span)
-        legend.setColumnStretch(3, 1)
         self.legend = QWidget(self)
         self.legend.setLayout(legend)
+        self.file_legend = _legend_grid(FILE_LEGEND, self)
+        self.process_legend = _legend_grid(PROCESS_LEGEND, self, columns=2)
+        self.process_legend.hide()
+        legend.addWidget(self.file_legend, 0, 0)
+        legend.addWidget(self.process_legend, 1, 0)
         layout.addWidget(self.legend)
 
         # The outcome of Touch/Evict/Lock: above the buttons, so its lines never push them.
@@ -547,7 +712,7 @@ class ResidencyPanel(QWidget):
         actions = QHBoxLayout()
         self.scope_box = QComboBox(self)
         self.scope_box.addItems(SCOPES)
-        self.scope_box.setToolTip("What Touch, Evict, Lock and Unlock act on")
+        self.scope_box.setToolTip(SCOPE_TIP)
         self.touch_button = QToolButton(self)
         self.touch_button.setText("Touch")
         self.touch_button.setToolTip("Read every page once, so it is in memory")
@@ -566,8 +731,19 @@ class ResidencyPanel(QWidget):
         self.lock_button.clicked.connect(lambda: self.run_action("lock"))
         self.unlock_button = QPushButton("Unlock", self)
         self.unlock_button.clicked.connect(lambda: self.run_action("unlock"))
+        self.unlock_button.setToolTip("Let locked pages go (munlock)")
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.clicked.connect(self.worker.cancel_action)
+        # Each action's own tooltip, for when a process (which they cannot act on) is gone.
+        self._action_tips = {
+            button: button.toolTip()
+            for button in (
+                self.touch_button,
+                self.evict_button,
+                self.lock_button,
+                self.unlock_button,
+            )
+        }
         # Hidden, it keeps its place: showing it moves no other button.
         policy = self.cancel_button.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
@@ -627,29 +803,94 @@ class ResidencyPanel(QWidget):
         self._update_detail_caption()
 
     # ------------------------------------------------------------- public API
-    def set_document(self, document: Document | None) -> None:
+    def set_document(self, document: Document | ProcessDocument | None) -> None:
         """Follow ``document`` (None: nothing open). Safe while a refresh is running.
 
         The same document again (the window re-announces it after a reload) measures anew.
+        A document shown before (another tab's) comes back with its context: its last snapshot
+        is drawn at once, its scope and zoom restored, and a new measurement starts. A process
+        shows its pages from pagemap; the actions, which act on a file's cache, are disabled.
         """
         if document is self.document:
             self.refresh_now()
             return
-        if self.tracker is not None:
-            self._retired.append(self.tracker)
+        self._put_away_context()
         self.document = document
-        self.tracker = (
-            None
-            if document is None
-            else DocumentResidency(document, force_mincore=self.force_mincore)
-        )
-        self.snapshot = None
+        context = self._contexts.pop(id(document), None) if document is not None else None
+        if context is not None and context.document is not document:
+            self._retired.append(context.tracker)  # an id reused by a new object
+            context = None
+        self._follow_kind(document)
+        if context is None:
+            self.tracker = None if document is None else self._tracker_for(document)
+            self.snapshot = None
+            self.scope_box.setCurrentIndex(0)
+            self.pages_per_cell = 1
+            self.action_label.clear()
+            self.action_label.setStyleSheet("")
+        else:
+            self.tracker = context.tracker
+            self.snapshot = context.snapshot
+            self.scope_box.setCurrentText(context.scope)
+            self.pages_per_cell = context.pages_per_cell
+            self.action_label.setText(context.action_text)
+            self.action_label.setStyleSheet(ERROR_STYLE if context.action_failed else "")
+        self._update_detail_caption()
         self._close_retired()
         if document is None:
             self._show_idle("No file open.")
+            return
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
         else:
             self._show_idle("Measuring…")
-            self.refresh_now()
+        self.refresh_now(full=True)
+
+    def forget_document(self, document: object) -> None:
+        """A tab closed: drop what was kept for it (its tracker is closed once idle)."""
+        if document is self.document:
+            self.set_document(None)
+        context = self._contexts.pop(id(document), None)
+        if context is not None:
+            self._retired.append(context.tracker)
+            self._close_retired()
+
+    def _put_away_context(self) -> None:
+        """Keep the shown document's context for when its tab comes back (or retire it)."""
+        if self.tracker is None:
+            return
+        if self.keep_tab_state and self.document is not None:
+            self._contexts[id(self.document)] = TabContext(
+                self.document,
+                self.tracker,
+                self.snapshot,
+                self.scope_box.currentText(),
+                self.pages_per_cell,
+                self.action_label.text(),
+                self.action_label.styleSheet() == ERROR_STYLE,
+            )
+        else:
+            self._retired.append(self.tracker)
+        self.tracker = None
+
+    def _tracker_for(self, document: Document | ProcessDocument) -> AnyTracker:
+        if isinstance(document, ProcessDocument):
+            return ProcessResidency(document)
+        return DocumentResidency(document, force_mincore=self.force_mincore)
+
+    def _follow_kind(self, document: object) -> None:
+        """A process's pages, a file's, or nothing: the legend and which actions apply (none
+        in an empty window; for a process, none either, and their tooltips say why)."""
+        process = isinstance(document, ProcessDocument)
+        self.is_process = process
+        self.has_file = document is not None and not process
+        self.file_legend.setVisible(not process)
+        self.process_legend.setVisible(process)
+        self.scope_box.setEnabled(self.has_file)
+        self.scope_box.setToolTip(PROCESS_ACTIONS_TIP if process else SCOPE_TIP)
+        for button, tip in self._action_tips.items():
+            button.setEnabled(self.has_file and not self.worker.acting)
+            button.setToolTip(PROCESS_ACTIONS_TIP if process else tip)
 
     def set_visible_range(self, start: int, end: int) -> None:
         """The bytes on screen in the grid; framed in both maps, centre of the per-page map."""
@@ -678,12 +919,56 @@ class ResidencyPanel(QWidget):
 
     def set_interval(self, msecs: int) -> None:
         msecs = int(msecs)
-        self.timer.setInterval(msecs)
+        self._interval_ms = msecs
+        self._apply_interval()
         index = self.interval_box.findData(msecs)
         if index >= 0 and index != self.interval_box.currentIndex():
             self.interval_box.setCurrentIndex(index)
         self.interval_changed.emit(msecs)
         self._update_timer()
+
+    def set_saving(self, saving: bool) -> None:
+        """A save of the shown document started (True) or ended (False).
+
+        Meanwhile the panel refreshes every SAVE_INTERVAL_MS, so the file's dirty and writeback
+        pages are seen appearing and falling to zero as msync works; after the save it goes on
+        until a refresh measured after the end shows none (at most DRAIN_LIMIT_S), then returns
+        to the chosen interval.
+        """
+        self.saving = bool(saving)
+        if self.saving:
+            self._drain_until = 0.0
+        else:
+            self._save_ended_at = time.monotonic()
+            self._drain_until = self._save_ended_at + DRAIN_LIMIT_S
+        self._apply_interval()
+        self._quiet_until = 0.0
+        if not self.paused:
+            self.refresh_now(full=True)
+        self._update_status()
+
+    @property
+    def following_save(self) -> bool:
+        """True while the fast refresh of a save is on."""
+        return self.saving or time.monotonic() < self._drain_until
+
+    def _apply_interval(self) -> None:
+        msecs = (
+            min(SAVE_INTERVAL_MS, self._interval_ms) if self.following_save else self._interval_ms
+        )
+        if self.timer.interval() != msecs:
+            self.timer.setInterval(msecs)
+
+    def _after_save_snapshot(self, snapshot: AnySnapshot) -> None:
+        """End the fast refresh once a snapshot begun after the save shows nothing dirty."""
+        if self.saving or not self._drain_until or isinstance(snapshot, ProcessSnapshot):
+            return
+        began = time.monotonic() - snapshot.seconds
+        totals = snapshot.totals
+        clean = not totals.dirty and not totals.writeback
+        if (clean and began >= self._save_ended_at) or time.monotonic() >= self._drain_until:
+            self._drain_until = 0.0
+            self._apply_interval()
 
     def set_paused(self, paused: bool) -> None:
         self.paused = bool(paused)
@@ -776,9 +1061,12 @@ class ResidencyPanel(QWidget):
         end = min(size, start + rows * row_bytes)
         return BucketLayout(start, max(start, end), self.pages_per_cell)
 
-    def show_snapshot(self, snapshot: ResidencySnapshot) -> None:
+    def show_snapshot(self, snapshot: AnySnapshot) -> None:
         """Draw ``snapshot`` (what every refresh ends with; tests call it directly)."""
         self.snapshot = snapshot
+        if isinstance(snapshot, ProcessSnapshot):
+            self._show_process_snapshot(snapshot)
+            return
         self.file_label.setText(os.path.basename(snapshot.path) or snapshot.path)
         totals = snapshot.totals
         if totals.resident is None:
@@ -836,6 +1124,28 @@ class ResidencyPanel(QWidget):
         self._draw_grids(snapshot)
         self._update_status()
 
+    def _show_process_snapshot(self, snapshot: ProcessSnapshot) -> None:
+        """A process's pages: present of the folded address space, and how they live."""
+        self.file_label.setText(snapshot.path)
+        totals = snapshot.totals
+        percent = 100 * totals.present / totals.pages if totals.pages else 0.0
+        self.totals_label.setText(
+            f"Present: {totals.present:,} of {totals.pages:,} pages · "
+            f"{human_bytes(totals.present * PAGE_SIZE)} of {human_bytes(snapshot.size)} · "
+            f"{percent:.1f} %"
+        )
+        self.extras_label.setText(
+            f"Swapped {totals.swapped:,} · file-backed {totals.file_backed:,} · anonymous "
+            f"{totals.anonymous:,} · soft-dirty {totals.soft_dirty:,}"
+        )
+        self.extras_label.show()
+        self.private_label.hide()
+        self.faults_label.hide()
+        self.unknown_label.setText(snapshot.note)
+        self.unknown_label.setVisible(bool(snapshot.note))
+        self._draw_grids(snapshot)
+        self._update_status()
+
     def shutdown(self) -> None:
         """Stop refreshing, cancel a running action, wait for the threads, close probes."""
         self._closed = True
@@ -844,7 +1154,62 @@ class ResidencyPanel(QWidget):
         if self.tracker is not None:
             self._retired.append(self.tracker)
             self.tracker = None
+        self._retired.extend(context.tracker for context in self._contexts.values())
+        self._contexts.clear()
         self._close_retired()
+
+    # ------------------------------------------------------------- a cell's menu
+    def range_text(self, start: int, end: int) -> str:
+        """A map cell's bytes as hover text names them: offsets, or a process's addresses and
+        the region (its file, [heap], [anon], ...) the first of them lies in."""
+        document = self.document
+        if not isinstance(document, ProcessDocument) or not 0 <= start < end <= document.size:
+            return offsets_text(start, end)
+        first, last = document.address_of(start), document.address_of(end - 1)
+        region = self.region_at(start)
+        where = "" if region is None else f" {region.kind}"
+        if region is not None and last >= region.end:
+            where += " and after"
+        return f"{first:#x}–{last:#x}{where}"
+
+    def region_at(self, offset: int) -> Region | None:
+        """The readable region of the shown process holding document ``offset``."""
+        document = self.document
+        if not isinstance(document, ProcessDocument) or not 0 <= offset < document.size:
+            return None
+        space = document.space
+        return space.readable[space.region_index(offset)]
+
+    def grid_menu(self, offset: int) -> QMenu:
+        """The map's context menu for the cell starting at ``offset``: go there, and for a
+        process's file-backed page, open that file at the mapped offset in a new tab."""
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        menu.addAction(f"Go to {self.range_text(offset, offset + 1)}").triggered.connect(
+            lambda: self.jump_requested.emit(offset)
+        )
+        region = self.region_at(offset)
+        if region is not None:
+            document = self.document
+            assert isinstance(document, ProcessDocument)
+            if region.file_backed:
+                file_offset = region.offset + document.address_of(offset) - region.start
+                text = f"Open Mapped File: {os.path.basename(region.path)} at {file_offset:#x}"
+                item = menu.addAction(text)
+                item.setToolTip(f"{region.path}, in a new tab, where its page cache shows")
+                item.triggered.connect(lambda: self.open_mapped_requested.emit(offset))
+            else:
+                item = menu.addAction("Open Mapped File")
+                item.setEnabled(False)
+                item.setToolTip(f"No file backs {region.kind}")
+        menu.addSeparator()
+        menu.addAction(self.compact_action)
+        return menu
+
+    def _show_grid_menu(self, offset: int, position: QPoint) -> None:
+        menu = self.grid_menu(offset)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(position)  # not exec(): no nested event loop while the maps refresh
 
     # ------------------------------------------------------------- actions
     def action_range(self) -> tuple[int, int]:
@@ -864,8 +1229,8 @@ class ResidencyPanel(QWidget):
     def run_action(self, name: str) -> bool:
         """Start Touch/Read ahead/Evict/Lock/Unlock on the chosen scope, off the UI thread."""
         tracker = self.tracker
-        if tracker is None:
-            return False
+        if not isinstance(tracker, DocumentResidency):
+            return False  # nothing open, or a process (the buttons say why)
         start, end = self.action_range()
         if self.scope_box.currentText() == "Selection" and self.selection[1] <= self.selection[0]:
             self.action_label.setText("Nothing is selected: acting on the whole file.")
@@ -891,8 +1256,8 @@ class ResidencyPanel(QWidget):
         return True
 
     def _set_acting(self, acting: bool, name: str = "") -> None:
-        for button in (self.touch_button, self.evict_button, self.lock_button, self.unlock_button):
-            button.setEnabled(not acting)
+        for button in self._action_tips:
+            button.setEnabled(not acting and self.has_file)
         self.cancel_button.setVisible(acting and name in ("touch", "read ahead"))
         if acting:
             self.action_label.setText(f"{name.capitalize()}…")
@@ -905,7 +1270,7 @@ class ResidencyPanel(QWidget):
 
     def _on_action_failed(self, message: str) -> None:
         self._set_acting(False)
-        self.action_label.setStyleSheet("QLabel { color: #c92a2a; }")
+        self.action_label.setStyleSheet(ERROR_STYLE)
         self.action_label.setText(message)
         self.refresh_now(full=True)
 
@@ -914,7 +1279,7 @@ class ResidencyPanel(QWidget):
             self.action_label.setText(f"Working… {100 * done / max(1, total):.0f} %")
 
     # ------------------------------------------------------------- internals
-    def _draw_grids(self, snapshot: ResidencySnapshot) -> None:
+    def _draw_grids(self, snapshot: AnySnapshot) -> None:
         visible = self.visible_range if self.visible_range[1] > self.visible_range[0] else None
         self.overview.set_content(snapshot.overview, visible)
         self.detail.set_content(snapshot.detail, visible)
@@ -932,31 +1297,40 @@ class ResidencyPanel(QWidget):
         if snapshot is not None and snapshot.detail is not None and len(snapshot.detail):
             layout = snapshot.detail.layout
             self.detail_caption.setToolTip(f"{layout.start:#x}–{layout.end - 1:#x}")
+        whole = "Address space (folded)" if self.is_process else "Whole file"
         if snapshot is not None and len(snapshot.overview):
             cell = snapshot.overview.layout.bucket_pages
             self.overview_caption.setText(
-                f"Whole file: {cell:,} page{'s' if cell > 1 else ''} "
+                f"{whole}: {cell:,} page{'s' if cell > 1 else ''} "
                 f"({human_bytes(cell * PAGE_SIZE)}) per cell"
             )
         else:
-            self.overview_caption.setText("Whole file")
+            self.overview_caption.setText(whole)
         self.zoom_in_button.setEnabled(pages > 1)
         self.zoom_out_button.setEnabled(pages < MAX_PAGES_PER_CELL)
 
-    def _on_snapshot(self, tracker: DocumentResidency, snapshot: ResidencySnapshot) -> None:
+    def _on_snapshot(self, tracker: AnyTracker, snapshot: AnySnapshot) -> None:
         self._close_retired()
         self._refresh_if_pending()
-        if tracker is not self.tracker or self._closed:
-            return  # measured for a document no longer shown
-        self._quiet_until = time.monotonic() + 3 * snapshot.seconds
+        if self._closed:
+            return
+        if tracker is not self.tracker:
+            # Measured for a tab no longer shown: it is that tab's latest state, if still open.
+            for context in self._contexts.values():
+                if context.tracker is tracker:
+                    context.snapshot = snapshot
+            return
+        if not self.following_save:
+            self._quiet_until = time.monotonic() + 3 * snapshot.seconds
         self.show_snapshot(snapshot)
+        self._after_save_snapshot(snapshot)
 
     def _refresh_if_pending(self) -> None:
         if self._pending:
             self._pending = False
             self.refresh_now()
 
-    def _on_refresh_failed(self, tracker: DocumentResidency, message: str) -> None:
+    def _on_refresh_failed(self, tracker: AnyTracker, message: str) -> None:
         self._close_retired()
         self._refresh_if_pending()
         if tracker is self.tracker:
@@ -996,9 +1370,14 @@ class ResidencyPanel(QWidget):
     def _update_status(self) -> None:
         if self.paused:
             self.status_label.setText("Paused")
+        elif isinstance(self.snapshot, ProcessSnapshot):
+            self.status_label.setText(f"pagemap, {self.snapshot.seconds * 1000:.1f} ms")
         elif self.snapshot is not None:
             method = self.snapshot.method if self.snapshot.known else "unknown"
-            self.status_label.setText(f"{method}, {self.snapshot.seconds * 1000:.1f} ms")
+            text = f"{method}, {self.snapshot.seconds * 1000:.1f} ms"
+            if self.following_save:
+                text = f"Following the save every {SAVE_INTERVAL_MS} ms · {text}"
+            self.status_label.setText(text)
         else:
             self.status_label.clear()
 
@@ -1042,6 +1421,16 @@ RESIDENCY_ACTIONS = (
 )
 
 
+def open_mapped_file(main_window: QMainWindow, offset: int) -> None:
+    """The map's "Open Mapped File": the cursor goes to the cell, then the window's own
+    Go ▸ Open Mapped File at Cursor opens the file there (one action, one behaviour)."""
+    main_window.view.go_to(offset)
+    builder = getattr(main_window, "action_builder", None)
+    action = None if builder is None else builder.actions.get("process.open_mapped")
+    if action is not None:
+        action.trigger()
+
+
 def install(main_window: QMainWindow) -> ResidencyPanel:
     """Add the panel as a dock (View ▸ Panels ▸ Residency, shown by default) and wire it.
 
@@ -1065,9 +1454,18 @@ def install(main_window: QMainWindow) -> ResidencyPanel:
     panel.compact_changed.connect(lambda on: settings.setValue("residency/compact", on))
     panel.set_compact(settings.value("residency/compact", False, type=bool))
     main_window.document_changed.connect(panel.set_document)
+    closed = getattr(main_window, "document_closed", None)
+    if closed is not None:  # the window says when a tab closes: keep each tab's context
+        panel.keep_tab_state = True
+        closed.connect(panel.forget_document)
+    panel.open_mapped_requested.connect(lambda offset: open_mapped_file(main_window, offset))
     main_window.visible_range_changed.connect(panel.set_visible_range)
     main_window.view.selection_changed.connect(panel.set_selection)
     panel.jump_requested.connect(main_window.view.go_to)
+    targets = getattr(main_window, "action_targets", {})
+    saving_changed = getattr(targets.get("editing"), "saving_changed", None)
+    if saving_changed is not None:  # the editing feature says when a save writes the file
+        saving_changed.connect(panel.set_saving)
     document = getattr(main_window, "document", None)
     if document is not None:
         panel.set_document(document)

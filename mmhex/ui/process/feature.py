@@ -45,7 +45,6 @@ LIVE_SETTING = "process/live_refresh"
 LIVE_INTERVAL_MS = 500
 OBJECT_NAME = "process-feature"
 STATUS_MS = 8000
-FILE_RESIDENCY_DOCK = "Residency"
 
 PROCESS_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
@@ -232,9 +231,6 @@ class ProcessFeature(QObject):
             self.document.confirm_editing = None
         if not isinstance(document, ProcessDocument):
             self.document = None
-            if self._hidden_dock is not None:
-                self._hidden_dock.show()
-                self._hidden_dock = None
             self.view.set_offset_labeller(None)
             self.panel.set_regions([], {})
             self.panel.cursor_page.setText("")
@@ -245,17 +241,8 @@ class ProcessFeature(QObject):
             document.confirm_editing = self.confirm_editing
             self.dock.show()
             self.dock.raise_()
-            self._hide_file_residency()
         self._follow_space()
         self._show_mode()
-
-    def _hide_file_residency(self) -> None:
-        """The Residency dock measures a file's page cache; a process's pages are counted in
-        the Regions dock instead, so it makes room while a process is shown."""
-        for dock in self.window.findChildren(QDockWidget):
-            if dock.windowTitle() == FILE_RESIDENCY_DOCK and dock.isVisible():
-                dock.hide()
-                self._hidden_dock = dock
 
     def _follow_space(self) -> None:
         """Labels, gap notes and the Regions table after the address space was (re)read."""
