@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QInputDialog,
     QMainWindow,
     QMessageBox,
@@ -130,8 +129,6 @@ class ProcessFeature(QObject):
         self.open_dialog: ProcessDialog | None = None
         # The segments of the last address space laid out (regions, gaps noted), by its id.
         self._segments: tuple[object, list[Segment]] = (None, [])
-        # The file-residency dock, hidden while a process is shown (None: it was not shown).
-        self._hidden_dock: QDockWidget | None = None
         self._address_digits = 12
         self.panel = RegionsPanel()
         self.dock = window.add_dock(
