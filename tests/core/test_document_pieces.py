@@ -12,16 +12,19 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from mmhex.core import shift_save, tail_move
 from mmhex.core.document import Change, ChangeKind, Document, EditError
 from mmhex.core.edits import Batch, Splice
 from mmhex.core.layout_save import Move, plan_layout
 from mmhex.core.pieces import ADD, ORIGINAL, Piece
+from tests.core.test_shift_save import supports_shift
 
 PAGE = 4096
 SHM = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -35,10 +38,24 @@ def editing(path: Path, **options: int) -> Document:
 
 class PieceEditingMachine(RuleBasedStateMachine):
     SIZE = 3 * PAGE + 77
+    FOLDER: str | None = SHM
+    # Which way a re-laid-out save goes: None lets the document choose; else (shift allowed,
+    # move the tail in place instead of copy-and-rename).
+    FORCE: tuple[bool, bool] | None = None
 
     @initialize(seed=st.integers(0, 2**32 - 1))
     def open_file(self, seed: int) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="mmhex-pieces-", dir=SHM))
+        self.patches = []
+        if self.FORCE is not None:
+            allow_shift, in_place = self.FORCE
+            if not allow_shift:
+                self.patches.append(mock.patch.object(shift_save, "shift_of", lambda *a: None))
+            self.patches.append(
+                mock.patch.object(tail_move, "prefer_in_place", lambda *a: in_place)
+            )
+        for patch in self.patches:
+            patch.start()
+        self.folder = Path(tempfile.mkdtemp(prefix="mmhex-pieces-", dir=self.FOLDER))
         self.path = self.folder / "a.bin"
         base = random.Random(seed).randbytes(self.SIZE)
         self.path.write_bytes(base)
@@ -47,8 +64,12 @@ class PieceEditingMachine(RuleBasedStateMachine):
         self.stack: list = []
         self.index = 0
         self.states: list[bytes] = [bytes(base)]  # model after each stack entry
+        self.clean = 0  # the stack index the file on disk matches (-1: none)
+        self.saves = 0
 
     def teardown(self) -> None:
+        for patch in getattr(self, "patches", []):
+            patch.stop()
         if hasattr(self, "document"):
             self.document.close()
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -62,6 +83,8 @@ class PieceEditingMachine(RuleBasedStateMachine):
         return data.draw(st.integers(0, last))
 
     def _push(self, edit: object) -> None:
+        if self.clean > self.index:
+            self.clean = -1  # the saved state was undone and is now out of reach
         del self.stack[self.index :]
         del self.states[self.index + 1 :]
         self.stack.append(edit)
@@ -126,12 +149,42 @@ class PieceEditingMachine(RuleBasedStateMachine):
             self.model.extend(b"\xee" * (size - len(self.model)))
         self._push(edit)
 
+    @precondition(lambda self: len(self.model) >= PAGE)
+    @rule(data=st.data(), blocks=st.integers(1, 2))
+    def insert_blocks(self, data: st.DataObject, blocks: int) -> None:
+        """Block-aligned: the save can shift the tail (fallocate) instead of moving it."""
+        offset = PAGE * data.draw(st.integers(0, len(self.model) // PAGE))
+        payload = data.draw(st.binary(min_size=1, max_size=8)) * PAGE
+        payload = payload[: blocks * PAGE]
+        edit = self.document.insert(offset, payload)
+        self.model[offset:offset] = payload
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) >= 2 * PAGE)
+    @rule(data=st.data())
+    def delete_block(self, data: st.DataObject) -> None:
+        offset = PAGE * data.draw(st.integers(0, len(self.model) // PAGE - 1))
+        edit = self.document.delete(offset, PAGE)
+        del self.model[offset : offset + PAGE]
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(data=st.data(), payload=st.binary(min_size=1, max_size=64))
+    def replace_same_length(self, data: st.DataObject, payload: bytes) -> None:
+        """A splice that moves nothing: it saves as journaled patches in place."""
+        offset = self._offset(data, inclusive=False)
+        payload = payload[: len(self.model) - offset]
+        edit = self.document.replace(offset, len(payload), payload)
+        self.model[offset : offset + len(payload)] = payload
+        self._push(edit)
+
     @precondition(lambda self: self.index > 0)
     @rule()
     def undo(self) -> None:
         self.index -= 1
         self.document.revert(self.stack[self.index])
         self.model = bytearray(self.states[self.index])
+        self._at_index()
 
     @precondition(lambda self: self.index < len(self.stack))
     @rule()
@@ -139,24 +192,68 @@ class PieceEditingMachine(RuleBasedStateMachine):
         self.document.apply(self.stack[self.index])
         self.index += 1
         self.model = bytearray(self.states[self.index])
+        self._at_index()
+
+    @precondition(lambda self: self.index > 0)
+    @rule(steps=st.integers(2, 12))
+    def undo_many(self, steps: int) -> None:
+        """Far back, usually past a save (the saved state and before it)."""
+        for _ in range(min(steps, self.index)):
+            self.undo()
+            self.same_bytes()
+
+    @precondition(lambda self: self.index < len(self.stack))
+    @rule(steps=st.integers(2, 12))
+    def redo_many(self, steps: int) -> None:
+        for _ in range(min(steps, len(self.stack) - self.index)):
+            self.redo()
+            self.same_bytes()
+
+    def _at_index(self) -> None:
+        """What the window does on QUndoStack.cleanChanged: back at the saved step, clean."""
+        if self.index == self.clean:
+            assert self.document.back_at_saved_state()
+            assert not self.document.modified
+        elif self.clean >= 0 and self.states[self.index] != self.states[self.clean]:
+            assert self.document.modified
 
     @rule()
     def save(self) -> None:
-        had_layout = self.document.layout_changed
-        self.document.save()
+        document = self.document
+        before = self.path.stat().st_ino
+        relaid = document.layout_changed
+        shifts = relaid and shift_save.shift_of(
+            document.plan_layout_save(), self.path.stat().st_blksize
+        )
+        document.save(history=self.stack)
         assert self.path.read_bytes() == self.model
-        assert not self.document.modified
-        if had_layout:
-            # A resized save writes a new file: pieces of the old one mean nothing now.
-            self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+        assert not document.modified
+        if (shifts and self.FORCE == (True, False)) or (relaid and self.FORCE == (False, True)):
+            assert self.path.stat().st_ino == before  # shifted or moved in place
+        self.clean = self.index
+        self.saves += 1
+        # At most one old file kept open per re-laid-out save, and only while needed.
+        assert document.retired_files <= self.saves
+        if not self.stack:
+            assert document.retired_files == 0
+
+    @rule()
+    def drop_history(self) -> None:
+        """QUndoStack.clear(): nothing may still hold an old file open."""
+        self.document.release_history([])
+        assert self.document.retired_files == 0 or self.document.layout_changed
+        self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+        self.clean = 0 if not self.document.modified else -1
 
     @rule()
     def reopen(self) -> None:
         if self.document.modified:
-            self.document.save()
+            self.document.save(history=self.stack)
         self.document.close()
+        assert self.path.read_bytes() == self.model
         self.document = editing(self.path, window_size=PAGE, max_windows=2)
         self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+        self.clean = 0
 
     @invariant()
     def same_bytes(self) -> None:
@@ -175,6 +272,36 @@ class PieceEditingMachine(RuleBasedStateMachine):
 
 TestPieceEditing = PieceEditingMachine.TestCase
 TestPieceEditing.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+class CopyRenameMachine(PieceEditingMachine):
+    """Every re-laid-out save copies and renames: the history reads the old inode."""
+
+    FORCE = (False, False)
+
+
+class MoveInPlaceMachine(PieceEditingMachine):
+    """Every re-laid-out save moves the tail in place: the history's old bytes are copied."""
+
+    FORCE = (False, True)
+
+
+class ShiftMachine(PieceEditingMachine):
+    """On ext4/XFS: aligned inserts and deletes shift the tail with fallocate."""
+
+    FOLDER = None  # the temporary folder (ext4 here); skipped where it cannot shift
+    FORCE = (True, False)
+
+
+HISTORY_EXAMPLES = int(os.environ.get("MMHEX_HISTORY_EXAMPLES", "40"))
+TestHistoryCopyRename = CopyRenameMachine.TestCase
+TestHistoryMoveInPlace = MoveInPlaceMachine.TestCase
+TestHistoryShift = pytest.mark.skipif(
+    not supports_shift(Path(tempfile.gettempdir())),
+    reason="the temporary folder cannot fallocate(INSERT_RANGE) (not ext4/XFS)",
+)(ShiftMachine.TestCase)
+for case in (TestHistoryCopyRename, TestHistoryMoveInPlace, TestHistoryShift):
+    case.settings = settings(max_examples=HISTORY_EXAMPLES, stateful_step_count=40, deadline=None)
 
 
 def test_batch_notifies_once_with_the_covering_range(tmp_path: Path) -> None:
