@@ -42,6 +42,9 @@ HISTORY_COPY_ASK = 256 * 1024 * 1024
 # At the saved state again (undo then redo), a document is re-based onto the file when its
 # bytes that are not the file's own can be compared with the file for at most this much.
 CLEAN_CHECK_LIMIT = 64 * 1024 * 1024
+# After a copy-and-rename save, the history's old bytes up to this size are copied into the
+# add-buffer; past it the old file stays open instead (no copy, but its blocks stay in use).
+KEEP_OLD_FILE = 64 * 1024 * 1024
 # The old bytes the history needs are copied into the add-buffer in runs of this size.
 PRESERVE_CHUNK = 16 * 1024 * 1024
 
@@ -941,7 +944,7 @@ class Document:
                     cancel=cancel,
                     checkpoint=checkpoint,
                 )
-            return layout_save.write_layout(
+            written = layout_save.write_layout(
                 plan,
                 source.fd,
                 reader,
@@ -956,6 +959,11 @@ class Document:
                 on_progress=on_progress,
                 cancel=cancel,
             )
+            if kept is not None and sum(hi - lo for lo, hi in kept.changed) <= KEEP_OLD_FILE:
+                # Renamed: the old bytes are still mapped. Few are needed: copy them, so the
+                # old inode (the file's size on disk) is not held for them.
+                self._preserve_history(kept, None)
+            return written
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
             keep_old = self._retire_layout(kept, source)
@@ -1151,23 +1159,35 @@ class Document:
     def back_at_saved_state(self) -> bool:
         """The history is back at the step saved last (undo, then redo): when the bytes shown
         are the file's, read the file straight again so the document is clean; returns whether
-        it is. Compares only the bytes that are not the file's own (up to CLEAN_CHECK_LIMIT)."""
+        it is. Compares only what may differ: pieces that are not the file's own bytes at their
+        own offsets, and logged overwrites (up to CLEAN_CHECK_LIMIT bytes, else stays dirty).
+        """
         with self._lock:
-            if not self._layout:
-                return not self.edit_log.modified
-            if self.edit_log.modified or self.table.size != self.mapped.size:
+            if not self.modified:
+                return True
+            if self.size != self.mapped.size:
                 return False
-            foreign = [
-                (pos, p)
-                for pos, p in self.table.iter_range(0, self.table.size)
-                if not (p.source == ORIGINAL and p.start == pos)
-            ]
-            if sum(p.length for _pos, p in foreign) > CLEAN_CHECK_LIMIT:
+            checks: list[tuple[int, Piece]] = []
+            for pos, piece in self.pieces_in(0, self.size):
+                if piece.source == ORIGINAL and piece.start == pos:
+                    checks += [
+                        (lo, Piece(ORIGINAL, lo, hi - lo))
+                        for lo, hi in self.edit_log.dirty_ranges_in(pos, pos + piece.length)
+                    ]
+                else:
+                    checks.append((pos, piece))
+            if sum(piece.length for _pos, piece in checks) > CLEAN_CHECK_LIMIT:
                 return False
-            for pos, piece in foreign:
-                if self._read_piece(piece, self.mapped.read) != self.mapped.read(pos, piece.length):
+            for pos, piece in checks:
+                if self._read_piece(piece, self.mapped.read) != self.mapped.read_original(
+                    pos, piece.length
+                ):
                     return False
+            # Equal everywhere: overwrites logged on bytes no longer shown go with the pages.
+            self.edit_log.clear()
             self._layout = False
+            self.mapped.unpin_all()
+            self.mapped.drop_windows(keep_pinned=False)
         self.notify(Change(ChangeKind.EDIT, 0, self.size))
         return True
 

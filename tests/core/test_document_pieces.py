@@ -19,6 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from mmhex.core import document as document_module
 from mmhex.core import shift_save, tail_move
 from mmhex.core.document import Change, ChangeKind, Document, EditError
 from mmhex.core.edits import Batch, Splice
@@ -42,6 +43,8 @@ class PieceEditingMachine(RuleBasedStateMachine):
     # Which way a re-laid-out save goes: None lets the document choose; else (shift allowed,
     # move the tail in place instead of copy-and-rename).
     FORCE: tuple[bool, bool] | None = None
+    # Copy-and-rename: history bytes past this stay in the old file (None: the default).
+    KEEP_OLD_FILE: int | None = None
 
     @initialize(seed=st.integers(0, 2**32 - 1))
     def open_file(self, seed: int) -> None:
@@ -52,6 +55,10 @@ class PieceEditingMachine(RuleBasedStateMachine):
                 self.patches.append(mock.patch.object(shift_save, "shift_of", lambda *a: None))
             self.patches.append(
                 mock.patch.object(tail_move, "prefer_in_place", lambda *a: in_place)
+            )
+        if self.KEEP_OLD_FILE is not None:
+            self.patches.append(
+                mock.patch.object(document_module, "KEEP_OLD_FILE", self.KEEP_OLD_FILE)
             )
         for patch in self.patches:
             patch.start()
@@ -278,6 +285,7 @@ class CopyRenameMachine(PieceEditingMachine):
     """Every re-laid-out save copies and renames: the history reads the old inode."""
 
     FORCE = (False, False)
+    KEEP_OLD_FILE = 0
 
 
 class MoveInPlaceMachine(PieceEditingMachine):
@@ -590,3 +598,76 @@ def test_a_resized_save_of_a_file_with_a_255_byte_name(tmp_path: Path) -> None:
     document.mapped.close()
     assert path.read_bytes() == original[:7] + b"inserted" + original[7:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n" * 255]
+
+
+def test_typing_undone_past_a_save_and_redone_is_clean_again(tmp_path: Path) -> None:
+    """INS typing is an insert then an overwrite of the new byte; undoing it after the save
+    overwrites a byte of the saved file, which the redo then removes from view again."""
+    path = tmp_path / "t.bin"
+    base = bytes(range(256)) * 4
+    path.write_bytes(base)
+    document = editing(path)
+    steps = [document.insert(4, b"\xa0"), document.write(4, b"\xab")]
+    saved = base[:4] + b"\xab" + base[4:]
+    document.save(history=steps)
+    assert path.read_bytes() == saved
+    for step in reversed(steps):
+        document.revert(step)
+    assert document.read(0, 2000) == base and document.modified
+    for step in steps:
+        document.apply(step)
+    assert document.read(0, 2000) == saved
+    assert document.back_at_saved_state() and not document.modified
+    assert document.read(0, 2000) == saved
+    for step in reversed(steps):
+        document.revert(step)
+    document.save(history=steps)
+    assert path.read_bytes() == base
+    document.close()
+
+
+@pytest.mark.parametrize("in_place, keep_old_above", [(False, 0), (False, 1 << 20), (True, 0)])
+def test_old_files_kept_for_the_history_are_bounded_and_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool, keep_old_above: int
+) -> None:
+    """A save copies only the old bytes the history needs, never the file; past a size a
+    copy-and-rename save keeps the old inode open instead (one per save at most) until the
+    history lets go of it."""
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", keep_old_above)
+    path = tmp_path / "r.bin"
+    base = random.Random(9).randbytes(64 * PAGE)
+    path.write_bytes(base)
+    document = editing(path)
+    model = bytearray(base)
+    steps = []
+    fds_before = len(os.listdir("/proc/self/fd"))
+    with (
+        mock.patch.object(shift_save, "shift_of", lambda *a: None),
+        mock.patch.object(tail_move, "prefer_in_place", lambda *a: in_place),
+    ):
+        for k in range(20):
+            at = (k * 7919) % (len(model) - 100)
+            steps.append(document.delete(at, 10))
+            del model[at : at + 10]
+            before = document.add.used
+            document.save(history=steps)
+            copied = document.add.used - before
+            assert path.read_bytes() == model
+            if in_place or keep_old_above:
+                assert document.retired_files == 0
+                # Only the deleted ranges the history needs, never the file.
+                assert copied <= 10 * (k + 1)
+            else:
+                assert copied == 0
+                assert document.retired_files == k + 1
+        assert len(os.listdir("/proc/self/fd")) <= fds_before + 4 * 20
+        while steps:
+            document.revert(steps.pop())
+        assert document.read(0, len(base) + 1) == base
+        document.release_history([])
+        assert document.retired_files == 0 or document.layout_changed
+        document.save(history=[])
+        assert path.read_bytes() == base
+        assert document.retired_files == 0
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 2
+    document.close()
