@@ -1060,12 +1060,14 @@ class EditController(QObject):
         if history is False:
             self._status("Not saved; your edits are kept.")
             return False
+        # A process's Save As (a snapshot) has no history to keep.
+        keep = {"history": history} if hasattr(document, "history_copy_bytes") else {}
         return self._save_with(
             # Only a save onto the file itself can meet someone else's changes: overwrite there.
             lambda overwrite: (
                 document.prepare_save(overwrite_outside_changes=True, history=history)
                 if overwrite
-                else document.prepare_save_as(target, history=history)
+                else document.prepare_save_as(target, **keep)
             ),
             f"Saving as {os.path.basename(target)}…",
             history,
