@@ -1073,13 +1073,33 @@ class Document:
         return _KeptHistory(steps, kept, changed)
 
     def history_copy_bytes(self, history: Iterable[AnyEdit]) -> int:
-        """At most how many bytes of the file a save would copy to keep ``history`` usable:
-        the ranges it needs that the save moves or overwrites (0 for an overwrite-only save).
-        A copy-and-rename save copies none of them; it keeps the old file open instead."""
+        """At most how many bytes of the file Save would copy to keep ``history`` usable: the
+        ranges it needs that the save moves or overwrites (0 for an overwrite-only save). A
+        copy-and-rename save needing more than KEEP_OLD_FILE copies none: it keeps the old file
+        open instead."""
         if not self._layout:
             return 0
         kept = self._history_to_keep(history)
-        return sum(hi - lo for lo, hi in kept.changed) if kept else 0
+        needed = sum(hi - lo for lo, hi in kept.changed) if kept else 0
+        if needed > KEEP_OLD_FILE and not self._may_save_in_place():
+            return 0
+        return needed
+
+    def _may_save_in_place(self) -> bool:
+        """Whether Save (in place) of this re-laid-out document may move or overwrite the
+        file's own bytes (patches, a fallocate shift, or the chunked tail move), as
+        ``prepare_save`` chooses; False when it surely copies and renames."""
+        plan = self.plan_layout_save()
+        if not plan.moves and plan.final_size == plan.old_size:
+            return True  # saved as patches in place
+        try:
+            st = os.fstat(self.mapped.fd)
+        except OSError:
+            return True
+        if shift_save.shift_of(plan, st.st_blksize) is not None:
+            return True
+        folder = os.path.dirname(os.path.realpath(self.path))
+        return tail_move.prefer_in_place(plan, st, folder, plan.final_size)
 
     def _preserve_history(self, kept: _KeptHistory | None, cancel: CancelToken | None) -> None:
         """Before an in-place save overwrites them: copy the old bytes the history needs into

@@ -671,3 +671,20 @@ def test_old_files_kept_for_the_history_are_bounded_and_released(
         assert document.retired_files == 0
     assert len(os.listdir("/proc/self/fd")) <= fds_before + 2
     document.close()
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_history_copy_bytes_is_what_an_in_place_save_must_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool
+) -> None:
+    """The figure Save asks about: the deleted bytes an undo needs back, if the save may
+    overwrite them; a copy-and-rename save keeps the old file open instead past a size."""
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", 100)
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *a: in_place)
+    path = tmp_path / "c.bin"
+    path.write_bytes(bytes(range(256)) * 40)
+    document = editing(path)
+    steps = [document.delete(1000, 300), document.insert(0, b"xyz")]
+    assert document.history_copy_bytes([]) == 0  # no history: nothing to keep
+    assert document.history_copy_bytes(steps) == (300 if in_place else 0)
+    document.close()
