@@ -77,8 +77,9 @@ class _KeptHistory:
     """What a re-laid-out save does for the undo history (see core/retired.py)."""
 
     history: list[AnyEdit]
-    kept: list[retired.Range]  # referenced file ranges the save leaves where they are
-    changed: list[retired.Range]  # referenced file ranges the save moves or overwrites
+    shown: list[retired.Segment]  # file bytes the history names and the document shows
+    added: list[retired.Segment]  # added bytes the history names and the document shows
+    changed: list[retired.Range]  # file bytes the history names and the document does not show
     copies: list[retired.Segment] | None = None  # made before an in-place save overwrote them
 
 
@@ -139,11 +140,11 @@ class Document:
         # A File ▸ New document: no file of its own until saved as one (see new_scratch).
         self.scratch = False
         self._scratch_path = ""
-        # Undo across re-laid-out saves (core/retired.py): ``epoch`` counts those saves; each
-        # older layout the history still needs has a translation, and an old file kept open
-        # for one has a negative source id.
+        # Undo across re-laid-out saves (core/retired.py): ``epoch`` counts those saves; the
+        # save made in epoch e left ``_maps[e]`` (kept while the history has steps from e or
+        # before), and an old file kept open for the history has a negative source id.
         self.epoch = 0
-        self._translations: dict[int, retired.Translation] = {}
+        self._maps: dict[int, retired.LayoutMap] = {}
         self._retired_files: dict[int, MappedFile] = {}
 
     @classmethod
@@ -387,12 +388,7 @@ class Document:
 
     def _map_path_again(self) -> MappedFile:
         """Map the file the path names now (it was replaced), in the same mode and windows."""
-        new = MappedFile(
-            self.path,
-            self.mode,
-            window_size=self.mapped.window_size,
-            max_windows=self.mapped.max_windows,
-        )
+        new = self._map_like(self.path)
         self.mapped.close()
         self.mapped = new
         return new
@@ -966,22 +962,33 @@ class Document:
             return written
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
+            new = self._map_like(target)  # first: if this fails, nothing has changed here
             keep_old = self._retire_layout(kept, source)
-            self._continue_with(target, size, result.message, close_old=not keep_old)
+            self._continue_with(target, size, result.message, close_old=not keep_old, new=new)
             return result
 
         return PreparedSave(target, run, finish)
 
-    def _continue_with(
-        self, target: str, end: int, message: str, *, close_old: bool = True
-    ) -> None:
-        """Map the file just written at ``target`` and go on editing that one."""
-        new = MappedFile(
+    def _map_like(self, target: str) -> MappedFile:
+        """``target`` mapped in the mode and windows of the file mapped now."""
+        return MappedFile(
             target,
             self.mode,
             window_size=self.mapped.window_size,
             max_windows=self.mapped.max_windows,
         )
+
+    def _continue_with(
+        self,
+        target: str,
+        end: int,
+        message: str,
+        *,
+        close_old: bool = True,
+        new: MappedFile | None = None,
+    ) -> None:
+        """Map the file just written at ``target`` (or take ``new``) and go on editing it."""
+        new = new or self._map_like(target)
         if close_old:
             self.mapped.close()
         self.mapped = new
@@ -1035,21 +1042,16 @@ class Document:
         for piece in pieces:
             if piece.source < 0 and piece.source not in self._retired_files:
                 raise EditError(self._history_gone())
-        if edit.epoch == self.epoch:
+        try:
+            return self._since(pieces, edit.epoch)
+        except (KeyError, retired.TranslationError):
+            raise EditError(self._history_gone()) from None
+
+    def _since(self, pieces: list[Piece], epoch: int) -> list[Piece]:
+        """Pieces named in layout ``epoch``, sent through the maps of every save since."""
+        if epoch == self.epoch:
             return pieces
-        translation = self._translations.get(edit.epoch)
-        now: list[Piece] = []
-        for piece in pieces:
-            if piece.source != ORIGINAL:
-                now.append(piece)
-                continue
-            if translation is None:
-                raise EditError(self._history_gone())
-            try:
-                now.extend(translation.resolve(piece.start, piece.length))
-            except retired.TranslationError:
-                raise EditError(self._history_gone()) from None
-        return now
+        return retired.through(pieces, [self._maps[e] for e in range(epoch, self.epoch)])
 
     @staticmethod
     def _history_gone() -> str:
@@ -1064,13 +1066,18 @@ class Document:
         if history is None:
             return None
         steps = list(history)
-        referenced = retired.referenced_ranges(steps, self.epoch, self._translations.values())
-        if not referenced:
-            return _KeptHistory(steps, [], [])
-        kept, changed = retired.split(
-            referenced, retired.identity_ranges(self.pieces_in(0, self.size))
-        )
-        return _KeptHistory(steps, kept, changed)
+        named: list[Piece] = []
+        for splice in retired.splices_of(steps):
+            pieces = [Piece(*p) for p in (*splice.removed, *splice.inserted)]
+            with contextlib.suppress(KeyError, retired.TranslationError):
+                named += self._since(pieces, splice.epoch)  # else: that step is lost already
+        wanted = retired.ranges_by_source(named, (ORIGINAL, ADD))
+        if not wanted[ORIGINAL] and not wanted[ADD]:
+            return _KeptHistory(steps, [], [], [])
+        document = self.pieces_in(0, self.size)
+        shown, changed = retired.cover(wanted[ORIGINAL], retired.shown_at(document, ORIGINAL))
+        added, _gone = retired.cover(wanted[ADD], retired.shown_at(document, ADD))
+        return _KeptHistory(steps, shown, added, changed)
 
     def history_copy_bytes(self, history: Iterable[AnyEdit]) -> int:
         """At most how many bytes of the file Save would copy to keep ``history`` usable: the
@@ -1125,12 +1132,14 @@ class Document:
         epoch = self.epoch
         self.epoch += 1
         if kept is None:
-            self._translations.clear()
+            self._maps.clear()
             for mapped in self._retired_files.values():
                 mapped.close()
             self._retired_files.clear()
             return False
-        segments = [retired.Segment(lo, hi, ORIGINAL, lo) for lo, hi in kept.kept]
+        # Every byte shown is now the new file's byte at its offset; later edits change it
+        # there, so the history must find it there too (not in the old file or the buffer).
+        segments = list(kept.shown)
         keep_old = False
         if kept.copies is not None:
             segments += kept.copies
@@ -1142,13 +1151,10 @@ class Document:
             self._retired_files[source] = old
             segments += [retired.Segment(lo, hi, source, lo) for lo, hi in kept.changed]
             keep_old = True
-        newest = retired.Translation(segments)
-        translations: dict[int, retired.Translation] = {}
-        for older, translation in self._translations.items():
-            with contextlib.suppress(retired.TranslationError):
-                translations[older] = translation.through(newest)
-        translations[epoch] = newest
-        self._translations = translations
+        by_source = {ORIGINAL: retired.Translation(segments)}
+        if kept.added:
+            by_source[ADD] = retired.Translation(kept.added)
+        self._maps[epoch] = retired.LayoutMap(by_source)
         self._release(kept.history, table=False)
         return keep_old
 
@@ -1163,13 +1169,14 @@ class Document:
         self._release(list(history), table=True)
 
     def _release(self, history: list[AnyEdit], *, table: bool) -> None:
-        epochs = retired.epochs_of(history)
-        self._translations = {e: t for e, t in self._translations.items() if e in epochs}
+        # A step from epoch e goes through the maps of e and every later save.
+        oldest = min(retired.epochs_of(history), default=self.epoch)
+        self._maps = {e: m for e, m in self._maps.items() if e >= oldest}
         if not self._retired_files:
             return
         needed = retired.sources_of(history)
-        for translation in self._translations.values():
-            needed |= translation.sources()
+        for layout in self._maps.values():
+            needed |= layout.sources()
         if table and self._layout:
             with self._lock:
                 needed |= {p.source for p in self.table.pieces() if p.source < 0}

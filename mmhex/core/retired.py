@@ -1,13 +1,16 @@
-"""Undo across a re-laid-out save: what the history's pieces of an older file layout mean now.
+"""Undo across a re-laid-out save: what the history's pieces mean after the file's layout changed.
 
-A save that inserted or deleted bytes gives the file a new layout, so a piece ``(ORIGINAL,
-start, length)`` held by an undo step made before it names bytes of the *old* layout. At such a
-save the document builds a ``Translation`` of exactly the old-file ranges its history still
-references: ranges the save leaves where they were map to the new file (ORIGINAL again); the
-rest map to the old file kept open as a *retired* source (after a copy-and-rename save its inode
-lives on while we hold it) or to copies in the add-buffer (an in-place save overwrites them).
-Older translations are re-targeted at each such save, so every translation always answers in
-terms of the sources that exist now. Pure range arithmetic: nothing here reads or writes a file.
+An undo step holds pieces ``(source, start, length)``. A save that inserted or deleted bytes
+rewrites the file, and after it every byte shown lives in the new file at its document offset.
+So each such save leaves a ``LayoutMap``: for each byte range the history still names, where it
+lives now. File bytes of the old layout (ORIGINAL) and added bytes (ADD) that the saved
+document showed are now the new file's bytes at their offsets — the same bytes, which later
+edits change there, so an undo must find them there and nowhere else. File bytes the history
+needs that the document did not show map to the old file kept open as a *retired* source (after
+a copy-and-rename save its inode lives on while we hold it) or to copies in the add-buffer (an
+in-place save overwrites them). Fill pieces never change, so they need no map. A step made
+before several saves is sent through their maps in order. Pure range arithmetic: nothing here
+reads or writes a file.
 """
 
 from __future__ import annotations
@@ -45,47 +48,64 @@ class Translation:
     def __len__(self) -> int:
         return len(self.segments)
 
-    def resolve(self, start: int, length: int) -> list[Piece]:
-        """The pieces of today holding old-file bytes ``[start, start + length)``."""
+    def resolve(self, start: int, length: int, source: int | None = None) -> list[Piece]:
+        """The pieces holding bytes ``[start, start + length)`` after the save.
+
+        Bytes no segment covers stay ``(source, ...)`` as they were; with ``source`` None
+        they must all be covered (TranslationError otherwise).
+        """
         end = start + length
-        k = bisect.bisect_right(self._los, start) - 1
+        k = max(bisect.bisect_right(self._los, start) - 1, 0)
         found: list[Piece] = []
         pos = start
         while pos < end:
-            if k < 0 or k >= len(self.segments) or not self.segments[k].lo <= pos:
-                raise TranslationError(pos)
-            segment = self.segments[k]
-            if pos >= segment.hi:
+            while k < len(self.segments) and self.segments[k].hi <= pos:
                 k += 1
-                if k >= len(self.segments) or self.segments[k].lo > pos:
+            segment = self.segments[k] if k < len(self.segments) else None
+            if segment is None or segment.lo > pos:
+                if source is None:
                     raise TranslationError(pos)
+                gap = min(end, segment.lo if segment is not None else end) - pos
+                found.append(Piece(source, pos, gap))
+                pos += gap
                 continue
             take = min(end, segment.hi) - pos
             found.append(Piece(segment.source, segment.start + (pos - segment.lo), take))
             pos += take
-            k += 1
         return found
-
-    def original_ranges(self) -> list[Range]:
-        """Ranges of today's file (ORIGINAL) this translation points at."""
-        return [(s.start, s.start + s.hi - s.lo) for s in self.segments if s.source == ORIGINAL]
 
     def sources(self) -> set[int]:
         return {s.source for s in self.segments}
 
-    def through(self, newer: Translation) -> Translation:
-        """This translation with its ORIGINAL targets sent through ``newer`` (the file's next
-        layout): what it means after that save."""
-        segments: list[Segment] = []
-        for s in self.segments:
-            if s.source != ORIGINAL:
-                segments.append(s)
-                continue
-            lo = s.lo
-            for piece in newer.resolve(s.start, s.hi - s.lo):
-                segments.append(Segment(lo, lo + piece.length, piece.source, piece.start))
-                lo += piece.length
-        return Translation(segments)
+
+class LayoutMap:
+    """One re-laid-out save: for each mutable source (ORIGINAL of the old layout, ADD), where
+    the ranges the history names live after it."""
+
+    def __init__(self, by_source: dict[int, Translation]) -> None:
+        self.by_source = by_source
+
+    def resolve(self, piece: Piece) -> list[Piece]:
+        translation = self.by_source.get(piece.source)
+        if piece.source == ORIGINAL:
+            if translation is None:
+                raise TranslationError(piece.start)
+            return translation.resolve(piece.start, piece.length)
+        if translation is None:
+            return [piece]
+        return translation.resolve(piece.start, piece.length, piece.source)
+
+    def sources(self) -> set[int]:
+        """Every source this map points into."""
+        return {s for t in self.by_source.values() for s in t.sources()}
+
+
+def through(pieces: Iterable[Piece], maps: Iterable[LayoutMap]) -> list[Piece]:
+    """``pieces`` of an older layout sent through the maps of every save since, in order."""
+    found = list(pieces)
+    for layout in maps:
+        found = [q for p in found for q in layout.resolve(p)]
+    return found
 
 
 def splices_of(history: Iterable[AnyEdit]) -> Iterator[Splice]:
@@ -133,31 +153,18 @@ def split(ranges: list[Range], by: list[Range]) -> tuple[list[Range], list[Range
     return inside, outside
 
 
-def referenced_ranges(
-    history: Iterable[AnyEdit], epoch: int, translations: Iterable[Translation]
-) -> list[Range]:
-    """Ranges of the current file that undo or redo may bring back: ORIGINAL pieces of the
-    history's splices made in this layout (``epoch``), and older layouts' translations that
-    point at the current file."""
-    ranges: list[Range] = []
-    for splice in splices_of(history):
-        if splice.epoch != epoch:
-            continue
-        for source, start, length in (*splice.removed, *splice.inserted):
-            if source == ORIGINAL:
-                ranges.append((start, start + length))
-    for translation in translations:
-        ranges.extend(translation.original_ranges())
-    return merged(ranges)
+def ranges_by_source(pieces: Iterable[Piece], sources: Iterable[int]) -> dict[int, list[Range]]:
+    """Merged ranges of ``pieces`` for each of ``sources``."""
+    wanted = {source: [] for source in sources}  # type: dict[int, list[Range]]
+    for piece in pieces:
+        if piece.source in wanted:
+            wanted[piece.source].append((piece.start, piece.start + piece.length))
+    return {source: merged(r) for source, r in wanted.items()}
 
 
 def epochs_of(history: Iterable[AnyEdit]) -> set[int]:
-    """The layouts whose ORIGINAL pieces ``history`` holds."""
-    return {
-        s.epoch
-        for s in splices_of(history)
-        if any(p[0] == ORIGINAL for p in (*s.removed, *s.inserted))
-    }
+    """The layouts the history's splices were made in."""
+    return {s.epoch for s in splices_of(history)}
 
 
 def sources_of(history: Iterable[AnyEdit]) -> set[int]:
@@ -165,9 +172,24 @@ def sources_of(history: Iterable[AnyEdit]) -> set[int]:
     return {p[0] for s in splices_of(history) for p in (*s.removed, *s.inserted)}
 
 
-def identity_ranges(pieces: Iterable[tuple[int, Piece]]) -> list[Range]:
-    """Where the document holds the file's bytes at their own offsets: a re-laid-out save
-    leaves those bytes where they are."""
-    return merged(
-        (pos, pos + p.length) for pos, p in pieces if p.source == ORIGINAL and p.start == pos
+def shown_at(pieces: Iterable[tuple[int, Piece]], source: int) -> list[Segment]:
+    """Where the document shows ``source``'s bytes: ``Segment(lo, hi, ORIGINAL, offset)`` —
+    after a save, the new file's bytes at that offset. Sorted by ``lo``: edits never show a
+    byte of the file or of the add-buffer twice."""
+    return sorted(
+        Segment(p.start, p.start + p.length, ORIGINAL, pos)
+        for pos, p in pieces
+        if p.source == source
     )
+
+
+def cover(ranges: list[Range], shown: list[Segment]) -> tuple[list[Segment], list[Range]]:
+    """(segments of ``ranges`` the document shows, mapped to the new file; the ranges it does
+    not show). ``ranges`` merged; ``shown`` sorted and disjoint."""
+    inside, outside = split(ranges, [(s.lo, s.hi) for s in shown])
+    los = [s.lo for s in shown]
+    segments = []
+    for lo, hi in inside:
+        s = shown[bisect.bisect_right(los, lo) - 1]
+        segments.append(Segment(lo, hi, ORIGINAL, s.start + (lo - s.lo)))
+    return segments, outside

@@ -688,3 +688,31 @@ def test_history_copy_bytes_is_what_an_in_place_save_must_copy(
     assert document.history_copy_bytes([]) == 0  # no history: nothing to keep
     assert document.history_copy_bytes(steps) == (300 if in_place else 0)
     document.close()
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_an_inserted_byte_changed_after_the_save_is_found_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool
+) -> None:
+    """Found by the state machine: the saved inserted byte is the new file's byte now. Undo
+    of an overwrite after the save changes it there; redoing the insert must show that, not
+    the add-buffer's stale copy."""
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", 0)
+    monkeypatch.setattr(shift_save, "shift_of", lambda *a: None)
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *a: in_place)
+    path = tmp_path / "a.bin"
+    base = bytes(range(1, 200))
+    path.write_bytes(base)
+    document = editing(path)
+    steps = [document.insert(0, b"\x00"), document.write(0, b"\x01")]
+    document.save(history=steps)
+    assert path.read_bytes() == b"\x01" + base
+    document.revert(steps[1])
+    document.revert(steps[0])
+    assert document.read(0, 500) == base
+    document.apply(steps[0])
+    assert document.read(0, 500) == b"\x00" + base
+    document.apply(steps[1])
+    assert document.read(0, 500) == b"\x01" + base
+    assert document.back_at_saved_state()
+    document.close()

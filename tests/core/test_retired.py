@@ -9,14 +9,17 @@ from hypothesis import strategies as st
 from mmhex.core.edits import Batch, Edit, Splice
 from mmhex.core.pieces import ADD, ORIGINAL, Piece
 from mmhex.core.retired import (
+    LayoutMap,
     Segment,
     Translation,
     TranslationError,
+    cover,
     epochs_of,
-    identity_ranges,
     merged,
-    referenced_ranges,
+    shown_at,
+    sources_of,
     split,
+    through,
 )
 
 ranges = st.lists(
@@ -38,15 +41,15 @@ def test_split_is_intersection_and_difference(a: list, b: list) -> None:
 
 
 @given(st.lists(st.integers(1, 9), min_size=1, max_size=12), st.data())
-def test_resolve_and_through_follow_every_byte(lengths: list[int], data: st.DataObject) -> None:
-    """A translation over consecutive segments, then through a newer one: byte by byte."""
+def test_maps_send_every_byte_through_each_save(lengths: list[int], data: st.DataObject) -> None:
+    """Two saves' maps over alternating covered and uncovered ranges: byte by byte."""
     segments, lo = [], 0
     for k, n in enumerate(lengths):
-        source = ORIGINAL if k % 2 else ADD
-        segments.append(Segment(lo, lo + n, source, 1000 * k))
+        if k % 2:
+            segments.append(Segment(lo, lo + n, ORIGINAL, 1000 * k))
         lo += n
-    old = Translation(segments)
-    newer = Translation([Segment(0, 20_000, -7, 5)])  # today's file lives on in old file -7
+    first = LayoutMap({ADD: Translation(segments)})  # added bytes the saved document showed
+    second = LayoutMap({ORIGINAL: Translation([Segment(0, 20_000, -7, 5)])})  # old file -7
     start = data.draw(st.integers(0, lo - 1))
     length = data.draw(st.integers(1, lo - start))
 
@@ -55,31 +58,36 @@ def test_resolve_and_through_follow_every_byte(lengths: list[int], data: st.Data
 
     expected = []
     for x in range(start, start + length):
-        seg = next(s for s in segments if s.lo <= x < s.hi)
-        expected.append((seg.source, seg.start + x - seg.lo))
-    assert bytes_of(old.resolve(start, length)) == expected
-    through = [(-7, y + 5) if s == ORIGINAL else (s, y) for s, y in expected]
-    assert bytes_of(old.through(newer).resolve(start, length)) == through
+        seg = next((s for s in segments if s.lo <= x < s.hi), None)
+        expected.append((ADD, x) if seg is None else (ORIGINAL, seg.start + x - seg.lo))
+    assert bytes_of(first.resolve(Piece(ADD, start, length))) == expected
+    twice = [(-7, y + 5) if s == ORIGINAL else (s, y) for s, y in expected]
+    assert bytes_of(through([Piece(ADD, start, length)], [first, second])) == twice
     with pytest.raises(TranslationError):
-        old.resolve(lo - 1, 2)  # past the last segment
+        first.resolve(Piece(ORIGINAL, 0, 1))  # file bytes of a save without a file map
 
 
-def test_referenced_ranges_take_this_layout_and_older_translations() -> None:
-    history = [
-        Splice(10, ((ORIGINAL, 100, 5),), (), epoch=3),
-        Batch((Edit(0, b"a", b"b"), Splice(0, (), ((ORIGINAL, 103, 10),), epoch=3))),
-        Splice(0, ((ORIGINAL, 500, 5),), (), epoch=2),  # an older layout: translated
-    ]
-    older = Translation([Segment(500, 505, ORIGINAL, 40), Segment(505, 600, ADD, 0)])
-    assert referenced_ranges(history, 3, [older]) == [(40, 45), (100, 113)]
-    assert epochs_of(history) == {2, 3}
-
-
-def test_identity_ranges_are_file_bytes_at_their_own_offsets() -> None:
-    pieces = [
+def test_file_bytes_shown_anywhere_map_to_their_new_offset() -> None:
+    document = [
         (0, Piece(ORIGINAL, 0, 10)),
         (10, Piece(ADD, 0, 4)),
         (14, Piece(ORIGINAL, 10, 6)),  # shifted by the insert
-        (20, Piece(ORIGINAL, 20, 5)),  # back in place after a delete
+        (20, Piece(ORIGINAL, 30, 5)),  # after a delete of [16, 30)
     ]
-    assert identity_ranges(pieces) == [(0, 10), (20, 25)]
+    wanted = merged([(5, 12), (16, 32)])
+    shown, hidden = cover(wanted, shown_at(document, ORIGINAL))
+    assert shown == [
+        Segment(5, 10, ORIGINAL, 5),
+        Segment(10, 12, ORIGINAL, 14),
+        Segment(30, 32, ORIGINAL, 20),
+    ]
+    assert hidden == [(16, 30)]
+
+
+def test_epochs_and_sources_of_a_history() -> None:
+    history = [
+        Splice(10, ((ORIGINAL, 100, 5),), (), epoch=3),
+        Batch((Edit(0, b"a", b"b"), Splice(0, (), ((-2, 103, 10),), epoch=1))),
+    ]
+    assert epochs_of(history) == {1, 3}
+    assert sources_of(history) == {ORIGINAL, -2}
