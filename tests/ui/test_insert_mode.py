@@ -181,6 +181,28 @@ def test_undo_reaches_past_a_resized_save(qtbot, window, editor, random_file) ->
     assert change is not None and "grew" in change.message
 
 
+def test_keeping_the_history_at_a_costly_save_undoes_the_delete(
+    qtbot, window, editor, random_file, questions, monkeypatch
+) -> None:
+    """Delete, Ctrl+S (asked: Keep History), Ctrl+Z: the deleted bytes are back, unsaved."""
+    from mmhex.ui import editing
+
+    original = open_for_editing(window, editor, random_file)
+    monkeypatch.setattr(editing, "HISTORY_COPY_ASK", 100)
+    window.view.select(100, 400)
+    window.action_builder.actions["edit.delete_selection"].trigger()
+    questions.answers.append(Button.Yes)  # Keep History
+    press(qtbot, window, "Ctrl+S")
+    assert "300 bytes" in questions.asked[-1][0] and not questions.answers
+    assert random_file.read_bytes() == original[:100] + original[400:]
+    press(qtbot, window, "Ctrl+Z")
+    document = window.document
+    assert document.read(0, document.size + 1) == original
+    assert "*" in shown_title(window)
+    press(qtbot, window, "Ctrl+S")
+    assert random_file.read_bytes() == original and "*" not in shown_title(window)
+
+
 def test_dropping_the_history_at_a_costly_save_restarts_it(
     qtbot, window, editor, random_file, questions, monkeypatch
 ) -> None:
