@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_save import drop_cache, fill  # noqa: E402  (as bench_save does them)
 
-from mmhex.core import tail_move  # noqa: E402
+from mmhex.core import shift_save, tail_move  # noqa: E402
 from mmhex.core.document import Document  # noqa: E402
 
 GIB = 1 << 30
@@ -74,6 +74,26 @@ def cache_by_reading(path: Path) -> None:
     with open(path, "rb") as handle:
         while handle.read(64 << 20):
             pass
+
+
+def time_kernel_insert(path: Path) -> float:
+    """What (b) costs the kernel alone: INSERT_RANGE of a block at 0, its bytes, one fsync
+    (then collapsed back, untimed); -1 where the file system cannot shift."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        began = time.perf_counter()
+        try:
+            shift_save.fallocate(fd, shift_save.FALLOC_FL_INSERT_RANGE, 0, 4096)
+        except OSError:
+            return -1.0
+        os.pwrite(fd, b"\xdd" * 4096, 0)
+        os.fsync(fd)
+        elapsed = time.perf_counter() - began
+        shift_save.fallocate(fd, shift_save.FALLOC_FL_COLLAPSE_RANGE, 0, 4096)
+        os.fsync(fd)
+        return elapsed
+    finally:
+        os.close(fd)
 
 
 def time_save(path: Path, edit) -> float:
@@ -110,6 +130,7 @@ def bench_saves(folder: Path, size: int, runs: int) -> None:
         "b": [],
         "b-cold": [],
         "b-copied": [],
+        "b-kernel": [],
         "d": [],
         "cp": [],
     }
@@ -125,6 +146,8 @@ def bench_saves(folder: Path, size: int, runs: int) -> None:
         cache_by_reading(path)
         results["b"].append(time_save(path, lambda d: d.insert(0, b"\xdd" * 4096)))
         time_save(path, lambda d: d.delete(0, 4096))
+        cache_by_reading(path)
+        results["b-kernel"].append(time_kernel_insert(path))
         # ... and with the file's pages not in the page cache (INSERT_RANGE writes back and
         # drops the cached tail, which is most of the warm figure).
         results["b-cold"].append(
@@ -141,6 +164,13 @@ def bench_saves(folder: Path, size: int, runs: int) -> None:
     ratio_line(
         "(b) right after a copy save wrote the file", results["b-copied"], results["cp"], None
     )
+    if all(t >= 0 for t in results["b-kernel"]):
+        ratio_line(
+            "(b) the kernel alone (fallocate, pwrite, fsync)",
+            results["b-kernel"],
+            results["cp"],
+            None,
+        )
     ratio_line("(d) 1/4 deleted, middle ", results["d"], results["cp"], 1.3)
     path.unlink()
 
