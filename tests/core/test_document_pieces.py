@@ -670,6 +670,10 @@ def test_old_files_kept_for_the_history_are_bounded_and_released(
         assert path.read_bytes() == base
         assert document.retired_files == 0
     assert len(os.listdir("/proc/self/fd")) <= fds_before + 2
+    with open(path, "ab") as other:  # another program, after all those saves
+        other.write(b"more")
+    change = document.check_outside_change()
+    assert change is not None and "grew" in change.message
     document.close()
 
 

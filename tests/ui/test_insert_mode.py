@@ -203,6 +203,31 @@ def test_keeping_the_history_at_a_costly_save_undoes_the_delete(
     assert random_file.read_bytes() == original and "*" not in shown_title(window)
 
 
+def test_an_old_file_kept_for_undo_is_closed_once_no_step_needs_it(
+    qtbot, window, editor, random_file, monkeypatch
+) -> None:
+    """The old inode stays open only while a step (or the bytes shown) still needs it."""
+    from mmhex.core import document as document_module
+    from mmhex.core import tail_move
+
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", 0)  # keep the old file, no copy
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *a: False)
+    original = open_for_editing(window, editor, random_file)
+    document = window.document
+    window.view.select(100, 400)
+    window.action_builder.actions["edit.delete_selection"].trigger()
+    press(qtbot, window, "Ctrl+S")
+    assert document.retired_files == 1
+    press(qtbot, window, "Ctrl+Z")  # the deleted bytes, read from the old file
+    assert document.read(0, document.size + 1) == original
+    window.view.set_cursor(0)
+    qtbot.keyClicks(window.view, "00")  # a new step: the delete can no longer be redone
+    assert document.retired_files == 1  # ... but its bytes are shown again
+    press(qtbot, window, "Ctrl+S")
+    assert random_file.read_bytes() == b"\0" + original[1:]
+    assert document.retired_files == 0
+
+
 def test_dropping_the_history_at_a_costly_save_restarts_it(
     qtbot, window, editor, random_file, questions, monkeypatch
 ) -> None:
