@@ -1211,11 +1211,13 @@ class Document:
                 ):
                     return False
             # Equal everywhere: overwrites logged on bytes no longer shown go with the pages.
+            shaded = self.dirty_ranges()
             self.edit_log.clear()
             self._layout = False
             self.mapped.unpin_all()
             self.mapped.drop_windows(keep_pinned=False)
-        self.notify(Change(ChangeKind.EDIT, 0, self.size))
+        if shaded:  # the bytes stay; only their unsaved shading goes
+            self.notify(Change(ChangeKind.EDIT, shaded[0][0], shaded[-1][1]))
         return True
 
     # ----------------------------------------------------------------- lifetime

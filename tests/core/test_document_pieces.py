@@ -720,3 +720,27 @@ def test_an_inserted_byte_changed_after_the_save_is_found_in_the_file(
     assert document.read(0, 500) == b"\x01" + base
     assert document.back_at_saved_state()
     document.close()
+
+
+def test_a_fill_undone_past_the_save_and_redone_compares_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fill piece is not mapped (it never changes): back at the saved step its bytes are
+    compared with the file's, up to CLEAN_CHECK_LIMIT; past it the document stays unsaved."""
+    path = tmp_path / "f.bin"
+    base = bytes(range(256)) * 300
+    path.write_bytes(base)
+    document = editing(path)
+    steps = [document.insert_fill(1000, 70_000, b"\xab\xcd")]
+    saved = base[:1000] + b"\xab\xcd" * 35_000 + base[1000:]
+    document.save(history=steps)
+    document.revert(steps[0])
+    document.apply(steps[0])
+    assert document.modified and document.layout_changed  # a fill piece over the file
+    monkeypatch.setattr(document_module, "CLEAN_CHECK_LIMIT", 69_999)
+    assert not document.back_at_saved_state() and document.modified
+    monkeypatch.setattr(document_module, "CLEAN_CHECK_LIMIT", 70_000)
+    assert document.back_at_saved_state() and not document.modified
+    assert document.read(0, len(saved) + 1) == saved
+    assert document.dirty_ranges() == []
+    document.close()
