@@ -1060,7 +1060,9 @@ class Document:
             "needs were not kept"
         )
 
-    def _history_to_keep(self, history: Iterable[AnyEdit] | None) -> _KeptHistory | None:
+    def _history_to_keep(
+        self, history: Iterable[AnyEdit] | None, *, added: bool = True
+    ) -> _KeptHistory | None:
         """Which file ranges ``history`` needs, split by whether a re-laid-out save of the
         document as it is now leaves them in place."""
         if history is None:
@@ -1071,13 +1073,15 @@ class Document:
             pieces = [Piece(*p) for p in (*splice.removed, *splice.inserted)]
             with contextlib.suppress(KeyError, retired.TranslationError):
                 named += self._since(pieces, splice.epoch)  # else: that step is lost already
-        wanted = retired.ranges_by_source(named, (ORIGINAL, ADD))
-        if not wanted[ORIGINAL] and not wanted[ADD]:
+        wanted = retired.ranges_by_source(named, (ORIGINAL, ADD) if added else (ORIGINAL,))
+        if not any(wanted.values()):
             return _KeptHistory(steps, [], [], [])
         document = self.pieces_in(0, self.size)
         shown, changed = retired.cover(wanted[ORIGINAL], retired.shown_at(document, ORIGINAL))
-        added, _gone = retired.cover(wanted[ADD], retired.shown_at(document, ADD))
-        return _KeptHistory(steps, shown, added, changed)
+        kept_added: list[retired.Segment] = []
+        if added:
+            kept_added, _gone = retired.cover(wanted[ADD], retired.shown_at(document, ADD))
+        return _KeptHistory(steps, shown, kept_added, changed)
 
     def history_copy_bytes(self, history: Iterable[AnyEdit]) -> int:
         """At most how many bytes of the file Save would copy to keep ``history`` usable: the
@@ -1086,7 +1090,7 @@ class Document:
         open instead."""
         if not self._layout:
             return 0
-        kept = self._history_to_keep(history)
+        kept = self._history_to_keep(history, added=False)  # the file's bytes are enough here
         needed = sum(hi - lo for lo, hi in kept.changed) if kept else 0
         if needed > KEEP_OLD_FILE and not self._may_save_in_place():
             return 0
