@@ -17,10 +17,10 @@ import enum
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from mmhex.core import journal, layout_save, shift_save, tail_move
+from mmhex.core import journal, layout_save, retired, shift_save, tail_move
 from mmhex.core import save as saving
 from mmhex.core.edits import AnyEdit, Batch, Edit, EditLog, Splice
 from mmhex.core.errors import MmhexError
@@ -36,6 +36,17 @@ INLINE_OVERWRITE = 64 * 1024
 # Up to this many bytes written over the file without moving any (a big paste or fill), a
 # resized-layout save still goes through the journaled in-place save (patches held in memory).
 IN_PLACE_PATCH_LIMIT = 256 * 1024 * 1024
+# Keeping the undo history across an in-place re-laid-out save copies the old bytes it needs;
+# past this the UI asks first whether to copy them or to drop the history.
+HISTORY_COPY_ASK = 256 * 1024 * 1024
+# At the saved state again (undo then redo), a document is re-based onto the file when its
+# bytes that are not the file's own can be compared with the file for at most this much.
+CLEAN_CHECK_LIMIT = 64 * 1024 * 1024
+# After a copy-and-rename save, the history's old bytes up to this size are copied into the
+# add-buffer; past it the old file stays open instead (no copy, but its blocks stay in use).
+KEEP_OLD_FILE = 64 * 1024 * 1024
+# The old bytes the history needs are copied into the add-buffer in runs of this size.
+PRESERVE_CHUNK = 16 * 1024 * 1024
 
 
 class ChangeKind(enum.Enum):
@@ -59,6 +70,17 @@ class Change:
 
 
 Listener = Callable[[Change], None]
+
+
+@dataclass
+class _KeptHistory:
+    """What a re-laid-out save does for the undo history (see core/retired.py)."""
+
+    history: list[AnyEdit]
+    shown: list[retired.Segment]  # file bytes the history names and the document shows
+    added: list[retired.Segment]  # added bytes the history names and the document shows
+    changed: list[retired.Range]  # file bytes the history names and the document does not show
+    copies: list[retired.Segment] | None = None  # made before an in-place save overwrote them
 
 
 class EditError(MmhexError):
@@ -118,6 +140,12 @@ class Document:
         # A File ▸ New document: no file of its own until saved as one (see new_scratch).
         self.scratch = False
         self._scratch_path = ""
+        # Undo across re-laid-out saves (core/retired.py): ``epoch`` counts those saves; the
+        # save made in epoch e left ``_maps[e]`` (kept while the history has steps from e or
+        # before), and an old file kept open for the history has a negative source id.
+        self.epoch = 0
+        self._maps: dict[int, retired.LayoutMap] = {}
+        self._retired_files: dict[int, MappedFile] = {}
 
     @classmethod
     def open(
@@ -238,6 +266,8 @@ class Document:
             return data
         if piece.source == ADD:
             return self.add.read(piece.start, piece.length)
+        if piece.source < 0:
+            return self._retired_files[piece.source].read(piece.start, piece.length)
         return fill_bytes(self._patterns[piece.source], piece.start, piece.length)
 
     @property
@@ -358,12 +388,7 @@ class Document:
 
     def _map_path_again(self) -> MappedFile:
         """Map the file the path names now (it was replaced), in the same mode and windows."""
-        new = MappedFile(
-            self.path,
-            self.mode,
-            window_size=self.mapped.window_size,
-            max_windows=self.mapped.max_windows,
-        )
+        new = self._map_like(self.path)
         self.mapped.close()
         self.mapped = new
         return new
@@ -527,7 +552,7 @@ class Document:
             return
         if isinstance(edit, Splice):
             self._check_splice(edit.offset, edit.removed_length, edit.inserted_length)
-            self._splice(edit.offset, edit.removed_length, [Piece(*p) for p in edit.inserted])
+            self._splice(edit.offset, edit.removed_length, self._pieces_now(edit))
             return
         self._check_range(edit.offset, len(edit.new))
         # The bytes shown now, not edit.old, are what the log must treat as replaced.
@@ -667,7 +692,7 @@ class Document:
                 ChangeKind.EDIT, offset, end, resized=resized, splices=((offset, remove, inserted),)
             )
         )
-        return Splice(offset, tuple(removed), tuple(insert))
+        return Splice(offset, tuple(removed), tuple(insert), self.epoch)
 
     def _put(self, edit: Edit) -> None:
         if not self._layout:
@@ -681,11 +706,10 @@ class Document:
         """Overwrite through pieces: file bytes into private pages, added bytes in place."""
         with self._lock:
             for pos, piece in list(self.table.iter_range(edit.offset, edit.end)):
-                if piece.source >= FIRST_FILL:
-                    # Give the fill's bytes a home first (same content: not an undo step).
-                    piece = self._added(
-                        fill_bytes(self._patterns[piece.source], piece.start, piece.length)
-                    )
+                if piece.source >= FIRST_FILL or piece.source < 0:
+                    # Give a fill's or an old file's bytes a home first (same content: not an
+                    # undo step); the history's pieces of them stay as they were.
+                    piece = self._added(self._read_piece(piece, self.mapped.read))
                     self.table.splice(pos, piece.length, [piece])
                 lo = pos - edit.offset
                 chunk = edit.new[lo : lo + piece.length]
@@ -740,8 +764,11 @@ class Document:
         on_progress: saving.ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         checkpoint: journal.Checkpoint | None = None,
+        history: Iterable[AnyEdit] | None = None,
     ) -> saving.SaveResult:
         """Write the edits into the file in place (journaled; cost follows the changed pages).
+
+        ``history``: the undo steps that must stay usable (see prepare_save).
 
         Raises FileChangedOnDiskError when the file changed on disk since it was opened or last
         saved (ask the user, then call again with ``overwrite_outside_changes=True``), SaveError
@@ -749,7 +776,9 @@ class Document:
         unchanged and the edits are kept. Do not edit while a save runs in another thread.
         """
         job = self.prepare_save(
-            overwrite_outside_changes=overwrite_outside_changes, checkpoint=checkpoint
+            overwrite_outside_changes=overwrite_outside_changes,
+            checkpoint=checkpoint,
+            history=history,
         )
         return job.finish(job.run(on_progress, cancel))
 
@@ -758,14 +787,24 @@ class Document:
         *,
         overwrite_outside_changes: bool = False,
         checkpoint: journal.Checkpoint | None = None,
+        history: Iterable[AnyEdit] | None = None,
     ) -> PreparedSave:
-        """``save`` split at the thread boundary (see PreparedSave); planning errors raise here."""
+        """``save`` split at the thread boundary (see PreparedSave); planning errors raise here.
+
+        ``history``: the undo steps to keep usable across a save that inserts or deletes bytes
+        (None: the caller drops its history at such a save).
+        """
         if not self.modified:
             empty = saving.SaveResult(self.path, 0, 0, 0.0)
             return PreparedSave(self.path, lambda _progress, _cancel: empty, lambda result: result)
         patches = self._unshifted_patches() if self._layout else None
         if self._layout and patches is None:
-            return self._prepare_layout_save(self.path, overwrite_outside_changes, checkpoint)
+            return self._prepare_layout_save(
+                self.path, overwrite_outside_changes, checkpoint, history
+            )
+        # Layout pieces saved as patches in place: the patches overwrite old bytes.
+        kept = self._history_to_keep(history) if self._layout else None
+        relaid = self._layout
         # The log's ranges may reach past a truncated end (the save then refuses, saying so).
         ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
         plan = self.plan_save(patches)
@@ -773,6 +812,7 @@ class Document:
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
+            self._preserve_history(kept, cancel)
             return saving.execute(
                 plan,
                 overwrite_outside_changes=overwrite_outside_changes,
@@ -782,6 +822,8 @@ class Document:
             )
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
+            if relaid:
+                self._retire_layout(kept, None)
             self._after_save(ranges[0][0], ranges[-1][1], result.message)
             return result
 
@@ -793,16 +835,19 @@ class Document:
         *,
         on_progress: saving.ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        history: Iterable[AnyEdit] | None = None,
     ) -> saving.SaveResult:
         """Write the file with every edit to ``target`` and continue with that file.
 
         Saving as the file itself is a save in place (never a truncating copy onto itself).
         """
-        job = self.prepare_save_as(target)
+        job = self.prepare_save_as(target, history=history)
         return job.finish(job.run(on_progress, cancel))
 
-    def prepare_save_as(self, target: str) -> PreparedSave:
-        """``save_as`` split at the thread boundary (see PreparedSave)."""
+    def prepare_save_as(
+        self, target: str, *, history: Iterable[AnyEdit] | None = None
+    ) -> PreparedSave:
+        """``save_as`` split at the thread boundary (see PreparedSave and prepare_save)."""
         target = os.path.realpath(target)
         try:
             st = os.stat(target)
@@ -810,9 +855,9 @@ class Document:
             st = None
         identity = self.mapped.identity
         if st is not None and (st.st_dev, st.st_ino) == (identity.device, identity.inode):
-            return self.prepare_save()
+            return self.prepare_save(history=history)
         if self._layout:
-            return self._prepare_layout_save(target, True)
+            return self._prepare_layout_save(target, True, None, history)
         source = self.mapped
         source_mode = os.fstat(source.fd).st_mode
         mode = source_mode if source.kind is FileKind.REGULAR else 0o644
@@ -848,9 +893,11 @@ class Document:
         target: str,
         overwrite_outside_changes: bool,
         checkpoint: journal.Checkpoint | None = None,
+        history: Iterable[AnyEdit] | None = None,
     ) -> PreparedSave:
         """Save (in place or as) a document with inserted or deleted bytes: a new file renamed
         onto ``target``. The plan and every byte are taken now, on the document's thread."""
+        kept = self._history_to_keep(history)
         target = os.path.realpath(target)
         plan = self.plan_layout_save()
         source = self.mapped
@@ -870,6 +917,7 @@ class Document:
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
             if shift is not None and source.kind is FileKind.REGULAR:
+                self._preserve_history(kept, cancel)  # the shift moves the old bytes
                 done = shift_save.save_shift(
                     target, shift, reader, expected, on_progress=on_progress, cancel=cancel
                 )
@@ -882,6 +930,7 @@ class Document:
                 and source.kind is FileKind.REGULAR
                 and tail_move.prefer_in_place(plan, st, folder, plan.final_size)
             ):
+                self._preserve_history(kept, cancel)  # the move overwrites the old bytes
                 return tail_move.save_in_place(
                     target,
                     plan,
@@ -891,7 +940,7 @@ class Document:
                     cancel=cancel,
                     checkpoint=checkpoint,
                 )
-            return layout_save.write_layout(
+            written = layout_save.write_layout(
                 plan,
                 source.fd,
                 reader,
@@ -906,22 +955,42 @@ class Document:
                 on_progress=on_progress,
                 cancel=cancel,
             )
+            if kept is not None and sum(hi - lo for lo, hi in kept.changed) <= KEEP_OLD_FILE:
+                # Renamed: the old bytes are still mapped. Few are needed: copy them, so the
+                # old inode (the file's size on disk) is not held for them.
+                self._preserve_history(kept, None)
+            return written
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
-            self._continue_with(target, size, result.message)
+            new = self._map_like(target)  # first: if this fails, nothing has changed here
+            keep_old = self._retire_layout(kept, source)
+            self._continue_with(target, size, result.message, close_old=not keep_old, new=new)
             return result
 
         return PreparedSave(target, run, finish)
 
-    def _continue_with(self, target: str, end: int, message: str) -> None:
-        """Map the file just written at ``target`` and go on editing that one."""
-        new = MappedFile(
+    def _map_like(self, target: str) -> MappedFile:
+        """``target`` mapped in the mode and windows of the file mapped now."""
+        return MappedFile(
             target,
             self.mode,
             window_size=self.mapped.window_size,
             max_windows=self.mapped.max_windows,
         )
-        self.mapped.close()
+
+    def _continue_with(
+        self,
+        target: str,
+        end: int,
+        message: str,
+        *,
+        close_old: bool = True,
+        new: MappedFile | None = None,
+    ) -> None:
+        """Map the file just written at ``target`` (or take ``new``) and go on editing it."""
+        new = new or self._map_like(target)
+        if close_old:
+            self.mapped.close()
         self.mapped = new
         if self.readonly_reason == "block devices open read-only":
             self.readonly_reason = None  # the copy is a regular file
@@ -965,8 +1034,201 @@ class Document:
         self.check_outside_change()
         return outcome
 
+    # ----------------------------------------------------------------- history across saves
+    def _pieces_now(self, edit: Splice) -> list[Piece]:
+        """``edit``'s inserted pieces in today's sources (translated if made before a
+        re-laid-out save)."""
+        pieces = [Piece(*p) for p in edit.inserted]
+        for piece in pieces:
+            if piece.source < 0 and piece.source not in self._retired_files:
+                raise EditError(self._history_gone())
+        try:
+            return self._since(pieces, edit.epoch)
+        except (KeyError, retired.TranslationError):
+            raise EditError(self._history_gone()) from None
+
+    def _since(self, pieces: list[Piece], epoch: int) -> list[Piece]:
+        """Pieces named in layout ``epoch``, sent through the maps of every save since."""
+        if epoch == self.epoch:
+            return pieces
+        return retired.through(pieces, [self._maps[e] for e in range(epoch, self.epoch)])
+
+    @staticmethod
+    def _history_gone() -> str:
+        return (
+            "this step was made before a save that inserted or deleted bytes, and the bytes it "
+            "needs were not kept"
+        )
+
+    def _history_to_keep(
+        self, history: Iterable[AnyEdit] | None, *, added: bool = True
+    ) -> _KeptHistory | None:
+        """Which file ranges ``history`` needs, split by whether a re-laid-out save of the
+        document as it is now leaves them in place."""
+        if history is None:
+            return None
+        steps = list(history)
+        named: list[Piece] = []
+        for splice in retired.splices_of(steps):
+            pieces = [Piece(*p) for p in (*splice.removed, *splice.inserted)]
+            with contextlib.suppress(KeyError, retired.TranslationError):
+                named += self._since(pieces, splice.epoch)  # else: that step is lost already
+        wanted = retired.ranges_by_source(named, (ORIGINAL, ADD) if added else (ORIGINAL,))
+        if not any(wanted.values()):
+            return _KeptHistory(steps, [], [], [])
+        document = self.pieces_in(0, self.size)
+        shown, changed = retired.cover(wanted[ORIGINAL], retired.shown_at(document, ORIGINAL))
+        kept_added: list[retired.Segment] = []
+        if added:
+            kept_added, _gone = retired.cover(wanted[ADD], retired.shown_at(document, ADD))
+        return _KeptHistory(steps, shown, kept_added, changed)
+
+    def history_copy_bytes(self, history: Iterable[AnyEdit]) -> int:
+        """At most how many bytes of the file Save would copy to keep ``history`` usable: the
+        ranges it needs that the save moves or overwrites (0 for an overwrite-only save). A
+        copy-and-rename save needing more than KEEP_OLD_FILE copies none: it keeps the old file
+        open instead."""
+        if not self._layout:
+            return 0
+        kept = self._history_to_keep(history, added=False)  # the file's bytes are enough here
+        needed = sum(hi - lo for lo, hi in kept.changed) if kept else 0
+        if needed > KEEP_OLD_FILE and not self._may_save_in_place():
+            return 0
+        return needed
+
+    def _may_save_in_place(self) -> bool:
+        """Whether Save (in place) of this re-laid-out document may move or overwrite the
+        file's own bytes (patches, a fallocate shift, or the chunked tail move), as
+        ``prepare_save`` chooses; False when it surely copies and renames."""
+        plan = self.plan_layout_save()
+        if not plan.moves and plan.final_size == plan.old_size:
+            return True  # saved as patches in place
+        try:
+            st = os.fstat(self.mapped.fd)
+        except OSError:
+            return True
+        if shift_save.shift_of(plan, st.st_blksize) is not None:
+            return True
+        folder = os.path.dirname(os.path.realpath(self.path))
+        return tail_move.prefer_in_place(plan, st, folder, plan.final_size)
+
+    def _preserve_history(self, kept: _KeptHistory | None, cancel: CancelToken | None) -> None:
+        """Before an in-place save overwrites them: copy the old bytes the history needs into
+        the add-buffer (cost: those bytes only). Runs on the save's thread."""
+        if kept is None or kept.copies is not None:
+            return
+        copies: list[retired.Segment] = []
+        for lo, hi in kept.changed:
+            pos = lo
+            while pos < hi:
+                if cancel is not None:
+                    cancel.check()
+                n = min(PRESERVE_CHUNK, hi - pos)
+                with self._lock:
+                    at = self.add.append(self.mapped.read(pos, n))
+                copies.append(retired.Segment(pos, pos + n, ADD, at))
+                pos += n
+        kept.copies = copies
+
+    def _retire_layout(self, kept: _KeptHistory | None, old: MappedFile | None) -> bool:
+        """A re-laid-out save is done: translate the old layout for the history; returns
+        whether ``old`` (the file as it was, still mapped) must stay open for it."""
+        epoch = self.epoch
+        self.epoch += 1
+        if kept is None:
+            self._maps.clear()
+            for mapped in self._retired_files.values():
+                mapped.close()
+            self._retired_files.clear()
+            return False
+        # Every byte shown is now the new file's byte at its offset; later edits change it
+        # there, so the history must find it there too (not in the old file or the buffer).
+        segments = list(kept.shown)
+        keep_old = False
+        if kept.copies is not None:
+            segments += kept.copies
+        elif kept.changed:
+            # Copied and renamed: the old inode lives on while mapped; read the bytes there.
+            if old is None:
+                raise AssertionError("an in-place save must copy what the history needs first")
+            source = -1 - epoch
+            self._retired_files[source] = old
+            segments += [retired.Segment(lo, hi, source, lo) for lo, hi in kept.changed]
+            keep_old = True
+        by_source = {ORIGINAL: retired.Translation(segments)}
+        if kept.added:
+            by_source[ADD] = retired.Translation(kept.added)
+        self._maps[epoch] = retired.LayoutMap(by_source)
+        self._release(kept.history, table=False)
+        return keep_old
+
+    @property
+    def retired_files(self) -> int:
+        """Old files kept open for the undo history (at most one per re-laid-out save)."""
+        return len(self._retired_files)
+
+    def release_history(self, history: Iterable[AnyEdit]) -> None:
+        """The undo history is now ``history`` (steps were dropped, or it was cleared): forget
+        the translations and close the old files that only dropped steps needed."""
+        self._release(list(history), table=True)
+
+    def _release(self, history: list[AnyEdit], *, table: bool) -> None:
+        # A step from epoch e goes through the maps of e and every later save.
+        oldest = min(retired.epochs_of(history), default=self.epoch)
+        self._maps = {e: m for e, m in self._maps.items() if e >= oldest}
+        if not self._retired_files:
+            return
+        needed = retired.sources_of(history)
+        for layout in self._maps.values():
+            needed |= layout.sources()
+        if table and self._layout:
+            with self._lock:
+                needed |= {p.source for p in self.table.pieces() if p.source < 0}
+        for source in [s for s in self._retired_files if s not in needed]:
+            self._retired_files.pop(source).close()
+
+    def back_at_saved_state(self) -> bool:
+        """The history is back at the step saved last (undo, then redo): when the bytes shown
+        are the file's, read the file straight again so the document is clean; returns whether
+        it is. Compares only what may differ: pieces that are not the file's own bytes at their
+        own offsets, and logged overwrites (up to CLEAN_CHECK_LIMIT bytes, else stays dirty).
+        """
+        with self._lock:
+            if not self.modified:
+                return True
+            if self.size != self.mapped.size:
+                return False
+            checks: list[tuple[int, Piece]] = []
+            for pos, piece in self.pieces_in(0, self.size):
+                if piece.source == ORIGINAL and piece.start == pos:
+                    checks += [
+                        (lo, Piece(ORIGINAL, lo, hi - lo))
+                        for lo, hi in self.edit_log.dirty_ranges_in(pos, pos + piece.length)
+                    ]
+                else:
+                    checks.append((pos, piece))
+            if sum(piece.length for _pos, piece in checks) > CLEAN_CHECK_LIMIT:
+                return False
+            for pos, piece in checks:
+                if self._read_piece(piece, self.mapped.read) != self.mapped.read_original(
+                    pos, piece.length
+                ):
+                    return False
+            # Equal everywhere: overwrites logged on bytes no longer shown go with the pages.
+            shaded = self.dirty_ranges()
+            self.edit_log.clear()
+            self._layout = False
+            self.mapped.unpin_all()
+            self.mapped.drop_windows(keep_pinned=False)
+        if shaded:  # the bytes stay; only their unsaved shading goes
+            self.notify(Change(ChangeKind.EDIT, shaded[0][0], shaded[-1][1]))
+        return True
+
     # ----------------------------------------------------------------- lifetime
     def close(self) -> None:
         self.mapped.close()
+        for mapped in self._retired_files.values():
+            mapped.close()
+        self._retired_files.clear()
         self._forget_scratch()
         self._listeners.clear()

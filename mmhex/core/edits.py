@@ -307,11 +307,15 @@ class Splice:
     Pieces are ``(source, start, length)`` values (core/pieces.py) pointing into sources that
     never change under them (the file's bytes, the append-only add-buffer, fill patterns), so
     a splice holds no bytes and inverts itself by swapping its two sides.
+
+    ``epoch`` counts the document's re-laid-out saves when the splice was made: its ORIGINAL
+    pieces mean the file as it was then, which the document translates after a later save.
     """
 
     offset: int
     removed: tuple[tuple[int, int, int], ...]
     inserted: tuple[tuple[int, int, int], ...]
+    epoch: int = 0
 
     @property
     def removed_length(self) -> int:
@@ -329,7 +333,7 @@ class Splice:
         return max(self.removed_length, self.inserted_length)
 
     def inverse(self) -> Splice:
-        return Splice(self.offset, self.inserted, self.removed)
+        return Splice(self.offset, self.inserted, self.removed, self.epoch)
 
     def describe(self) -> str:
         """'Insert 4 bytes at 0x10', 'Delete 1.0 GiB at 0x4000_0000', 'Replace ...'."""

@@ -36,7 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmhex.core.document import Change, ChangeKind, Document, EditError, PreparedSave
+from mmhex.core.document import (
+    HISTORY_COPY_ASK,
+    Change,
+    ChangeKind,
+    Document,
+    EditError,
+    PreparedSave,
+)
 from mmhex.core.edits import AnyEdit, Edit, HexSyntaxError, parse_hex_bytes
 from mmhex.core.errors import MmhexError, describe_error
 from mmhex.core.progress import Cancelled
@@ -225,6 +232,9 @@ class EditController(QObject):
         window.close_guards.append(self.confirm_close)
         window.document_changed.connect(self._on_document_changed)
         window.document_closed.connect(self._forget_stack)
+        # Before the refresh below: back at the saved step, the document may read clean again.
+        self.undo_group.cleanChanged.connect(self._on_clean_changed)
+        self.undo_group.indexChanged.connect(self._release_dropped_steps)
         for signal in (
             self.undo_group.indexChanged,
             self.undo_group.cleanChanged,
@@ -433,7 +443,7 @@ class EditController(QObject):
             self._warn(str(exc))
             self._refresh()
             return False
-        self.stack.clear()  # the steps left are all undone or saved; none may replay read-only
+        self._clear_history()  # the steps left are all undone or saved; none replay read-only
         self._status("Read-only: editing disabled.")
         self._refresh()
         return True
@@ -1030,9 +1040,16 @@ class EditController(QObject):
                 return self.save_as()
             self._status("Not saved; your edits are kept.")
             return False
+        history = self._history_to_keep(document)
+        if history is False:
+            self._status("Not saved; your edits are kept.")
+            return False
         return self._save_with(
-            lambda overwrite: document.prepare_save(overwrite_outside_changes=overwrite),
+            lambda overwrite: document.prepare_save(
+                overwrite_outside_changes=overwrite, history=history
+            ),
             f"Saving {os.path.basename(document.path)}…",
+            history,
         )
 
     def save_as(self) -> bool:
@@ -1043,14 +1060,21 @@ class EditController(QObject):
         target = self.ask_save_path(document)
         if not target:
             return False
+        history = self._history_to_keep(document)
+        if history is False:
+            self._status("Not saved; your edits are kept.")
+            return False
+        # A process's Save As (a snapshot) has no history to keep.
+        keep = {"history": history} if hasattr(document, "history_copy_bytes") else {}
         return self._save_with(
             # Only a save onto the file itself can meet someone else's changes: overwrite there.
             lambda overwrite: (
-                document.prepare_save(overwrite_outside_changes=True)
+                document.prepare_save(overwrite_outside_changes=True, history=history)
                 if overwrite
-                else document.prepare_save_as(target)
+                else document.prepare_save_as(target, **keep)
             ),
             f"Saving as {os.path.basename(target)}…",
+            history,
         )
 
     def ask_save_path(self, document: Document) -> str:
@@ -1074,12 +1098,64 @@ class EditController(QObject):
         self._refresh()
         return document
 
-    def _save_with(self, prepare: Callable[[bool], PreparedSave], text: str) -> bool:
+    def _history_edits(self) -> list[AnyEdit]:
+        """Every step of the current undo stack (done and undone), as core edit values."""
+        edits: list[AnyEdit] = []
+        for index in range(self.stack.count()):
+            command = self.stack.command(index)
+            if isinstance(command, EditCommand):
+                edits.append(command.edit)
+            elif isinstance(command, EditBatchCommand):
+                edits.extend(command.edits)
+        return edits
+
+    def _history_to_keep(self, document: Document) -> list[AnyEdit] | bool | None:
+        """The history a save must keep usable; None to drop it, False when the user cancels.
+
+        Past HISTORY_COPY_ASK of old bytes to copy first, the user chooses (never silently).
+        """
+        history = self._history_edits()
+        needed = getattr(document, "history_copy_bytes", None)
+        if not history or needed is None:
+            return history
+        copy = needed(history)
+        if copy <= HISTORY_COPY_ASK:
+            return history
+        answer = questions.ask_keep_history(self.window, copy)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        return history if answer == QMessageBox.StandardButton.Yes else None
+
+    def _clear_history(self) -> None:
+        """QUndoStack.clear(), and the old files only the history held are closed."""
+        self.stack.clear()
+        document = self._document
+        if document is not None and hasattr(document, "release_history"):
+            document.release_history([])
+
+    def _release_dropped_steps(self, *_args: object) -> None:
+        """A push dropped the undone steps: close old files that only they needed."""
+        document = self._document
+        if document is not None and getattr(document, "retired_files", 0):
+            document.release_history(self._history_edits())
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        """Undo then redo back to the saved step: the document reads as the file again."""
+        document = self._document
+        if clean and document is not None and hasattr(document, "back_at_saved_state"):
+            document.back_at_saved_state()
+
+    def _save_with(
+        self,
+        prepare: Callable[[bool], PreparedSave],
+        text: str,
+        history: list[AnyEdit] | None = None,
+    ) -> bool:
         """Prepare, run in the worker, ask before overwriting outside changes, finish."""
         document = self._document
-        # A saved insert or delete writes a new file: the undo steps' pieces of the old one
-        # would mean other bytes there, so the history ends with such a save.
-        self._history_ends = bool(getattr(document, "layout_changed", False))
+        # An insert or delete saved without keeping the history: the steps before the save
+        # name bytes of the file's old layout, so the history ends with such a save.
+        self._history_ends = history is None and bool(getattr(document, "layout_changed", False))
         overwrite = False
         while True:
             try:
@@ -1142,7 +1218,7 @@ class EditController(QObject):
             )
             return False
         if self._history_ends:
-            self.stack.clear()
+            self._clear_history()
             self._status(f"{result.message} The undo history starts again from here.")
         else:
             self.stack.setClean()
@@ -1170,7 +1246,7 @@ class EditController(QObject):
             with batch_of(document):
                 self.stack.setIndex(clean)
         document.revert_all()
-        self.stack.clear()
+        self._clear_history()
         self._status("Reverted: every unsaved edit was discarded; the file on disk is unchanged.")
         return True
 

@@ -12,16 +12,20 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from mmhex.core import document as document_module
+from mmhex.core import shift_save, tail_move
 from mmhex.core.document import Change, ChangeKind, Document, EditError
 from mmhex.core.edits import Batch, Splice
 from mmhex.core.layout_save import Move, plan_layout
 from mmhex.core.pieces import ADD, ORIGINAL, Piece
+from tests.core.test_shift_save import supports_shift
 
 PAGE = 4096
 SHM = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -35,10 +39,30 @@ def editing(path: Path, **options: int) -> Document:
 
 class PieceEditingMachine(RuleBasedStateMachine):
     SIZE = 3 * PAGE + 77
+    FOLDER: str | None = SHM
+    # Which way a re-laid-out save goes: None lets the document choose; else (shift allowed,
+    # move the tail in place instead of copy-and-rename).
+    FORCE: tuple[bool, bool] | None = None
+    # Copy-and-rename: history bytes past this stay in the old file (None: the default).
+    KEEP_OLD_FILE: int | None = None
 
     @initialize(seed=st.integers(0, 2**32 - 1))
     def open_file(self, seed: int) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="mmhex-pieces-", dir=SHM))
+        self.patches = []
+        if self.FORCE is not None:
+            allow_shift, in_place = self.FORCE
+            if not allow_shift:
+                self.patches.append(mock.patch.object(shift_save, "shift_of", lambda *a: None))
+            self.patches.append(
+                mock.patch.object(tail_move, "prefer_in_place", lambda *a: in_place)
+            )
+        if self.KEEP_OLD_FILE is not None:
+            self.patches.append(
+                mock.patch.object(document_module, "KEEP_OLD_FILE", self.KEEP_OLD_FILE)
+            )
+        for patch in self.patches:
+            patch.start()
+        self.folder = Path(tempfile.mkdtemp(prefix="mmhex-pieces-", dir=self.FOLDER))
         self.path = self.folder / "a.bin"
         base = random.Random(seed).randbytes(self.SIZE)
         self.path.write_bytes(base)
@@ -47,8 +71,12 @@ class PieceEditingMachine(RuleBasedStateMachine):
         self.stack: list = []
         self.index = 0
         self.states: list[bytes] = [bytes(base)]  # model after each stack entry
+        self.clean = 0  # the stack index the file on disk matches (-1: none)
+        self.saves = 0
 
     def teardown(self) -> None:
+        for patch in getattr(self, "patches", []):
+            patch.stop()
         if hasattr(self, "document"):
             self.document.close()
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -62,6 +90,8 @@ class PieceEditingMachine(RuleBasedStateMachine):
         return data.draw(st.integers(0, last))
 
     def _push(self, edit: object) -> None:
+        if self.clean > self.index:
+            self.clean = -1  # the saved state was undone and is now out of reach
         del self.stack[self.index :]
         del self.states[self.index + 1 :]
         self.stack.append(edit)
@@ -126,12 +156,42 @@ class PieceEditingMachine(RuleBasedStateMachine):
             self.model.extend(b"\xee" * (size - len(self.model)))
         self._push(edit)
 
+    @precondition(lambda self: len(self.model) >= PAGE)
+    @rule(data=st.data(), blocks=st.integers(1, 2))
+    def insert_blocks(self, data: st.DataObject, blocks: int) -> None:
+        """Block-aligned: the save can shift the tail (fallocate) instead of moving it."""
+        offset = PAGE * data.draw(st.integers(0, len(self.model) // PAGE))
+        payload = data.draw(st.binary(min_size=1, max_size=8)) * PAGE
+        payload = payload[: blocks * PAGE]
+        edit = self.document.insert(offset, payload)
+        self.model[offset:offset] = payload
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) >= 2 * PAGE)
+    @rule(data=st.data())
+    def delete_block(self, data: st.DataObject) -> None:
+        offset = PAGE * data.draw(st.integers(0, len(self.model) // PAGE - 1))
+        edit = self.document.delete(offset, PAGE)
+        del self.model[offset : offset + PAGE]
+        self._push(edit)
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule(data=st.data(), payload=st.binary(min_size=1, max_size=64))
+    def replace_same_length(self, data: st.DataObject, payload: bytes) -> None:
+        """A splice that moves nothing: it saves as journaled patches in place."""
+        offset = self._offset(data, inclusive=False)
+        payload = payload[: len(self.model) - offset]
+        edit = self.document.replace(offset, len(payload), payload)
+        self.model[offset : offset + len(payload)] = payload
+        self._push(edit)
+
     @precondition(lambda self: self.index > 0)
     @rule()
     def undo(self) -> None:
         self.index -= 1
         self.document.revert(self.stack[self.index])
         self.model = bytearray(self.states[self.index])
+        self._at_index()
 
     @precondition(lambda self: self.index < len(self.stack))
     @rule()
@@ -139,24 +199,68 @@ class PieceEditingMachine(RuleBasedStateMachine):
         self.document.apply(self.stack[self.index])
         self.index += 1
         self.model = bytearray(self.states[self.index])
+        self._at_index()
+
+    @precondition(lambda self: self.index > 0)
+    @rule(steps=st.integers(2, 12))
+    def undo_many(self, steps: int) -> None:
+        """Far back, usually past a save (the saved state and before it)."""
+        for _ in range(min(steps, self.index)):
+            self.undo()
+            self.same_bytes()
+
+    @precondition(lambda self: self.index < len(self.stack))
+    @rule(steps=st.integers(2, 12))
+    def redo_many(self, steps: int) -> None:
+        for _ in range(min(steps, len(self.stack) - self.index)):
+            self.redo()
+            self.same_bytes()
+
+    def _at_index(self) -> None:
+        """What the window does on QUndoStack.cleanChanged: back at the saved step, clean."""
+        if self.index == self.clean:
+            assert self.document.back_at_saved_state()
+            assert not self.document.modified
+        elif self.clean >= 0 and self.states[self.index] != self.states[self.clean]:
+            assert self.document.modified
 
     @rule()
     def save(self) -> None:
-        had_layout = self.document.layout_changed
-        self.document.save()
+        document = self.document
+        before = self.path.stat().st_ino
+        relaid = document.layout_changed
+        shifts = relaid and shift_save.shift_of(
+            document.plan_layout_save(), self.path.stat().st_blksize
+        )
+        document.save(history=self.stack)
         assert self.path.read_bytes() == self.model
-        assert not self.document.modified
-        if had_layout:
-            # A resized save writes a new file: pieces of the old one mean nothing now.
-            self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+        assert not document.modified
+        if (shifts and self.FORCE == (True, False)) or (relaid and self.FORCE == (False, True)):
+            assert self.path.stat().st_ino == before  # shifted or moved in place
+        self.clean = self.index
+        self.saves += 1
+        # At most one old file kept open per re-laid-out save, and only while needed.
+        assert document.retired_files <= self.saves
+        if not self.stack:
+            assert document.retired_files == 0
+
+    @rule()
+    def drop_history(self) -> None:
+        """QUndoStack.clear(): nothing may still hold an old file open."""
+        self.document.release_history([])
+        assert self.document.retired_files == 0 or self.document.layout_changed
+        self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+        self.clean = 0 if not self.document.modified else -1
 
     @rule()
     def reopen(self) -> None:
         if self.document.modified:
-            self.document.save()
+            self.document.save(history=self.stack)
         self.document.close()
+        assert self.path.read_bytes() == self.model
         self.document = editing(self.path, window_size=PAGE, max_windows=2)
         self.stack, self.index, self.states = [], 0, [bytes(self.model)]
+        self.clean = 0
 
     @invariant()
     def same_bytes(self) -> None:
@@ -175,6 +279,37 @@ class PieceEditingMachine(RuleBasedStateMachine):
 
 TestPieceEditing = PieceEditingMachine.TestCase
 TestPieceEditing.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+
+
+class CopyRenameMachine(PieceEditingMachine):
+    """Every re-laid-out save copies and renames: the history reads the old inode."""
+
+    FORCE = (False, False)
+    KEEP_OLD_FILE = 0
+
+
+class MoveInPlaceMachine(PieceEditingMachine):
+    """Every re-laid-out save moves the tail in place: the history's old bytes are copied."""
+
+    FORCE = (False, True)
+
+
+class ShiftMachine(PieceEditingMachine):
+    """On ext4/XFS: aligned inserts and deletes shift the tail with fallocate."""
+
+    FOLDER = None  # the temporary folder (ext4 here); skipped where it cannot shift
+    FORCE = (True, False)
+
+
+HISTORY_EXAMPLES = int(os.environ.get("MMHEX_HISTORY_EXAMPLES", "40"))
+TestHistoryCopyRename = CopyRenameMachine.TestCase
+TestHistoryMoveInPlace = MoveInPlaceMachine.TestCase
+TestHistoryShift = pytest.mark.skipif(
+    not supports_shift(Path(tempfile.gettempdir())),
+    reason="the temporary folder cannot fallocate(INSERT_RANGE) (not ext4/XFS)",
+)(ShiftMachine.TestCase)
+for case in (TestHistoryCopyRename, TestHistoryMoveInPlace, TestHistoryShift):
+    case.settings = settings(max_examples=HISTORY_EXAMPLES, stateful_step_count=40, deadline=None)
 
 
 def test_batch_notifies_once_with_the_covering_range(tmp_path: Path) -> None:
@@ -463,3 +598,149 @@ def test_a_resized_save_of_a_file_with_a_255_byte_name(tmp_path: Path) -> None:
     document.mapped.close()
     assert path.read_bytes() == original[:7] + b"inserted" + original[7:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n" * 255]
+
+
+def test_typing_undone_past_a_save_and_redone_is_clean_again(tmp_path: Path) -> None:
+    """INS typing is an insert then an overwrite of the new byte; undoing it after the save
+    overwrites a byte of the saved file, which the redo then removes from view again."""
+    path = tmp_path / "t.bin"
+    base = bytes(range(256)) * 4
+    path.write_bytes(base)
+    document = editing(path)
+    steps = [document.insert(4, b"\xa0"), document.write(4, b"\xab")]
+    saved = base[:4] + b"\xab" + base[4:]
+    document.save(history=steps)
+    assert path.read_bytes() == saved
+    for step in reversed(steps):
+        document.revert(step)
+    assert document.read(0, 2000) == base and document.modified
+    for step in steps:
+        document.apply(step)
+    assert document.read(0, 2000) == saved
+    assert document.back_at_saved_state() and not document.modified
+    assert document.read(0, 2000) == saved
+    for step in reversed(steps):
+        document.revert(step)
+    document.save(history=steps)
+    assert path.read_bytes() == base
+    document.close()
+
+
+@pytest.mark.parametrize("in_place, keep_old_above", [(False, 0), (False, 1 << 20), (True, 0)])
+def test_old_files_kept_for_the_history_are_bounded_and_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool, keep_old_above: int
+) -> None:
+    """A save copies only the old bytes the history needs, never the file; past a size a
+    copy-and-rename save keeps the old inode open instead (one per save at most) until the
+    history lets go of it."""
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", keep_old_above)
+    path = tmp_path / "r.bin"
+    base = random.Random(9).randbytes(64 * PAGE)
+    path.write_bytes(base)
+    document = editing(path)
+    model = bytearray(base)
+    steps = []
+    fds_before = len(os.listdir("/proc/self/fd"))
+    with (
+        mock.patch.object(shift_save, "shift_of", lambda *a: None),
+        mock.patch.object(tail_move, "prefer_in_place", lambda *a: in_place),
+    ):
+        for k in range(20):
+            at = (k * 7919) % (len(model) - 100)
+            steps.append(document.delete(at, 10))
+            del model[at : at + 10]
+            before = document.add.used
+            document.save(history=steps)
+            copied = document.add.used - before
+            assert path.read_bytes() == model
+            if in_place or keep_old_above:
+                assert document.retired_files == 0
+                # Only the deleted ranges the history needs, never the file.
+                assert copied <= 10 * (k + 1)
+            else:
+                assert copied == 0
+                assert document.retired_files == k + 1
+        assert len(os.listdir("/proc/self/fd")) <= fds_before + 4 * 20
+        while steps:
+            document.revert(steps.pop())
+        assert document.read(0, len(base) + 1) == base
+        document.release_history([])
+        assert document.retired_files == 0 or document.layout_changed
+        document.save(history=[])
+        assert path.read_bytes() == base
+        assert document.retired_files == 0
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 2
+    with open(path, "ab") as other:  # another program, after all those saves
+        other.write(b"more")
+    change = document.check_outside_change()
+    assert change is not None and "grew" in change.message
+    document.close()
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_history_copy_bytes_is_what_an_in_place_save_must_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool
+) -> None:
+    """The figure Save asks about: the deleted bytes an undo needs back, if the save may
+    overwrite them; a copy-and-rename save keeps the old file open instead past a size."""
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", 100)
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *a: in_place)
+    path = tmp_path / "c.bin"
+    path.write_bytes(bytes(range(256)) * 40)
+    document = editing(path)
+    steps = [document.delete(1000, 300), document.insert(0, b"xyz")]
+    assert document.history_copy_bytes([]) == 0  # no history: nothing to keep
+    assert document.history_copy_bytes(steps) == (300 if in_place else 0)
+    document.close()
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_an_inserted_byte_changed_after_the_save_is_found_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool
+) -> None:
+    """Found by the state machine: the saved inserted byte is the new file's byte now. Undo
+    of an overwrite after the save changes it there; redoing the insert must show that, not
+    the add-buffer's stale copy."""
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", 0)
+    monkeypatch.setattr(shift_save, "shift_of", lambda *a: None)
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *a: in_place)
+    path = tmp_path / "a.bin"
+    base = bytes(range(1, 200))
+    path.write_bytes(base)
+    document = editing(path)
+    steps = [document.insert(0, b"\x00"), document.write(0, b"\x01")]
+    document.save(history=steps)
+    assert path.read_bytes() == b"\x01" + base
+    document.revert(steps[1])
+    document.revert(steps[0])
+    assert document.read(0, 500) == base
+    document.apply(steps[0])
+    assert document.read(0, 500) == b"\x00" + base
+    document.apply(steps[1])
+    assert document.read(0, 500) == b"\x01" + base
+    assert document.back_at_saved_state()
+    document.close()
+
+
+def test_a_fill_undone_past_the_save_and_redone_compares_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fill piece is not mapped (it never changes): back at the saved step its bytes are
+    compared with the file's, up to CLEAN_CHECK_LIMIT; past it the document stays unsaved."""
+    path = tmp_path / "f.bin"
+    base = bytes(range(256)) * 300
+    path.write_bytes(base)
+    document = editing(path)
+    steps = [document.insert_fill(1000, 70_000, b"\xab\xcd")]
+    saved = base[:1000] + b"\xab\xcd" * 35_000 + base[1000:]
+    document.save(history=steps)
+    document.revert(steps[0])
+    document.apply(steps[0])
+    assert document.modified and document.layout_changed  # a fill piece over the file
+    monkeypatch.setattr(document_module, "CLEAN_CHECK_LIMIT", 69_999)
+    assert not document.back_at_saved_state() and document.modified
+    monkeypatch.setattr(document_module, "CLEAN_CHECK_LIMIT", 70_000)
+    assert document.back_at_saved_state() and not document.modified
+    assert document.read(0, len(saved) + 1) == saved
+    assert document.dirty_ranges() == []
+    document.close()

@@ -10,10 +10,11 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtWidgets import QApplication
 
+from mmhex.core.document import Document
 from mmhex.ui.dialogs.size_dialog import INSERT, RESIZE, SizeDialog
 from mmhex.ui.editing import RAW_BYTES_MIME
 from mmhex.ui.hex_view import Pane
-from tests.ui.editing_helpers import open_for_editing
+from tests.ui.editing_helpers import Button, open_for_editing
 from tests.ui.test_editing import press
 
 
@@ -143,12 +144,104 @@ def test_delete_selection_in_either_mode(qtbot, window, editor, random_file) -> 
     assert window.view.active_pane is Pane.HEX
 
 
-def test_saving_a_resized_file_restarts_the_history(qtbot, window, editor, random_file) -> None:
-    model = open_for_editing(window, editor, random_file)
+def shown_title(window) -> str:
+    """The title as the window manager shows it: Qt puts "*" for "[*]" while modified."""
+    return window.windowTitle().replace("[*]", "*" if window.isWindowModified() else "")
+
+
+def test_undo_reaches_past_a_resized_save(qtbot, window, editor, random_file) -> None:
+    """Insert, Ctrl+S, Ctrl+Z: the pre-insert bytes, marked unsaved; Ctrl+S writes them."""
+    original = open_for_editing(window, editor, random_file)
+    model = bytearray(original)
+    press(qtbot, window, "Ins")
     window.view.set_cursor(3)
-    editor.insert_bytes(3, 2, b"\x00")
-    model[3:3] = b"\0\0"
+    qtbot.keyClicks(window.view, "abcd")
+    model[3:3] = b"\xab\xcd"
+    press(qtbot, window, "Ctrl+S")
+    assert random_file.read_bytes() == model
+    assert "*" not in shown_title(window) and editor.stack.count() == 1
+    press(qtbot, window, "Ctrl+Z")
+    document = window.document
+    assert document.read(0, document.size + 1) == original
+    assert document.modified and "*" in shown_title(window)
+    press(qtbot, window, "Ctrl+Y")  # redo: back at the saved step, clean again
+    assert document.read(0, document.size + 1) == model
+    assert not document.modified and "*" not in shown_title(window)
+    press(qtbot, window, "Ctrl+Z")
+    press(qtbot, window, "Ctrl+S")
+    assert random_file.read_bytes() == original
+    assert "*" not in shown_title(window)
+    reopened = Document.open(str(random_file))
+    assert reopened.read(0, reopened.size + 1) == original
+    reopened.close()
+    # Another program's change after those saves is still noticed.
+    with open(random_file, "ab") as other:
+        other.write(b"outside")
+    change = document.check_outside_change()
+    assert change is not None and "grew" in change.message
+
+
+def test_keeping_the_history_at_a_costly_save_undoes_the_delete(
+    qtbot, window, editor, random_file, questions, monkeypatch
+) -> None:
+    """Delete, Ctrl+S (asked: Keep History), Ctrl+Z: the deleted bytes are back, unsaved."""
+    from mmhex.ui import editing
+
+    original = open_for_editing(window, editor, random_file)
+    monkeypatch.setattr(editing, "HISTORY_COPY_ASK", 100)
+    window.view.select(100, 400)
+    window.action_builder.actions["edit.delete_selection"].trigger()
+    questions.answers.append(Button.Yes)  # Keep History
+    press(qtbot, window, "Ctrl+S")
+    assert "300 bytes" in questions.asked[-1][0] and not questions.answers
+    assert random_file.read_bytes() == original[:100] + original[400:]
+    press(qtbot, window, "Ctrl+Z")
+    document = window.document
+    assert document.read(0, document.size + 1) == original
+    assert "*" in shown_title(window)
+    press(qtbot, window, "Ctrl+S")
+    assert random_file.read_bytes() == original and "*" not in shown_title(window)
+
+
+def test_an_old_file_kept_for_undo_is_closed_once_no_step_needs_it(
+    qtbot, window, editor, random_file, monkeypatch
+) -> None:
+    """The old inode stays open only while a step (or the bytes shown) still needs it."""
+    from mmhex.core import document as document_module
+    from mmhex.core import tail_move
+
+    monkeypatch.setattr(document_module, "KEEP_OLD_FILE", 0)  # keep the old file, no copy
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *a: False)
+    original = open_for_editing(window, editor, random_file)
+    document = window.document
+    window.view.select(100, 400)
+    window.action_builder.actions["edit.delete_selection"].trigger()
+    press(qtbot, window, "Ctrl+S")
+    assert document.retired_files == 1
+    press(qtbot, window, "Ctrl+Z")  # the deleted bytes, read from the old file
+    assert document.read(0, document.size + 1) == original
+    window.view.set_cursor(0)
+    qtbot.keyClicks(window.view, "00")  # a new step: the delete can no longer be redone
+    assert document.retired_files == 1  # ... but its bytes are shown again
+    press(qtbot, window, "Ctrl+S")
+    assert random_file.read_bytes() == b"\0" + original[1:]
+    assert document.retired_files == 0
+
+
+def test_dropping_the_history_at_a_costly_save_restarts_it(
+    qtbot, window, editor, random_file, questions, monkeypatch
+) -> None:
+    """Keeping the history would copy too much: the user may drop it (never silently)."""
+    from mmhex.ui import editing
+
+    model = open_for_editing(window, editor, random_file)
+    monkeypatch.setattr(editing, "HISTORY_COPY_ASK", 100)
+    window.view.select(100, 400)
+    window.action_builder.actions["edit.delete_selection"].trigger()
+    del model[100:400]  # the history needs these 300 old bytes back for an undo
+    questions.answers.append(Button.No)  # Drop History
     assert editor.save()
+    assert "300 bytes" in questions.asked[-1][0]
     assert random_file.read_bytes() == model
     assert editor.stack.count() == 0 and not window.document.modified
     assert "undo history starts again" in window.statusBar().currentMessage()

@@ -100,3 +100,24 @@ def confirm_revert(parent: QWidget | None, name: str, edited_bytes: int) -> bool
         "The file on disk is unchanged; the undo history is cleared.",
     )
     return answer == Button.Discard
+
+
+def ask_keep_history(parent: QWidget | None, copy_bytes: int) -> QMessageBox.StandardButton:
+    """A save that moves bytes in place would first copy ``copy_bytes`` of the old file to keep
+    the undo history usable: Keep (copy) / Drop history / Cancel. Yes keeps, No drops."""
+    if copy_bytes >= 1 << 30:
+        size = f"{copy_bytes / (1 << 30):.1f} GiB"
+    elif copy_bytes >= 1 << 20:
+        size = f"{copy_bytes / (1 << 20):.0f} MiB"
+    else:
+        size = f"{copy_bytes:,} bytes"
+    return ask(
+        parent,
+        QMessageBox.Icon.Question,
+        "Keep Undo History?",
+        f"To keep undo working past this save, up to {size} of the file's old bytes must be "
+        "copied first (into memory, spilling to your cache folder).",
+        {Button.Yes: "Keep History", Button.No: "Drop History", Button.Cancel: ""},
+        Button.Yes,
+        "Drop History saves at once; the steps before the save can then no longer be undone.",
+    )
