@@ -112,6 +112,12 @@ class ClipboardController(QObject):
         if self.window.document is None:
             return False
         offset = view.selection[0]
+        address_of = getattr(self.window.document, "address_of", None)
+        if address_of is not None and 0 <= offset < self.window.document.size:
+            address = address_of(offset)  # a process: Go to Address reads it back
+            QApplication.clipboard().setText(f"0x{address:X}")
+            self._status(f"Copied address 0x{address:X} (offset 0x{offset:X}).")
+            return True
         QApplication.clipboard().setText(f"0x{offset:X}")
         self._status(f"Copied offset 0x{offset:X} ({offset:,}).")
         return True

@@ -25,6 +25,7 @@ def install_features(window: QMainWindow) -> None:
     selection_tools.install(window, search)
     links.install(window, search)
     search.apply_edits = edits.apply_edits  # Replace (all) and the inspector: one undo step
+    search.inspector.describe = window.address_text  # a process's bytes are named by address
     residency = residency_panel.install(window)
     structure = structure_panel.install(window)
     compare_feature.install(window)

@@ -533,6 +533,14 @@ class MainWindow(QMainWindow):
         self.message_bar.show_message(text, level)
 
     # ----------------------------------------------------------------- status bar
+    def address_text(self, offset: int) -> str | None:
+        """A process's virtual address for ``offset`` ("address 0x7f…"); None for a file."""
+        document = self.document
+        address_of = getattr(document, "address_of", None)
+        if address_of is None or document is None or not 0 <= offset < document.size:
+            return None
+        return f"address 0x{address_of(offset):x}"
+
     def _update_status(self, *_args: object) -> None:
         document = self.document
         if document is None:
@@ -545,8 +553,9 @@ class MainWindow(QMainWindow):
         start, end = self.view.selection
         if end > start:
             length = end - start
+            named = self.address_text(start) or f"0x{start:x}"
             self.selection_label.setText(
-                f"Selected {length:,} byte{'s' if length > 1 else ''} from 0x{start:x}"
+                f"Selected {length:,} byte{'s' if length > 1 else ''} from {named}"
             )
             self.selection_label.setToolTip(f"0x{start:x} to 0x{end - 1:x} inclusive")
         else:

@@ -336,3 +336,19 @@ def test_a_tab_switch_keeps_the_process_rows_and_position(
     rows = view.model.row_texts()
     assert rows[index - 1].note is not None
     assert int(view.offset_label(rows[index]), 16) == info["second"]
+
+
+def test_status_bar_inspector_and_copy_offset_name_the_address(process_window, child: Child):  # noqa: F811
+    """A process's bytes are named by their virtual address, as Go to Address reads them back."""
+    from mmhex.ui.panels.inspector_panel import InspectorPanel
+
+    window, document = process_window
+    second = child.info["second"]
+    start = document.offset_of(second)
+    window.view.select(start, start + 8)
+    assert window.selection_label.text() == f"Selected 8 bytes from address 0x{second:x}"
+    inspector = window.findChild(InspectorPanel)
+    assert inspector.offset_label.text() == f"Selection starts at address 0x{second:x}"
+    window.action_builder.actions["edit.copy_offset"].trigger()
+    assert QApplication.clipboard().text() == f"0x{second:X}"
+    assert start != second  # the offset alone would have been a different number

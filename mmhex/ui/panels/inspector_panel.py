@@ -74,6 +74,8 @@ class InspectorPanel(QWidget):
         self._size = 0
         self.offset: int | None = None
         self.origin = "At"
+        # Names a position the user's way when the offset alone is not it (a process's address).
+        self.describe: Callable[[int], str | None] | None = None
         self.data = b""
         self.editable = False
         self._edit_reason = "Editing needs edit mode."
@@ -124,7 +126,12 @@ class InspectorPanel(QWidget):
         if self.offset is None or self._read is None:
             self.offset_label.setText("No byte selected")
         else:
-            self.offset_label.setText(f"{self.origin} {self.offset:#x} ({self.offset:,})")
+            named = self.describe(self.offset) if self.describe is not None else None
+            self.offset_label.setText(
+                f"{self.origin} {named}"
+                if named
+                else f"{self.origin} {self.offset:#x} ({self.offset:,})"
+            )
         self.table.blockSignals(True)
         try:
             for row, reading in enumerate(inspect(self.data, self.little_endian)):
