@@ -80,6 +80,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from mmhex.core._libc import RAMFS_MAGIC, TMPFS_MAGIC, fs_type
 from mmhex.core.errors import MmhexError
 from mmhex.core.journal import (
     RECOVERY_LOCK_WAIT,
@@ -116,10 +117,13 @@ _HEAD = struct.Struct("<8sQQQQQQQQQI")  # magic, old, new, dev, ino, page, chunk
 _COPY = struct.Struct("<QQQ")
 _WRITE = struct.Struct("<QQ")
 _CRC = struct.Struct("<I")
-_SLOT = struct.Struct("<4sQcQQII")  # tag, counter, phase, step, cancel point, CRCs, saved
-# bytes; then the CRCs (u32 each), the saved bytes, and a CRC-32 of the record
+_SLOT = struct.Struct("<4sQccQQII")  # tag, counter, phase, proof, step, cancel point, pieces,
+# saved bytes; then per page piece a CRC-32 (proof CRC) or a witness offset (u16) and then the
+# witness bytes (proof WITNESS); the saved bytes; a CRC-32 of the record
+SAME = 0xFFFF  # the witness offset of a piece whose old and new bytes are equal
 SLOT_TAG = b"MVS2"
 FORWARD, WRITES, REVERSE, RESTORE = b"F", b"W", b"R", b"X"
+CRC, WITNESS = b"C", b"W"  # how a record proves each page of its step old or new
 
 
 @dataclass(frozen=True)
@@ -183,21 +187,14 @@ def saved_ranges(step: Step, page: int = PAGE) -> list[tuple[int, int]]:
     shift = step.target - step.source
     if abs(shift) >= page:
         return [(lo, hi)]
-    ranges = []
-    if shift > 0:  # q crosses up into the page starting at B when B - shift <= q < B
-        boundary = (lo // page + 1) * page
-        while boundary - shift < hi:
-            a, b = max(lo, boundary - shift), min(hi, boundary)
-            if a < b:
-                ranges.append((a, b))
-            boundary += page
-    else:  # q crosses down out of the page starting at B when B <= q < B - shift
-        boundary = ((lo + shift) // page + 1) * page
-        while boundary < hi:
-            a, b = max(lo, boundary), min(hi, boundary - shift)
-            if a < b:
-                ranges.append((a, b))
-            boundary += page
+    # q crosses the page boundary B when B - below <= q < B + above (|shift| < page: the
+    # ranges of neighbouring boundaries never touch, and only the first and last are clipped)
+    below, above = (shift, 0) if shift > 0 else (0, -shift)
+    first = ((lo - above) // page + 1) * page
+    ranges = [(b - below, b + above) for b in range(first, hi + below, page)]
+    if ranges:
+        ranges[0] = (max(lo, ranges[0][0]), ranges[0][1])
+        ranges[-1] = (ranges[-1][0], min(hi, ranges[-1][1]))
     return ranges
 
 
@@ -328,11 +325,122 @@ def _pread_exact(fd: int, length: int, offset: int) -> bytes:
 
 
 def _page_crcs(data: bytes | bytearray | memoryview, target: int, page: int) -> list[int]:
+    """The CRC-32 of each piece of ``data`` (to be written at ``target``) between the file's
+    page boundaries."""
     view = memoryview(data)
-    return [
-        zlib.crc32(view[a - target : b - target])
-        for a, b in page_pieces(target, target + len(view), page)
-    ]
+    first = min(len(view), page - target % page)
+    crc = zlib.crc32
+    return [crc(view[:first])] + [crc(view[a : a + page]) for a in range(first, len(view), page)]
+
+
+def proof_for(fd: int) -> bytes:
+    """WITNESS on tmpfs and ramfs (a power cut loses the file anyway, and a kill stops a write
+    only between pages), CRC elsewhere (a power cut may tear a page on a disk)."""
+    try:
+        kind = fs_type(fd)
+    except OSError:
+        return CRC
+    return WITNESS if kind in (TMPFS_MAGIC, RAMFS_MAGIC) else CRC
+
+
+def _saved_grid(step: Step, page: int) -> tuple[list[tuple[int, int]], int, int, int]:
+    """``saved_ranges(step, page)`` as (ranges at the edges, start, count, width): the others
+    are ``[start + k * page, start + k * page + width)`` for ``k < count``, so they are copied
+    as ``width`` strided slices (or ``count`` plain ones, whichever is fewer)."""
+    lo, hi = step.overlap
+    shift = step.target - (step.source or 0)
+    if lo >= hi or abs(shift) >= page:
+        return saved_ranges(step, page), 0, 0, 0
+    below, above = (shift, 0) if shift > 0 else (0, -shift)
+    bounds = range(((lo - above) // page + 1) * page, hi + below, page)
+    if len(bounds) < 3:
+        return saved_ranges(step, page), 0, 0, 0
+    # Only the first and the last range may be clipped (see saved_ranges).
+    first, last = bounds[0], bounds[-1]
+    edges = []
+    skip_head = first - below < lo
+    if skip_head:
+        edges.append((lo, first + above))
+    skip_tail = last + above > hi
+    if skip_tail:
+        edges.append((last - below, hi))
+    middle = bounds[int(skip_head) : len(bounds) - int(skip_tail)]
+    return edges, middle[0] - below, len(middle), below + above
+
+
+def _saved_bytes(step: Step, source: memoryview, page: int) -> bytes:
+    """The saved bytes of ``step`` (its ``source`` bytes at saved_ranges), edges first, then
+    the regular ranges column by column or range by range (see _saved_grid)."""
+    assert step.source is not None
+    base = step.source
+    edges, start, count, width = _saved_grid(step, page)
+    parts = [source[a - base : b - base] for a, b in edges]
+    if count:
+        at = start - base
+        if width <= count:
+            span = (count - 1) * page + 1
+            parts += [bytes(source[at + j : at + j + span : page]) for j in range(width)]
+        else:
+            parts += [source[at + k * page : at + k * page + width] for k in range(count)]
+    return b"".join(parts)
+
+
+def _put_saved(step: Step, source: bytearray, saved: bytes, page: int) -> bool:
+    """The inverse of _saved_bytes: put them back into ``source``; False if they do not fit."""
+    assert step.source is not None
+    base = step.source
+    edges, start, count, width = _saved_grid(step, page)
+    if len(saved) != sum(b - a for a, b in edges) + count * width:
+        return False
+    pos = 0
+    for a, b in edges:
+        source[a - base : b - base] = saved[pos : pos + b - a]
+        pos += b - a
+    if count:
+        at = start - base
+        if width <= count:
+            span = (count - 1) * page + 1
+            for j in range(width):
+                source[at + j : at + j + span : page] = saved[pos : pos + count]
+                pos += count
+        else:
+            for k in range(count):
+                source[at + k * page : at + k * page + width] = saved[pos : pos + width]
+                pos += width
+    return True
+
+
+def witnesses(
+    new: bytes | memoryview, old: bytes | memoryview, target: int, page: int
+) -> tuple[list[int], bytearray]:
+    """For each piece of the target between the file's page boundaries (``new`` and ``old``
+    are its bytes after and before the step, written at ``target``): the first offset where
+    they differ and the new byte there (SAME and 0 where the piece does not change).
+
+    One byte then tells a whole page new or old. The first bytes of all pages are compared at
+    once (strided slices, one integer XOR); only pages whose first bytes agree are searched."""
+    new, old = memoryview(new), memoryview(old)
+    n = len(new)
+    first = min(n, page - target % page)
+    starts = [0, *range(first, n, page)]
+    values = bytearray(new[:1]) + bytes(new[first::page])
+    agree = (
+        int.from_bytes(values, "big")
+        ^ int.from_bytes(bytes(old[:1]) + bytes(old[first::page]), "big")
+    ).to_bytes(len(values), "big")
+    marks = [0] * len(starts)
+    k = agree.find(0)
+    while k >= 0:
+        a = starts[k]
+        b = first if k == 0 else min(n, a + page)
+        differ = int.from_bytes(new[a:b], "big") ^ int.from_bytes(old[a:b], "big")
+        if differ:
+            marks[k] = (b - a) - (differ.bit_length() + 7) // 8
+            values[k] = new[a + marks[k]]
+        else:
+            marks[k], values[k] = SAME, 0
+        k = agree.find(0, k + 1)
+    return marks, values
 
 
 @dataclass(frozen=True)
@@ -341,7 +449,10 @@ class Slot:
     phase: bytes
     step: int
     cancel_at: int
-    crcs: tuple[int, ...]
+    proof: bytes  # CRC or WITNESS
+    crcs: tuple[int, ...]  # CRC: per page piece of the target, the CRC-32 of its new bytes
+    marks: tuple[int, ...]  # WITNESS: per page piece, where its old and new bytes differ
+    values: bytes  # WITNESS: per page piece, the new byte there
     saved: bytes
 
 
@@ -350,9 +461,12 @@ class _Run:
 
     ``counter`` numbers the slot records; each goes to slot ``counter % 2``."""
 
-    def __init__(self, fd: int, jfd: int, mp: MovePlan, counter: int = 0) -> None:
+    def __init__(
+        self, fd: int, jfd: int, mp: MovePlan, counter: int = 0, proof: bytes = CRC
+    ) -> None:
         self.fd, self.jfd, self.mp = fd, jfd, mp
         self.counter = counter
+        self.proof = proof
         self.done = 0  # forward move steps durable
         self.writing = -1  # the forward step whose write is under way
 
@@ -363,29 +477,32 @@ class _Run:
         step: int,
         cancel_at: int = 0,
         step_obj: Step | None = None,
-        source: bytes | bytearray | None = None,
+        before: tuple[memoryview, memoryview] | None = None,
     ) -> None:
-        """Make the record of ``phase``/``step`` durable (with the page CRCs and saved bytes of
-        ``step_obj`` when its write overlaps its own source, read from ``source``)."""
-        crcs: list[int] = []
+        """Make the record of ``phase``/``step`` durable; for a step whose write overlaps its own
+        source, ``before`` = (its source, its target's bytes now) gives the page witnesses and
+        the saved bytes (see the module docstring)."""
+        pieces: list[int] = []
+        values = b""
         saved = b""
-        if step_obj is not None and source is not None:
-            lo, hi = step_obj.overlap
-            if lo < hi:
-                crcs = _page_crcs(source, step_obj.target, self.mp.page)
-                assert step_obj.source is not None
-                view = memoryview(source)
-                base = step_obj.source
-                saved = b"".join(
-                    view[a - base : b - base] for a, b in saved_ranges(step_obj, self.mp.page)
-                )
+        proof = self.proof
+        if step_obj is not None and before is not None:
+            source, old = before
+            if proof == WITNESS:
+                pieces, values = witnesses(source, old, step_obj.target, self.mp.page)
+            else:
+                pieces = _page_crcs(source, step_obj.target, self.mp.page)
+            assert step_obj.source is not None
+            saved = _saved_bytes(step_obj, source, self.mp.page)
         self.counter += 1
-        body = array.array("I", crcs)
+        body = array.array("H" if proof == WITNESS else "I", pieces)
         if sys.byteorder != "little":
             body.byteswap()
-        head = _SLOT.pack(SLOT_TAG, self.counter, phase, step, cancel_at, len(crcs), len(saved))
-        crc = zlib.crc32(saved, zlib.crc32(body, zlib.crc32(head)))
-        record = b"".join((head, body.tobytes(), saved, _CRC.pack(crc)))
+        head = _SLOT.pack(
+            SLOT_TAG, self.counter, phase, proof, step, cancel_at, len(pieces), len(saved)
+        )
+        record = b"".join((head, body.tobytes(), values, saved))
+        record += _CRC.pack(zlib.crc32(record))
         assert len(record) <= self.mp.slot_size
         _pwrite_all(self.jfd, record, self.mp.slots_at + (self.counter % 2) * self.mp.slot_size)
         os.fdatasync(self.jfd)
@@ -395,7 +512,22 @@ class _Run:
         assert step.source is not None
         return _pread_exact(self.fd, step.length, step.source)
 
-    def write(self, step: Step, data: bytes | bytearray, durable: bool = True) -> None:
+    def read_step(self, step: Step) -> tuple[memoryview, tuple[memoryview, memoryview] | None]:
+        """The source of a move step; and, when its target overlaps it, (source, the target's
+        bytes now), both from one read of the two."""
+        assert step.source is not None
+        lo, hi = step.overlap
+        if lo >= hi:
+            return memoryview(self.source_of(step)), None
+        start = min(step.source, step.target)
+        both = memoryview(
+            _pread_exact(self.fd, step.length + abs(step.target - step.source), start)
+        )
+        source = both[step.source - start : step.source - start + step.length]
+        target = both[step.target - start : step.target - start + step.length]
+        return source, (source, target)
+
+    def write(self, step: Step, data: bytes | bytearray | memoryview, durable: bool = True) -> None:
         _pwrite_all(self.fd, data, step.target)
         if durable:
             os.fdatasync(self.fd)
@@ -405,7 +537,7 @@ class _Run:
         start: int,
         progress: Progress | None,
         checkpoint: Callable[[str], None],
-        first: bytes | bytearray | None = None,
+        first: bytes | bytearray | memoryview | None = None,
     ) -> None:
         """Forward move steps from ``start`` (``first``: its source, already rebuilt and its
         record already durable), then the writes and the final size. Cancel raises Cancelled
@@ -416,9 +548,9 @@ class _Run:
             if i == start and first is not None:
                 data = first
             else:
-                data = self.source_of(step)
+                data, before = self.read_step(step)
                 self.save_lost(i)
-                self.record(FORWARD, i, 0, step, data)
+                self.record(FORWARD, i, 0, step, before)
                 checkpoint("chunk-journaled")
             self.writing = i
             self.write(step, data)
@@ -462,7 +594,7 @@ class _Run:
         cancel_at: int,
         start: int,
         checkpoint: Callable[[str], None],
-        first: bytes | bytearray | None = None,
+        first: bytes | bytearray | memoryview | None = None,
     ) -> None:
         """Undo forward steps ``< cancel_at``, newest first: reverse step ``r`` undoes forward
         step ``cancel_at - 1 - r``. Then the lost bytes and the old size."""
@@ -471,8 +603,8 @@ class _Run:
             if r == start and first is not None:
                 data = first
             else:
-                data = self.source_of(step)
-                self.record(REVERSE, r, cancel_at, step, data)
+                data, before = self.read_step(step)
+                self.record(REVERSE, r, cancel_at, step, before)
                 checkpoint("reverse-journaled")
             self.write(step, data)
             checkpoint("reverse-written")
@@ -501,26 +633,55 @@ class _Run:
         shift = step.target - step.source
         page = self.mp.page
         pieces = page_pieces(step.target, step.target + step.length, page)
-        if len(slot.crcs) != len(pieces):
+        witness = slot.proof == WITNESS
+        count = len(slot.marks) if witness else len(slot.crcs)
+        if count != len(pieces) or (witness and len(slot.values) != count):
             raise OSError(errno.EIO, "the journal's record does not match its step")
         now = memoryview(_pread_exact(self.fd, step.length, step.target))
         base, target = step.source, step.target
-        for (a, b), crc in zip(pieces, slot.crcs, strict=True):
-            if zlib.crc32(now[a - target : b - target]) != crc:
-                continue  # an old page: its bytes are still in place
-            # A new page: the source bytes whose new place is in it are there.
-            source[a - shift - base : b - shift - base] = now[a - target : b - target]
-        at = 0
-        for a, b in saved_ranges(step, page):
-            source[a - base : b - base] = slot.saved[at : at + b - a]
-            at += b - a
-        if at != len(slot.saved) or _page_crcs(source, target, page) != list(slot.crcs):
+        new_pieces = []
+        for k, (a, b) in enumerate(pieces):
+            if witness:
+                mark = slot.marks[k]
+                fresh = mark != SAME and now[a - target + mark] == slot.values[k]
+            else:
+                fresh = zlib.crc32(now[a - target : b - target]) == slot.crcs[k]
+            if fresh:  # a new page: the source bytes whose new place is in it are there
+                source[a - shift - base : b - shift - base] = now[a - target : b - target]
+                new_pieces.append((a, b))
+            # else an old page (or one the step does not change): its bytes are still in place
+        if not _put_saved(step, source, slot.saved, page) or not _proved(
+            source, now, pieces, new_pieces, slot, target, page
+        ):
             raise OSError(
                 errno.EIO,
                 f"the bytes of the interrupted step at {target:#x} cannot be proved whole "
                 "(a page torn inside?)",
             )
         return source
+
+
+def _proved(
+    source: bytearray,
+    now: memoryview,
+    pieces: list[tuple[int, int]],
+    new_pieces: list[tuple[int, int]],
+    slot: Slot,
+    target: int,
+    page: int,
+) -> bool:
+    """Whether the rebuilt new bytes of a step (``source``) are proved: every page's CRC-32
+    (CRC), or every witness byte and every new page's bytes (WITNESS: a page torn inside may
+    pass, which is why WITNESS is used only where writes tear between pages)."""
+    if slot.proof != WITNESS:
+        return _page_crcs(source, target, page) == list(slot.crcs)
+    agree = all(
+        mark == SAME or source[a - target + mark] == value
+        for (a, _b), mark, value in zip(pieces, slot.marks, slot.values, strict=True)
+    )
+    return agree and all(
+        now[a - target : b - target] == source[a - target : b - target] for a, b in new_pieces
+    )
 
 
 def read_slots(jfd: int, mp: MovePlan) -> Slot | None:
@@ -530,18 +691,25 @@ def read_slots(jfd: int, mp: MovePlan) -> Slot | None:
         raw = os.pread(jfd, mp.slot_size, mp.slots_at + k * mp.slot_size)
         if len(raw) < _SLOT.size + _CRC.size:
             continue
-        tag, counter, phase, step, cancel_at, ncrc, nsaved = _SLOT.unpack_from(raw)
-        end = _SLOT.size + 4 * ncrc + nsaved
+        tag, counter, phase, proof, step, cancel_at, pieces, nsaved = _SLOT.unpack_from(raw)
+        width = 3 if proof == WITNESS else 4
+        end = _SLOT.size + width * pieces + nsaved
         if tag != SLOT_TAG or end + _CRC.size > len(raw):
             continue
         (crc,) = _CRC.unpack_from(raw, end)
         if zlib.crc32(raw[:end]) != crc:
             continue
-        body = array.array("I")
-        body.frombytes(raw[_SLOT.size : _SLOT.size + 4 * ncrc])
+        body = array.array("H" if proof == WITNESS else "I")
+        body.frombytes(
+            raw[_SLOT.size : _SLOT.size + (width - 1 if proof == WITNESS else 4) * pieces]
+        )
         if sys.byteorder != "little":
             body.byteswap()
-        slot = Slot(counter, phase, step, cancel_at, tuple(body), bytes(raw[end - nsaved : end]))
+        values = raw[_SLOT.size + 2 * pieces : _SLOT.size + 3 * pieces] if proof == WITNESS else b""
+        marks, crcs = (tuple(body), ()) if proof == WITNESS else ((), tuple(body))
+        slot = Slot(
+            counter, phase, step, cancel_at, proof, crcs, marks, values, raw[end - nsaved : end]
+        )
         if best is None or slot.counter > best.counter:
             best = slot
     return best
@@ -651,6 +819,7 @@ def save_in_place(
     *,
     chunk: int = CHUNK,
     page: int = PAGE,
+    proof: bytes | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     checkpoint: Callable[[str], None] | None = None,
@@ -690,7 +859,7 @@ def save_in_place(
                 exc.errno,
             ) from exc
         step("journal-written")
-        run = _Run(fd, jfd, mp)
+        run = _Run(fd, jfd, mp, proof=proof or proof_for(fd))
         try:
             if growth:
                 # Allocate the growth now: ENOSPC here, before a byte of the file moved.
@@ -849,7 +1018,7 @@ def _recover_v2(
     try:
         if (os.fstat(wfd).st_dev, os.fstat(wfd).st_ino) != (jst.st_dev, jst.st_ino):
             raise OSError(errno.EIO, "the journal was replaced during recovery")
-        run = _Run(fd, wfd, mp, slot.counter)
+        run = _Run(fd, wfd, mp, slot.counter, proof_for(fd))
         quiet = checkpoint or (lambda _name: None)
         if slot.phase == FORWARD:
             step = mp.moves[slot.step]

@@ -125,6 +125,17 @@ def test_saved_ranges_cover_every_byte_a_torn_page_could_lose() -> None:
             crosses = q // page != (q + shift) // page
             assert (q in saved) == crosses, (step, page, q)
         assert all(lo <= q < hi for q in saved)
+        # The record's layout of them (edges, then a strided grid) round-trips.
+        data = bytes(rng.randrange(256) for _ in range(length))
+        expected = b"".join(
+            data[a - source : b - source] for a, b in tail_move.saved_ranges(step, page)
+        )
+        packed = tail_move._saved_bytes(step, memoryview(data), page)
+        assert sorted(packed) == sorted(expected)
+        rebuilt = bytearray(length)
+        assert tail_move._put_saved(step, rebuilt, packed, page)
+        for a, b in tail_move.saved_ranges(step, page):
+            assert rebuilt[a - source : b - source] == data[a - source : b - source]
 
 
 def test_page_pieces_and_lost_ranges() -> None:
@@ -244,6 +255,7 @@ def _save_child(
     page: int,
     die: Callable[[str], None] | None,
     cancel_after: int = 0,
+    proof: bytes | None = None,
 ) -> None:
     """In a forked child: open ``path``, ``prepare`` the edits, save in place (optionally
     pressing Cancel after ``cancel_after`` chunks)."""
@@ -270,15 +282,23 @@ def _save_child(
             None,
             chunk=chunk,
             page=page,
+            proof=proof,
             cancel=token,
             checkpoint=step,
         )
 
 
 def _killed_at(
-    path: Path, prepare: Callable[[Document], None], at: str, nth: int, chunk: int, page: int = 4096
+    path: Path,
+    prepare: Callable[[Document], None],
+    at: str,
+    nth: int,
+    chunk: int,
+    page: int = 4096,
+    proof: bytes | None = None,
 ) -> None:
-    pid = _run_child(lambda: _save_child(path, prepare, chunk, page, _die_at(at, nth)))
+    die = _die_at(at, nth)
+    pid = _run_child(lambda: _save_child(path, prepare, chunk, page, die, 0, proof))
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 9, f"the save never reached {at!r} #{nth}"
 
@@ -334,6 +354,7 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
         new_copy.write_bytes(model)
         chunk = rng.choice([64, 256, 1024])
         page = rng.choice([16, 64, 4096])
+        proof = rng.choice([tail_move.CRC, tail_move.WITNESS])
         kind = kill % 3
         cancel_after = rng.randint(1, 12) if kind == 2 else 0
         if kind == 1:
@@ -347,7 +368,7 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
             edit(document, bytearray(path.read_bytes()), random.Random(seed), 4)
 
         pid = _run_child(
-            lambda: _save_child(path, prepare, chunk, page, die, cancel_after)  # noqa: B023
+            lambda: _save_child(path, prepare, chunk, page, die, cancel_after, proof)  # noqa: B023
         )
         if kind == 1:
             time.sleep(rng.uniform(0, 0.01))
@@ -425,10 +446,14 @@ def _plan_of(old: bytes, prepare: Callable[[Document], None], folder: Path) -> L
 
 
 @needs_shm
+@pytest.mark.parametrize("proof", [b"C", b"W"])
 @pytest.mark.parametrize("seed", range(6))
-def test_torn_pages_of_the_step_in_progress_roll_forward(shm: Path, seed: int) -> None:
+def test_torn_pages_of_the_step_in_progress_roll_forward(
+    shm: Path, seed: int, proof: bytes
+) -> None:
     """Power loss in the middle of a step leaves each of its pages old or new, in any mix: the
-    page CRCs and saved bytes rebuild its source and recovery gives exactly the new file."""
+    page CRCs (or witness bytes) and saved bytes rebuild its source and recovery gives exactly
+    the new file."""
     rng = random.Random(seed)
     chunk, page = 1024, 64
     path = shm / "f.bin"
@@ -440,7 +465,7 @@ def test_torn_pages_of_the_step_in_progress_roll_forward(shm: Path, seed: int) -
         nth = rng.randint(1, len(mp.moves))
         step = mp.moves[nth - 1]
         path.write_bytes(old)
-        _killed_at(path, lambda d: d.insert(at, data), "chunk-journaled", nth, chunk, page)
+        _killed_at(path, lambda d: d.insert(at, data), "chunk-journaled", nth, chunk, page, proof)
         # The step's write then reached only some of its pages.
         with open(path, "r+b") as handle:
             for a, b in tail_move.page_pieces(step.target, step.target + step.length, page):
@@ -454,8 +479,8 @@ def test_torn_pages_of_the_step_in_progress_roll_forward(shm: Path, seed: int) -
 
 @needs_shm
 def test_a_page_torn_inside_is_refused_not_written(shm: Path) -> None:
-    """A page half new, half old (a disk without atomic block writes) cannot be proved: recovery
-    writes nothing, keeps the journal and says so."""
+    """A page half new, half old (a disk without atomic block writes) cannot be proved by the
+    page CRCs used on disks: recovery writes nothing, keeps the journal and says so."""
     chunk, page = 1024, 64
     path = shm / "f.bin"
     old = random.Random(3).randbytes(8000)
@@ -463,7 +488,9 @@ def test_a_page_torn_inside_is_refused_not_written(shm: Path) -> None:
     mp = tail_move.move_plan(_plan_of(old, lambda d: d.insert(10, b"\x55" * 5), shm), chunk, page)
     step = mp.moves[2]
     path.write_bytes(old)
-    _killed_at(path, lambda d: d.insert(10, b"\x55" * 5), "chunk-journaled", 3, chunk, page)
+    _killed_at(
+        path, lambda d: d.insert(10, b"\x55" * 5), "chunk-journaled", 3, chunk, page, tail_move.CRC
+    )
     middle = step.target + 5 * page
     with open(path, "r+b") as handle:
         handle.seek(middle)
@@ -829,3 +856,17 @@ def test_save_moves_the_tail_in_place_by_default(
     again.close()
     assert path.read_bytes() == old[60_000:99_000] + b"tail" + old[99_000:]
     assert path.stat().st_ino != inode
+
+
+@needs_shm
+def test_the_proof_is_witness_bytes_on_tmpfs_and_crcs_elsewhere(shm: Path, tmp_path: Path) -> None:
+    """tmpfs loses its files in a power cut, and a kill stops a write only between pages: one
+    witness byte per page proves it there. A disk's file system gets a CRC-32 per page."""
+    for folder, expected in ((shm, tail_move.WITNESS), (tmp_path, tail_move.CRC)):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if folder == tmp_path and os.statvfs(folder).f_fsid == os.statvfs(shm).f_fsid:
+                continue
+            assert tail_move.proof_for(fd) == expected, folder
+        finally:
+            os.close(fd)
