@@ -106,6 +106,9 @@ MAGIC = b"MMHEXMV2"
 MAGIC_V1 = b"MMHEXMOV"
 # 4 MiB: on tmpfs the fastest of 0.5-32 MiB (bench (a'), the chunk stays in the CPU caches)
 CHUNK = 4 << 20
+# On a disk every step costs two flushes (its record, then its bytes): 16x fewer steps. Bench
+# (a') on a loop-mounted ext4: 515 fdatasyncs took 4.3-5.8 s of a 4.9-6.3 s save with 4 MiB.
+DISK_CHUNK = 64 << 20
 PAGE = 4096  # the unit a write tears at (see the module docstring)
 # A shift at least this fraction of the chunk moves in steps of the shift itself (no step then
 # overlaps its own source); a smaller one uses whole chunks and the page records.
@@ -341,6 +344,23 @@ def proof_for(fd: int) -> bytes:
     except OSError:
         return CRC
     return WITNESS if kind in (TMPFS_MAGIC, RAMFS_MAGIC) else CRC
+
+
+def chunk_for(proof: bytes) -> int:
+    """The step size where pages are proved by ``proof`` (WITNESS: tmpfs; CRC: a disk)."""
+    return CHUNK if proof == WITNESS else DISK_CHUNK
+
+
+def space_needed_in(folder: str, plan: LayoutPlan) -> int:
+    """space_needed for a save in ``folder``, with the chunk its file system gets."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return space_needed(plan, DISK_CHUNK)
+    try:
+        return space_needed(plan, chunk_for(proof_for(fd)))
+    finally:
+        os.close(fd)
 
 
 def _saved_grid(step: Step, page: int) -> tuple[list[tuple[int, int]], int, int, int]:
@@ -817,7 +837,7 @@ def save_in_place(
     read: Callable[[int, int], bytes],
     expected: FileIdentity | None,
     *,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     page: int = PAGE,
     proof: bytes | None = None,
     on_progress: ProgressCallback | None = None,
@@ -836,7 +856,8 @@ def save_in_place(
     try:
         if st.st_size != plan.old_size:
             raise FileChangedOnDiskError(path, f"its size is {st.st_size:,} bytes now")
-        mp = move_plan(plan, chunk, page)
+        proof = proof or proof_for(fd)
+        mp = move_plan(plan, chunk or chunk_for(proof), page)
         growth = max(0, plan.final_size - plan.old_size)
         folder = os.path.dirname(os.path.realpath(path))
         needed = growth + mp.size
@@ -859,7 +880,7 @@ def save_in_place(
                 exc.errno,
             ) from exc
         step("journal-written")
-        run = _Run(fd, jfd, mp, proof=proof or proof_for(fd))
+        run = _Run(fd, jfd, mp, proof=proof)
         try:
             if growth:
                 # Allocate the growth now: ENOSPC here, before a byte of the file moved.
@@ -1154,4 +1175,4 @@ def prefer_in_place(plan: LayoutPlan, st: os.stat_result, folder: str, copy_need
     free = free_bytes(folder)
     if free is None:
         return True
-    return free >= space_needed(plan) or free < copy_needs
+    return free >= space_needed_in(folder, plan) or free < copy_needs

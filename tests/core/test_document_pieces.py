@@ -328,7 +328,7 @@ def test_a_resized_save_without_room_says_how_much_and_changes_nothing(
 
     monkeypatch.setattr(layout_save.os, "statvfs", lambda _folder: Tiny())
     # In place (the default) needs the growth and its journal.
-    needs = tail_move.space_needed(document.plan_layout_save())
+    needs = tail_move.space_needed_in(str(tmp_path), document.plan_layout_save())
     with pytest.raises(SaveError) as caught:
         document.save()
     assert f"it needs {needs:,} bytes (3 for the growth" in str(caught.value)
