@@ -21,15 +21,19 @@ file does not keep (deleted, overwritten); so to redo the rest only two things c
 - the bytes written from memory: they are copied into the journal before anything moves (the
   inserted bytes: 16 for bench (a));
 - the source of the one step in progress, where its target overlaps its own source (a shift
-  smaller than the chunk: bench (a) shifts 16 bytes in 4 MiB chunks), torn by a kill or power
-  loss in the middle of its write. Before such a step the journal gets a record with the CRC-32
-  of each page of the step's new bytes and the source bytes whose new place lies in another
-  page (for a shift of s < 4 KiB: s bytes per page, 0.4 % of the data for s = 16). A page
-  reaches the file whole or not at all (the page cache works in pages; see "torn pages"), so
-  recovery tells each page of the target new (its CRC matches) or old, and rebuilds every source
-  byte: from its old place if that page is old, from its new place if it is in the same (new)
-  page, else from the record; then it checks the CRC of every page it is about to write, and
-  refuses (journal kept, nothing written) rather than write bytes it cannot prove.
+  smaller than the step: bench (a) shifts 16 bytes in 4 MiB steps), torn by a kill or power
+  loss in the middle of its write. Before such a step the journal gets a record with, for each
+  512-byte sector of its target, a *witness*: the first offset where the sector's old and new
+  bytes differ and the new byte there (found for all sectors at once by comparing strided
+  slices); and the source bytes whose new place lies in another page (for a shift s < 4 KiB:
+  s bytes per page, 0.4 % of the data for s = 16). A disk writes a sector whole or not at all,
+  so recovery reads each sector new (its witness byte is new) or old, and rebuilds every
+  source byte from its old place (old sector), its new place (new sector), or the record.
+  A byte is lost only if its sector is new and its new place an old sector of the same page;
+  the page cache writes pages whole (a kill stops a write between pages), so that takes a disk
+  tearing a page in a power cut: recovery then names the byte and refuses (journal kept,
+  nothing written) rather than write bytes it cannot prove. Witnesses instead of a CRC-32 per
+  page: the CRCs cost 0.4 s per GiB (bench (a') on ext4: 1.65x cp with them, 1.07x without).
 A roll back instead would need every deleted byte a move overwrites (1 GiB for bench (d)) and
 the reverse moves journaled the same way: more bytes and the same machinery twice.
 
@@ -53,14 +57,9 @@ lost bytes back, cut to the old size). No record at all: nothing was touched (th
 off). Journals of the previous version (``MMHEXMOV``: an undo log of every overwritten chunk)
 are still recovered (rolled back or finished) by the code that wrote them, kept below.
 
-Torn pages: a kill stops a write between pages (the kernel copies page by page); power loss
-after an fdatasync that did not finish leaves each page old or new, as file systems write whole
-blocks. A page torn inside (a disk without atomic block writes) is caught by the CRC check and
-reported, never written over.
-
 Writes use ``pread``/``pwrite`` and ``fdatasync``, not ``MAP_SHARED`` windows and ``msync``:
 measured on tmpfs for a 1 GiB tail in 4 MiB chunks the two cost the same (0.81 vs 0.86 s with
-the page CRCs; a fresh window faults each page in), and a store through a mapping into a hole
+per-page CRCs; a fresh window faults each page in), and a store through a mapping into a hole
 of a full file system, or into a file another program truncates meanwhile, is SIGBUS instead of
 an error the save can roll back from.
 """
@@ -110,9 +109,12 @@ CHUNK = 4 << 20
 # (a') on a loop-mounted ext4: 515 fdatasyncs took 4.3-5.8 s of a 4.9-6.3 s save with 4 MiB.
 DISK_CHUNK = 64 << 20
 PAGE = 4096  # the unit a write tears at (see the module docstring)
-# A shift at least this fraction of the chunk moves in steps of the shift itself (no step then
-# overlaps its own source); a smaller one uses whole chunks and the page records.
+# A shift at least this fraction of the chunk (at most MIN_STEP) moves in steps of the shift
+# itself (no step then overlaps its own source); a smaller one uses whole chunks and the page
+# records: a shift under a page saves its size per page; a larger one its whole overlap, so it
+# keeps to CHUNK-sized steps (its records are as large as its steps).
 _STEP_DIVISOR = 16
+MIN_STEP = 256 << 10
 
 _HEAD = struct.Struct("<8sQQQQQQQQQI")  # magic, old, new, dev, ino, page, chunk, copies,
 # writes, written bytes, CRC-32 of the written bytes; then the copies (3 x Q each), the
@@ -120,13 +122,13 @@ _HEAD = struct.Struct("<8sQQQQQQQQQI")  # magic, old, new, dev, ino, page, chunk
 _COPY = struct.Struct("<QQQ")
 _WRITE = struct.Struct("<QQ")
 _CRC = struct.Struct("<I")
-_SLOT = struct.Struct("<4sQccQQII")  # tag, counter, phase, proof, step, cancel point, pieces,
-# saved bytes; then per page piece a CRC-32 (proof CRC) or a witness offset (u16) and then the
-# witness bytes (proof WITNESS); the saved bytes; a CRC-32 of the record
+_SLOT = struct.Struct("<4sQcQQII")  # tag, counter, phase, step, cancel point, sectors, saved
+# bytes; then per sector of the step's target a witness offset (u16), then the witness bytes,
+# then the saved bytes, then a CRC-32 of the record
 SAME = 0xFFFF  # the witness offset of a piece whose old and new bytes are equal
 SLOT_TAG = b"MVS2"
 FORWARD, WRITES, REVERSE, RESTORE = b"F", b"W", b"R", b"X"
-CRC, WITNESS = b"C", b"W"  # how a record proves each page of its step old or new
+SECTOR = 512  # what a disk writes whole, even in a power cut
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,9 @@ class Step:
 
 def step_length(shift: int, chunk: int = CHUNK) -> int:
     """How many bytes one step of a move by ``shift`` carries (see _STEP_DIVISOR)."""
-    if abs(shift) >= chunk // _STEP_DIVISOR:
+    if abs(shift) >= min(chunk // _STEP_DIVISOR, MIN_STEP):
         return max(1, min(chunk, abs(shift)))
-    return chunk
+    return chunk if abs(shift) < PAGE else min(chunk, CHUNK)
 
 
 def steps_of(plan: LayoutPlan, chunk: int = CHUNK) -> list[Step]:
@@ -250,6 +252,11 @@ class MovePlan:
         return self.slots_at + 2 * self.slot_size
 
     @property
+    def sector(self) -> int:
+        """The unit a record proves new or old (a disk sector; never more than a page)."""
+        return min(SECTOR, self.page)
+
+    @property
     def data_size(self) -> int:
         return self.plan.written_bytes
 
@@ -267,7 +274,8 @@ class MovePlan:
 
 def _slot_bound(length: int, shift: int, page: int) -> int:
     pages = length // page + 2
-    return _SLOT.size + 4 * pages + min(length, pages * abs(shift)) + _CRC.size
+    sectors = length // min(SECTOR, page) + 2
+    return _SLOT.size + 3 * sectors + min(length, pages * abs(shift)) + _CRC.size
 
 
 def move_plan(plan: LayoutPlan, chunk: int = CHUNK, page: int = PAGE) -> MovePlan:
@@ -327,28 +335,13 @@ def _pread_exact(fd: int, length: int, offset: int) -> bytes:
     return data
 
 
-def _page_crcs(data: bytes | bytearray | memoryview, target: int, page: int) -> list[int]:
-    """The CRC-32 of each piece of ``data`` (to be written at ``target``) between the file's
-    page boundaries."""
-    view = memoryview(data)
-    first = min(len(view), page - target % page)
-    crc = zlib.crc32
-    return [crc(view[:first])] + [crc(view[a : a + page]) for a in range(first, len(view), page)]
-
-
-def proof_for(fd: int) -> bytes:
-    """WITNESS on tmpfs and ramfs (a power cut loses the file anyway, and a kill stops a write
-    only between pages), CRC elsewhere (a power cut may tear a page on a disk)."""
+def chunk_for(fd: int) -> int:
+    """The step size for the file system of ``fd``: CHUNK on tmpfs, DISK_CHUNK elsewhere."""
     try:
         kind = fs_type(fd)
     except OSError:
-        return CRC
-    return WITNESS if kind in (TMPFS_MAGIC, RAMFS_MAGIC) else CRC
-
-
-def chunk_for(proof: bytes) -> int:
-    """The step size where pages are proved by ``proof`` (WITNESS: tmpfs; CRC: a disk)."""
-    return CHUNK if proof == WITNESS else DISK_CHUNK
+        return DISK_CHUNK
+    return CHUNK if kind in (TMPFS_MAGIC, RAMFS_MAGIC) else DISK_CHUNK
 
 
 def space_needed_in(folder: str, plan: LayoutPlan) -> int:
@@ -358,7 +351,7 @@ def space_needed_in(folder: str, plan: LayoutPlan) -> int:
     except OSError:
         return space_needed(plan, DISK_CHUNK)
     try:
-        return space_needed(plan, chunk_for(proof_for(fd)))
+        return space_needed(plan, chunk_for(fd))
     finally:
         os.close(fd)
 
@@ -469,10 +462,8 @@ class Slot:
     phase: bytes
     step: int
     cancel_at: int
-    proof: bytes  # CRC or WITNESS
-    crcs: tuple[int, ...]  # CRC: per page piece of the target, the CRC-32 of its new bytes
-    marks: tuple[int, ...]  # WITNESS: per page piece, where its old and new bytes differ
-    values: bytes  # WITNESS: per page piece, the new byte there
+    marks: tuple[int, ...]  # per sector of the step's target: where its old and new bytes differ
+    values: bytes  # per sector: the new byte there
     saved: bytes
 
 
@@ -481,12 +472,10 @@ class _Run:
 
     ``counter`` numbers the slot records; each goes to slot ``counter % 2``."""
 
-    def __init__(
-        self, fd: int, jfd: int, mp: MovePlan, counter: int = 0, proof: bytes = CRC
-    ) -> None:
+    def __init__(self, fd: int, jfd: int, mp: MovePlan, counter: int = 0) -> None:
         self.fd, self.jfd, self.mp = fd, jfd, mp
         self.counter = counter
-        self.proof = proof
+        self.buffer = bytearray()
         self.done = 0  # forward move steps durable
         self.writing = -1  # the forward step whose write is under way
 
@@ -502,25 +491,18 @@ class _Run:
         """Make the record of ``phase``/``step`` durable; for a step whose write overlaps its own
         source, ``before`` = (its source, its target's bytes now) gives the page witnesses and
         the saved bytes (see the module docstring)."""
-        pieces: list[int] = []
+        marks: list[int] = []
         values = b""
         saved = b""
-        proof = self.proof
         if step_obj is not None and before is not None:
             source, old = before
-            if proof == WITNESS:
-                pieces, values = witnesses(source, old, step_obj.target, self.mp.page)
-            else:
-                pieces = _page_crcs(source, step_obj.target, self.mp.page)
-            assert step_obj.source is not None
+            marks, values = witnesses(source, old, step_obj.target, self.mp.sector)
             saved = _saved_bytes(step_obj, source, self.mp.page)
         self.counter += 1
-        body = array.array("H" if proof == WITNESS else "I", pieces)
+        body = array.array("H", marks)
         if sys.byteorder != "little":
             body.byteswap()
-        head = _SLOT.pack(
-            SLOT_TAG, self.counter, phase, proof, step, cancel_at, len(pieces), len(saved)
-        )
+        head = _SLOT.pack(SLOT_TAG, self.counter, phase, step, cancel_at, len(marks), len(saved))
         record = b"".join((head, body.tobytes(), values, saved))
         record += _CRC.pack(zlib.crc32(record))
         assert len(record) <= self.mp.slot_size
@@ -532,17 +514,30 @@ class _Run:
         assert step.source is not None
         return _pread_exact(self.fd, step.length, step.source)
 
+    def read_into(self, length: int, offset: int) -> memoryview:
+        """``length`` bytes of the file at ``offset`` in the run's one reused buffer (a fresh
+        64 MiB buffer per step costs its page faults: 0.9 s per GiB on ext4), valid until the
+        next call."""
+        if len(self.buffer) < length:
+            self.buffer = bytearray(length)
+        view = memoryview(self.buffer)[:length]
+        done = 0
+        while done < length:
+            got = os.preadv(self.fd, [view[done:]], offset + done)
+            if got <= 0:
+                raise OSError(errno.EIO, f"could not read {length:,} bytes at {offset:#x}")
+            done += got
+        return view
+
     def read_step(self, step: Step) -> tuple[memoryview, tuple[memoryview, memoryview] | None]:
         """The source of a move step; and, when its target overlaps it, (source, the target's
         bytes now), both from one read of the two."""
         assert step.source is not None
         lo, hi = step.overlap
         if lo >= hi:
-            return memoryview(self.source_of(step)), None
+            return self.read_into(step.length, step.source), None
         start = min(step.source, step.target)
-        both = memoryview(
-            _pread_exact(self.fd, step.length + abs(step.target - step.source), start)
-        )
+        both = self.read_into(step.length + abs(step.target - step.source), start)
         source = both[step.source - start : step.source - start + step.length]
         target = both[step.target - start : step.target - start + step.length]
         return source, (source, target)
@@ -651,57 +646,71 @@ class _Run:
         if lo >= hi:
             return source  # its source is untouched by its own write
         shift = step.target - step.source
-        page = self.mp.page
-        pieces = page_pieces(step.target, step.target + step.length, page)
-        witness = slot.proof == WITNESS
-        count = len(slot.marks) if witness else len(slot.crcs)
-        if count != len(pieces) or (witness and len(slot.values) != count):
+        page, sector = self.mp.page, self.mp.sector
+        pieces = page_pieces(step.target, step.target + step.length, sector)
+        if len(slot.marks) != len(pieces) or len(slot.values) != len(pieces):
             raise OSError(errno.EIO, "the journal's record does not match its step")
         now = memoryview(_pread_exact(self.fd, step.length, step.target))
         base, target = step.source, step.target
-        new_pieces = []
-        for k, (a, b) in enumerate(pieces):
-            if witness:
-                mark = slot.marks[k]
-                fresh = mark != SAME and now[a - target + mark] == slot.values[k]
-            else:
-                fresh = zlib.crc32(now[a - target : b - target]) == slot.crcs[k]
-            if fresh:  # a new page: the source bytes whose new place is in it are there
+        fresh = [
+            mark != SAME and now[a - target + mark] == value
+            for (a, _b), mark, value in zip(pieces, slot.marks, slot.values, strict=True)
+        ]
+        for (a, b), new in zip(pieces, fresh, strict=True):
+            if new:  # the source bytes whose new place is in a new sector are there
                 source[a - shift - base : b - shift - base] = now[a - target : b - target]
-                new_pieces.append((a, b))
-            # else an old page (or one the step does not change): its bytes are still in place
-        if not _put_saved(step, source, slot.saved, page) or not _proved(
-            source, now, pieces, new_pieces, slot, target, page
-        ):
+            # in an old sector (or one the step does not change) its own bytes are still there
+        if not _put_saved(step, source, slot.saved, page):
+            raise OSError(errno.EIO, "the journal's record does not match its step")
+        lost = _lost_in_tear(step, pieces, fresh, slot.marks, page, sector)
+        agree = all(
+            mark == SAME or source[a - target + mark] == value
+            for (a, _b), mark, value in zip(pieces, slot.marks, slot.values, strict=True)
+        )
+        if lost is not None or not agree:
+            where = f"at {lost:#x}" if lost is not None else f"of the step at {target:#x}"
             raise OSError(
                 errno.EIO,
-                f"the bytes of the interrupted step at {target:#x} cannot be proved whole "
-                "(a page torn inside?)",
+                f"the bytes {where} were lost: a power cut tore a page inside (a new sector "
+                "before an old one in one page); they cannot be proved",
             )
         return source
 
 
-def _proved(
-    source: bytearray,
-    now: memoryview,
+def _lost_in_tear(
+    step: Step,
     pieces: list[tuple[int, int]],
-    new_pieces: list[tuple[int, int]],
-    slot: Slot,
-    target: int,
+    fresh: list[bool],
+    marks: tuple[int, ...],
     page: int,
-) -> bool:
-    """Whether the rebuilt new bytes of a step (``source``) are proved: every page's CRC-32
-    (CRC), or every witness byte and every new page's bytes (WITNESS: a page torn inside may
-    pass, which is why WITNESS is used only where writes tear between pages)."""
-    if slot.proof != WITNESS:
-        return _page_crcs(source, target, page) == list(slot.crcs)
-    agree = all(
-        mark == SAME or source[a - target + mark] == value
-        for (a, _b), mark, value in zip(pieces, slot.marks, slot.values, strict=True)
-    )
-    return agree and all(
-        now[a - target : b - target] == source[a - target : b - target] for a, b in new_pieces
-    )
+    sector: int,
+) -> int | None:
+    """The first source byte of ``step`` a tear inside a page destroyed (None: none): one in a
+    new sector whose new place is in an old sector of the same page (so not saved, see
+    saved_ranges). ``pieces`` are the target's sectors, ``fresh`` which of them are new."""
+    assert step.source is not None
+    shift = step.target - step.source
+    lo, hi = step.overlap
+    if abs(shift) >= page or len(pieces) < 2:
+        return None  # every overlapping byte is saved, or the step is one sector
+    first_end = pieces[0][1]
+
+    def index(p: int) -> int:
+        return 0 if p < first_end else 1 + (p - first_end) // sector
+
+    for k, (a, b) in enumerate(pieces):
+        if not fresh[k]:
+            continue
+        q, end = max(a, lo), min(b, hi)
+        while q < end:  # runs of q whose new places share one sector
+            t = index(q + shift)
+            run_end = min(end, pieces[t][1] - shift)
+            if not fresh[t] and marks[t] != SAME:
+                for r in range(q, run_end):
+                    if r // page == (r + shift) // page:
+                        return r
+            q = run_end
+    return None
 
 
 def read_slots(jfd: int, mp: MovePlan) -> Slot | None:
@@ -711,25 +720,19 @@ def read_slots(jfd: int, mp: MovePlan) -> Slot | None:
         raw = os.pread(jfd, mp.slot_size, mp.slots_at + k * mp.slot_size)
         if len(raw) < _SLOT.size + _CRC.size:
             continue
-        tag, counter, phase, proof, step, cancel_at, pieces, nsaved = _SLOT.unpack_from(raw)
-        width = 3 if proof == WITNESS else 4
-        end = _SLOT.size + width * pieces + nsaved
+        tag, counter, phase, step, cancel_at, pieces, nsaved = _SLOT.unpack_from(raw)
+        end = _SLOT.size + 3 * pieces + nsaved
         if tag != SLOT_TAG or end + _CRC.size > len(raw):
             continue
         (crc,) = _CRC.unpack_from(raw, end)
         if zlib.crc32(raw[:end]) != crc:
             continue
-        body = array.array("H" if proof == WITNESS else "I")
-        body.frombytes(
-            raw[_SLOT.size : _SLOT.size + (width - 1 if proof == WITNESS else 4) * pieces]
-        )
+        marks = array.array("H")
+        marks.frombytes(raw[_SLOT.size : _SLOT.size + 2 * pieces])
         if sys.byteorder != "little":
-            body.byteswap()
-        values = raw[_SLOT.size + 2 * pieces : _SLOT.size + 3 * pieces] if proof == WITNESS else b""
-        marks, crcs = (tuple(body), ()) if proof == WITNESS else ((), tuple(body))
-        slot = Slot(
-            counter, phase, step, cancel_at, proof, crcs, marks, values, raw[end - nsaved : end]
-        )
+            marks.byteswap()
+        values = raw[_SLOT.size + 2 * pieces : _SLOT.size + 3 * pieces]
+        slot = Slot(counter, phase, step, cancel_at, tuple(marks), values, raw[end - nsaved : end])
         if best is None or slot.counter > best.counter:
             best = slot
     return best
@@ -839,7 +842,6 @@ def save_in_place(
     *,
     chunk: int | None = None,
     page: int = PAGE,
-    proof: bytes | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     checkpoint: Callable[[str], None] | None = None,
@@ -856,8 +858,7 @@ def save_in_place(
     try:
         if st.st_size != plan.old_size:
             raise FileChangedOnDiskError(path, f"its size is {st.st_size:,} bytes now")
-        proof = proof or proof_for(fd)
-        mp = move_plan(plan, chunk or chunk_for(proof), page)
+        mp = move_plan(plan, chunk or chunk_for(fd), page)
         growth = max(0, plan.final_size - plan.old_size)
         folder = os.path.dirname(os.path.realpath(path))
         needed = growth + mp.size
@@ -880,7 +881,7 @@ def save_in_place(
                 exc.errno,
             ) from exc
         step("journal-written")
-        run = _Run(fd, jfd, mp, proof=proof)
+        run = _Run(fd, jfd, mp)
         try:
             if growth:
                 # Allocate the growth now: ENOSPC here, before a byte of the file moved.
@@ -1039,7 +1040,7 @@ def _recover_v2(
     try:
         if (os.fstat(wfd).st_dev, os.fstat(wfd).st_ino) != (jst.st_dev, jst.st_ino):
             raise OSError(errno.EIO, "the journal was replaced during recovery")
-        run = _Run(fd, wfd, mp, slot.counter, proof_for(fd))
+        run = _Run(fd, wfd, mp, slot.counter)
         quiet = checkpoint or (lambda _name: None)
         if slot.phase == FORWARD:
             step = mp.moves[slot.step]

@@ -152,14 +152,15 @@ def test_page_pieces_and_lost_ranges() -> None:
 
 def test_journal_is_small_for_a_small_shift_of_a_huge_file() -> None:
     """Bench (a)'s plan: 16 bytes at 16 of a 4 GiB file. The journal holds the 16 bytes, the
-    plan and two slots (page CRCs + 16 bytes per page of one chunk), not the tail."""
+    plan and two slots (a witness per sector + 16 bytes per page of one chunk), not the tail."""
     size = 4 << 30
     plan = LayoutPlan(size, size + 16, (Move(0, 0, 16), Move(16, 32, size - 16)), ((16, 32),))
     mp = tail_move.move_plan(plan)
     assert mp.data_size == 16 and mp.lost_size == 0
     pages = tail_move.CHUNK // tail_move.PAGE
-    assert mp.slot_size < pages * (4 + 16) + 200
-    assert tail_move.journal_size(plan) < 64 * 1024
+    assert mp.slot_size < pages * (8 * 3 + 16) + 200
+    assert tail_move.journal_size(plan) < 128 * 1024
+    assert tail_move.journal_size(plan, tail_move.DISK_CHUNK) < 2 << 20
     assert tail_move.space_needed(plan) == 16 + tail_move.journal_size(plan)
     # A 1 GiB delete from the middle keeps the deleted bytes the move overwrites (for Cancel).
     gib = 1 << 30
@@ -255,7 +256,6 @@ def _save_child(
     page: int,
     die: Callable[[str], None] | None,
     cancel_after: int = 0,
-    proof: bytes | None = None,
 ) -> None:
     """In a forked child: open ``path``, ``prepare`` the edits, save in place (optionally
     pressing Cancel after ``cancel_after`` chunks)."""
@@ -282,7 +282,6 @@ def _save_child(
             None,
             chunk=chunk,
             page=page,
-            proof=proof,
             cancel=token,
             checkpoint=step,
         )
@@ -295,10 +294,9 @@ def _killed_at(
     nth: int,
     chunk: int,
     page: int = 4096,
-    proof: bytes | None = None,
 ) -> None:
     die = _die_at(at, nth)
-    pid = _run_child(lambda: _save_child(path, prepare, chunk, page, die, 0, proof))
+    pid = _run_child(lambda: _save_child(path, prepare, chunk, page, die))
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 9, f"the save never reached {at!r} #{nth}"
 
@@ -320,11 +318,11 @@ def _kill_recoveries(path: Path, rng: random.Random) -> int:
         if not tail_move.has_move_journal(str(path)):
             break
         if rng.random() < 0.5:
-            die = _die_at(rng.choice(RECOVERY_STEPS), rng.randint(1, 6))
+            die = _die_at(rng.choice(RECOVERY_STEPS), rng.randint(1, 2))
             pid = _run_child(lambda die=die: tail_move.recover_move(str(path), die))
         else:
             pid = _run_child(lambda: tail_move.recover_move(str(path)))
-            time.sleep(rng.uniform(0, 0.003))
+            time.sleep(rng.uniform(0, 0.0015))
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         killed += os.waitstatus_to_exitcode(status) != 0
@@ -354,7 +352,6 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
         new_copy.write_bytes(model)
         chunk = rng.choice([64, 256, 1024])
         page = rng.choice([16, 64, 4096])
-        proof = rng.choice([tail_move.CRC, tail_move.WITNESS])
         kind = kill % 3
         cancel_after = rng.randint(1, 12) if kind == 2 else 0
         if kind == 1:
@@ -368,7 +365,7 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
             edit(document, bytearray(path.read_bytes()), random.Random(seed), 4)
 
         pid = _run_child(
-            lambda: _save_child(path, prepare, chunk, page, die, cancel_after, proof)  # noqa: B023
+            lambda: _save_child(path, prepare, chunk, page, die, cancel_after)  # noqa: B023
         )
         if kind == 1:
             time.sleep(rng.uniform(0, 0.01))
@@ -445,62 +442,106 @@ def _plan_of(old: bytes, prepare: Callable[[Document], None], folder: Path) -> L
     return plan
 
 
-@needs_shm
-@pytest.mark.parametrize("proof", [b"C", b"W"])
-@pytest.mark.parametrize("seed", range(6))
-def test_torn_pages_of_the_step_in_progress_roll_forward(
-    shm: Path, seed: int, proof: bytes
+def _torn(
+    path: Path, new: bytes, step: Step, sector: int, pick: Callable[[int, int], bool]
 ) -> None:
+    """Write the new bytes of the sectors of ``step``'s target that ``pick(lo, hi)`` chooses:
+    what a power cut in the middle of its write can leave."""
+    with open(path, "r+b") as handle:
+        for a, b in tail_move.page_pieces(step.target, step.target + step.length, sector):
+            if pick(a, b):
+                handle.seek(a)
+                handle.write(new[a:b])
+
+
+@needs_shm
+@pytest.mark.parametrize("seed", range(6))
+def test_torn_pages_of_the_step_in_progress_roll_forward(shm: Path, seed: int) -> None:
     """Power loss in the middle of a step leaves each of its pages old or new, in any mix: the
-    page CRCs (or witness bytes) and saved bytes rebuild its source and recovery gives exactly
-    the new file."""
+    witness bytes and saved bytes rebuild its source and recovery gives exactly the new file."""
     rng = random.Random(seed)
-    chunk, page = 1024, 64
+    chunk, page = 4096, 256
     path = shm / "f.bin"
-    old = rng.randbytes(12000)
-    at, data = rng.choice([0, 3, 4000]), rng.randbytes(rng.choice([1, 7, 40]))
+    old = rng.randbytes(40000)
+    at, data = rng.choice([0, 3, 4000]), rng.randbytes(rng.choice([1, 7, 40, 300]))
     new = old[:at] + data + old[at:]
     mp = tail_move.move_plan(_plan_of(old, lambda d: d.insert(at, data), shm), chunk, page)
     for _ in range(4):
         nth = rng.randint(1, len(mp.moves))
         step = mp.moves[nth - 1]
         path.write_bytes(old)
-        _killed_at(path, lambda d: d.insert(at, data), "chunk-journaled", nth, chunk, page, proof)
-        # The step's write then reached only some of its pages.
-        with open(path, "r+b") as handle:
-            for a, b in tail_move.page_pieces(step.target, step.target + step.length, page):
-                if rng.random() < 0.5:
-                    handle.seek(a)
-                    handle.write(new[a:b])
+        _killed_at(path, lambda d: d.insert(at, data), "chunk-journaled", nth, chunk, page)
+        chosen = {p for p in range(0, len(new), page) if rng.random() < 0.5}
+        _torn(path, new, step, mp.sector, lambda a, _b, chosen=chosen: a - a % page in chosen)
         outcome = tail_move.recover_move(str(path))
         assert outcome is not None and outcome.completed, outcome
         assert path.read_bytes() == new
 
 
 @needs_shm
-def test_a_page_torn_inside_is_refused_not_written(shm: Path) -> None:
-    """A page half new, half old (a disk without atomic block writes) cannot be proved by the
-    page CRCs used on disks: recovery writes nothing, keeps the journal and says so."""
-    chunk, page = 1024, 64
+@pytest.mark.parametrize("seed", range(6))
+def test_sectors_torn_inside_pages_are_rebuilt_or_refused(shm: Path, seed: int) -> None:
+    """A disk that tears a page in a power cut leaves each 512-byte sector old or new. Where in
+    every page the new sectors come after the old ones (a move to higher offsets), no byte was
+    lost: recovery rebuilds exactly the new file. Any mix of sectors: exactly the new file, or,
+    where a byte's only copies were a new sector and an old one of the same page, a refusal:
+    nothing written, the journal kept, the reason said."""
+    rng = random.Random(100 + seed)
+    chunk, page, sector = 32768, 4096, 512
     path = shm / "f.bin"
-    old = random.Random(3).randbytes(8000)
+    old = rng.randbytes(200_000)
+    shift = rng.choice([1, 16, 600])
+    new = old[:5] + bytes(shift) + old[5:]
+    mp = tail_move.move_plan(_plan_of(old, lambda d: d.insert(5, bytes(shift)), shm), chunk, page)
+    for mixed in (False, False, True, True):
+        nth = rng.randint(1, len(mp.moves))
+        step = mp.moves[nth - 1]
+        path.write_bytes(old)
+        _killed_at(path, lambda d: d.insert(5, bytes(shift)), "chunk-journaled", nth, chunk, page)
+        cut = {p: rng.randint(0, page // sector) * sector for p in range(0, len(new), page)}
+        if mixed:
+            _torn(path, new, step, sector, lambda _a, _b: rng.random() < 0.5)
+        else:
+            _torn(path, new, step, sector, lambda a, _b, cut=cut: a % page >= cut[a - a % page])
+        before = path.read_bytes()
+        outcome = tail_move.recover_move(str(path))
+        assert outcome is not None
+        if outcome.completed:
+            assert path.read_bytes() == new
+        else:
+            assert mixed and outcome.kept, outcome
+            assert "a power cut tore a page inside" in outcome.message
+            assert path.read_bytes() == before and tail_move.has_move_journal(str(path))
+            os.unlink(tail_move.move_journal_path(str(path)))
+
+
+@needs_shm
+def test_a_tear_that_lost_bytes_is_refused_and_one_that_did_not_is_rebuilt(shm: Path) -> None:
+    chunk, page, sector = 32768, 4096, 512
+    path = shm / "f.bin"
+    old = random.Random(3).randbytes(100_000)
     new = old[:10] + b"\x55" * 5 + old[10:]
     mp = tail_move.move_plan(_plan_of(old, lambda d: d.insert(10, b"\x55" * 5), shm), chunk, page)
-    step = mp.moves[2]
+    step = mp.moves[1]
+    middle = step.target + 3 * page - step.target % page  # a page inside the step
+    # Only the first sector of a page new: the 5 bytes at its end were moved into the (old)
+    # second sector of the same page, nowhere else: lost.
     path.write_bytes(old)
-    _killed_at(
-        path, lambda d: d.insert(10, b"\x55" * 5), "chunk-journaled", 3, chunk, page, tail_move.CRC
-    )
-    middle = step.target + 5 * page
-    with open(path, "r+b") as handle:
-        handle.seek(middle)
-        handle.write(new[middle : middle + page // 2])
+    _killed_at(path, lambda d: d.insert(10, b"\x55" * 5), "chunk-journaled", 2, chunk, page)
+    _torn(path, new, step, sector, lambda a, _b: a == middle)
     before = path.read_bytes()
     outcome = tail_move.recover_move(str(path))
     assert outcome is not None and outcome.kept and not outcome.completed
-    assert "cannot be proved" in outcome.message and "mmhex recover" in outcome.message
-    assert path.read_bytes() == before
-    assert tail_move.has_move_journal(str(path))
+    assert f"at {middle + sector - 5:#x}" in outcome.message and "mmhex recover" in outcome.message
+    assert path.read_bytes() == before and tail_move.has_move_journal(str(path))
+    os.unlink(tail_move.move_journal_path(str(path)))
+    # Only the last sector of a page new: its bytes crossing into the next page are saved.
+    path.write_bytes(old)
+    _killed_at(path, lambda d: d.insert(10, b"\x55" * 5), "chunk-journaled", 2, chunk, page)
+    _torn(path, new, step, sector, lambda a, _b: a == middle + page - sector)
+    outcome = tail_move.recover_move(str(path))
+    assert outcome is not None and outcome.completed
+    assert path.read_bytes() == new
 
 
 @needs_shm
@@ -525,7 +566,7 @@ def test_a_record_cut_short_leaves_the_previous_one(shm: Path) -> None:
     slot_at = mp.slots_at + (newest.counter % 2) * mp.slot_size
     with open(jpath, "r+b") as handle:
         handle.seek(slot_at + tail_move._SLOT.size + 2)
-        handle.write(b"\0\0\0\0")
+        handle.write(b"\xff\xfe\xfd\xfc")
     fd = os.open(jpath, os.O_RDONLY)
     try:
         older = tail_move.read_slots(fd, mp)
@@ -858,15 +899,36 @@ def test_save_moves_the_tail_in_place_by_default(
     assert path.stat().st_ino != inode
 
 
+def test_witnesses_tell_each_sector_old_or_new() -> None:
+    """No I/O: a witness offset and byte per sector; SAME where old and new bytes are equal."""
+    rng = random.Random(4)
+    for _ in range(200):
+        unit = rng.choice([8, 16, 512])
+        target = rng.randrange(3 * unit)
+        old = bytearray(rng.choice([bytes(100), rng.randbytes(100), b"ab" * 50]))
+        new = bytearray(old)
+        for _k in range(rng.randint(0, 4)):
+            new[rng.randrange(100)] = rng.randrange(256)
+        marks, values = tail_move.witnesses(bytes(new), bytes(old), target, unit)
+        pieces = tail_move.page_pieces(target, target + 100, unit)
+        assert len(marks) == len(values) == len(pieces)
+        for (a, b), mark, value in zip(pieces, marks, values, strict=True):
+            lo, hi = a - target, b - target
+            if new[lo:hi] == old[lo:hi]:
+                assert mark == tail_move.SAME
+            else:
+                assert new[lo + mark] == value != old[lo + mark]
+                assert new[lo : lo + mark] == old[lo : lo + mark]  # the first difference
+
+
 @needs_shm
-def test_the_proof_is_witness_bytes_on_tmpfs_and_crcs_elsewhere(shm: Path, tmp_path: Path) -> None:
-    """tmpfs loses its files in a power cut, and a kill stops a write only between pages: one
-    witness byte per page proves it there. A disk's file system gets a CRC-32 per page."""
-    for folder, expected in ((shm, tail_move.WITNESS), (tmp_path, tail_move.CRC)):
+def test_steps_are_small_on_tmpfs_and_large_on_disks(shm: Path, tmp_path: Path) -> None:
+    """A disk pays two flushes per step: 64 MiB steps there, 4 MiB (cache-sized) on tmpfs."""
+    for folder, expected in ((shm, tail_move.CHUNK), (tmp_path, tail_move.DISK_CHUNK)):
+        if folder == tmp_path and os.statvfs(folder).f_fsid == os.statvfs(shm).f_fsid:
+            continue
         fd = os.open(folder, os.O_RDONLY)
         try:
-            if folder == tmp_path and os.statvfs(folder).f_fsid == os.statvfs(shm).f_fsid:
-                continue
-            assert tail_move.proof_for(fd) == expected, folder
+            assert tail_move.chunk_for(fd) == expected, folder
         finally:
             os.close(fd)
