@@ -932,3 +932,30 @@ def test_steps_are_small_on_tmpfs_and_large_on_disks(shm: Path, tmp_path: Path) 
             assert tail_move.chunk_for(fd) == expected, folder
         finally:
             os.close(fd)
+
+
+def test_many_scattered_moves_prefer_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No I/O but statvfs: one insert into a big file moves in place; 5,000 scattered inserts
+    (5,000 small moves, each a record and two flushes) take the copy when it fits; a hard-linked
+    file stays in place whatever the plan."""
+    size = 1 << 30
+    one = LayoutPlan(size, size + 16, (Move(0, 0, 16), Move(16, 32, size - 16)), ((16, 32),))
+    piece = size // 5000
+    copies = tuple(Move(k * piece, k * (piece + 1), piece) for k in range(5000))
+    writes = tuple((k * (piece + 1) - 1, k * (piece + 1)) for k in range(1, 5000))
+    many = LayoutPlan(5000 * piece, 5000 * (piece + 1) - 1, copies, writes)
+    assert tail_move.step_count(one) == -(-(size - 16) // tail_move.CHUNK)
+    assert tail_move.step_count(many) == 4999
+    assert not tail_move.too_scattered(one) and tail_move.too_scattered(many)
+    real = os.stat(tmp_path)
+    st = os.stat_result((real.st_mode, real.st_ino, real.st_dev, 1, *tuple(real)[4:10]))
+    monkeypatch.setattr(tail_move, "free_bytes", lambda _folder: 4 * size)
+    assert tail_move.prefer_in_place(one, st, str(tmp_path), size)
+    assert not tail_move.prefer_in_place(many, st, str(tmp_path), size)
+    linked = os.stat_result((real.st_mode, real.st_ino, real.st_dev, 2, *tuple(real)[4:10]))
+    assert tail_move.prefer_in_place(many, linked, str(tmp_path), size)
+    # No room for the copy: in place, however scattered.
+    monkeypatch.setattr(tail_move, "free_bytes", lambda _folder: size // 2)
+    assert tail_move.prefer_in_place(many, st, str(tmp_path), size)
