@@ -656,10 +656,12 @@ class _Run:
             mark != SAME and now[a - target + mark] == value
             for (a, _b), mark, value in zip(pieces, slot.marks, slot.values, strict=True)
         ]
-        for (a, b), new in zip(pieces, fresh, strict=True):
-            if new:  # the source bytes whose new place is in a new sector are there
+        for (a, b), new, mark in zip(pieces, fresh, slot.marks, strict=True):
+            if new or mark == SAME:
+                # The source bytes whose new place is in a new sector (or in one whose bytes
+                # the step does not change) are there.
                 source[a - shift - base : b - shift - base] = now[a - target : b - target]
-            # in an old sector (or one the step does not change) its own bytes are still there
+            # in an old sector a source byte of its own is still in place
         if not _put_saved(step, source, slot.saved, page):
             raise OSError(errno.EIO, "the journal's record does not match its step")
         lost = _lost_in_tear(step, pieces, fresh, slot.marks, page, sector)

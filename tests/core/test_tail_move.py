@@ -959,3 +959,27 @@ def test_many_scattered_moves_prefer_the_copy(
     # No room for the copy: in place, however scattered.
     monkeypatch.setattr(tail_move, "free_bytes", lambda _folder: size // 2)
     assert tail_move.prefer_in_place(many, st, str(tmp_path), size)
+
+
+@needs_shm
+@pytest.mark.parametrize("page", [16, 4096])
+def test_a_sector_the_step_leaves_unchanged_still_holds_source_bytes(shm: Path, page: int) -> None:
+    """A reverse step's target begins with bytes the forward step never touched: its first
+    sectors are unchanged (SAME), yet the source bytes whose new place they are, overwritten in
+    their own sector, must be read from there (a Cancel killed after its first reverse write;
+    found by a 3,000-kill storm)."""
+    path = shm / "f.bin"
+    old = random.Random(21).randbytes(20000)
+    gap = bytes(range(48))
+    for start in (5, 8669):
+        path.write_bytes(old)
+        die = _die_at("reverse-written", 1)
+
+        def insert_at(document: Document, start: int = start) -> None:
+            document.insert(start, gap)
+
+        pid = _run_child(lambda die=die, f=insert_at: _save_child(path, f, 1024, page, die, 12))
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 9
+        outcome = tail_move.recover_move(str(path))
+        assert outcome is not None and not outcome.completed
+        assert path.read_bytes() == old, start
