@@ -567,17 +567,25 @@ class _Run:
             if i == start and first is not None:
                 data = first
             else:
+                # Read and weigh this step while the last one's bytes go to the disk (its
+                # source is not the last step's target), then wait for them: only then may
+                # this step's record say the last one is done.
                 data, before = self.read_step(step)
                 self.save_lost(i)
+                if i > start or first is not None:
+                    os.fdatasync(self.fd)
                 self.record(FORWARD, i, 0, step, before)
                 checkpoint("chunk-journaled")
             self.writing = i
-            self.write(step, data)
+            self.write(step, data, durable=False)
             self.writing = -1
             self.done = i + 1
+            # Start writing this step back now (the next step's read overlaps it).
+            os.posix_fadvise(self.fd, step.target, step.length, os.POSIX_FADV_DONTNEED)
             checkpoint("chunk-written")
             if progress is not None:
                 progress.advance(step.length)  # Cancel: raises with ``done`` steps to undo
+        os.fdatasync(self.fd)
         self.record(WRITES, 0)
         checkpoint("moves-done")
         self.redo_writes(progress)
