@@ -54,7 +54,8 @@ sizes, the file's identity, page, chunk, the plan's copies and writes, CRC-32), 
 bytes, the lost bytes, and two fixed slots written alternately in place. A slot record names
 the phase and step in progress and a counter; the newer whole record (CRC-32) wins, so a record
 cut short leaves the previous one, whose step is finished. Order per step: record written and
-fdatasynced, then the step's write, then fdatasync of the file, then the next record. Phases:
+fdatasynced, then the step's write, then fdatasync of the file, then the next record (the next
+step's source is read and its record computed while the write goes back to the disk). Phases:
 ``F i`` (forward step i in progress), ``W`` (moves durable: redo the writes and cut to the new
 size), ``R i`` (reverse step i of a roll back in progress), ``X`` (reverse moves durable: put the
 lost bytes back, cut to the old size). No record at all: nothing was touched (the growth is cut
