@@ -637,6 +637,7 @@ class _Run:
             self.write(step, data)
             checkpoint("reverse-written")
         self.record(RESTORE, 0, cancel_at)
+        checkpoint("restore-journaled")
         self.restore_lost(cancel_at)
 
     def restore_lost(self, cancel_at: int) -> None:

@@ -308,6 +308,7 @@ def _same(path: Path, copy: Path) -> bool:
 SAVE_STEPS = ["journal-written", "grown", "chunk-journaled", "chunk-written", "moves-done"]
 SAVE_STEPS += ["file-fsynced", "truncated"]
 RECOVERY_STEPS = ["chunk-journaled", "chunk-written", "reverse-journaled", "reverse-written"]
+RECOVERY_STEPS += ["restore-journaled"]
 
 
 def _kill_recoveries(path: Path, rng: random.Random) -> int:
@@ -357,7 +358,8 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
         if kind == 1:
             die = None
         elif kind == 2:
-            die = _die_at(rng.choice(["reverse-journaled", "reverse-written"]), rng.randint(1, 8))
+            at = rng.choice(["reverse-journaled", "reverse-written", "restore-journaled"])
+            die = _die_at(at, 1 if at == "restore-journaled" else rng.randint(1, 8))
         else:
             die = _die_at(rng.choice(SAVE_STEPS), rng.randint(1, 30))
 
@@ -700,18 +702,28 @@ def test_a_kill_during_the_roll_back_finishes_it(shm: Path) -> None:
         document.delete(2000, 9000)
         document.insert(100, b"\x42" * 10)
 
-    for at in ["reverse-journaled", "reverse-written"]:
+    for at in ["reverse-journaled", "reverse-written", "restore-journaled"]:
         path.write_bytes(old)
-        die = _die_at(at, 7)
+        die = _die_at(at, 1 if at == "restore-journaled" else 7)
         pid = _run_child(lambda die=die: _save_child(path, prepare, 1000, 64, die, 20))
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 9
+        if at == "restore-journaled":  # killed putting the deleted bytes back
+            fd = os.open(tail_move.move_journal_path(str(path)), os.O_RDONLY)
+            try:
+                slot = tail_move.read_slots(fd, tail_move.read_header(fd).mp)
+            finally:
+                os.close(fd)
+            assert slot is not None and slot.phase == tail_move.RESTORE
+            assert path.read_bytes() != old
         for nth in (1, 2, 3):
             die = _die_at(at, nth)
             pid = _run_child(lambda die=die: tail_move.recover_move(str(path), die))
             os.waitpid(pid, 0)
-        outcome = tail_move.recover_move(str(path))
-        assert outcome is not None and not outcome.completed and "rolled back" in outcome.message
+        if tail_move.has_move_journal(str(path)):
+            outcome = tail_move.recover_move(str(path))
+            assert outcome is not None and not outcome.completed
+            assert "rolled back" in outcome.message
         assert path.read_bytes() == old
 
 
