@@ -294,3 +294,17 @@ def fiemap(
         for e in request.extents[: min(got, count)]
     ]
     return request.head.fm_flags, rows
+
+
+_libc.fstatfs.argtypes = [ctypes.c_int, ctypes.c_void_p]
+_libc.fstatfs.restype = ctypes.c_int
+TMPFS_MAGIC = 0x01021994
+RAMFS_MAGIC = 0x858458F6
+
+
+def fs_type(fd: int) -> int:
+    """The ``f_type`` magic of the file system holding ``fd`` (fstatfs; Python has no binding)."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on x86-64
+    if _libc.fstatfs(fd, buf) != 0:
+        raise_errno("fstatfs")
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF

@@ -6,7 +6,8 @@ written from memory (inserted and filled bytes, overwrites of file bytes), and t
 ``write_layout`` executes it into a new file beside the target (``copy_file_range`` for file
 ranges, so holes and reflinks survive; the rest from the document), fsyncs it and its folder,
 and renames it over the target: a crash at any instant leaves exactly the old or the new file.
-It serves Save As and, for now, Save in place of a resized document (see the README).
+It serves Save As, and a resized Save only where the in-place tail move (core/tail_move.py,
+the default: ``tail_move.prefer_in_place``) lacks the space for its journal but a copy fits.
 """
 
 from __future__ import annotations

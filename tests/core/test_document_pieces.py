@@ -449,7 +449,7 @@ def test_search_and_checksums_see_inserted_bytes_across_piece_boundaries(tmp_pat
 def test_a_resized_save_without_room_says_how_much_and_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mmhex.core import layout_save
+    from mmhex.core import layout_save, tail_move
     from mmhex.core.save import SaveError
 
     path = tmp_path / "f.bin"
@@ -462,6 +462,15 @@ def test_a_resized_save_without_room_says_how_much_and_changes_nothing(
         f_bavail, f_frsize, f_flag = 3, 4096, 0
 
     monkeypatch.setattr(layout_save.os, "statvfs", lambda _folder: Tiny())
+    # In place (the default) needs the growth and its journal.
+    needs = tail_move.space_needed_in(str(tmp_path), document.plan_layout_save())
+    with pytest.raises(SaveError) as caught:
+        document.save()
+    assert f"it needs {needs:,} bytes (3 for the growth" in str(caught.value)
+    assert "and 12,288 are free; nothing was changed" in str(caught.value)
+    assert path.read_bytes() == content and document.modified
+    # The copy and rename needs the whole new file.
+    monkeypatch.setattr(tail_move, "prefer_in_place", lambda *_args: False)
     with pytest.raises(SaveError) as caught:
         document.save()
     assert "saving needs 50,003 bytes and 12,288 are free" in str(caught.value)
@@ -490,7 +499,10 @@ def test_a_file_replaced_during_a_resized_save_is_not_overwritten(tmp_path: Path
     document.close()
 
 
-def test_a_resized_save_on_a_read_only_file_system_says_so(tmp_path: Path) -> None:
+def test_a_resized_save_on_a_read_only_file_system_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmhex.core import tail_move
     from mmhex.core.save import SaveError
 
     if os.geteuid() != 0 or shutil.which("mount") is None:
@@ -507,7 +519,12 @@ def test_a_resized_save_on_a_read_only_file_system_says_so(tmp_path: Path) -> No
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         document.insert(0, b"x")
         with pytest.raises(SaveError) as caught:
-            document.save()
+            document.save()  # in place (the default)
+        assert "f.bin is on a read-only file system" in str(caught.value)
+        assert (mount / "f.bin").read_bytes() == bytes(100)
+        monkeypatch.setattr(tail_move, "prefer_in_place", lambda *_args: False)
+        with pytest.raises(SaveError) as caught:
+            document.save()  # the copy and rename
         assert "the file system is read-only" in str(caught.value)
         assert (mount / "f.bin").read_bytes() == bytes(100)
         document.close()
@@ -552,11 +569,13 @@ def test_file_span_names_the_pages_behind_the_view(tmp_path: Path) -> None:
 def test_enospc_during_a_growing_save_leaves_the_file_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On a real 1 MiB tmpfs: refused up front with the exact figures; and when the check is
-    bypassed, the copy meets ENOSPC half way, the file is untouched and no copy is left."""
+    """On a real 1 MiB tmpfs, the copy and rename: refused up front with the exact figures; and
+    when the check is bypassed, the copy meets ENOSPC half way, the file is untouched and no
+    copy is left. In place (the default) the same save fits: it needs only the growth and its
+    journal, and keeps the inode."""
     import subprocess
 
-    from mmhex.core import layout_save
+    from mmhex.core import layout_save, tail_move
     from mmhex.core.save import SaveError
 
     if os.geteuid() != 0 or shutil.which("mount") is None:
@@ -571,6 +590,7 @@ def test_enospc_during_a_growing_save_leaves_the_file_unchanged(
         path.write_bytes(content)
         document = editing(path)
         document.insert(10, b"grow")
+        monkeypatch.setattr(tail_move, "prefer_in_place", lambda *_args: False)
         with pytest.raises(SaveError) as caught:
             document.save()
         assert "saving needs 716,804 bytes" in str(caught.value)
@@ -581,6 +601,12 @@ def test_enospc_during_a_growing_save_leaves_the_file_unchanged(
         assert path.read_bytes() == content
         assert sorted(p.name for p in mount.iterdir()) == ["f.bin"]
         assert document.modified
+        monkeypatch.undo()
+        inode = path.stat().st_ino
+        document.save()
+        assert path.read_bytes() == content[:10] + b"grow" + content[10:]
+        assert path.stat().st_ino == inode
+        assert sorted(p.name for p in mount.iterdir()) == ["f.bin"]
         document.close()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
