@@ -13,9 +13,9 @@ from mmhex.commands._output import report
 from mmhex.core import journal, shift_save, tail_move
 
 HELP = (
-    "Deal with a save of FILE that was interrupted (crash, power loss, kill): roll the file "
-    "back to its exact contents before that save, or keep the new contents if the save had "
-    "finished; prints which."
+    "Deal with a save of FILE that was interrupted (crash, power loss, kill): the file ends "
+    "with exactly its contents from before that save, or exactly the saved contents (an "
+    "in-place move of the tail that had started is finished); prints which."
 )
 
 

@@ -168,7 +168,8 @@ class Document:
                 if moved is not None
                 else f"{path} has an interrupted in-place save (journal "
                 f"{tail_move.move_journal_path(path)}): its bytes may be half-moved. Open it "
-                "for editing or run `mmhex recover` on it to restore it."
+                "for editing or run `mmhex recover` on it: it finishes that save or, if the save "
+                "had not started moving bytes, leaves the file as it was."
             )
             shift_recovery = shift_save.ShiftRecovery(
                 moved is not None and moved.completed, message
