@@ -13,7 +13,7 @@ from typing import Any
 
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, iter_runs, zero_pieces
+from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, iter_runs, view_region, zero_pieces
 
 ALGORITHMS = ("CRC-32", "MD5", "SHA-1", "SHA-256")
 _HASHLIB_NAMES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256"}
@@ -86,8 +86,7 @@ def _digest_run(
     """Feed ``[start, end)`` window piece by window piece, viewed in place where possible."""
     pos = start
     while pos < end:
-        window_end = mapped.window_start(pos) + mapped.window_size
-        piece_end = min(end, window_end, pos + chunk_size)
+        piece_end = min(end, view_region(mapped, pos)[1], pos + chunk_size)
         with reader.view(pos, piece_end) as data:
             for hasher in hashers.values():
                 hasher.update(data)

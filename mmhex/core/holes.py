@@ -208,6 +208,11 @@ def readable_runs(source: Any, lo: int, hi: int) -> list[Range]:
 
     if lo >= hi:
         return []
+    from mmhex.core import piece_map
+
+    document = piece_map.document_of(source)
+    if document is not None:
+        return _readable_through_pieces(document, lo, hi)
     mapped = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
     if not isinstance(mapped, MappedFile) or mapped.kind is not FileKind.REGULAR:
         # Not a regular file (a device, a process's memory, a read-through source): all data.
@@ -220,6 +225,33 @@ def readable_runs(source: Any, lo: int, hi: int) -> list[Range]:
         edited = [(s, e) for s, e in dirty(lo, hi)]
     runs = hole_map(mapped).data_in(lo, hi)
     return union(runs + edited) if edited else runs
+
+
+def _readable_through_pieces(document: Any, lo: int, hi: int) -> list[Range]:
+    """``readable_runs`` of a document whose bytes were inserted or deleted.
+
+    A FILE piece has the file's holes (shifted to where the piece now sits) except where its
+    bytes were overwritten; inserted bytes are data; a fill of zeros is a hole, any other fill
+    is data (read like the rest: a pattern is rendered, not stored, so that costs no I/O).
+    """
+    from mmhex.core import piece_map
+    from mmhex.core.mapping import FileKind
+
+    mapped = document.mapped
+    holes = hole_map(mapped) if mapped.kind is FileKind.REGULAR else None
+    out: list[Range] = []
+    for part in piece_map.parts(document, lo, hi):
+        if part.origin is not piece_map.Origin.FILE:
+            if not part.zeros:
+                out.append((part.start, part.end))
+            continue
+        f0, f1 = part.at, part.at + part.end - part.start
+        if holes is None:
+            out.append((part.start, part.end))
+            continue
+        runs = holes.data_in(f0, f1) + list(document.edit_log.dirty_ranges_in(f0, f1))
+        out.extend((s + part.shift, e + part.shift) for s, e in runs)
+    return union(out)
 
 
 def iter_runs(source: Any, lo: int, hi: int) -> Iterator[tuple[int, int, bool]]:

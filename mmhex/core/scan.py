@@ -58,6 +58,17 @@ def lease_break_seconds() -> int:
         return 0
 
 
+def view_region(mapped: MappedFile, offset: int) -> tuple[int, int]:
+    """The range around ``offset`` that one zero-copy view may cover: the mapping window, or
+    for an edited document the piece (FILE pieces also cut at the file's windows). A scan cuts
+    its pieces at these bounds and copies the short seams across them."""
+    region = getattr(mapped, "view_region", None)
+    if region is not None:
+        return region(offset)
+    start = mapped.window_start(offset)
+    return start, start + mapped.window_size
+
+
 class FileChangedError(MmhexError, OSError):
     """The file's size changed back and forth under a scan (another program is rewriting it)."""
 
@@ -98,11 +109,15 @@ class SafeReader:
 
     def __init__(self, mapped: MappedFile, *, use_lease: bool = True) -> None:
         self.mapped = mapped
+        # The file whose windows are viewed in place: the mapping itself, or for an edited
+        # document's PieceScanView the document's file (views of FILE pieces, file offsets).
+        self.file: MappedFile = getattr(mapped, "file", mapped)
+        self._pieces = self.file is not mapped
         self.stats = ScanStats()
         self._lease_fd = -1
         self._lease_possible = (
             use_lease
-            and mapped.kind is FileKind.REGULAR
+            and self.file.kind is FileKind.REGULAR
             and lease_break_seconds() >= MIN_LEASE_BREAK_SECONDS
         )
         if self._lease_possible:
@@ -112,15 +127,15 @@ class SafeReader:
     def _open_same_file(self) -> int:
         """A new read-only descriptor of the very inode the mapping uses (not just its path)."""
         try:
-            return os.open(f"/proc/self/fd/{self.mapped.fd}", os.O_RDONLY | os.O_CLOEXEC)
+            return os.open(f"/proc/self/fd/{self.file.fd}", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             pass
         try:
-            fd = os.open(self.mapped.path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(self.file.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return -1
         st = os.fstat(fd)
-        identity = self.mapped.identity
+        identity = self.file.identity
         if (st.st_dev, st.st_ino) != (identity.device, identity.inode):
             os.close(fd)
             return -1
@@ -172,30 +187,44 @@ class SafeReader:
 
     # ----------------------------------------------------------------- views
     def fits_one_window(self, start: int, end: int) -> bool:
-        """Whether ``[start, end)`` lies in one mapping window (so a view can be zero-copy)."""
-        window_start = self.mapped.window_start(start)
-        return end <= window_start + self.mapped.window_size
+        """Whether file range ``[start, end)`` lies in one mapping window (zero-copy possible)."""
+        window_start = self.file.window_start(start)
+        return end <= window_start + self.file.window_size
 
     @contextmanager
     def view(self, start: int, end: int) -> Iterator[memoryview]:
         """The bytes ``[start, end)`` (edits included) for the duration of the ``with`` block.
 
-        In place under a lease when the range lies in one window and a lease is available,
-        otherwise a fault-free copy. Raises FileTruncatedError if the file no longer reaches
-        ``end``. Keep the block short and bounded in time: a writer waits for it.
+        In place under a lease when the range lies in one window (of an edited document: in
+        one FILE piece and one window of the file) and a lease is available; inside one piece
+        of inserted bytes, in place in the add-buffer; otherwise a fault-free copy. Raises
+        FileTruncatedError if the file no longer reaches ``end``. Keep the block short and
+        bounded in time: a writer waits for it.
         """
-        if end > start and self.fits_one_window(start, end) and self._take_lease():
-            try:
-                if self.mapped.current_size() < end:
-                    self._raise_truncated(end)
-                outcome = _ViewOutcome()
-                with self._mapped_view(start, end, outcome) as data:
-                    self.stats.leased += 1
-                    yield data
-                self._revalidate(outcome, end)
-            finally:
-                self._drop_lease()
-            return
+        file_start: int | None = start
+        if self._pieces and end > start:
+            file_start, added = self.mapped.view_target(start, end)
+            if added is not None:  # anonymous memory nobody else can truncate
+                self.stats.leased += 1
+                try:
+                    yield added
+                finally:
+                    added.release()
+                return
+        if file_start is not None and end > start:
+            file_end = file_start + end - start
+            if self.fits_one_window(file_start, file_end) and self._take_lease():
+                try:
+                    if self.file.current_size() < file_end:
+                        self._raise_truncated(file_end)
+                    outcome = _ViewOutcome()
+                    with self._mapped_view(file_start, file_end, outcome) as data:
+                        self.stats.leased += 1
+                        yield data
+                    self._revalidate(outcome, file_end)
+                finally:
+                    self._drop_lease()
+                return
         data = memoryview(self.copy(start, end))
         self.stats.copied += 1
         try:
@@ -261,28 +290,28 @@ class SafeReader:
         lease-break-time) and a writer truncated. The windows whose pages the guard replaced
         are dropped by the refresh that the truncation sentence makes.
         """
-        if self.mapped.current_size() < end:
+        if self.file.current_size() < end:
             self._raise_truncated(end)
         if outcome.faulted:  # truncated and grown back meanwhile
-            self.mapped.refresh()
-            self.mapped.drop_windows(keep_pinned=True)
-            raise FileChangedError(self.mapped.path)
+            self.file.refresh()
+            self.file.drop_windows(keep_pinned=True)
+            raise FileChangedError(self.file.path)
 
     def _window_at(self, offset: int) -> Window:
         try:
-            return self.mapped.window_at(offset)
+            return self.file.window_at(offset)
         except ValueError:
             # Outside the (re-measured) file, or a mapping refused while the size was changing.
-            if self.mapped.current_size() <= offset:
+            if self.file.current_size() <= offset:
                 self._raise_truncated(offset + 1)
-            raise FileChangedError(self.mapped.path) from None
+            raise FileChangedError(self.file.path) from None
 
     def _raise_truncated(self, needed_end: int) -> None:
-        """The file ends before ``needed_end`` now: say so (and let the mapping notice)."""
-        old = max(self.mapped.size, needed_end)
-        new = self.mapped.current_size()
-        self.mapped.refresh()
-        raise FileTruncatedError(self.mapped.path, old, new)
+        """The file ends before file offset ``needed_end`` now: say so (and let it notice)."""
+        old = max(self.file.size, needed_end)
+        new = self.file.current_size()
+        self.file.refresh()
+        raise FileTruncatedError(self.file.path, old, new)
 
 
 # ===================================================================== holes

@@ -36,7 +36,14 @@ from mmhex.core.errors import MmhexError
 from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, SpanKind, matches_zeros, start_spans
+from mmhex.core.scan import (
+    DEFAULT_CHUNK,
+    SafeReader,
+    SpanKind,
+    matches_zeros,
+    start_spans,
+    view_region,
+)
 
 try:  # SIMD substring search; optional so that a missing wheel only costs speed
     import stringzilla as _sz
@@ -735,15 +742,14 @@ def _segments(
     """Cut the starts ``[lo, hi)`` into pieces whose buffers sit inside one window where possible.
 
     A piece's buffer reaches ``before`` bytes before its first start and ``after`` bytes past its
-    last one (clipped to ``[data_lo, data_hi)``). Near a window boundary the buffer would span two
-    mappings: that short seam is copied instead of viewed in place, so a match across the boundary
-    is seen whole, exactly once.
+    last one (clipped to ``[data_lo, data_hi)``). Near a window boundary (of an edited document:
+    a piece boundary too, see ``scan.view_region``) the buffer would span two mappings: that
+    short seam is copied instead of viewed in place, so a match across the boundary is seen
+    whole, exactly once.
     """
-    window_size = mapped.window_size
     pos = lo
     while pos < hi:
-        window_start = pos - pos % window_size
-        window_end = window_start + window_size
+        window_start, window_end = view_region(mapped, pos)
         in_place_lo = window_start if data_lo >= window_start else window_start + before
         in_place_hi = hi if data_hi <= window_end else window_end - after
         if in_place_lo <= pos < in_place_hi:
