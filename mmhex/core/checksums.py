@@ -85,11 +85,12 @@ def _digest_run(
 ) -> None:
     """Feed ``[start, end)`` window piece by window piece, viewed in place where possible."""
     pos = start
-    while pos < end:
-        piece_end = min(end, view_region(mapped, pos)[1], pos + chunk_size)
-        with reader.view(pos, piece_end) as data:
-            for hasher in hashers.values():
-                hasher.update(data)
-        if progress is not None:
-            progress.advance(piece_end - pos)
-        pos = piece_end
+    with reader.holding():
+        while pos < end:
+            piece_end = min(end, view_region(mapped, pos)[1], pos + chunk_size)
+            with reader.view(pos, piece_end) as data:
+                for hasher in hashers.values():
+                    hasher.update(data)
+            if progress is not None:
+                progress.advance(piece_end - pos)
+            pos = piece_end

@@ -238,19 +238,27 @@ def _readable_through_pieces(document: Any, lo: int, hi: int) -> list[Range]:
     from mmhex.core.mapping import FileKind
 
     mapped = document.mapped
-    holes = hole_map(mapped) if mapped.kind is FileKind.REGULAR else None
+    file_runs: list[Range] | tuple[Range, ...] | None = None
+    if mapped.kind is FileKind.REGULAR:
+        file_runs = hole_map(mapped).data
+        if document.edit_log.modified:  # overwritten bytes of the file count as data
+            file_runs = union([*file_runs, *document.edit_log.dirty_ranges()])
+        if len(file_runs) == 1 and file_runs[0] == (0, mapped.size):
+            file_runs = None  # no holes: every FILE piece is data
     out: list[Range] = []
     for part in piece_map.parts(document, lo, hi):
         if part.origin is not piece_map.Origin.FILE:
             if not part.zeros:
                 out.append((part.start, part.end))
             continue
-        f0, f1 = part.at, part.at + part.end - part.start
-        if holes is None:
-            out.append((part.start, part.end))
+        if file_runs is None:
+            if out and out[-1][1] == part.start:
+                out[-1] = (out[-1][0], part.end)
+            else:
+                out.append((part.start, part.end))
             continue
-        runs = holes.data_in(f0, f1) + list(document.edit_log.dirty_ranges_in(f0, f1))
-        out.extend((s + part.shift, e + part.shift) for s, e in runs)
+        shift = part.shift
+        out.extend((s + shift, e + shift) for s, e in clip(file_runs, part.at, part.end - shift))
     return union(out)
 
 

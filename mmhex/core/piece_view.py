@@ -15,15 +15,21 @@ that spans a boundary is seen whole, exactly once, like one across a window boun
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bisect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mmhex.core.mapping import FileKind, MappedFile, Window
-from mmhex.core.pieces import ADD, ORIGINAL
+from mmhex.core.pieces import ADD, ORIGINAL, Piece
+from mmhex.core.sources import fill_bytes
 
 if TYPE_CHECKING:
     from mmhex.core.document import Document
+
+
+CACHED_PIECES = 512
+KEPT_BEHIND = 16
 
 
 class PieceScanView(MappedFile):
@@ -37,6 +43,33 @@ class PieceScanView(MappedFile):
         self.max_windows = mapped.max_windows
         self.kind = FileKind.PIECES
         self.identity = mapped.identity
+        # A run of consecutive pieces (document starts, pieces) around the scan's position: a
+        # scan asks about every piece several times (region, view, seam copies), and the table
+        # costs O(log n + block) per lookup where a bisect here costs well under a microsecond.
+        self._starts: list[int] = []
+        self._pieces: list[Piece] = []
+        self._cached_end = 0
+
+    def _index(self, offset: int) -> int:
+        """Index into the cached run of the piece holding byte ``offset`` (< size)."""
+        starts = self._starts
+        if not starts or not starts[0] <= offset < self._cached_end:
+            document = self.document
+            with document._lock:
+                start = document.table.locate(offset)[1]
+                if start == self._cached_end and starts:
+                    # The scan moved on to the next pieces: keep a few behind for its seams.
+                    starts, pieces = starts[-KEPT_BEHIND:], self._pieces[-KEPT_BEHIND:]
+                else:
+                    starts, pieces = [], []
+                for pos, part in document.table.iter_range(start, document.table.size):
+                    starts.append(pos)
+                    pieces.append(part)
+                    if len(pieces) >= CACHED_PIECES:
+                        break
+            self._starts, self._pieces = starts, pieces
+            self._cached_end = starts[-1] + pieces[-1].length
+        return bisect.bisect_right(starts, offset) - 1
 
     @property
     def size(self) -> int:
@@ -50,8 +83,45 @@ class PieceScanView(MappedFile):
     def closed(self) -> bool:
         return self.document.mapped.closed
 
-    def read(self, offset: int, length: int) -> bytes:
-        return self.document.read_for_scan(offset, length)
+    def read(
+        self,
+        offset: int,
+        length: int,
+        read_file: Callable[[int, int], bytes] | None = None,
+    ) -> bytes:
+        """``Document.read_for_scan`` through the cached pieces (seams, copied views).
+
+        ``read_file(file offset, length)`` reads FILE pieces (edits included); by default the
+        file by ``pread`` with the logged overwrites laid over it.
+        """
+        document = self.document
+        read_file = read_file or document._file_with_edits
+        end = min(offset + length, self.size)
+        parts = []
+        pos = offset
+        i = len(self._pieces)
+        while pos < end:
+            if i >= len(self._pieces):
+                i = self._index(pos)
+            source, at, piece_length = self._pieces[i]
+            inside = pos - self._starts[i]
+            take = min(piece_length - inside, end - pos)
+            if source == ORIGINAL:
+                data = read_file(at + inside, take)
+                if len(data) < take:  # the file was truncated by another program
+                    raise OSError(5, f"the file ends before offset {at + inside + take:#x}")
+            elif source == ADD:
+                data = document.add.read(at + inside, take)
+            else:  # a fill's start is its phase: fill_bytes takes it modulo the pattern
+                data = fill_bytes(document.fill_pattern(source), at + inside, take)
+            parts.append(data)
+            pos += take
+            i += 1
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def read_file(self, start: int, length: int) -> bytes:
+        """File bytes ``[start, start + length)`` with the unsaved overwrites (file offsets)."""
+        return self.document._file_with_edits(start, length)
 
     def read_original(self, offset: int, length: int) -> bytes:
         return self.document.read_original(offset, length)
@@ -69,9 +139,9 @@ class PieceScanView(MappedFile):
 
     def view_region(self, offset: int) -> tuple[int, int]:
         """The document range around ``offset`` that one zero-copy view may cover."""
-        document = self.document
-        with document._lock:
-            piece, start, inside = document.table.locate(offset)
+        i = self._index(offset)
+        start, piece = self._starts[i], self._pieces[i]
+        inside = offset - start
         end = start + piece.length
         if piece.source == ORIGINAL:
             file_offset = piece.start + inside
@@ -83,15 +153,15 @@ class PieceScanView(MappedFile):
     def view_target(self, start: int, end: int) -> tuple[int | None, memoryview | None]:
         """Where a view of ``[start, end)`` lies: ``(file offset, None)`` inside one FILE piece,
         ``(None, add-buffer view)`` inside one ADD piece, ``(None, None)`` otherwise (copy)."""
-        document = self.document
-        with document._lock:
-            piece, piece_start, inside = document.table.locate(start)
-            if end > piece_start + piece.length:
-                return None, None
-            if piece.source == ORIGINAL:
-                return piece.start + inside, None
-            if piece.source == ADD:
-                return None, document.add.view(piece.start + inside, end - start)
+        i = self._index(start)
+        piece_start, piece = self._starts[i], self._pieces[i]
+        inside = start - piece_start
+        if end > piece_start + piece.length:
+            return None, None
+        if piece.source == ORIGINAL:
+            return piece.start + inside, None
+        if piece.source == ADD:
+            return None, self.document.add.view(piece.start + inside, end - start)
         return None, None
 
     def window_at(self, offset: int) -> Window:

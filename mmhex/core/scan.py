@@ -26,6 +26,7 @@ import mmap
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ MIN_LEASE_BREAK_SECONDS = 5
 MADV_POPULATE_READ = 22
 
 DEFAULT_CHUNK = 16 * 1024 * 1024
+# Inside ``SafeReader.holding``, one lease and one view of a window serve the views that follow
+# in that window for at most this long (a writer waits at most this plus one view for it).
+HOLD_SECONDS = 0.05
 
 
 def lease_break_seconds() -> int:
@@ -100,6 +104,27 @@ class ScanStats:
     lease_refusals: int = 0
 
 
+class _Hold:
+    """A leased, watched view of one whole window, kept across views (``SafeReader.holding``)."""
+
+    def __init__(self, window: Window, whole: memoryview, taken: float) -> None:
+        self.window = window
+        self.whole = whole
+        self.taken = taken
+        self.watching = fault_guard.watch(window.address, window.address + window.length)
+        self.watch = self.watching.__enter__()
+
+    def covers(self, start: int, end: int, now: float) -> bool:
+        window = self.window
+        return window.start <= start and end <= window.end and now - self.taken < HOLD_SECONDS
+
+    def close(self) -> None:
+        try:
+            self.watching.__exit__(None, None, None)
+        finally:
+            self.whole.release()
+
+
 class SafeReader:
     """Zero-copy (leased) or copied views of a MappedFile's bytes, one window piece at a time.
 
@@ -115,6 +140,8 @@ class SafeReader:
         self._pieces = self.file is not mapped
         self.stats = ScanStats()
         self._lease_fd = -1
+        self._holding = 0
+        self._hold: _Hold | None = None
         self._lease_possible = (
             use_lease
             and self.file.kind is FileKind.REGULAR
@@ -147,6 +174,7 @@ class SafeReader:
         return self._lease_possible
 
     def close(self) -> None:
+        self.release()
         if self._lease_fd >= 0:
             os.close(self._lease_fd)
             self._lease_fd = -1
@@ -213,6 +241,21 @@ class SafeReader:
                 return
         if file_start is not None and end > start:
             file_end = file_start + end - start
+            hold = self._hold_for(file_start, file_end) if self._holding else None
+            if hold is not None:
+                begin = file_start - hold.window.start
+                part = hold.whole[begin : file_end - hold.window.start]
+                self.stats.leased += 1
+                try:
+                    yield part
+                finally:
+                    part.release()
+                # Under the lease the file cannot shrink; if the lease was lost meanwhile (we
+                # were stopped), the pages past the new end faulted and the guard saw it.
+                if hold.watch.faulted:
+                    self.release()
+                    self._revalidate(_ViewOutcome(True), file_end)
+                return
             if self.fits_one_window(file_start, file_end) and self._take_lease():
                 try:
                     if self.file.current_size() < file_end:
@@ -232,10 +275,82 @@ class SafeReader:
         finally:
             data.release()
 
+    # ----------------------------------------------------------------- holding
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Within the block, views in one window share one lease and one view of the window
+        (each hold lasts at most HOLD_SECONDS): a scan of many short pieces (an edited document
+        after scattered inserts) then pays a slice per piece, not lease calls and a mapping view.
+        Each view is still checked after its block (a fault seen, the file's size). For loops
+        that do not hand control to anyone between views: call ``release`` before yielding."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                self.release()
+
+    def release(self) -> None:
+        """End the current hold (if any): its view, its watch and its lease."""
+        hold, self._hold = self._hold, None
+        if hold is None:
+            return
+        try:
+            hold.close()
+        finally:
+            self._drop_lease()
+
+    def _read_file(self, start: int, length: int) -> bytes:
+        """File bytes for a copy through an edited document's pieces: from the held window's
+        view when it has them (a seam between two pieces then costs no system call)."""
+        hold = self._hold
+        if hold is not None and hold.covers(start, start + length, time.monotonic()):
+            window = hold.window
+            data = bytes(hold.whole[start - window.start : start + length - window.start])
+            if hold.watch.faulted:
+                self.release()
+                self._revalidate(_ViewOutcome(True), start + length)
+            return data
+        return self.mapped.read_file(start, length)
+
+    def _hold_for(self, start: int, end: int) -> _Hold | None:
+        """The hold that covers file range ``[start, end)``, taken now if needed (None: no
+        lease now, or the range crosses windows)."""
+        now = time.monotonic()
+        hold = self._hold
+        if hold is not None and hold.covers(start, end, now):
+            return hold
+        self.release()
+        if not self.fits_one_window(start, end) or not self._take_lease():
+            return None
+        try:
+            if self.file.current_size() < end:
+                self._raise_truncated(end)
+            window, whole = self._window_view(start)
+            try:
+                self._hold = _Hold(window, whole, now)
+                # Page tables for the rest of the window at once (the views that follow in it
+                # would each make this call; an untouched rest costs little to populate).
+                aligned = start - window.start
+                aligned -= aligned % mmap.PAGESIZE
+                with suppress(OSError, ValueError):
+                    window.madvise(MADV_POPULATE_READ, aligned, window.length - aligned)
+            except BaseException:
+                whole.release()
+                raise
+        except BaseException:
+            self._drop_lease()
+            raise
+        return self._hold
+
     def copy(self, start: int, end: int) -> bytes:
         """The bytes ``[start, end)`` copied through the fault-free read; never short."""
         try:
-            data = self.mapped.read(start, end - start)
+            if self._pieces and self._hold is not None:
+                data = self.mapped.read(start, end - start, self._read_file)
+            else:
+                data = self.mapped.read(start, end - start)
         except ValueError:
             # MappedFile refuses a window past the end, and the file grew back before it looked.
             raise FileChangedError(self.mapped.path) from None
@@ -247,15 +362,7 @@ class SafeReader:
     def _mapped_view(
         self, start: int, end: int, outcome: _ViewOutcome | None = None
     ) -> Iterator[memoryview]:
-        for _attempt in range(8):
-            window = self._window_at(start)
-            try:
-                whole = memoryview(window.mm)
-            except ValueError:
-                continue  # another thread evicted and closed this window meanwhile; map it again
-            break
-        else:
-            raise OSError(errno.EIO, "the mapping kept changing during the scan")
+        window, whole = self._window_view(start)
         # While our export lives, MappedFile cannot unmap the window (it retires it instead).
         try:
             begin = start - window.start
@@ -296,6 +403,16 @@ class SafeReader:
             self.file.refresh()
             self.file.drop_windows(keep_pinned=True)
             raise FileChangedError(self.file.path)
+
+    def _window_view(self, offset: int) -> tuple[Window, memoryview]:
+        """The window holding file offset ``offset`` and a view of all of it (release it)."""
+        for _attempt in range(8):
+            window = self._window_at(offset)
+            try:
+                return window, memoryview(window.mm)
+            except ValueError:
+                continue  # another thread evicted and closed this window meanwhile; map it again
+        raise OSError(errno.EIO, "the mapping kept changing during the scan")
 
     def _window_at(self, offset: int) -> Window:
         try:

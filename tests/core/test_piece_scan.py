@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 
 import pytest
@@ -261,3 +262,45 @@ def test_to_document_maps_file_ranges_through_the_pieces(sparse_doc):
     with open(document.path, "rb") as f:
         on_disk = f.read()
     assert document.read(10 * PAGE + 2, PAGE) == on_disk[10 * PAGE : 11 * PAGE]
+
+
+def _writer_would_wait(path: str) -> bool:
+    """Whether opening ``path`` for writing must wait for a lease to be given up."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except BlockingIOError:
+        return True
+    os.close(fd)
+    return False
+
+
+def test_a_hold_keeps_one_lease_and_a_paused_search_keeps_none(tmp_path):
+    path = tmp_path / "needles.bin"
+    path.write_bytes((b"needle" + bytes(4090)) * 64)
+    document = Document.open(str(path), window_size=16 * PAGE)
+    try:
+        document.enable_editing()
+        for k in range(10):
+            document.insert(k * 5 * PAGE + 3, b"\x01\x02")
+        reader = scan.SafeReader(document.scan_source)
+        try:
+            if not reader.leasing:
+                pytest.skip("no read leases here (not the owner, or leases disabled)")
+            with reader.holding():
+                with reader.view(100, 200):  # inside the first FILE piece
+                    pass
+                assert _writer_would_wait(str(path))  # the hold keeps its lease between views
+                with reader.view(200, 300) as data:
+                    assert bytes(data) == document.read(200, 100)
+            assert not _writer_would_wait(str(path))  # given up at the end of the block
+        finally:
+            reader.close()
+        matches = iter_matches(document, SearchPattern(PatternKind.TEXT, b"needle"))
+        first = next(matches)
+        edited = document.read(0, document.size)
+        want = [m.start() for m in re.finditer(b"needle", edited)]
+        assert first.start == want[0]
+        assert not _writer_would_wait(str(path))  # a search paused by its caller holds nothing
+        assert [first.start] + [m.start for m in matches] == want
+    finally:
+        document.close()
