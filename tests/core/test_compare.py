@@ -237,6 +237,20 @@ def _sparse(path, size: int, spots: dict[int, bytes]) -> None:
             f.write(data)
 
 
+def _count_reads(monkeypatch) -> list[int]:
+    """The lengths of every read a compare makes (views and preads), as they happen."""
+    read: list[int] = []
+    for owner, name in ((SafeReader, "view"), (comparing._Side, "_pread")):
+        original = getattr(owner, name)
+
+        def counting(self, start, end, original=original):
+            read.append(end - start)
+            return original(self, start, end)
+
+        monkeypatch.setattr(owner, name, counting)
+    return read
+
+
 def test_sparse_files_skip_common_holes(tmp_path, monkeypatch):
     size = 64 * 1024**3  # 64 GiB of holes: reading them would take minutes
     spots_a = {i * 5 * 1024**3: b"same" for i in range(10)}
@@ -245,14 +259,7 @@ def test_sparse_files_skip_common_holes(tmp_path, monkeypatch):
     spots_b[9 * 1024**3] = b"diff"
     _sparse(tmp_path / "a", size, spots_a)
     _sparse(tmp_path / "b", size, spots_b)
-    read = []
-    original = SafeReader.view
-
-    def counting(self, start, end):
-        read.append(end - start)
-        return original(self, start, end)
-
-    monkeypatch.setattr(SafeReader, "view", counting)
+    read = _count_reads(monkeypatch)
     doc_a, doc_b = Document.open(str(tmp_path / "a")), Document.open(str(tmp_path / "b"))
     try:
         result = compare(doc_a, doc_b)
@@ -383,15 +390,7 @@ def test_inserted_documents_over_sparse_files_compare_in_document_offsets(tmp_pa
     spots = {i * 1024**3: bytes(range(1, 200)) for i in range(8)}
     _sparse(tmp_path / "a", size, spots)
     _sparse(tmp_path / "b", size, spots)
-    read = []
-    original = SafeReader.view
-
-    def counting(self, start, end):
-        read.append(end - start)
-        return original(self, start, end)
-
-    monkeypatch.setattr(SafeReader, "view", counting)
-    monkeypatch.setattr(comparing._Side, "_pread", _counting_pread(read))
+    read = _count_reads(monkeypatch)
     doc_a, doc_b = Document.open(str(tmp_path / "a")), Document.open(str(tmp_path / "b"))
     try:
         for document in (doc_a, doc_b):
@@ -416,16 +415,6 @@ def test_inserted_documents_over_sparse_files_compare_in_document_offsets(tmp_pa
     finally:
         doc_a.close()
         doc_b.close()
-
-
-def _counting_pread(read: list[int]):
-    original = comparing._Side._pread
-
-    def counting(self, start, end):
-        read.append(end - start)
-        return original(self, start, end)
-
-    return counting
 
 
 @settings(max_examples=25, deadline=None)
