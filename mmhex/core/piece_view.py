@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from mmhex.core import holes
 from mmhex.core.mapping import FileKind, MappedFile, Window
 from mmhex.core.pieces import ADD, ORIGINAL, Piece
 from mmhex.core.sources import fill_bytes
@@ -91,11 +92,11 @@ class PieceScanView(MappedFile):
     ) -> bytes:
         """``Document.read_for_scan`` through the cached pieces (seams, copied views).
 
-        ``read_file(file offset, length)`` reads FILE pieces (edits included); by default the
-        file by ``pread`` with the logged overwrites laid over it.
+        ``read_file(file offset, length)`` reads FILE pieces (edits included); by default
+        ``read_file`` below (``pread`` with the logged overwrites laid over it; holes made).
         """
         document = self.document
-        read_file = read_file or document._file_with_edits
+        read_file = read_file or self.read_file
         end = min(offset + length, self.size)
         parts = []
         pos = offset
@@ -120,8 +121,25 @@ class PieceScanView(MappedFile):
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def read_file(self, start: int, length: int) -> bytes:
-        """File bytes ``[start, start + length)`` with the unsaved overwrites (file offsets)."""
+        """File bytes ``[start, start + length)`` with the unsaved overwrites (file offsets).
+
+        Bytes in a hole of the file are made, not read: a seam around bytes inserted into a
+        hole would otherwise read the hole (and the kernel's read-ahead around it) into the
+        page cache.
+        """
+        if self.in_hole(start, start + length):
+            return bytes(min(start + length, self.file.size) - start)
         return self.document._file_with_edits(start, length)
+
+    def in_hole(self, start: int, end: int) -> bool:
+        """Whether file bytes ``[start, end)`` all lie in one hole, unedited (zeros unread)."""
+        document = self.document
+        mapped = document.mapped
+        return (
+            mapped.kind is FileKind.REGULAR
+            and not holes.hole_map(mapped).data_in(start, end)
+            and not document.edit_log.segments_in(start, end)
+        )
 
     def read_original(self, offset: int, length: int) -> bytes:
         return self.document.read_original(offset, length)

@@ -111,8 +111,26 @@ class _Hold:
         self.window = window
         self.whole = whole
         self.taken = taken
+        self.populated = (0, 0)  # window bytes whose page tables this hold filled
         self.watching = fault_guard.watch(window.address, window.address + window.length)
         self.watch = self.watching.__enter__()
+
+    def populate(self, begin: int, end: int) -> None:
+        """Fill the page tables of window bytes ``[begin, end)`` in one call (see
+        MADV_POPULATE_READ), skipping what this hold populated already (views move forward).
+        Only what is viewed: populating a window's holes would map gigabytes of zero pages."""
+        low, high = self.populated
+        if low <= begin <= high:  # continues (or lies inside) what is populated
+            if end <= high:
+                return
+            begin = high
+        else:
+            low = begin - begin % mmap.PAGESIZE
+            begin = low
+        aligned = begin - begin % mmap.PAGESIZE
+        with suppress(OSError, ValueError):
+            self.window.madvise(MADV_POPULATE_READ, aligned, end - aligned)
+        self.populated = (low, end)
 
     def covers(self, start: int, end: int, now: float) -> bool:
         window = self.window
@@ -244,6 +262,7 @@ class SafeReader:
             hold = self._hold_for(file_start, file_end) if self._holding else None
             if hold is not None:
                 begin = file_start - hold.window.start
+                hold.populate(begin, file_end - hold.window.start)
                 part = hold.whole[begin : file_end - hold.window.start]
                 self.stats.leased += 1
                 try:
@@ -305,6 +324,8 @@ class SafeReader:
         """File bytes for a copy through an edited document's pieces: from the held window's
         view when it has them (a seam between two pieces then costs no system call)."""
         hold = self._hold
+        if self.mapped.in_hole(start, start + length):  # touching it would fault it in
+            return bytes(length)
         if hold is not None and hold.covers(start, start + length, time.monotonic()):
             window = hold.window
             data = bytes(hold.whole[start - window.start : start + length - window.start])
@@ -330,12 +351,6 @@ class SafeReader:
             window, whole = self._window_view(start)
             try:
                 self._hold = _Hold(window, whole, now)
-                # Page tables for the rest of the window at once (the views that follow in it
-                # would each make this call; an untouched rest costs little to populate).
-                aligned = start - window.start
-                aligned -= aligned % mmap.PAGESIZE
-                with suppress(OSError, ValueError):
-                    window.madvise(MADV_POPULATE_READ, aligned, window.length - aligned)
             except BaseException:
                 whole.release()
                 raise

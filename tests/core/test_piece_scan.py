@@ -304,3 +304,38 @@ def test_a_hold_keeps_one_lease_and_a_paused_search_keeps_none(tmp_path):
         assert [first.start] + [m.start for m in matches] == want
     finally:
         document.close()
+
+
+def test_a_search_after_inserts_leaves_the_holes_out_of_the_cache(tmp_path):
+    """Bytes inserted into holes are searched without reading the holes around them: the
+    page cache holds no more of the holes than after the same search of the unedited file
+    (the kernel's read-around of the data's own pages)."""
+    from mmhex.core import _libc
+
+    path = tmp_path / "sparse.bin"
+    mib = 1 << 20
+    with open(path, "wb") as f:
+        f.truncate(64 * mib)
+        os.pwrite(f.fileno(), b"needle" * 1000, 33 * mib)  # inside a window, holes around it
+        os.fsync(f.fileno())
+    pattern = SearchPattern(PatternKind.TEXT, b"needle")
+    cached = []
+    for edited in (False, True):
+        fd = os.open(path, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+        document = Document.open(str(path))
+        try:
+            if edited:
+                document.enable_editing()
+                for k in range(1, 20):
+                    document.insert(k * 3 * mib + 7, b"\x01needle\x01")
+            assert count_matches(document, pattern) == 1000 + 19 * edited
+            try:
+                cached.append(_libc.cachestat(document.mapped.fd, 0, 64 * mib)[0])
+            except OSError as exc:
+                pytest.skip(f"cachestat unavailable: {exc}")
+        finally:
+            document.close()
+    unedited, after_inserts = cached
+    assert after_inserts <= unedited + 2  # (a page either side of the data at most)
