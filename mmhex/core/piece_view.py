@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 CACHED_PIECES = 512
 KEPT_BEHIND = 16
+FILL_KEPT = 64 * 1024  # fill chunks at least this long are kept for the next ask
 
 
 class PieceScanView(MappedFile):
@@ -50,6 +51,7 @@ class PieceScanView(MappedFile):
         self._starts: list[int] = []
         self._pieces: list[Piece] = []
         self._cached_end = 0
+        self._last_fill: tuple[tuple[bytes, int, int] | None, bytes] = (None, b"")
 
     def _index(self, offset: int) -> int:
         """Index into the cached run of the piece holding byte ``offset`` (< size)."""
@@ -114,11 +116,22 @@ class PieceScanView(MappedFile):
             elif source == ADD:
                 data = document.add.read(at + inside, take)
             else:  # a fill's start is its phase: fill_bytes takes it modulo the pattern
-                data = fill_bytes(document.fill_pattern(source), at + inside, take)
+                data = self._fill(document.fill_pattern(source), at + inside, take)
             parts.append(data)
             pos += take
             i += 1
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _fill(self, pattern: bytes, phase: int, length: int) -> bytes:
+        """A fill's bytes; the last long one is kept, since a scan through a long fill asks
+        for the same chunk (same phase, same length) again and again."""
+        key = (pattern, phase % len(pattern), length)
+        if self._last_fill[0] == key:
+            return self._last_fill[1]
+        data = fill_bytes(pattern, phase, length)
+        if length >= FILL_KEPT:
+            self._last_fill = (key, data)
+        return data
 
     def read_file(self, start: int, length: int) -> bytes:
         """File bytes ``[start, start + length)`` with the unsaved overwrites (file offsets).

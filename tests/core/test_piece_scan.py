@@ -339,3 +339,25 @@ def test_a_search_after_inserts_leaves_the_holes_out_of_the_cache(tmp_path):
             document.close()
     unedited, after_inserts = cached
     assert after_inserts <= unedited + 2  # (a page either side of the data at most)
+
+
+def test_long_fills_are_scanned_as_their_pattern(sparse_doc):
+    """A long non-zero fill is scanned (rendered chunk by chunk, the last chunk kept); a long
+    zero fill is a hole: both equal brute force, across chunk and piece boundaries."""
+    document = sparse_doc
+    document.insert_fill(7 * PAGE + 3, 300_001, b"xyz")
+    document.insert_fill(2 * PAGE, 1 << 20, b"\x00")
+    document.fill(20 * PAGE, 200_000, b"yzx")  # an overwrite fill over file bytes
+    edited = document.read(0, document.size)
+    options = SearchOptions(chunk_size=100_000)
+    for pattern in (
+        SearchPattern(PatternKind.TEXT, b"zx"),
+        SearchPattern(PatternKind.HEX, "00 78"),
+        SearchPattern(PatternKind.HEX, "?? 00"),
+        SearchPattern(PatternKind.REGEX, r"z(xyz){2,3}"),
+    ):
+        compiled = compile_pattern(pattern)
+        got = [(m.start, m.end) for m in iter_matches(document, compiled, options=options)]
+        assert got == _brute(compiled, edited), pattern
+    sums = compute_checksums(document, algorithms=("SHA-256",), chunk_size=100_000)
+    assert sums["SHA-256"] == hashlib.sha256(edited).hexdigest()
