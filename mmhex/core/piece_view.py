@@ -51,6 +51,7 @@ class PieceScanView(MappedFile):
         self._starts: list[int] = []
         self._pieces: list[Piece] = []
         self._cached_end = 0
+        self._holes: holes.HoleMap | None = None
         self._last_fill: tuple[tuple[bytes, int, int] | None, bytes] = (None, b"")
 
     def _index(self, offset: int) -> int:
@@ -146,12 +147,13 @@ class PieceScanView(MappedFile):
 
     def in_hole(self, start: int, end: int) -> bool:
         """Whether file bytes ``[start, end)`` all lie in one hole, unedited (zeros unread)."""
-        document = self.document
-        mapped = document.mapped
-        return (
-            mapped.kind is FileKind.REGULAR
-            and not holes.hole_map(mapped).data_in(start, end)
-            and not document.edit_log.segments_in(start, end)
+        if self._holes is None:  # once per scan (this view lives for one scan)
+            mapped = self.document.mapped
+            # Not a regular file: nothing is known to be a hole.
+            regular = mapped.kind is FileKind.REGULAR
+            self._holes = holes.hole_map(mapped) if regular else holes.HoleMap.all_data(1 << 62)
+        return not self._holes.data_in(start, end) and not self.document.edit_log.segments_in(
+            start, end
         )
 
     def read_original(self, offset: int, length: int) -> bytes:
