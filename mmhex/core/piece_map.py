@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import bisect
 import enum
-from typing import Any, NamedTuple
+from collections import namedtuple
 
-from mmhex.core.pieces import ADD, ORIGINAL
+TYPE_CHECKING = False  # typing costs start-up time on the command line's path (dump, find)
+if TYPE_CHECKING:
+    from typing import Any
 
 Range = tuple[int, int]
 
@@ -26,14 +28,11 @@ class Origin(enum.Enum):
     FILL = "fill"  # ``pattern`` repeated (``at`` is the phase into it)
 
 
-class Part(NamedTuple):
-    """Document bytes ``[start, end)`` and where they come from."""
+class Part(namedtuple("Part", "start end origin at pattern", defaults=(b"",))):
+    """Document bytes ``[start, end)`` and where they come from (an ``Origin``; ``at`` is the
+    file offset, add-buffer offset or fill phase; ``pattern`` a fill's)."""
 
-    start: int
-    end: int
-    origin: Origin
-    at: int
-    pattern: bytes = b""
+    __slots__ = ()
 
     @property
     def shift(self) -> int:
@@ -66,6 +65,8 @@ def parts(source: Any, lo: int, hi: int) -> list[Part]:
     document = document_of(source)
     if document is None:
         return [Part(lo, hi, Origin.FILE, lo)]
+    from mmhex.core.pieces import ADD, ORIGINAL
+
     out = []
     for pos, piece in document.pieces_in(lo, hi):
         end = pos + piece.length
