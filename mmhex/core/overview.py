@@ -81,17 +81,22 @@ def bucket_edges(size: int, buckets: int) -> tuple[int, ...]:
 
 
 def _shares(ranges: list[tuple[int, int]], edges: tuple[int, ...]) -> np.ndarray:
-    """Per bucket, the share of its bytes inside sorted disjoint ``ranges`` (vectorised)."""
+    """Per bucket, the share of its bytes inside sorted disjoint ``ranges`` (vectorised: an
+    edited document may have 10^5 ranges, so no Python loop over them)."""
     e = np.asarray(edges, dtype=np.float64)
     lengths = np.maximum(np.diff(e), 1)
-    covered = np.zeros(len(e) - 1)
-    if ranges:
-        r = np.asarray(ranges, dtype=np.float64)
-        # Cumulative covered bytes at each edge: sum over ranges of clip(edge - start, 0, len).
-        for start, end in r:  # few runs in practice; each is one vector op over the edges
-            cum = np.clip(e - start, 0, end - start)
-            covered += np.diff(cum)
-    return covered / lengths
+    if not ranges:
+        return np.zeros(len(e) - 1)
+    r = np.asarray(ranges, dtype=np.float64)
+    starts, ends = r[:, 0], r[:, 1]
+    sizes = ends - starts
+    before = np.concatenate([[0.0], np.cumsum(sizes)])
+    # Covered bytes below each edge: the ranges ending at or before it, plus part of the next.
+    k = np.searchsorted(ends, e, side="right")
+    nxt = np.minimum(k, len(r) - 1)
+    partial = np.where(k < len(r), np.clip(e - starts[nxt], 0, sizes[nxt]), 0)
+    covered = before[k] + partial
+    return np.diff(covered) / lengths
 
 
 def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -144,7 +149,11 @@ def bucket_file_spans(document: Any, edges: tuple[int, ...]) -> list[list[tuple[
         while j < len(parts) and parts[j].start < hi:
             start, end = max(lo, parts[j].start), min(hi, parts[j].end)
             if start < end:
-                spans[i].append((start - parts[j].shift, end - start))
+                at = start - parts[j].shift
+                if spans[i] and sum(spans[i][-1]) == at:  # file bytes continue (an insert)
+                    spans[i][-1] = (spans[i][-1][0], spans[i][-1][1] + end - start)
+                else:
+                    spans[i].append((at, end - start))
             j += 1
     return spans
 
@@ -242,6 +251,11 @@ def compute(
     document: Any, layer: Layer, buckets: int, *, budget: int = OVERVIEW_BUDGET
 ) -> OverviewLayer:
     """One layer of the whole document in ``buckets`` rows."""
+    with piece_map.remembering():
+        return _compute(document, layer, buckets, budget)
+
+
+def _compute(document: Any, layer: Layer, buckets: int, budget: int) -> OverviewLayer:
     size = document.size
     edges = bucket_edges(size, buckets)
     note = ""

@@ -12,11 +12,15 @@ Never imports Qt.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import enum
+import itertools
+import threading
 from collections import namedtuple
 
 TYPE_CHECKING = False  # typing costs start-up time on the command line's path (dump, find)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 Range = tuple[int, int]
@@ -65,20 +69,50 @@ def parts(source: Any, lo: int, hi: int) -> list[Part]:
     document = document_of(source)
     if document is None:
         return [Part(lo, hi, Origin.FILE, lo)]
+    memo = getattr(_memo, "parts", None)
+    key = (id(document), lo, hi)
+    if memo is not None and key in memo:
+        return memo[key]
     from mmhex.core.pieces import ADD, ORIGINAL
 
-    out = []
-    for pos, piece in document.pieces_in(lo, hi):
-        end = pos + piece.length
-        if piece.source == ORIGINAL:
-            out.append(Part(pos, end, Origin.FILE, piece.start))
-        elif piece.source == ADD:
-            out.append(Part(pos, end, Origin.ADD, piece.start))
+    with document._lock:
+        if lo == 0 and hi >= document.size:  # the whole document: the table's columns
+            sources, starts, lengths = document.table.columns()
+            ends = list(itertools.accumulate(lengths))
+            positions = [0, *ends[:-1]]
         else:
-            out.append(
-                Part(pos, end, Origin.FILL, piece.start, document.fill_pattern(piece.source))
-            )
+            pieces = document.pieces_in(lo, hi)
+            positions = [pos for pos, _piece in pieces]
+            sources = [piece.source for _pos, piece in pieces]
+            starts = [piece.start for _pos, piece in pieces]
+            lengths = [piece.length for _pos, piece in pieces]
+            ends = [pos + n for pos, n in zip(positions, lengths, strict=True)]
+        file, add, fill = Origin.FILE, Origin.ADD, Origin.FILL
+        out = [
+            Part(pos, end, file, at)
+            if source == ORIGINAL
+            else Part(pos, end, add, at)
+            if source == ADD
+            else Part(pos, end, fill, at, document.fill_pattern(source))
+            for pos, end, source, at in zip(positions, ends, sources, starts, strict=True)
+        ]
+    if memo is not None:
+        memo[key] = out
     return out
+
+
+_memo = threading.local()
+
+
+@contextlib.contextmanager
+def remembering() -> Iterator[None]:
+    """Within the block, ``parts`` of one range is walked once in this thread (one overview
+    layer asks for it several times; 10^5 pieces cost a tenth of a second a walk)."""
+    _memo.parts = {}
+    try:
+        yield
+    finally:
+        _memo.parts = None
 
 
 def file_parts(source: Any, lo: int, hi: int) -> list[Part]:
