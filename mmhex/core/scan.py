@@ -111,26 +111,8 @@ class _Hold:
         self.window = window
         self.whole = whole
         self.taken = taken
-        self.populated = (0, 0)  # window bytes whose page tables this hold filled
         self.watching = fault_guard.watch(window.address, window.address + window.length)
         self.watch = self.watching.__enter__()
-
-    def populate(self, begin: int, end: int) -> None:
-        """Fill the page tables of window bytes ``[begin, end)`` in one call (see
-        MADV_POPULATE_READ), skipping what this hold populated already (views move forward).
-        Only what is viewed: populating a window's holes would map gigabytes of zero pages."""
-        low, high = self.populated
-        if low <= begin <= high:  # continues (or lies inside) what is populated
-            if end <= high:
-                return
-            begin = high
-        else:
-            low = begin - begin % mmap.PAGESIZE
-            begin = low
-        aligned = begin - begin % mmap.PAGESIZE
-        with suppress(OSError, ValueError):
-            self.window.madvise(MADV_POPULATE_READ, aligned, end - aligned)
-        self.populated = (low, end)
 
     def covers(self, start: int, end: int, now: float) -> bool:
         window = self.window
@@ -261,8 +243,10 @@ class SafeReader:
             file_end = file_start + end - start
             hold = self._hold_for(file_start, file_end) if self._holding else None
             if hold is not None:
+                # No MADV_POPULATE_READ here: one call per short view cost more than the page
+                # faults it saves (1,000 pieces: 1.34x the unedited search with it, 1.19x
+                # without), and populating a whole window would fault its holes into the cache.
                 begin = file_start - hold.window.start
-                hold.populate(begin, file_end - hold.window.start)
                 part = hold.whole[begin : file_end - hold.window.start]
                 self.stats.leased += 1
                 try:
