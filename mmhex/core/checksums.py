@@ -13,7 +13,7 @@ from typing import Any
 
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, iter_runs, zero_pieces
+from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, iter_runs, view_region, zero_pieces
 
 ALGORITHMS = ("CRC-32", "MD5", "SHA-1", "SHA-256")
 _HASHLIB_NAMES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256"}
@@ -85,12 +85,12 @@ def _digest_run(
 ) -> None:
     """Feed ``[start, end)`` window piece by window piece, viewed in place where possible."""
     pos = start
-    while pos < end:
-        window_end = mapped.window_start(pos) + mapped.window_size
-        piece_end = min(end, window_end, pos + chunk_size)
-        with reader.view(pos, piece_end) as data:
-            for hasher in hashers.values():
-                hasher.update(data)
-        if progress is not None:
-            progress.advance(piece_end - pos)
-        pos = piece_end
+    with reader.holding():
+        while pos < end:
+            piece_end = min(end, view_region(mapped, pos)[1], pos + chunk_size)
+            with reader.view(pos, piece_end) as data:
+                for hasher in hashers.values():
+                    hasher.update(data)
+            if progress is not None:
+                progress.advance(piece_end - pos)
+            pos = piece_end

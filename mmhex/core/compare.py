@@ -1,17 +1,17 @@
 """Compare two documents byte by byte at memory speed; the result is sorted, disjoint ranges.
 
-Equal data costs one libc ``memcmp`` per piece over in-place views of both mappings (read through
-``scan.SafeReader``: leased or copied, never SIGBUS); only a piece that differs is narrowed, by
-splitting it into parts compared the same way and XOR-ing the few small parts that still differ.
-Holes that both files have at the same place are skipped without reading (``SEEK_DATA``), and a
-hole facing data is compared with zeros instead of being faulted in. Unsaved edits count: the
-views show the private pages, and edited ranges are never taken for holes. No Qt here.
+Equal data costs one libc ``memcmp`` per piece over ``pread`` buffers or views of both documents
+(read through ``scan.SafeReader``: leased or copied, never SIGBUS); only a piece that differs is
+narrowed, by splitting it into parts compared the same way and XOR-ing the few small parts that
+still differ. Holes (the one hole map of core/holes.py, through the pieces of an edited document)
+that both sides have at the same place are skipped without reading, and a hole facing data is
+compared with zeros instead of being faulted in. Unsaved edits count, inserted and deleted bytes
+included: offsets are document offsets, edited ranges are never taken for holes. No Qt here.
 """
 
 from __future__ import annotations
 
 import bisect
-import errno
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -19,11 +19,13 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmhex.core import holes, piece_map
 from mmhex.core._libc import buffer_address, memcmp
 from mmhex.core.errors import FileTruncatedError
 from mmhex.core.mapping import FileKind, MappedFile
 from mmhex.core.progress import Cancelled, Progress
-from mmhex.core.scan import SafeReader
+from mmhex.core.read_through import scannable
+from mmhex.core.scan import SafeReader, view_region
 
 # A piece is compared BLOCK bytes per memcmp; a differing block is split into FANOUT parts per
 # level until parts are LEAF bytes long; a leaf is screened in SCREEN-byte blocks and only the
@@ -171,72 +173,42 @@ class CompareResult:
         return self.ranges[index - 1] if index > 0 else None
 
 
-class _Extents:
-    """Where one file has holes (read from SEEK_DATA/SEEK_HOLE, cached per extent).
-
-    Edited ranges are always data: a private page written into a hole is not on disk yet.
-    """
-
-    def __init__(self, mapped: MappedFile, dirty: list[tuple[int, int]]) -> None:
-        self._fd = mapped.fd
-        self._size = mapped.size
-        self._sparse = mapped.kind is FileKind.REGULAR
-        self._dirty = dirty
-        self._span = (0, 0, False)  # start, end, is_hole
-
-    def at(self, pos: int) -> tuple[bool, int]:
-        """(whether ``pos`` lies in a hole, where that hole or data extent ends)."""
-        start, end, hole = self._span
-        if not start <= pos < end:
-            hole, end = self._query(pos)
-            self._span = (pos, end, hole)
-        return hole, end
-
-    def _query(self, pos: int) -> tuple[bool, int]:
-        index = bisect.bisect_right(self._dirty, pos, key=lambda r: r[1])
-        next_dirty = self._size
-        if index < len(self._dirty):
-            dirty_start, dirty_end = self._dirty[index]
-            if dirty_start <= pos:
-                return False, dirty_end
-            next_dirty = dirty_start
-        if not self._sparse:
-            return False, self._size
-        try:
-            data = os.lseek(self._fd, pos, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:  # no data after pos: a hole to the end
-                return True, min(self._size, next_dirty)
-            self._sparse = False  # the file system does not say: read everything
-            return False, self._size
-        if data > pos:
-            return True, min(data, self._size, next_dirty)
-        try:
-            end = os.lseek(self._fd, pos, os.SEEK_HOLE)
-        except OSError:
-            end = self._size
-        return False, max(pos + 1, min(end, self._size))
-
-
 class _Side:
-    """One file being compared: its mapping, how to read a piece of it, and its holes.
+    """One document being compared: how to read a piece of it, and where its holes are.
 
-    Unedited pieces are ``preadv``-ed into one reused buffer: measured on a cached 1 GiB pair,
-    that costs 0.56 s where mapping both files (page tables filled, then torn down) cost 1.0 s;
-    pread never faults, so it is as safe as the leased views. Pieces holding unsaved edits go
-    through ``SafeReader.view``, which sees the private pages.
+    Offsets are document offsets: an edited document whose bytes were inserted or deleted is
+    read through its pieces (``scan.SafeReader`` over its scan source, pieces cut by
+    ``scan.view_region``). Holes come from the one hole map (core/holes.py: the file's
+    SEEK_DATA runs, shifted through the pieces; unsaved edits and inserted bytes are data).
+    Unedited bytes of the file are ``preadv``-ed into one reused buffer: measured on a cached
+    1 GiB pair, that costs 0.56 s where mapping both files (page tables filled, then torn
+    down) cost 1.0 s; pread never faults, so it is as safe as the leased views. Pieces holding
+    unsaved edits go through ``SafeReader.view``, which sees the private pages.
     """
 
     def __init__(self, source: Any, use_lease: bool, use_pread: bool, chunk_size: int) -> None:
-        self.mapped: MappedFile = getattr(source, "mapped", source)
+        self.scan: MappedFile = scannable(source)
+        self.size = self.scan.size
+        # The file behind the scan (for an edited document: the one its FILE pieces show).
+        self.file: MappedFile = getattr(self.scan, "file", self.scan)
         self.dirty = source.dirty_ranges() if hasattr(source, "dirty_ranges") else []
-        self.edited = bool(self.dirty)
-        self.reader = SafeReader(self.mapped, use_lease=use_lease)
-        self.extents = _Extents(self.mapped, self.dirty)
-        self._buffer = bytearray(chunk_size) if use_pread else None
+        self.edited = bool(self.dirty) or piece_map.document_of(source) is not None
+        self.reader = SafeReader(self.scan, use_lease=use_lease)
+        self._data = holes.readable_runs(source, 0, self.size)
+        self._through_pieces = self.file is not self.scan
+        has_fd = self.file.kind in (FileKind.REGULAR, FileKind.BLOCK_DEVICE)
+        self._buffer = bytearray(chunk_size) if use_pread and has_fd else None
+
+    def at(self, pos: int) -> tuple[bool, int]:
+        """(whether ``pos`` lies in a hole, where that hole or data run ends)."""
+        data = self._data
+        index = bisect.bisect_right(data, pos, key=lambda r: r[0]) - 1
+        if index >= 0 and data[index][1] > pos:
+            return False, data[index][1]
+        return True, data[index + 1][0] if index + 1 < len(data) else self.size
 
     def window_end(self, pos: int) -> int:
-        return self.mapped.window_start(pos) + self.mapped.window_size
+        return view_region(self.scan, pos)[1]
 
     def _edited_within(self, start: int, end: int) -> bool:
         index = bisect.bisect_right(self.dirty, start, key=lambda r: r[1])
@@ -247,23 +219,33 @@ class _Side:
             return nullcontext(memoryview(zeros)[: end - start])
         if self._buffer is None or self._edited_within(start, end):
             return self.reader.view(start, end)
-        return nullcontext(self._pread(start, end))
+        file_start: int | None = start
+        if self._through_pieces:
+            file_start, added = self.scan.view_target(start, end)
+            if added is not None:  # inserted bytes (never here: they count as edited)
+                added.release()
+                file_start = None
+        if file_start is None:  # across pieces: a copy through them
+            return self.reader.view(start, end)
+        return nullcontext(self._pread(file_start, file_start + end - start))
 
     def _pread(self, start: int, end: int) -> memoryview:
         view = memoryview(self._buffer)[: end - start]
         done = 0
         while done < len(view):
-            count = os.preadv(self.mapped.fd, [view[done:]], start + done)
+            count = os.preadv(self.file.fd, [view[done:]], start + done)
             if count <= 0:  # the file ends early now: another program truncated it
-                old = self.mapped.size
-                self.mapped.refresh()
-                raise FileTruncatedError(self.mapped.path, old, self.mapped.current_size())
+                old = self.file.size
+                self.file.refresh()
+                raise FileTruncatedError(self.file.path, old, self.file.current_size())
             done += count
         return view
 
 
 def _same_file(a: _Side, b: _Side) -> bool:
-    ia, ib = a.mapped.identity, b.mapped.identity
+    ia, ib = getattr(a.file, "identity", None), getattr(b.file, "identity", None)
+    if ia is None or ib is None:
+        return False
     return (ia.device, ia.inode) == (ib.device, ib.inode) and not (a.edited or b.edited)
 
 
@@ -373,8 +355,8 @@ def _segment_runs(
     a0, b0, length = segment.a, segment.b, segment.length
     rel = 0
     while rel < length:
-        hole_a, until_a = a.extents.at(a0 + rel)
-        hole_b, until_b = b.extents.at(b0 + rel)
+        hole_a, until_a = a.at(a0 + rel)
+        hole_b, until_b = b.at(b0 + rel)
         stop = min(length, until_a - a0, until_b - b0)
         if not (hole_a and hole_b):
             stop = min(

@@ -288,6 +288,10 @@ class Document:
             return None
         return spans[0][0], spans[-1][1]  # edits never reorder the file's bytes
 
+    def fill_pattern(self, source: int) -> bytes:
+        """The repeated pattern of a FILL piece's ``source`` (see core/piece_map.py)."""
+        return self._patterns[source]
+
     def pieces_in(self, start: int, end: int) -> list[tuple[int, Piece]]:
         """``(document offset, piece)`` covering ``[start, end)`` (one piece when unedited)."""
         if not self._layout:

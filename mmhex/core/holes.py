@@ -208,6 +208,11 @@ def readable_runs(source: Any, lo: int, hi: int) -> list[Range]:
 
     if lo >= hi:
         return []
+    from mmhex.core import piece_map
+
+    document = piece_map.document_of(source)
+    if document is not None:
+        return _readable_through_pieces(document, lo, hi)
     mapped = getattr(source, "scan_source", None) or getattr(source, "mapped", source)
     if not isinstance(mapped, MappedFile) or mapped.kind is not FileKind.REGULAR:
         # Not a regular file (a device, a process's memory, a read-through source): all data.
@@ -220,6 +225,41 @@ def readable_runs(source: Any, lo: int, hi: int) -> list[Range]:
         edited = [(s, e) for s, e in dirty(lo, hi)]
     runs = hole_map(mapped).data_in(lo, hi)
     return union(runs + edited) if edited else runs
+
+
+def _readable_through_pieces(document: Any, lo: int, hi: int) -> list[Range]:
+    """``readable_runs`` of a document whose bytes were inserted or deleted.
+
+    A FILE piece has the file's holes (shifted to where the piece now sits) except where its
+    bytes were overwritten; inserted bytes are data; a fill of zeros is a hole, any other fill
+    is data (read like the rest: a pattern is rendered, not stored, so that costs no I/O).
+    """
+    from mmhex.core import piece_map
+    from mmhex.core.mapping import FileKind
+
+    mapped = document.mapped
+    file_runs: list[Range] | tuple[Range, ...] | None = None
+    if mapped.kind is FileKind.REGULAR:
+        file_runs = hole_map(mapped).data
+        if document.edit_log.modified:  # overwritten bytes of the file count as data
+            file_runs = union([*file_runs, *document.edit_log.dirty_ranges()])
+        if len(file_runs) == 1 and file_runs[0] == (0, mapped.size):
+            file_runs = None  # no holes: every FILE piece is data
+    out: list[Range] = []
+    for part in piece_map.parts(document, lo, hi):
+        if part.origin is not piece_map.Origin.FILE:
+            if not part.zeros:
+                out.append((part.start, part.end))
+            continue
+        if file_runs is None:
+            if out and out[-1][1] == part.start:
+                out[-1] = (out[-1][0], part.end)
+            else:
+                out.append((part.start, part.end))
+            continue
+        shift = part.shift
+        out.extend((s + shift, e + shift) for s, e in clip(file_runs, part.at, part.end - shift))
+    return union(out)
 
 
 def iter_runs(source: Any, lo: int, hi: int) -> Iterator[tuple[int, int, bool]]:

@@ -3,7 +3,10 @@
 Each layer is a plain value the bar only colours: data/holes/unwritten shares (SEEK_DATA and
 FIEMAP), sampled entropy, byte-class shares, page-cache residency (cachestat), and the ranges
 other processes map. Bounded cost whatever the size: holes are known without reading, entropy
-reads a fixed budget. Never imports Qt.
+reads a fixed budget. Buckets are document ranges: after an insert or delete, what is known per
+file offset (holes, extents, cached, dirty and private pages, other mappers) is carried through
+the pieces (core/piece_map.py), and inserted bytes, which live in memory and not in the file,
+are counted apart (``not_in_file``). Never imports Qt.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from mmhex.core import _libc, entropy
+from mmhex.core import _libc, entropy, piece_map
 from mmhex.core.extents import extents_of_fd
-from mmhex.core.holes import hole_map, readable_runs
+from mmhex.core.holes import complement, hole_map, readable_runs
 from mmhex.core.lazy_module import LazyModule
 from mmhex.core.mappers import dirty_buckets, private_page_offsets, who_maps
 
@@ -41,7 +44,9 @@ class OverviewLayer:
     DATA: (data, unwritten, hole) shares; ENTROPY: (bits/8,); CLASSES: the five class shares of
     ``entropy.CLASS_NAMES``; RESIDENCY: (cached share,), NaN where the kernel will not say;
     PAGES: (private copy, dirty, writeback) shares, dirty/writeback NaN where unknown.
-    ``others`` are file ranges that other processes map.
+    ``others`` are the document ranges whose file bytes other processes map. ``not_in_file``
+    is, per bucket, the share of inserted or filled bytes (in memory, not in the file; None
+    when there are none): the file layers' shares leave them out.
     """
 
     layer: Layer
@@ -50,6 +55,7 @@ class OverviewLayer:
     values: np.ndarray
     note: str = ""
     others: tuple[tuple[int, int], ...] = ()
+    not_in_file: np.ndarray | None = None
 
     def bucket_of(self, offset: int) -> int:
         index = int(np.searchsorted(np.asarray(self.edges), offset, side="right")) - 1
@@ -75,28 +81,48 @@ def bucket_edges(size: int, buckets: int) -> tuple[int, ...]:
 
 
 def _shares(ranges: list[tuple[int, int]], edges: tuple[int, ...]) -> np.ndarray:
-    """Per bucket, the share of its bytes inside sorted disjoint ``ranges`` (vectorised)."""
+    """Per bucket, the share of its bytes inside sorted disjoint ``ranges`` (vectorised: an
+    edited document may have 10^5 ranges, so no Python loop over them)."""
     e = np.asarray(edges, dtype=np.float64)
     lengths = np.maximum(np.diff(e), 1)
-    covered = np.zeros(len(e) - 1)
-    if ranges:
-        r = np.asarray(ranges, dtype=np.float64)
-        # Cumulative covered bytes at each edge: sum over ranges of clip(edge - start, 0, len).
-        for start, end in r:  # few runs in practice; each is one vector op over the edges
-            cum = np.clip(e - start, 0, end - start)
-            covered += np.diff(cum)
-    return covered / lengths
+    if not ranges:
+        return np.zeros(len(e) - 1)
+    r = np.asarray(ranges, dtype=np.float64)
+    starts, ends = r[:, 0], r[:, 1]
+    sizes = ends - starts
+    before = np.concatenate([[0.0], np.cumsum(sizes)])
+    # Covered bytes below each edge: the ranges ending at or before it, plus part of the next.
+    k = np.searchsorted(ends, e, side="right")
+    nxt = np.minimum(k, len(r) - 1)
+    partial = np.where(k < len(r), np.clip(e - starts[nxt], 0, sizes[nxt]), 0)
+    covered = before[k] + partial
+    return np.diff(covered) / lengths
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The overlap of two sorted disjoint range lists."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
 
 
 def data_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]:
     size = edges[-1]
-    data = readable_runs(document, 0, size)
+    in_file = complement(piece_map.not_in_file(document, 0, size), 0, size)
+    data = _intersect(readable_runs(document, 0, size), in_file)
     note = ""
     unwritten: list[tuple[int, int]] = []
     mapped = getattr(document, "mapped", document)
     try:
-        extents = extents_of_fd(mapped.fd, size)
-        unwritten = [(max(0, s), min(size, e)) for s, e in extents.unwritten_ranges() if s < size]
+        extents = extents_of_fd(mapped.fd, mapped.size)
+        unwritten = piece_map.to_document(document, extents.unwritten_ranges(), 0, size)
         if not extents.supported:
             note = extents.error or ""
     except OSError as exc:
@@ -106,22 +132,63 @@ def data_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]:
         note = (note + " " if note else "") + "Holes known only up to a limit."
     d = _shares(data, edges)
     u = np.minimum(_shares(unwritten, edges), 1 - d)
-    return np.stack([d, u, np.clip(1 - d - u, 0, 1)], axis=1), note
+    m = _shares(complement(in_file, 0, size), edges)
+    return np.stack([d, u, np.clip(1 - d - u - m, 0, 1)], axis=1), note
+
+
+def bucket_file_spans(document: Any, edges: tuple[int, ...]) -> list[list[tuple[int, int]]]:
+    """Per bucket, the ``(file offset, length)`` spans behind its document bytes (inserted and
+    filled bytes have none). One walk over buckets and pieces together."""
+    spans: list[list[tuple[int, int]]] = [[] for _ in range(len(edges) - 1)]
+    parts = piece_map.file_parts(document, 0, edges[-1])
+    k = 0
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        while k < len(parts) and parts[k].end <= lo:
+            k += 1
+        j = k
+        while j < len(parts) and parts[j].start < hi:
+            start, end = max(lo, parts[j].start), min(hi, parts[j].end)
+            if start < end:
+                at = start - parts[j].shift
+                if spans[i] and sum(spans[i][-1]) == at:  # file bytes continue (an insert)
+                    spans[i][-1] = (spans[i][-1][0], spans[i][-1][1] + end - start)
+                else:
+                    spans[i].append((at, end - start))
+            j += 1
+    return spans
+
+
+def _cachestat_buckets(fd: int, spans: list[list[tuple[int, int]]]) -> list[tuple[int, ...]]:
+    """Per bucket, (cached, dirty, writeback, pages asked) summed over its file spans."""
+    # cachestat reads a length of 0 as "to the end of the file": empty spans are not asked.
+    flat = [span for bucket in spans for span in bucket if span[1] > 0]
+    stats = iter(_libc.cachestat_ranges(fd, flat) if flat else [])
+    page = _libc.PAGE_SIZE
+    rows = []
+    for bucket in spans:
+        cached = dirty = writeback = pages = 0
+        for _offset, length in bucket:
+            if length <= 0:
+                continue
+            row = next(stats)
+            cached, dirty, writeback = cached + row[0], dirty + row[1], writeback + row[2]
+            pages += -(-length // page)
+        rows.append((cached, dirty, writeback, pages))
+    return rows
 
 
 def residency_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    """Per bucket, the cached share of its bytes (of its file bytes: inserted ones are apart)."""
     mapped = getattr(document, "mapped", document)
-    spans = [(lo, hi - lo) for lo, hi in itertools.pairwise(edges)]
+    spans = bucket_file_spans(document, edges)
     try:
-        stats = _libc.cachestat_ranges(mapped.fd, [s for s in spans if s[1] > 0])
+        rows = _cachestat_buckets(mapped.fd, spans)
     except OSError as exc:
         return np.full((len(spans), 1), np.nan), f"Residency unknown: {exc.strerror}"
-    page = _libc.PAGE_SIZE
-    rows = iter(stats)
-    values = [
-        next(rows)[0] / max(1, -(-length // page)) if length > 0 else 0.0 for _, length in spans
-    ]
-    return np.clip(np.asarray(values, dtype=np.float64), 0, 1)[:, None], ""
+    lengths = np.maximum(np.diff(np.asarray(edges, dtype=np.float64)), 1)
+    in_file = np.asarray([sum(n for _o, n in bucket) for bucket in spans], dtype=np.float64)
+    cached = np.asarray([r[0] / max(1, r[3]) for r in rows], dtype=np.float64)
+    return np.clip(cached * in_file / lengths, 0, 1)[:, None], ""
 
 
 def pages_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]:
@@ -138,13 +205,21 @@ def pages_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]
     if private is None:
         copies = np.zeros(len(lengths))
         note = "Private pages unknown (no /proc/self/pagemap)."
+    elif piece_map.document_of(document) is not None:
+        pages = sorted({(o, o + page) for o in private})
+        copies = _shares(piece_map.to_document(document, pages, 0, edges[-1]), edges)
     else:
         counts, _ = np.histogram(np.asarray(private, dtype=np.float64), bins=np.asarray(edges))
         copies = counts * page / lengths
     try:
-        stats = dirty_buckets(mapped.fd, edges)
-        dirty = np.asarray(stats.dirty, dtype=np.float64) * page / lengths
-        writeback = np.asarray(stats.writeback, dtype=np.float64) * page / lengths
+        if piece_map.document_of(document) is not None:
+            rows = _cachestat_buckets(mapped.fd, bucket_file_spans(document, edges))
+            dirty = np.asarray([r[1] for r in rows], dtype=np.float64) * page / lengths
+            writeback = np.asarray([r[2] for r in rows], dtype=np.float64) * page / lengths
+        else:
+            stats = dirty_buckets(mapped.fd, edges)
+            dirty = np.asarray(stats.dirty, dtype=np.float64) * page / lengths
+            writeback = np.asarray(stats.writeback, dtype=np.float64) * page / lengths
     except OSError as exc:
         dirty = writeback = np.full(len(lengths), np.nan)
         note = (note + " " if note else "") + f"Dirty pages unknown: {exc.strerror}."
@@ -152,7 +227,7 @@ def pages_layer(document: Any, edges: tuple[int, ...]) -> tuple[np.ndarray, str]
 
 
 def others_mapping(document: Any) -> tuple[tuple[int, int], ...]:
-    """File ranges that other processes map (ours are left out)."""
+    """Document ranges whose file bytes other processes map (ours are left out)."""
     mapped = file_of(document)
     if mapped is None:
         return ()
@@ -162,13 +237,25 @@ def others_mapping(document: Any) -> tuple[tuple[int, int], ...]:
     except OSError:
         return ()
     me = os.getpid()
-    return tuple((r.start, r.end) for m in report.mappers if m.pid != me for r in m.ranges)
+    ranges = sorted((r.start, r.end) for m in report.mappers if m.pid != me for r in m.ranges)
+    merged: list[tuple[int, int]] = []
+    for start, end in ranges:  # several processes may map the same range
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(piece_map.to_document(document, merged))
 
 
 def compute(
     document: Any, layer: Layer, buckets: int, *, budget: int = OVERVIEW_BUDGET
 ) -> OverviewLayer:
     """One layer of the whole document in ``buckets`` rows."""
+    with piece_map.remembering():
+        return _compute(document, layer, buckets, budget)
+
+
+def _compute(document: Any, layer: Layer, buckets: int, budget: int) -> OverviewLayer:
     size = document.size
     edges = bucket_edges(size, buckets)
     note = ""
@@ -194,4 +281,6 @@ def compute(
         else:
             values = entropy.class_shares(counts)
         note = "Sampled." if sampled else ""
-    return OverviewLayer(layer, size, edges, values, note, others_mapping(document))
+    inserted = piece_map.not_in_file(document, 0, size)
+    not_in_file = _shares(inserted, edges) if inserted else None
+    return OverviewLayer(layer, size, edges, values, note, others_mapping(document), not_in_file)

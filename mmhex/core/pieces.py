@@ -139,6 +139,16 @@ class PieceTable:
         """Every piece in order (O(n): for tests, saving and small documents)."""
         return [b.piece(i) for b in self._blocks for i in range(len(b))]
 
+    def columns(self) -> tuple[array, array, array]:
+        """Every piece's source, start and length as three arrays (C-speed copies of the
+        blocks: for whole-document walks over 10^5 pieces, such as the overview bar's)."""
+        src, start, length = array("q"), array("q"), array("q")
+        for block in self._blocks:
+            src.extend(block.src)
+            start.extend(block.start)
+            length.extend(block.length)
+        return src, start, length
+
     def pieces_if_few(self, limit: int = 1) -> list[Piece] | None:
         """Every piece when there are at most ``limit`` (an O(1) "is this the whole file?")."""
         return self.pieces() if self._count <= limit else None

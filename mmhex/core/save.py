@@ -726,23 +726,12 @@ def write_replacement(
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
     """``(start, end)`` of the parts of the file that hold data (holes left out).
 
-    Falls back to the whole file where the file system cannot say (no SEEK_DATA support).
+    The one hole walk of core/holes.py: where the file system cannot say (no SEEK_DATA) or the
+    file has too many runs to list, the rest counts as data (copied, never assumed zero).
     """
-    extents: list[tuple[int, int]] = []
-    pos = 0
-    while pos < size:
-        try:
-            start = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                break  # only a hole remains
-            return [(0, size)] if size else []
-        if start >= size:
-            break
-        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
-        extents.append((start, end))
-        pos = end
-    return extents
+    from mmhex.core.holes import walk
+
+    return list(walk(fd, size).data)
 
 
 def copy_sparse(source_fd: int, target_fd: int, size: int, progress: Progress) -> None:

@@ -36,7 +36,14 @@ from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
 from mmhex.core.record import factory, record  # not dataclasses: `mmhex find`'s start-up
-from mmhex.core.scan import DEFAULT_CHUNK, SafeReader, SpanKind, matches_zeros, start_spans
+from mmhex.core.scan import (
+    DEFAULT_CHUNK,
+    SafeReader,
+    SpanKind,
+    matches_zeros,
+    start_spans,
+    view_region,
+)
 
 TYPE_CHECKING = False  # typing costs `mmhex find` 1.5 ms at start-up
 if TYPE_CHECKING:
@@ -744,24 +751,38 @@ def _segments(
     """Cut the starts ``[lo, hi)`` into pieces whose buffers sit inside one window where possible.
 
     A piece's buffer reaches ``before`` bytes before its first start and ``after`` bytes past its
-    last one (clipped to ``[data_lo, data_hi)``). Near a window boundary the buffer would span two
-    mappings: that short seam is copied instead of viewed in place, so a match across the boundary
-    is seen whole, exactly once.
+    last one (clipped to ``[data_lo, data_hi)``). Near a window boundary (of an edited document:
+    a piece boundary too, see ``scan.view_region``) the buffer would span two mappings: that
+    short seam is copied instead of viewed in place, so a match across the boundary is seen
+    whole, exactly once.
     """
-    window_size = mapped.window_size
     pos = lo
+    window_start = window_end = lo
     while pos < hi:
-        window_start = pos - pos % window_size
-        window_end = window_start + window_size
+        if not window_start <= pos < window_end:
+            window_start, window_end = view_region(mapped, pos)
         in_place_lo = window_start if data_lo >= window_start else window_start + before
         in_place_hi = hi if data_hi <= window_end else window_end - after
         if in_place_lo <= pos < in_place_hi:
             end = min(hi, in_place_hi, pos + chunk)
             in_place = True
         else:
-            # copy up to where in-place viewing becomes possible again (here or in the next window)
+            # copy up to where in-place viewing becomes possible again (here or in a later
+            # window: pieces too short to hold one in-place start, such as a few inserted
+            # bytes, are copied in the same seam)
             in_this_window = pos < in_place_lo < in_place_hi
-            next_in_place = in_place_lo if in_this_window else window_end + before
+            if in_this_window:
+                next_in_place = in_place_lo
+            else:
+                following = window_end
+                while following < min(hi, pos + chunk):
+                    region_lo, region_hi = view_region(mapped, following)
+                    reach_hi = hi if data_hi <= region_hi else region_hi - after
+                    if region_lo + before < reach_hi:
+                        window_start, window_end = region_lo, region_hi  # the next one's
+                        break
+                    following = region_hi
+                next_in_place = following + before
             end = min(hi, pos + chunk, max(next_in_place, pos + 1))
             in_place = False
         yield _Segment(pos, end, max(data_lo, pos - before), min(data_hi, end + after), in_place)
@@ -1153,25 +1174,31 @@ class _Scan:
     def _forward_fixed(self, lo: int, hi: int) -> Iterator[list[Match]]:
         engine = self.engine
         length = engine.length
-        for seg in self._segments(lo, hi):
-            if seg.kind is not SpanKind.READ:
-                if seg.kind is SpanKind.EVERY:  # inside a hole every start matches zeros
-                    for first in range(seg.lo, seg.hi, _CALL_CAP):
-                        last = min(seg.hi, first + _CALL_CAP)
-                        yield [Match(s, s + length) for s in range(first, last)]
+        reader = self.reader
+        with reader.holding():  # released before every yield: the caller may pause there
+            for seg in self._segments(lo, hi):
+                if seg.kind is not SpanKind.READ:
+                    if seg.kind is SpanKind.EVERY:  # inside a hole every start matches zeros
+                        reader.release()
+                        for first in range(seg.lo, seg.hi, _CALL_CAP):
+                            last = min(seg.hi, first + _CALL_CAP)
+                            yield [Match(s, s + length) for s in range(first, last)]
+                    self._advance(seg.hi - seg.lo)
+                    continue
+                pos = seg.lo
+                while True:
+                    with self._view(seg) as buf:
+                        starts = engine.starts(
+                            buf, pos - seg.buf_lo, seg.hi - seg.buf_lo, _CALL_CAP
+                        )
+                    if starts:
+                        base = seg.buf_lo
+                        reader.release()
+                        yield [Match(s + base, s + base + length) for s in starts]
+                    if len(starts) < _CALL_CAP:
+                        break
+                    pos = starts[-1] + seg.buf_lo + 1
                 self._advance(seg.hi - seg.lo)
-                continue
-            pos = seg.lo
-            while True:
-                with self._view(seg) as buf:
-                    starts = engine.starts(buf, pos - seg.buf_lo, seg.hi - seg.buf_lo, _CALL_CAP)
-                if starts:
-                    base = seg.buf_lo
-                    yield [Match(s + base, s + base + length) for s in starts]
-                if len(starts) < _CALL_CAP:
-                    break
-                pos = starts[-1] + seg.buf_lo + 1
-            self._advance(seg.hi - seg.lo)
 
     def _forward_regex(self, lo: int, hi: int) -> Iterator[list[Match]]:
         resume = lo
@@ -1397,13 +1424,14 @@ class _Scan:
         if workers > 1 and self.progress is None:
             return self._count_forked(lo, hi)
         total = 0
-        for seg in self._segments(lo, hi):
-            if seg.kind is SpanKind.EVERY:
-                total += seg.hi - seg.lo
-            elif seg.kind is SpanKind.READ:
-                with self._view(seg) as buf:
-                    total += engine.count(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
-            self._advance(seg.hi - seg.lo)
+        with self.reader.holding():
+            for seg in self._segments(lo, hi):
+                if seg.kind is SpanKind.EVERY:
+                    total += seg.hi - seg.lo
+                elif seg.kind is SpanKind.READ:
+                    with self._view(seg) as buf:
+                        total += engine.count(buf, seg.lo - seg.buf_lo, seg.hi - seg.buf_lo)
+                self._advance(seg.hi - seg.lo)
         return total
 
     def _count_forked(self, lo: int, hi: int) -> int:

@@ -131,5 +131,12 @@ def fill_bytes(pattern: bytes, phase: int, length: int) -> bytes:
     """``length`` bytes of ``pattern`` repeated, starting ``phase`` bytes into it."""
     period = len(pattern)
     phase %= period
-    reps = -(-(phase + length) // period)
-    return (pattern * reps)[phase : phase + length]
+    if length <= 65536:
+        reps = -(-(phase + length) // period)
+        return (pattern * reps)[phase : phase + length]
+    # Long fills: repeat a block of whole periods (repeating a 1-byte pattern millions of
+    # times is slow; repeating a 64 KiB block is memcpy speed).
+    block = pattern * max(1, 65536 // period)
+    rotated = block[phase:] + block[:phase]
+    reps = -(-length // len(rotated))
+    return (rotated * reps)[:length]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmhex.core.holes import readable_runs
+from mmhex.core import piece_map
+from mmhex.core.holes import hole_map, readable_runs
 
 # Touch asks first above this many bytes of data (what HxD-style tools would read in ~1 s or more).
 DEFAULT_TOUCH_LIMIT = 1024 * 1024 * 1024
@@ -23,11 +24,18 @@ def touch_question(
     limit: int = DEFAULT_TOUCH_LIMIT,
     available: int | None = None,
 ) -> str | None:
-    """The question to ask before touching ``[start, end)`` of a document, or None to go ahead."""
+    """The question to ask before touching file range ``[start, end)``, or None to go ahead."""
     # residency's reading of MemAvailable (the one its lock refusal uses too)
     from mmhex.core.residency import _memory_available, human_bytes
 
-    data = sum(e - s for s, e in readable_runs(source, start, end))
+    # Touch reads the file, by file offset (the residency panel's), skipping the file's holes:
+    # after an insert or delete those are not the document's offsets, so ask the file's map.
+    document = piece_map.document_of(source)
+    if document is not None:
+        runs = hole_map(document.mapped).data_in(start, end)
+    else:
+        runs = readable_runs(source, start, end)
+    data = sum(e - s for s, e in runs)
     available = _memory_available() if available is None else available
     if available is not None and data > available:
         return (

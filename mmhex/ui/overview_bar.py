@@ -59,6 +59,8 @@ UNKNOWN = (0xA7, 0xA7, 0xA7)
 PRIVATE = (0x2F, 0x9E, 0x44)
 DIRTY = (0xF0, 0x8C, 0x00)
 WRITEBACK = (0xAE, 0x3E, 0xC9)
+# Inserted or filled bytes: in memory (the add-buffer), not in the file; a teal no layer uses.
+IN_MEMORY = (0x2A, 0xA1, 0x98)
 OTHERS = QColor(200, 40, 200)
 
 
@@ -79,8 +81,14 @@ def entropy_colours(levels: np.ndarray) -> np.ndarray:
 def layer_colours(result: OverviewLayer) -> np.ndarray:
     """(n, 3) RGB rows for a computed layer."""
     v = result.values
+    m = np.zeros((len(v), 1)) if result.not_in_file is None else result.not_in_file[:, None]
     if result.layer is Layer.DATA:
-        return v[:, 0:1] * _rgb(DATA) + v[:, 1:2] * _rgb(UNWRITTEN) + v[:, 2:3] * _rgb(HOLE)
+        return (
+            v[:, 0:1] * _rgb(DATA)
+            + v[:, 1:2] * _rgb(UNWRITTEN)
+            + v[:, 2:3] * _rgb(HOLE)
+            + m * _rgb(IN_MEMORY)
+        )
     if result.layer is Layer.ENTROPY:
         return entropy_colours(v[:, 0])
     if result.layer is Layer.CLASSES:
@@ -95,12 +103,12 @@ def layer_colours(result: OverviewLayer) -> np.ndarray:
             colours = np.where(
                 share > 0, colours * (1 - strength) + _rgb(colour) * strength, colours
             )
-        return colours
+        return colours * (1 - m) + m * _rgb(IN_MEMORY)
     cached = v[:, 0:1]
     unknown = np.isnan(cached)
     known = np.where(unknown, 0, cached)
-    mixed = known * _rgb(CACHED) + (1 - known) * _rgb(NOT_CACHED)
-    return np.where(unknown, _rgb(UNKNOWN), mixed)
+    mixed = known * _rgb(CACHED) + np.clip(1 - known - m, 0, 1) * _rgb(NOT_CACHED)
+    return np.where(unknown, _rgb(UNKNOWN), mixed + m * _rgb(IN_MEMORY))
 
 
 class OverviewBar(QWidget):
@@ -280,6 +288,9 @@ class OverviewBar(QWidget):
             detail = f"private copies {v[0]:.0%}, dirty {dirty}, writeback {writeback}"
         else:
             detail = "residency unknown" if np.isnan(v[0]) else f"{v[0]:.0%} cached"
+        inserted = self.result.not_in_file
+        if inserted is not None and inserted[index] > 0:
+            detail += f"; inserted {inserted[index]:.0%} (in memory, not in the file)"
         return f"{lo:#x}–{hi:#x}: {detail}"
 
     def event(self, event: Any) -> bool:

@@ -237,6 +237,20 @@ def _sparse(path, size: int, spots: dict[int, bytes]) -> None:
             f.write(data)
 
 
+def _count_reads(monkeypatch) -> list[int]:
+    """The lengths of every read a compare makes (views and preads), as they happen."""
+    read: list[int] = []
+    for owner, name in ((SafeReader, "view"), (comparing._Side, "_pread")):
+        original = getattr(owner, name)
+
+        def counting(self, start, end, original=original):
+            read.append(end - start)
+            return original(self, start, end)
+
+        monkeypatch.setattr(owner, name, counting)
+    return read
+
+
 def test_sparse_files_skip_common_holes(tmp_path, monkeypatch):
     size = 64 * 1024**3  # 64 GiB of holes: reading them would take minutes
     spots_a = {i * 5 * 1024**3: b"same" for i in range(10)}
@@ -245,14 +259,7 @@ def test_sparse_files_skip_common_holes(tmp_path, monkeypatch):
     spots_b[9 * 1024**3] = b"diff"
     _sparse(tmp_path / "a", size, spots_a)
     _sparse(tmp_path / "b", size, spots_b)
-    read = []
-    original = SafeReader.view
-
-    def counting(self, start, end):
-        read.append(end - start)
-        return original(self, start, end)
-
-    monkeypatch.setattr(SafeReader, "view", counting)
+    read = _count_reads(monkeypatch)
     doc_a, doc_b = Document.open(str(tmp_path / "a")), Document.open(str(tmp_path / "b"))
     try:
         result = compare(doc_a, doc_b)
@@ -373,3 +380,74 @@ def test_large_pieces_narrow_through_every_level(pair):
     for use_pread in (True, False):
         result = compare(doc_a, doc_b, use_pread=use_pread)
         assert as_tuples(result.ranges) == model(a, b)
+
+
+def test_inserted_documents_over_sparse_files_compare_in_document_offsets(tmp_path, monkeypatch):
+    """After inserts and deletes, offsets are document offsets: the file's holes move with their
+    pieces (and are still skipped), inserted bytes are compared like any other."""
+    size = 8 * 1024**3  # holes: reading them would take tens of seconds
+    mib = 1024**2
+    spots = {i * 1024**3: bytes(range(1, 200)) for i in range(8)}
+    _sparse(tmp_path / "a", size, spots)
+    _sparse(tmp_path / "b", size, spots)
+    read = _count_reads(monkeypatch)
+    doc_a, doc_b = Document.open(str(tmp_path / "a")), Document.open(str(tmp_path / "b"))
+    try:
+        for document in (doc_a, doc_b):
+            document.enable_editing()
+            document.insert(0, b"\x05" * mib)  # the file's bytes all move by 1 MiB
+        doc_b.insert(2 * 1024**3 + mib + 10, b"\x09\x09")  # B's data from there on moves by 2
+        doc_b.delete(2 * 1024**3 + mib + 12, 2)  # ... and back: two bytes of data go
+        doc_a.insert_fill(5 * 1024**3, 3 * mib, b"\x00")  # a hole inserted in A (a zero fill)
+        doc_b.insert_fill(5 * 1024**3, 3 * mib, b"\x00")
+        doc_b.write(7 * 1024**3 + 4 * mib, b"\x77")  # an overwrite of a (shifted) data byte
+        result = compare(doc_a, doc_b)
+        assert doc_a.size == doc_b.size
+        want = []
+        for start in (2 * 1024**3 + mib + 10, 7 * 1024**3 + 4 * mib):
+            lo, hi = max(0, start - 300), start + 300
+            got = model(doc_a.read(lo, hi - lo), doc_b.read(lo, hi - lo))
+            want += [(a + lo, b + lo, n) for a, b, n in got]
+        assert as_tuples(result.ranges) == want
+        assert want and want[0] == (2 * 1024**3 + mib + 10, 2 * 1024**3 + mib + 10, 2)
+        assert result.complete and result.compared == doc_a.size
+        assert sum(read) < 64 * mib  # the data runs and the inserted bytes, not gigabytes
+    finally:
+        doc_a.close()
+        doc_b.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    base=st.binary(min_size=1, max_size=3000),
+    edits_a=st.lists(
+        st.tuples(st.booleans(), st.integers(0, 4000), st.binary(min_size=1, max_size=50)),
+        max_size=4,
+    ),
+    edits_b=st.lists(
+        st.tuples(st.booleans(), st.integers(0, 4000), st.binary(min_size=1, max_size=50)),
+        max_size=4,
+    ),
+    use_pread=st.booleans(),
+)
+def test_edited_documents_equal_the_model(tmp_path_factory, base, edits_a, edits_b, use_pread):
+    folder = tmp_path_factory.mktemp("edited")
+    docs = []
+    try:
+        for name, edits in (("a", edits_a), ("b", edits_b)):
+            (folder / name).write_bytes(base)
+            document = Document.open(str(folder / name), window_size=4096)
+            docs.append(document)
+            document.enable_editing()
+            for insert, where, data in edits:
+                offset = where % (document.size + 1)
+                if insert:
+                    document.insert(offset, data)
+                elif offset < document.size:
+                    document.delete(offset, min(len(data), document.size - offset))
+        a, b = (d.read(0, d.size) for d in docs)
+        result = compare(docs[0], docs[1], use_pread=use_pread)
+        assert as_tuples(result.ranges) == model(a, b)
+    finally:
+        for document in docs:
+            document.close()

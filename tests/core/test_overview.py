@@ -99,3 +99,59 @@ def test_a_document_without_a_file_gets_entropy_and_no_file_layers():
     assert got.values[:, 0] * 8 == pytest.approx([np.log2(7)] * 8, abs=0.01)
     for layer in (Layer.DATA, Layer.RESIDENCY, Layer.PAGES):
         assert overview.compute(source, layer, 8).note == "Not a file."
+
+
+def test_file_layers_follow_the_pieces_after_an_insert(sparse):
+    """1 MiB inserted at offset 0: the hole layer at document offset X is the hole map at file
+    offset X - 1 MiB, and the inserted bytes are in memory, not in the file."""
+    from mmhex.core.holes import hole_map
+
+    document = Document.open(str(sparse))
+    try:
+        document.enable_editing()
+        document.insert(0, b"\x01" * MIB)
+        buckets = document.size // PAGE  # one page per bucket
+        got = overview.compute(document, Layer.DATA, buckets)
+        holes = hole_map(document.mapped)
+        assert got.edges == tuple(range(0, document.size + 1, PAGE))
+        for i, x in enumerate(got.edges[:-1]):
+            if x < MIB:
+                assert got.not_in_file[i] == 1 and got.values[i].sum() == 0
+                continue
+            assert got.not_in_file[i] == 0
+            assert got.values[i, 2] == (1.0 if holes.is_hole(x - MIB) else 0.0), x
+            assert got.values[i, 0] == (0.0 if holes.is_hole(x - MIB) else 1.0), x
+        assert got.values[(MIB + 5 * MIB) // PAGE, 0] == 1.0  # the data moved by 1 MiB
+        assert got.values[5 * MIB // PAGE, 2] == 1.0  # and its old place is a hole now
+    finally:
+        document.close()
+
+
+def test_residency_and_private_pages_follow_the_pieces(sparse):
+    fd = os.open(sparse, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    document = Document.open(str(sparse))
+    try:
+        document.enable_editing()
+        document.insert(0, b"\x01" * MIB)
+        document.delete(2 * MIB, MIB)  # file [1 MiB, 2 MiB) goes: file X >= 2 MiB is at X again
+        data = os.pread(document.mapped.fd, 3 * PAGE, 5 * MIB)  # the data pages into the cache
+        assert len(data) == 3 * PAGE
+        buckets = document.size // PAGE
+        got = overview.compute(document, Layer.RESIDENCY, buckets)
+        if np.isnan(got.values).all():
+            pytest.skip(got.note)
+        at = (5 * MIB) // PAGE  # document page of file offset 5 MiB (deleted MiB is after 1 MiB)
+        assert document.read(5 * MIB, 3 * PAGE) == data  # check the mapping, not our arithmetic
+        assert got.values[at : at + 3, 0].tolist() == [1.0, 1.0, 1.0]
+        assert got.values[: MIB // PAGE, 0].sum() == 0  # inserted: in memory, not the file's
+        assert got.not_in_file[: MIB // PAGE].tolist() == [1.0] * (MIB // PAGE)
+        document.write(10 * MIB + 5, b"\xee")  # file offset 10 MiB + 5
+        pages = overview.compute(document, Layer.PAGES, buckets)
+        assert pages.values[10 * MIB // PAGE, 0] == 1.0
+        assert pages.values[:, 0].sum() == 1.0  # that one private copy, nowhere else
+    finally:
+        document.close()

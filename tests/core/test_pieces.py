@@ -146,3 +146,12 @@ def test_insert_cost_hardly_grows_with_the_number_of_pieces() -> None:
             best[id(target)] = min(best[id(target)], time.perf_counter() - began)
     assert best[id(large)] < 4 * best[id(small)], best
     assert 405_000 <= len(large) <= 410_000  # each insert adds 1 piece, or 2 when it splits one
+
+
+def test_columns_are_the_pieces_in_order() -> None:
+    rng = random.Random(5)
+    table = PieceTable([Piece(0, 0, 1 << 30)], block=4)
+    for k in range(300):
+        table.splice(rng.randrange(table.size + 1), 0, [Piece(1, k * 10, rng.randrange(1, 9))])
+    sources, starts, lengths = table.columns()
+    assert list(zip(sources, starts, lengths, strict=True)) == [tuple(p) for p in table.pieces()]

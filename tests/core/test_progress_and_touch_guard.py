@@ -30,3 +30,23 @@ def test_touch_asks_above_the_limit_or_the_free_memory_counting_data_only(tmp_pa
         no_memory = touch_question(mapped, 0, size, limit=1 << 40, available=1 << 19)
         assert no_memory is not None and "more than the 512 KiB available" in no_memory
         assert touch_question(mapped, 0, 1 << 29, limit=1, available=1) is None  # a hole only
+
+
+def test_touch_counts_the_file_data_after_inserts(tmp_path):
+    """Touch acts on file offsets (the residency panel's): 1 GiB of fill inserted in front of
+    the data changes nothing about how much of the file it would read."""
+    from mmhex.core.document import Document
+
+    path = tmp_path / "sparse"
+    with open(path, "wb") as f:
+        f.truncate(4 << 30)
+        os.pwrite(f.fileno(), os.urandom(2 << 20), 0)
+    document = Document.open(str(path))
+    try:
+        document.enable_editing()
+        document.insert_fill(0, 1 << 30, b"\xaa")
+        question = touch_question(document, 0, 4 << 30, limit=1 << 20, available=1 << 40)
+        assert question is not None and "2 MiB" in question
+        assert touch_question(document, 3 << 20, 4 << 30, limit=1, available=1) is None
+    finally:
+        document.close()

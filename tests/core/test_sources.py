@@ -35,3 +35,15 @@ def test_fill_bytes_is_the_pattern_repeated_from_its_phase(pattern: bytes) -> No
         for length in (0, 1, 7, 31):
             start = phase % len(pattern)
             assert fill_bytes(pattern, phase, length) == endless[start : start + length]
+
+
+@pytest.mark.parametrize("pattern", [b"\x00", b"ab", b"\x01\x02\x03", bytes(range(7)) * 3])
+def test_long_fills_are_the_pattern_repeated_too(pattern: bytes) -> None:
+    """Past 64 KiB a fill repeats a rotated block of whole periods: same bytes."""
+    rng = random.Random(len(pattern))
+    for _ in range(20):
+        phase = rng.randrange(3 * len(pattern))
+        length = rng.choice([65535, 65536, 65537, rng.randrange(65536, 400_000)])
+        reps = (phase + length) // len(pattern) + 2
+        start = phase % len(pattern)
+        assert fill_bytes(pattern, phase, length) == (pattern * reps)[start : start + length]

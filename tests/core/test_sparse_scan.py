@@ -337,8 +337,8 @@ def test_random_sparse_files_equal_brute_force(tmp_path, pages, tail, pattern, w
 
 
 def test_after_an_insert_the_shifted_holes_are_still_searched_right(sparse):
-    """Insert/delete shift the file's holes in the document: the scan reads through the pieces
-    instead of trusting file offsets (holes are skipped again once saved)."""
+    """Insert/delete shift the file's holes in the document: the scan walks the pieces, with
+    each piece's holes shifted to where it sits (tests/core/test_piece_scan.py goes further)."""
     path, model = sparse
     document = Document.open(path, window_size=1 * MIB)
     try:

@@ -165,6 +165,31 @@ def test_edits_update_the_result(compare_window, window, editor, qtbot):
     assert compare_window.model.rowCount() == len(updated.ranges)
 
 
+def test_an_insert_in_a_compares_the_edited_document_again(compare_window, window, editor, qtbot):
+    """Bytes inserted into A move everything after them: the result is that of a compare of
+    the document as it now reads (document offsets), not of the file on disk."""
+    from mmhex.core.compare import compare
+
+    assert editor.enable_editing()
+    document = window.document
+    b = compare_window.document_b
+    old_size = document.size
+    document.insert(10, b"\x01\x02\x03")  # A is 3 bytes longer, shifted from 10 on
+    qtbot.waitUntil(
+        lambda: not compare_window.running and compare_window.result.complete, timeout=20_000
+    )
+    qtbot.wait(300)  # the restart after the edit is debounced
+    qtbot.waitUntil(lambda: not compare_window.running, timeout=20_000)
+    want = compare(document, b)
+    assert compare_window.result.size_a == document.size == old_size + 3
+    assert compare_window.result.ranges == want.ranges
+    assert compare_window.result.summary() == want.summary()
+    a_bytes, b_bytes = document.read(0, document.size), b.read(0, b.size)
+    first = want.ranges[0]
+    assert a_bytes[first.a : first.a_end] != b_bytes[first.b : first.b_end]
+    assert any(r.a <= 10 < r.a_end for r in want.ranges)  # the insert differs
+
+
 def test_resynchronize_after_insertion(window, tmp_path, qtbot):
     rng = random.Random(3)
     a = rng.randbytes(50_000)

@@ -169,3 +169,26 @@ def test_an_edit_in_a_hole_shows_as_data(window, feature, sparse_file, qtbot):
     colour = bar.grab().toImage().pixelColor(bar.width() // 2, row)  # one bucket per pixel row
     assert colour.green() > colour.red() and colour.green() > colour.blue()  # private: green
     assert bar._live.isActive() and bar._live.interval() == overview_bar.PAGES_REFRESH_MS
+
+
+def test_inserted_bytes_show_in_memory_and_the_file_layers_move(
+    window, feature, sparse_file, qtbot
+):
+    bar = feature.bar
+    window.open_path(str(sparse_file))
+    before = _wait_layer(qtbot, bar, Layer.DATA)
+    document = window.document
+    document.enable_editing()
+    document.insert_fill(0, 8 * MIB, b"\xaa")  # 8 MiB in front: everything moves down
+    qtbot.waitUntil(lambda: bar.result is not before and bar.result.size == 72 * MIB, timeout=5000)
+    after = _wait_layer(qtbot, bar, Layer.DATA)
+    top = after.bucket_of(MIB)
+    assert after.not_in_file[top] == 1.0 and after.values[top].sum() == 0
+    assert "inserted 100% (in memory, not in the file)" in bar.describe_at(
+        bar.y_of(after.edges[top]) + 0.5
+    )
+    colour = bar.grab().toImage().pixelColor(bar.width() // 2, top)
+    assert (colour.red(), colour.green(), colour.blue()) == overview_bar.IN_MEMORY
+    moved = after.bucket_of(8 * MIB + 18 * MIB)  # the data that was at 18 MiB
+    assert after.values[moved, 0] == 1.0
+    assert after.values[after.bucket_of(18 * MIB), 2] == 1.0  # a hole of the file now

@@ -357,7 +357,9 @@ class CompareWindow(QMainWindow):
         """An edit or outside change in A or B: bring the result up to date."""
         if change.kind not in (ChangeKind.EDIT, ChangeKind.RELOAD):
             return  # saving or switching modes leaves the bytes as shown
-        if change.kind is ChangeKind.EDIT and not self.running:
+        # An insert or delete moves every byte after it: only a compare from scratch says
+        # what differs then (recompare_span keeps the sizes and segments).
+        if change.kind is ChangeKind.EDIT and not self.running and not change.resized:
             span = (
                 (change.start, change.end)
                 if side == "a"
