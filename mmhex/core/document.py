@@ -503,12 +503,27 @@ class Document:
         """
         data = bytes(data)
         self._check_range(offset, len(data))
-        if len(data) > INLINE_OVERWRITE:
+        if len(data) > INLINE_OVERWRITE or self._has_unwritable_piece(offset, len(data)):
             return self._splice(offset, len(data), [self._added(data)])
         old = self.read(offset, len(data))
         edit = Edit(offset, old, data)
         self._put(edit)
         return edit
+
+    def _has_unwritable_piece(self, offset: int, length: int) -> bool:
+        """Whether ``[offset, offset+length)`` shows a fill's or an old file's bytes.
+
+        Those cannot be overwritten in place; an in-place ``Edit`` would have to give them a
+        home in the add-buffer anew on every redo, somewhere else each time, while later
+        splices in the history still name the first home (whose bytes an undo then changed).
+        A splice onto new added bytes is exact under any undo and redo order.
+        """
+        if not self._layout:
+            return False
+        return any(
+            piece.source >= FIRST_FILL or piece.source < 0
+            for _, piece in self.pieces_in(offset, offset + length)
+        )
 
     def fill(self, offset: int, length: int, pattern: bytes) -> Edit | Splice:
         """Overwrite ``length`` bytes with ``pattern`` repeated: a fill piece when large (O(1))."""

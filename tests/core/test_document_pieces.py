@@ -770,3 +770,25 @@ def test_a_fill_undone_past_the_save_and_redone_compares_clean(
     assert document.read(0, len(saved) + 1) == saved
     assert document.dirty_ranges() == []
     document.close()
+
+
+def test_an_overwrite_of_filled_bytes_undoes_and_redoes_exactly(tmp_path: Path) -> None:
+    """Found by the state machine: resize, overwrite the fill, truncate, undo/redo/undo.
+
+    The overwrite gave the fill's byte a home in the add-buffer; redone, it made a second home,
+    while the truncate's history still named the first, which the undo had rewritten to 0xee.
+    """
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"")
+    document = editing(path)
+    steps = [document.resize(1, b"\xee"), document.fill(0, 1, b"\x00"), document.resize(0)]
+    states = [b"", b"\xee", b"\x00", b""]
+    for _ in range(2):
+        for index in (2, 1, 0):
+            document.revert(steps[index])
+            assert document.read(0, 8) == states[index]
+        for index in (0, 1, 2):
+            document.apply(steps[index])
+            assert document.read(0, 8) == states[index + 1]
+    document.revert(steps[2])
+    assert document.read(0, 8) == b"\x00"
