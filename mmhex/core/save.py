@@ -240,11 +240,18 @@ class SaveResult:
     seconds: float
     msyncs: int = 0
     journal_bytes: int = 0
+    moved_bytes: int = 0  # of changed_bytes: kept bytes moved to their new offset (a resize)
 
     @property
     def message(self) -> str:
         if not self.changed_bytes:
             return f"Nothing to save in {self.path}."
+        if self.moved_bytes:
+            written = self.changed_bytes - self.moved_bytes
+            return (
+                f"Saved {self.path}: {written:,} new byte{'s' if written != 1 else ''} written, "
+                f"{self.moved_bytes:,} of the file's bytes moved to their new place."
+            )
         return (
             f"Saved {self.changed_bytes:,} changed byte{'s' if self.changed_bytes != 1 else ''} "
             f"to {self.path}."

@@ -920,8 +920,11 @@ def save_in_place(
         _remove_journal(jpath)
     finally:
         os.close(fd)
-    changed = sum(s.length for s in mp.moves) + mp.data_size + abs(plan.final_size - plan.old_size)
-    return SaveResult(path, changed, len(plan.writes), time.monotonic() - started)
+    moved = sum(s.length for s in mp.moves)
+    changed = moved + mp.data_size  # new bytes are the growth: count them once
+    return SaveResult(
+        path, changed, len(plan.writes), time.monotonic() - started, moved_bytes=moved
+    )
 
 
 def _abort(
