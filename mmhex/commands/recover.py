@@ -11,6 +11,7 @@ import sys
 
 from mmhex.commands._output import report
 from mmhex.core import journal, shift_save, tail_move
+from mmhex.core import save as saving
 
 HELP = (
     "Deal with a save of FILE that was interrupted (crash, power loss, kill): roll the file "
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path = args.file
+    saving.remove_stale_temporaries_of(path)  # a killed copy-and-rename save's leftovers
     if not os.path.lexists(path) and not journal.has_journal(path):
         print(f"mmhex recover: {path}: The file does not exist.", file=sys.stderr)
         return 1
