@@ -274,7 +274,7 @@ def execute(
     progress = Progress(2 * plan.changed_bytes, on_progress, cancel or CancelToken())
     fd, identity = _open_for_saving(plan, overwrite_outside_changes, progress)
     try:  # closing fd at the end drops the save lock
-        journal = JournalWriter(plan.path, identity, checkpoint)
+        journal = JournalWriter(plan.path, identity, checkpoint, os.fstat(fd))
         originals = _write_journal(journal, fd, plan, progress)
         try:
             _copy_and_sync(fd, plan, progress, checkpoint)

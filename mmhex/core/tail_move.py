@@ -41,8 +41,8 @@ from mmhex.core.journal import (
     fsync_directory,
     lock_for_saving,
     open_trusted,
-    short_name,
 )
+from mmhex.core.journal_place import journal_location
 from mmhex.core.layout_save import LayoutPlan, open_for_saving_in_place
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import Cancelled, CancelToken, Progress
@@ -107,9 +107,9 @@ def space_needed(plan: LayoutPlan, chunk: int = CHUNK) -> int:
     return max(0, plan.final_size - plan.old_size) + journal_size(plan, chunk)
 
 
-def move_journal_path(path: str) -> str:
-    folder, name = os.path.split(os.path.realpath(path))
-    return os.path.join(folder, short_name(name, ".", MOVE_SUFFIX))
+def move_journal_path(path: str, *, writing: os.stat_result | None = None) -> str:
+    """Named after the file's device and inode, like every journal (journal_place)."""
+    return journal_location(path, MOVE_SUFFIX, writing=writing)
 
 
 def has_move_journal(path: str) -> bool:
@@ -208,7 +208,7 @@ def save_in_place(
         total = max(1, sum(s.length for s in steps))
         progress = Progress(total, on_progress, token)
         try:
-            log = _Journal(move_journal_path(path), plan, st, journal_size(plan, chunk))
+            log = _Journal(move_journal_path(path, writing=st), plan, st, journal_size(plan, chunk))
         except OSError as exc:
             raise SaveError(
                 f"Cannot write the save journal beside {path} ({_why(exc)}); nothing was changed.",
