@@ -16,7 +16,8 @@ from mmhex.core import save as saving
 HELP = (
     "Deal with a save of FILE that was interrupted (crash, power loss, kill): roll the file "
     "back to its exact contents before that save, or keep the new contents if the save had "
-    "finished; prints which."
+    "finished; prints which. The save may have gone through any name of the file (a hard or "
+    "symbolic link): its journal belongs to the file's device and inode."
 )
 
 

@@ -10,8 +10,11 @@ What counts as a match (documented for users and compared with ``grep`` in the t
 literal and fixed patterns report *every* offset where they match, overlapping ones included
 ("AA" occurs 3 times in "AAAA"); a regular expression reports the non-overlapping leftmost matches
 of Python's ``re.finditer`` (``grep -o`` reports the same), and must not be able to match the
-empty string. A regex match is at most ``max_regex_match`` bytes long (64 KiB) and its
-look-arounds see at most ``REGEX_CONTEXT`` bytes around it.
+empty string. Its look-arounds see at most ``REGEX_CONTEXT`` bytes around a match. Around each
+candidate ``REGEX_WINDOW`` (64 KiB) is looked at first; a longer match makes the look-back and
+look-ahead grow as far as the pattern's long repeats let it reach (``long_match_bytes``), up to
+``max_regex_match`` (16 MiB): past that a match may be cut or missed, and ``on_overlong`` says
+where.
 
 The file is scanned window by window (see ``scan.SafeReader``: no SIGBUS if another process
 truncates it); a match that straddles a window boundary is found once, in a small copied seam.
