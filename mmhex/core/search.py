@@ -934,6 +934,14 @@ _REACH_STEP = 1 << 20
 _FEW_STARTS = 64
 
 
+def _run_of(byte_class: bytes, slack: int) -> re.Pattern[bytes]:
+    """A pattern matching from one byte of ``byte_class`` to the ``slack``-th after it."""
+    other = b"[^" + (byte_class[1:] if byte_class.startswith(b"[") else byte_class + b"]")
+    return re.compile(
+        byte_class + (b"(?:%s*+%s){%d}" % (other, byte_class, slack) if slack else b"")
+    )
+
+
 class _Region:
     """A private copy of document bytes that nearby candidates share; it moves and grows on
     demand (past the piece's own buffer when a long match needs it)."""
@@ -1254,6 +1262,8 @@ class _Scan:
         # Long regex matches (see _decide): what they are made of, and where the limit bit.
         reach_class = self.pattern.reach_class if self.pattern.is_regex else None
         self.reach = re.compile(reach_class) if reach_class is not None else None
+        # The (slack + 1)-th such byte from a place on, found by one search (see _reach_forward).
+        self.reach_run = _run_of(reach_class, self.pattern.reach_slack) if reach_class else None
         self.slack = self.pattern.reach_slack
         self.cap = max(self.pattern.max_length, 1)
         self.overlong: list[Overlong] = []
@@ -1512,17 +1522,22 @@ class _Scan:
         return found, pos
 
     def _pure(self, seg: _Segment, first: int, data: bytes) -> tuple[list[Match], int]:
-        """Without Hyperscan: ``re`` over the piece's copy, leftmost matches in turn (each one
-        decided by ``_decide``, so a match longer than the copy grows it)."""
+        """Without Hyperscan: ``re`` over the piece's copy, leftmost matches in turn. The copy
+        reaches as far as a match starting in the piece could (``_bounds``), once per piece."""
         region = _Region(self, seg, data)
+        lo, hi, clipped = self._bounds(region, first, seg.hi, seg.buf_hi, None)
+        data = region.cover(max(self.data_lo, lo - REGEX_CONTEXT), hi)
+        base, end = region.lo, hi - region.lo
+        search = self.engine.search
         found: list[Match] = []
         pos = first
         while pos < seg.hi:
-            m = self._decide(region, pos, seg.hi, seg.buf_hi, None)
-            if m is None:
+            m = search(data, pos - base, end)
+            if m is None or m.start() + base >= seg.hi:
                 break
-            found.append(m)
-            pos = m.end
+            found.append(Match(m.start() + base, m.end() + base))
+            pos = m.end() + base
+        self._note_if_cut(clipped, found[-1] if found else None)
         return found, pos
 
     # ------------------------------------------------------------- long matches
@@ -1530,36 +1545,47 @@ class _Scan:
         self, region: _Region, lo: int, before: int, hi: int, floor: int | None
     ) -> Match | None:
         """The leftmost ``re`` match starting in ``[lo, before)``, searched in the bytes up to
-        ``hi`` (absolute offsets); with ``floor``, ``before`` is where a match ends (a Hyperscan
-        report) and its start may lie as far back as ``floor``.
-
-        A match found there could still differ from ``re`` over the whole document when a
-        longer one would run past ``hi`` (from the found match's start, or from before
-        ``before`` if none was found), or when the match ending at ``before`` started before
-        ``lo``. The pattern's long-match bytes (long_match_bytes) say how far such a match
-        could reach at most; the look-back and look-ahead grow that far, up to the longest
-        match (``max_length``). Where that limit stops them, the offset is reported
-        (``overlong``): a match there may be longer than the limit.
-        """
-        clipped: Overlong | None = None
-        if self.reach is not None:
-            if floor is not None and lo > floor:
-                low = self._reach_back(region, before, floor)
-                if before - low > self.cap:
-                    low, clipped = before - self.cap, Overlong(before, True)
-                lo = min(lo, low)
-            # Every match starting before `before` holds its last byte, so none reaches past
-            # `reach`: the search sees that far (and no further: re on a run that is cut short
-            # can backtrack for long, trying starts no match can have).
-            probe = before - 1
-            reach = self._reach_forward(region, probe, min(self.data_hi, probe + self.cap + 1))
-            if reach > probe + self.cap:
-                reach, clipped = probe + self.cap, Overlong(probe, False)
-            hi = min(self.data_hi, reach + REGEX_CONTEXT)
+        ``hi`` (absolute offsets), the bounds first widened by ``_bounds`` where a longer match
+        could change the answer; with ``floor``, ``before`` is where a match ends (a Hyperscan
+        report) and its start may lie as far back as ``floor``."""
+        lo, hi, clipped = self._bounds(region, lo, before, hi, floor)
         found = self._leftmost(region, lo, before, hi)
+        self._note_if_cut(clipped, found)
+        return found
+
+    def _bounds(
+        self, region: _Region, lo: int, before: int, hi: int, floor: int | None
+    ) -> tuple[int, int, Overlong | None]:
+        """Where to look for the leftmost match starting before ``before`` so that the answer
+        is that of ``re`` over the whole document: ``(lo, hi, clipped)``.
+
+        A match found in the given bounds could still differ from it when a longer one would
+        run past ``hi``, or (with ``floor``) when the match ending at ``before`` started before
+        ``lo``. The pattern's long-match bytes (long_match_bytes) say how far such a match could
+        reach at most: the bounds become exactly that (so a search never runs on a long run cut
+        short, where ``re`` can backtrack for long). The longest match (``max_length``) caps
+        them; ``clipped`` then says where (see ``_note_if_cut``).
+        """
+        if self.reach is None:
+            return lo, hi, None
+        clipped: Overlong | None = None
+        if floor is not None and lo > floor:
+            low = self._reach_back(region, before, floor)
+            if before - low > self.cap:
+                low, clipped = before - self.cap, Overlong(before, True)
+            lo = min(lo, low)
+        # Every match starting before `before` that reaches further holds byte before - 1.
+        probe = before - 1
+        reach = self._reach_forward(region, probe, min(self.data_hi, probe + self.cap + 1))
+        if reach > probe + self.cap:
+            reach, clipped = probe + self.cap, Overlong(probe, False)
+        return lo, min(self.data_hi, reach + REGEX_CONTEXT), clipped
+
+    def _note_if_cut(self, clipped: Overlong | None, found: Match | None) -> None:
+        """Report a place where the longest match stopped the bounds, unless a match was found
+        there that is shorter than the limit (it is whole)."""
         if clipped is not None and (found is None or found.length >= self.cap):
             self._note_overlong(clipped if found is None else Overlong(found.start, False))
-        return found
 
     def _leftmost(self, region: _Region, lo: int, before: int, hi: int) -> Match | None:
         """``re``'s leftmost match starting in ``[lo, before)`` in the bytes up to ``hi``.
@@ -1591,21 +1617,25 @@ class _Scan:
         return reach
 
     def _reach_forward_scan(self, region: _Region, x: int, limit: int) -> int:
+        if region.lo <= x < region.hi:  # usually answered inside the copy, by one search
+            end = min(limit, region.hi)
+            m = self.reach_run.search(region.data, x - region.lo, end - region.lo)
+            if m is not None:
+                return m.end() - 1 + region.lo
+            if end >= limit:
+                return limit
         need = self.slack + 1
         pos = x
         step = 4096
         while pos < limit:
-            if region.lo <= pos < region.hi:
-                chunk_lo, end, data = region.lo, min(limit, region.hi), region.data
-            else:
-                end = min(limit, pos + step)
-                chunk_lo, data = pos, self.reader.copy(pos, end)
-                step = min(step * 2, _REACH_STEP)
-            for m in self.reach.finditer(data, pos - chunk_lo, end - chunk_lo):
+            end = min(limit, pos + step)
+            data = self.reader.copy(pos, end)
+            for m in self.reach.finditer(data):
                 need -= 1
                 if need == 0:
-                    return m.start() + chunk_lo
+                    return m.start() + pos
             pos = end
+            step = min(step * 2, _REACH_STEP)
         return limit
 
     def _reach_back(self, region: _Region, end: int, floor: int) -> int:
@@ -1614,20 +1644,19 @@ class _Scan:
         assert self.reach is not None
         need = self.slack + 1
         pos = end
-        step = 4096
+        step = 256
         while pos > floor:
-            if region.lo < pos <= region.hi:
-                chunk_lo, data = max(floor, region.lo), region.data
-                start, base = chunk_lo, region.lo
+            start = max(floor, pos - step)
+            if region.lo <= start and pos <= region.hi:
+                data, base = region.data, region.lo
             else:
-                start = max(floor, pos - step)
                 data, base = self.reader.copy(start, pos), start
-                step = min(step * 2, _REACH_STEP)
-            hits = [m.start() + base for m in self.reach.finditer(data, start - base, pos - base)]
+            hits = [m.start() for m in self.reach.finditer(data, start - base, pos - base)]
             if len(hits) >= need:
-                return hits[len(hits) - need] + 1
+                return hits[len(hits) - need] + base + 1
             need -= len(hits)
             pos = start
+            step = min(step * 2, _REACH_STEP)
         return floor
 
     def _note_overlong(self, place: Overlong) -> None:
@@ -1741,7 +1770,7 @@ class _CopiedView:
 
 
 # The loops in which re runs: where a runaway match is interrupted.
-_REGEX_FRAMES = frozenset({_Scan._leftmost.__code__})
+_REGEX_FRAMES = frozenset({_Scan._leftmost.__code__, _Scan._pure.__code__})
 
 
 # ===================================================================== public API
