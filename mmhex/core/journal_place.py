@@ -142,28 +142,34 @@ def index_folder() -> str:
 
 
 def _open_index(*, create: bool) -> int | str:
-    """The index folder, open (O_DIRECTORY | O_NOFOLLOW) and checked to be ours and private;
-    else the sentence saying why it is not used."""
+    """The index folder, open and trusted (see _open_folder); else why it is not used."""
+    fd, why = _open_folder(create=create)
+    if fd < 0:
+        return "there is no journal index"
+    if why:
+        os.close(fd)
+        return why
+    return fd
+
+
+def _open_folder(*, create: bool) -> tuple[int, str]:
+    """The index folder, open (O_DIRECTORY | O_NOFOLLOW; -1 if it cannot be), and '' if it is
+    ours and private, else the sentence saying why it is not trusted."""
     folder = index_folder()
     if create:
         with contextlib.suppress(OSError):
             os.makedirs(folder, mode=0o700, exist_ok=True)
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return "there is no journal index"
-    except OSError as exc:
-        return f"the journal index {folder} cannot be opened ({exc.strerror})"
+    except OSError:
+        return -1, ""
     st = os.fstat(fd)
     why = ""
     if st.st_uid != os.geteuid():
         why = f"the journal index {folder} belongs to uid {st.st_uid}, not to you"
     elif stat.S_IMODE(st.st_mode) & 0o077:
         why = f"the journal index {folder} has permissions {stat.S_IMODE(st.st_mode):04o}"
-    if why:
-        os.close(fd)
-        return why
-    return fd
+    return fd, why
 
 
 def _read_entry(folder: int, name: str) -> str:
@@ -192,12 +198,18 @@ def _read_entry(folder: int, name: str) -> str:
 
 def _indexed(st: os.stat_result, suffix: str) -> tuple[str, str]:
     """(journal path from the index, '') or ('', why the entry was refused) or ('', '')."""
-    folder = _open_index(create=False)
-    if isinstance(folder, str):
-        return "", ("" if folder == "there is no journal index" else folder)
+    folder, why = _open_folder(create=False)
+    if folder < 0:
+        return "", ""  # no index (or none that can be read): nothing recorded
     name = identity_name(st.st_dev, st.st_ino, suffix)
     entry = os.path.join(index_folder(), _entry_name(st.st_dev, st.st_ino, suffix))
     try:
+        try:
+            os.stat(os.path.basename(entry), dir_fd=folder, follow_symlinks=False)
+        except OSError:
+            return "", ""  # no entry for this file: an index not ours concerns other files
+        if why:
+            return "", f"{why}, so its entry {entry} is not trusted"
         try:
             jpath = _read_entry(folder, os.path.basename(entry))
         except FileNotFoundError:

@@ -184,3 +184,10 @@ def test_an_index_folder_made_by_another_user_is_not_used(
     # Through its own name the journal is found beside the file, without the index.
     assert run_recovery(a, "recover").returncode == 0
     assert a.read_bytes() == _old
+    # The foreign index concerns only the files it has entries for: others open as usual.
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"x" * 100)
+    os.link(other, tmp_path / "two" / "other-link.bin")
+    result = run_recovery(other, "patch")
+    assert result.returncode == 0, result.stderr
+    assert other.read_bytes() == b"A" + b"x" * 99
