@@ -1692,9 +1692,24 @@ class _Scan:
                 with self.deadline.piece(seg.lo):
                     found, _resume = self._regex_piece(seg, seg.lo)
                 if found:
-                    return found[-1]
+                    return self._settled_last(found[-1], seg, lo)
             self._advance(seg.hi - seg.lo)
         return None
+
+    def _settled_last(self, last: Match, seg: _Segment, lo: int) -> Match:
+        """``last``, found by scanning forward from the start of its piece; unless a long match
+        could run into the piece from before it (then the matches of the piece may be aligned
+        differently in a scan from the start): then the piece is scanned again from where such
+        a match could start at the earliest."""
+        if self.reach is None or seg.lo <= lo:
+            return last
+        back = self._reach_back(_Region(self, seg, None), seg.lo + 1, lo)
+        if back >= seg.lo:
+            return last
+        for batch in self.forward(back, seg.hi):
+            if batch:
+                last = batch[-1]
+        return last
 
     # ------------------------------------------------------------- counting
     def count(self, lo: int, hi: int) -> int:
