@@ -11,7 +11,6 @@ have their own tests (tests/cli/test_find_limits.py, tests/ui/test_search_isolat
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import re
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from mmhex.core.mapping import MappedFile
+from mmhex.core.record import replace
 from mmhex.core.search import (
     REGEX_WINDOW,
     Overlong,
@@ -53,9 +53,7 @@ def _variants(source: bytes) -> dict[str, tuple[object, SearchOptions]]:
     """Each engine, plus Hyperscan's match-end path forced where a prefix or factor path exists."""
     compiled = compile_pattern(SearchPattern(PatternKind.REGEX, source))
     variants = {name: (compiled, options) for name, options in ENGINES.items()}
-    plain = dataclasses.replace(
-        compiled, factor=None, prefix_source=None, anchor=None, _databases={}
-    )
+    plain = replace(compiled, factor=None, prefix_source=None, anchor=None, _databases={})
     variants["hyperscan-ends"] = (plain, SearchOptions(accelerated=True, chunk_size=5000))
     return variants
 
@@ -169,7 +167,7 @@ def test_past_the_longest_match_the_search_says_where(tmp_path, name):
     path = tmp_path / "limit.bin"
     data = b"-" * 3000 + b"x" + b"y" * 150_000 + b"z" + b"-" * 5000 + b"x" + b"y" * 90_000 + b"z"
     path.write_bytes(data)
-    options = dataclasses.replace(ENGINES[name], max_regex_match=100_000)
+    options = replace(ENGINES[name], max_regex_match=100_000)
     mapped = MappedFile(str(path), window_size=WINDOW)
     try:
         result = find_all(mapped, SearchPattern(PatternKind.REGEX, rb"xy+z"), options=options)

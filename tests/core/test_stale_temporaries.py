@@ -36,6 +36,11 @@ SAVER = textwrap.dedent(
             time.sleep(60)
 
     if how == "layout":
+        # The copy-and-rename save (in place is the default; the copy is taken when the
+        # moves are too scattered or only a copy fits): it is the one with a temporary.
+        from mmhex.core import tail_move
+
+        tail_move.prefer_in_place = lambda *args: False
         document.save(on_progress=stall)
     else:
         # copy_file_range copies 48 MiB faster than one progress interval: stall after the
