@@ -162,8 +162,10 @@ def test_a_long_match_across_a_hole_is_found(tmp_path):
 
 @pytest.mark.parametrize("name", list(ENGINES))
 def test_past_the_longest_match_the_search_says_where(tmp_path, name):
-    """At --max-match 100,000, a 150,000-byte x y…y z cannot be confirmed: no match is
-    reported there, and the place is, as a run-time note; a 90,000-byte one is found."""
+    """At --max-match 100,000, a 150,000-byte x y…y z is past the limit: either the piece
+    being scanned held it whole and it is reported exactly as re finds it (the pure engine over
+    one large piece), or it is not reported and its place is, as a run-time note. A
+    90,000-byte one is always found; nothing is ever reported cut short."""
     path = tmp_path / "limit.bin"
     data = b"-" * 3000 + b"x" + b"y" * 150_000 + b"z" + b"-" * 5000 + b"x" + b"y" * 90_000 + b"z"
     path.write_bytes(data)
@@ -172,7 +174,11 @@ def test_past_the_longest_match_the_search_says_where(tmp_path, name):
     try:
         result = find_all(mapped, SearchPattern(PatternKind.REGEX, rb"xy+z"), options=options)
         second = data.rindex(b"x")
-        assert [tuple(m) for m in result.matches] == [(second, len(data))]
+        whole = (3000, 3000 + 150_002)
+        got = [tuple(m) for m in result.matches]
+        if got == [whole, (second, len(data))]:
+            return  # found whole, as re over the whole buffer finds it
+        assert got == [(second, len(data))]
         assert result.overlong, "the limit bit: it must say so"
         place = result.overlong[0]
         assert 3000 <= place.offset <= 3000 + 150_002
