@@ -26,4 +26,5 @@ _HOME = tempfile.mkdtemp(prefix="mmhex-test-home-")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_HOME, "cache")
+os.environ["XDG_STATE_HOME"] = os.path.join(_HOME, "state")  # the journal index
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)

@@ -12,9 +12,15 @@ import pytest
 from mmhex.core.document import Document
 
 
-def save_killed_at(path: Path, patches: list[tuple[int, bytes]], at: str) -> None:
-    """Make ``patches`` and save them in a forked child that dies abruptly (no cleanup at all)
-    at save step ``at``, as a crash or SIGKILL would leave the file and its journal."""
+def save_killed_at(
+    path: Path,
+    patches: list[tuple[int, bytes]],
+    at: str,
+    inserts: list[tuple[int, bytes]] = (),  # type: ignore[assignment]
+) -> None:
+    """Make ``patches`` (and ``inserts``: a layout save) and save them in a forked child that
+    dies abruptly (no cleanup at all) at save step ``at``, as a crash or SIGKILL would leave
+    the file and its journal."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -22,6 +28,8 @@ def save_killed_at(path: Path, patches: list[tuple[int, bytes]], at: str) -> Non
             document.enable_editing()
             for offset, data in patches:
                 document.write(offset, data)
+            for offset, data in inserts:
+                document.insert(offset, data)
 
             def die(step: str) -> None:
                 if step == at:

@@ -32,10 +32,12 @@ _WINDOW = 256 * 1024 * 1024
 
 # The limits of the windowed regex search, for --help (the README says the same).
 LIMITS = (
-    "Regex limits: the file is searched in overlapping pieces, not as one string, so a match is "
-    "at most --max-match bytes long (64 KiB by default; a longer one is cut there, or missed "
-    "if it needs the bytes beyond to match at all; a warning says when a pattern can run that "
-    "long, e.g. .* or [^x]+, and when a match reached it), look-aheads and look-behinds "
+    "Regex limits: the file is searched in overlapping pieces, not as one string. Around each "
+    "place a match may be, 64 KiB are looked at first; a match that can be longer makes the "
+    "look-back and look-ahead grow as far as it could reach, so matches are those of grep -P "
+    "over the whole file up to --max-match bytes long (16 MiB by default; a longer one is cut "
+    "there or missed, and a warning names the offset; a pattern that can run that long, e.g. "
+    ".* or [^x]+, is warned about before the search), look-aheads and look-behinds "
     "see at most 4 KiB around a match, ^ and $ (without (?m)) mean the start and end of the "
     "file, a pattern that can match the empty string is refused, and the regex may spend at "
     "most --regex-time-limit seconds on one 16 MiB piece (patterns like (a+)+$ can backtrack "
@@ -103,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=None,
         metavar="BYTES",
-        help="regex: longest match reported whole (default 65536)",
+        help="regex: longest match found whole (default 16777216: 16 MiB)",
     )
     parser.add_argument(
         "--regex-time-limit",
@@ -177,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         compile_pattern,
         count_matches,
         iter_match_batches,
+        overlong_note,
     )
 
     options = _options(args)
@@ -197,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     found = 0
     # Regex matches as long as the longest match may have been cut there (see LIMITS).
     at_limit = 0
+    overlong: list = []  # Overlong places: a match may be longer than --max-match
     watch = pattern.may_exceed
     try:
         if args.count and not watch:
@@ -205,7 +209,10 @@ def run(args: argparse.Namespace) -> int:
             found = count_matches(mapped, pattern, options=options, workers=workers)
             out.write(f"{found}\n")
         else:
-            for batch in iter_match_batches(mapped, pattern, options=options):
+            batches = iter_match_batches(
+                mapped, pattern, options=options, on_overlong=overlong.append
+            )
+            for batch in batches:
                 if watch:
                     at_limit += sum(1 for m in batch if m.length >= pattern.max_length)
                 if not args.count:
@@ -224,7 +231,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     finally:
         mapped.close()
-    if at_limit:
+    if overlong:
+        print(
+            f"mmhex find: warning: {overlong_note(overlong, pattern.max_length)} "
+            "(raise --max-match)",
+            file=sys.stderr,
+        )
+    elif at_limit:
         print(
             f"mmhex find: warning: {at_limit:,} match(es) reached the longest match of "
             f"{pattern.max_length:,} bytes and may go on past it (raise --max-match)",

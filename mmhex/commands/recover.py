@@ -11,11 +11,14 @@ import sys
 
 from mmhex.commands._output import report
 from mmhex.core import journal, shift_save, tail_move
+from mmhex.core import save as saving
 
 HELP = (
     "Deal with a save of FILE that was interrupted (crash, power loss, kill): the file ends "
     "with exactly its contents from before that save, or exactly the saved contents (an "
-    "in-place move of the tail that had started is finished); prints which."
+    "in-place move of the tail that had started is finished); prints which. The save may "
+    "have gone through any name of the file (a hard or symbolic link): its journal belongs "
+    "to the file's device and inode."
 )
 
 
@@ -25,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path = args.file
+    saving.remove_stale_temporaries_of(path)  # a killed copy-and-rename save's leftovers
     if not os.path.lexists(path) and not journal.has_journal(path):
         print(f"mmhex recover: {path}: The file does not exist.", file=sys.stderr)
         return 1

@@ -159,6 +159,8 @@ class Document:
         """
         recovery = None
         shift_recovery = None
+        if not readonly and recover:
+            saving.remove_stale_temporaries_of(path)
         if not readonly and recover and shift_save.has_shift_journal(path):
             shift_recovery = shift_save.recover_shift(path)
         if tail_move.has_move_journal(path):

@@ -1,7 +1,8 @@
 """Rollback journal: the original bytes of every range a save is about to overwrite.
 
 A save takes the file's save lock (``flock``, held until it is done), writes the journal beside
-the *real* file (``.NAME.mmhex-journal``, O_EXCL, mode 0600), fsyncs it and its folder, and only
+the *real* file, named after its device and inode (``.mmhex-DEV-INODE.mmhex-journal``, O_EXCL,
+mode 0600: every name of the file finds it, see journal_place), fsyncs it and its folder, and only
 then touches the file; when the file is synced it marks the journal complete and removes it. So a
 journal found later says exactly what to do:
 
@@ -32,6 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmhex.core.errors import MmhexError, describe_errno
+from mmhex.core.journal_place import NAME_MAX as NAME_MAX  # re-exported for the savers
+from mmhex.core.journal_place import (
+    JournalPlace,
+    forget_journal,
+    journal_location,
+    locate_journal,
+)
+from mmhex.core.journal_place import short_name as short_name
 from mmhex.core.mapping import FileIdentity
 
 JOURNAL_SUFFIX = ".mmhex-journal"
@@ -57,29 +66,14 @@ def no_checkpoint(_name: str) -> None:
     """Production saves have no fault-injection points."""
 
 
-# A file name may hold NAME_MAX bytes (255 on Linux file systems).
-NAME_MAX = 255
 # How long recovery waits for a live save by another process before saying so.
 RECOVERY_LOCK_WAIT = 2.0
 
 
-def short_name(name: str, prefix: str, suffix: str, limit: int = NAME_MAX) -> str:
-    """``prefix + name + suffix``, or, if that exceeds ``limit`` bytes, the same with ``name``
-    cut short and a hash of the whole name added (distinct long names stay distinct)."""
-    full = f"{prefix}{name}{suffix}"
-    if len(os.fsencode(full)) <= limit:
-        return full
-    raw = os.fsencode(name)
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    keep = limit - len(os.fsencode(prefix + suffix)) - len(digest) - 1
-    return f"{prefix}{os.fsdecode(raw[:keep])}~{digest}{suffix}"
-
-
-def journal_path(path: str) -> str:
-    """Where the journal for ``path`` lives: beside the real file (symbolic links resolved, so a
-    save through a link and ``mmhex recover REALPATH`` find the same journal), hidden."""
-    folder, name = os.path.split(os.path.realpath(path))
-    return os.path.join(folder, short_name(name, ".", JOURNAL_SUFFIX))
+def journal_path(path: str, *, writing: os.stat_result | None = None) -> str:
+    """Where the journal for ``path`` lives: named after the real file's device and inode
+    (see journal_place: every hard link and symbolic link to it finds the same journal)."""
+    return journal_location(path, JOURNAL_SUFFIX, writing=writing)
 
 
 def lock_for_saving(fd: int, wait: float, check: Callable[[], None] | None = None) -> bool:
@@ -183,9 +177,21 @@ class JournalWriter:
     """Writes one journal: ``create``, ``add`` each range, ``seal``; later ``mark_complete`` and
     ``remove`` (or ``abandon`` if the save stops before the file was touched)."""
 
-    def __init__(self, target: str, identity: FileIdentity, checkpoint: Checkpoint) -> None:
+    def __init__(
+        self,
+        target: str,
+        identity: FileIdentity,
+        checkpoint: Checkpoint,
+        st: os.stat_result | None = None,
+    ) -> None:
+        """``st``: the fstat of the file being saved (held locked), whose device and inode name
+        the journal; without it the path is stat'ed (a path that does not exist has only its
+        name to go by)."""
         self.target = os.path.realpath(target)
-        self.path = journal_path(self.target)
+        if st is None:
+            with contextlib.suppress(OSError):
+                st = os.stat(self.target)
+        self.path = journal_path(self.target, writing=st)
         self.identity = identity
         self._checkpoint = checkpoint
         self._fd = -1
@@ -512,7 +518,17 @@ class RecoveryOutcome:
 
 
 def has_journal(path: str) -> bool:
-    return os.path.lexists(journal_path(path))
+    """A journal (or an index entry for one) exists for the file at ``path``."""
+    place = locate_journal(path, JOURNAL_SUFFIX)
+    return place.found or bool(place.refused)
+
+
+def _place(fd: int, path: str) -> JournalPlace:
+    return locate_journal(path, JOURNAL_SUFFIX, os.fstat(fd))
+
+
+def _refused(path: str, place: JournalPlace) -> RecoveryOutcome:
+    return _failed(path, place.path, f"{place.refused}; it was not followed and nothing changed")
 
 
 def _open_target(path: str, jpath: str) -> int | RecoveryOutcome:
@@ -542,13 +558,18 @@ def _busy(path: str, jpath: str) -> RecoveryOutcome:
 def inspect(path: str) -> RecoveryOutcome:
     """Say what ``recover`` would do, changing nothing (for a file opened read-only)."""
     shown = os.path.abspath(path)
-    jpath = journal_path(path)
-    if not os.path.lexists(jpath):
+    place = locate_journal(path, JOURNAL_SUFFIX)
+    jpath = place.path
+    if not place.found and not place.refused:
         return RecoveryOutcome(shown, RecoveryAction.NOTHING, "", jpath)
     opened = _open_target(shown, jpath)
     if isinstance(opened, RecoveryOutcome):
         return opened
     try:
+        place = _place(opened, shown)
+        jpath = place.path
+        if not place.found:
+            return _refused(shown, place) if place.refused else _nothing(shown, jpath)
         if not lock_for_saving(opened, 0.0):
             return _busy(shown, jpath)
         st = os.fstat(opened)
@@ -579,18 +600,19 @@ def recover(path: str) -> RecoveryOutcome:
     still running (it waits up to RECOVERY_LOCK_WAIT seconds, then says so and leaves it).
     """
     shown = os.path.abspath(path)
-    jpath = journal_path(path)
-    if not os.path.lexists(jpath):
-        return _nothing(shown, jpath)
-    opened = _open_target(shown, jpath)
+    place = locate_journal(path, JOURNAL_SUFFIX)
+    if not place.found and not place.refused:
+        return _nothing(shown, place.path)
+    opened = _open_target(shown, place.path)
     if isinstance(opened, RecoveryOutcome):
         return opened
     try:
         if not lock_for_saving(opened, RECOVERY_LOCK_WAIT):
-            return _busy(shown, jpath)
-        if not os.path.lexists(jpath):  # the save we waited for finished
-            return _nothing(shown, jpath)
-        return _recover_locked(shown, jpath, opened)
+            return _busy(shown, place.path)
+        place = _place(opened, shown)  # of the file now open (and the save we waited for)
+        if not place.found:
+            return _refused(shown, place) if place.refused else _nothing(shown, place.path)
+        return _recover_locked(shown, place.path, opened)
     finally:
         os.close(opened)  # drops the lock
 
@@ -761,6 +783,7 @@ def _remove_journal(
             return _failed(path, jpath, "the journal was replaced while being recovered")
         os.unlink(jpath)
         fsync_directory(os.path.dirname(jpath))
+        forget_journal(jpath)
     except FileNotFoundError:
         pass
     except OSError as exc:

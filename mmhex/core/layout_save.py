@@ -246,8 +246,14 @@ def _write_layout(
         check_before_rename=check_before_rename,
         failure=lambda reason: f"Saving {target} failed ({reason}); the file is unchanged.",
     )
-    changed = plan.moved_bytes + plan.written_bytes + abs(plan.final_size - plan.old_size)
-    return SaveResult(target, changed, len(plan.writes), time.monotonic() - started)
+    changed = plan.moved_bytes + plan.written_bytes  # new bytes are the growth: count them once
+    return SaveResult(
+        target,
+        changed,
+        len(plan.writes),
+        time.monotonic() - started,
+        moved_bytes=plan.moved_bytes,
+    )
 
 
 def write_document_range(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import itertools
 import mmap
 import os
@@ -240,11 +241,18 @@ class SaveResult:
     seconds: float
     msyncs: int = 0
     journal_bytes: int = 0
+    moved_bytes: int = 0  # of changed_bytes: kept bytes moved to their new offset (a resize)
 
     @property
     def message(self) -> str:
         if not self.changed_bytes:
             return f"Nothing to save in {self.path}."
+        if self.moved_bytes:
+            written = self.changed_bytes - self.moved_bytes
+            return (
+                f"Saved {self.path}: {written:,} new byte{'s' if written != 1 else ''} written, "
+                f"{self.moved_bytes:,} of the file's bytes moved to their new place."
+            )
         return (
             f"Saved {self.changed_bytes:,} changed byte{'s' if self.changed_bytes != 1 else ''} "
             f"to {self.path}."
@@ -273,7 +281,7 @@ def execute(
     progress = Progress(2 * plan.changed_bytes, on_progress, cancel or CancelToken())
     fd, identity = _open_for_saving(plan, overwrite_outside_changes, progress)
     try:  # closing fd at the end drops the save lock
-        journal = JournalWriter(plan.path, identity, checkpoint)
+        journal = JournalWriter(plan.path, identity, checkpoint, os.fstat(fd))
         originals = _write_journal(journal, fd, plan, progress)
         try:
             _copy_and_sync(fd, plan, progress, checkpoint)
@@ -690,28 +698,31 @@ def write_replacement(
     fsynced. Whatever fails, the temporary file goes and ``target`` is as it was; an OSError
     becomes a SaveError with ``failure(reason)`` as its sentence."""
     folder = os.path.dirname(target)
+    remove_stale_temporaries(target)
     try:
-        # mkstemp adds 8 random characters: keep the name within NAME_MAX for long targets.
-        suffix = ".mmhex-tmp"
-        prefix = short_name(os.path.basename(target), ".", ".", NAME_MAX - 8 - len(suffix))
-        tmp_fd, tmp_path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+        tmp_fd, tmp_path = tempfile.mkstemp(
+            prefix=_temporary_prefix(target), suffix=TEMPORARY_SUFFIX, dir=folder
+        )
     except OSError as exc:
         raise SaveError(
             f"Cannot create a file in {folder} ({_reason(exc)}); nothing was saved.",
             exc.errno,
         ) from exc
     try:
+        # Held until the rename is done (the descriptor stays open): a writer that is alive
+        # keeps it, so remove_stale_temporaries never takes a live save's file.
+        _lock_temporary(tmp_fd)
         fill(tmp_fd)
         os.fchmod(tmp_fd, mode & 0o7777)
         if owner is not None:
             with contextlib.suppress(OSError):
                 os.fchown(tmp_fd, *owner)
         os.fsync(tmp_fd)
-        os.close(tmp_fd)
-        tmp_fd = -1
         if check_before_rename is not None:
             check_before_rename()
         os.replace(tmp_path, target)
+        os.close(tmp_fd)
+        tmp_fd = -1
         fsync_directory(folder)
     except BaseException as exc:
         if tmp_fd >= 0:
@@ -721,6 +732,83 @@ def write_replacement(
         if isinstance(exc, OSError):
             raise SaveError(failure(_reason(exc)), exc.errno) from exc
         raise
+
+
+TEMPORARY_SUFFIX = ".mmhex-tmp"
+# mkstemp adds this many random characters between the prefix and the suffix.
+_RANDOM_LENGTH = 8
+
+
+def _temporary_prefix(target: str) -> str:
+    """``.NAME.`` for the temporary files of ``target``, kept within NAME_MAX for long names."""
+    limit = NAME_MAX - _RANDOM_LENGTH - len(TEMPORARY_SUFFIX)
+    return short_name(os.path.basename(target), ".", ".", limit)
+
+
+def _lock_temporary(fd: int) -> None:
+    """Mark a temporary file as having a live writer (a new file: nobody else holds it)."""
+    with contextlib.suppress(OSError):  # no flock on this file system: it is never cleaned
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_stale_temporaries(target: str) -> list[str]:
+    """Remove the temporary files (``.NAME.XXXXXXXX.mmhex-tmp``) that a killed copy-and-rename
+    save of ``target`` (a layout save or Save As) left in its folder; returns their paths.
+
+    Only files that are provably ours and dead go: a regular file (opened O_NOFOLLOW |
+    O_NONBLOCK, never a link, FIFO or device), owned by the caller, with one link, whose writer
+    is gone (its ``flock``, held by a live writer until the rename, can be taken). Anything else
+    is left alone; errors are ignored (this only tidies up).
+    """
+    folder = os.path.dirname(os.path.abspath(target))
+    prefix = _temporary_prefix(os.path.abspath(target))
+    length = len(prefix) + _RANDOM_LENGTH + len(TEMPORARY_SUFFIX)
+    removed: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            names = [
+                e.name
+                for e in entries
+                if len(e.name) == length
+                and e.name.startswith(prefix)
+                and e.name.endswith(TEMPORARY_SUFFIX)
+            ]
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            if _remove_if_abandoned(path):
+                removed.append(path)
+    return removed
+
+
+def remove_stale_temporaries_of(path: str) -> list[str]:
+    """``remove_stale_temporaries`` for the name as given and for the real file behind it (a
+    save through a symbolic link replaces the link or the file, depending on the path used)."""
+    if not os.path.isfile(path):
+        return []
+    names = dict.fromkeys((os.path.abspath(path), os.path.realpath(path)))
+    return [removed for name in names for removed in remove_stale_temporaries(name)]
+
+
+def _remove_if_abandoned(path: str) -> bool:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live writer holds it (or no flock here: cannot tell, keep it)
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return False  # renamed into place or replaced meanwhile
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
 
 
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:

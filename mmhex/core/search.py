@@ -10,8 +10,11 @@ What counts as a match (documented for users and compared with ``grep`` in the t
 literal and fixed patterns report *every* offset where they match, overlapping ones included
 ("AA" occurs 3 times in "AAAA"); a regular expression reports the non-overlapping leftmost matches
 of Python's ``re.finditer`` (``grep -o`` reports the same), and must not be able to match the
-empty string. A regex match is at most ``max_regex_match`` bytes long (64 KiB) and its
-look-arounds see at most ``REGEX_CONTEXT`` bytes around it.
+empty string. Its look-arounds see at most ``REGEX_CONTEXT`` bytes around a match. Around each
+candidate ``REGEX_WINDOW`` (64 KiB) is looked at first; a longer match makes the look-back and
+look-ahead grow as far as the pattern's long repeats let it reach (``long_match_bytes``), up to
+``max_regex_match`` (16 MiB): past that a match may be cut or missed, and ``on_overlong`` says
+where.
 
 The file is scanned window by window (see ``scan.SafeReader``: no SIGBUS if another process
 truncates it); a match that straddles a window boundary is found once, in a small copied seam.
@@ -69,7 +72,11 @@ def _hyperscan() -> Any | None:
     return _hyperscan_module
 
 
-DEFAULT_MAX_REGEX_MATCH = 64 * 1024
+# The longest regex match found whole (--max-match): a longer one is cut there, and reported.
+DEFAULT_MAX_REGEX_MATCH = 16 * 1024 * 1024
+# How far the search looks around each place a match may be, before growing: a match up to this
+# long costs no more than a short one; a longer one makes the look-back/look-ahead grow to it.
+REGEX_WINDOW = 64 * 1024
 REGEX_CONTEXT = 4096  # bytes of look-behind/look-ahead context around regex candidates
 # Seconds the regex may spend on one piece (at most chunk_size bytes) before the search stops:
 # a linear pattern needs well under a second for 16 MiB; nested repeats like (a+)+$ never end.
@@ -145,6 +152,13 @@ _ENCODING_LABELS = {
     TextEncoding.UTF16LE: "UTF-16 LE",
     TextEncoding.UTF16BE: "UTF-16 BE",
 }
+
+
+class Overlong(namedtuple("Overlong", ("offset", "ending"))):  # not typing.NamedTuple
+    """A place where a regex match may be longer than the longest match searched (it may be
+    cut there or missed): where it ends (``ending``), or where it starts at the latest."""
+
+    __slots__ = ()
 
 
 class Match(namedtuple("Match", ("start", "end"))):  # not typing.NamedTuple: 1.5 ms
@@ -322,6 +336,12 @@ class CompiledPattern:
     # Regex: a Hyperscan pattern every match starts with, and its (least, most) length.
     prefix_source: bytes | None = None
     prefix_width: tuple[int, int] = (0, 0)
+    # Regex: how far around a place the search looks first (at most max_length), and, for a
+    # pattern whose matches can be longer, what they are made of (see long_match_bytes): the
+    # class of bytes a long match holds at most ``reach_slack`` of.
+    window: int = 0
+    reach_class: bytes | None = None
+    reach_slack: int = 0
     _databases: dict[str, Any] = factory(dict)
 
     @property
@@ -444,22 +464,41 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
             "byte (for example use + instead of *)."
         )
     max_length = min(max_width, max_regex_match)
+    window = max(1, min(max_length, REGEX_WINDOW))
     hyperscan_source = _prefilter_source(parsed, compiled.flags) if parsed is not None else None
     prefix = _bounded_prefix(parsed, compiled.flags) if parsed is not None else None
-    if prefix is not None and prefix[2] >= max_length:
+    if prefix is not None and prefix[2] >= window:
         prefix = None  # the whole match is as short: its ends place its starts well enough
+    reach: tuple[bytes | None, int] = (None, 0)
+    limit = max_regex_match
+    if max_width > window:
+        reach = long_match_bytes(parsed, compiled.flags) if parsed is not None else (_NEVER, 0)
+        if reach[0] == _NEVER:
+            # Its long repeats can take every byte value: a match could run on through any
+            # data, so nothing bounds a look-ahead. Such a pattern is cut at the window.
+            reach, limit = (None, 0), window
+            max_length = window
+    warnings = regex_limit_warnings(parsed, limit) if parsed is not None else ()
+    if limit < max_regex_match and not warnings:
+        warnings = (
+            f"its repeats together can match any byte, so a match can run on through any data:"
+            f" matches longer than {_size_text(limit)} are cut there",
+        )
     return CompiledPattern(
         description=f"regex {source.decode('latin-1')!r}"
         + (" (any case)" if pattern.ignore_case else ""),
         regex=compiled,
         max_length=max(1, max_length),
         hyperscan_source=hyperscan_source,
-        factor=_required_factor(parsed, compiled.flags, max_length) if parsed else None,
+        factor=_required_factor(parsed, compiled.flags, window) if parsed else None,
         source=pattern,
-        warnings=regex_limit_warnings(parsed, max_regex_match) if parsed is not None else (),
-        may_exceed=max_width > max_regex_match,
+        warnings=warnings,
+        may_exceed=max_width > max_length,
         prefix_source=prefix[0] if prefix else None,
         prefix_width=(prefix[1], prefix[2]) if prefix else (0, 0),
+        window=window,
+        reach_class=reach[0],
+        reach_slack=reach[1],
     )
 
 
@@ -540,6 +579,103 @@ def regex_limit_warnings(parsed: Any, max_regex_match: int) -> tuple[str, ...]:
     return tuple(found.values())
 
 
+# A repeat is "long" (its bytes may fill a match far beyond the fast window) when it is
+# unbounded or can be longer than this; the rest of a pattern is short.
+_LONG_REPEAT = 1024
+_NEVER = rb"(?!)"
+
+
+def long_match_bytes(parsed: Any, flags: int) -> tuple[bytes, int]:
+    """What a match longer than the fast window can be made of: a regex class matching every
+    byte that no long repeat can consume, and ``slack``, the most bytes the rest of the pattern
+    (all but its long repeats) can match.
+
+    So a match holds at most ``slack`` bytes of that class, wherever it lies: a stretch with
+    more of them cannot lie inside one match. The windowed search uses this to see how far a
+    match through a given offset could reach (``_Scan._reach_forward``/``_reach_back``), and
+    grows its look-back or look-ahead that far instead of missing a long match. Constructs it
+    cannot follow give the class that never matches (any reach possible: grow to the limit).
+    """
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        return _NEVER, 0
+    repeats = (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None))
+    consumed: set[int] = set()
+    groups: dict[int, Any] = {}
+
+    def collect(nodes: Any) -> None:  # group number -> its sub-pattern (for back-references)
+        for op, arg in nodes:
+            if op is c.SUBPATTERN:
+                if arg[0] is not None:
+                    groups[arg[0]] = (arg[1], arg[2], arg[3])
+                collect(arg[3])
+            elif op in repeats:
+                collect(arg[2])
+            elif op is c.BRANCH:
+                for alternative in arg[1]:
+                    collect(alternative)
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                collect(arg[1])
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                collect(arg)
+
+    def visit(nodes: Any, node_flags: int, long: bool, depth: int = 0) -> int:
+        """The most bytes ``nodes`` match outside long repeats (whose bytes go to consumed)."""
+        if depth > 50:
+            raise _Unsupported("nesting")
+        fold = bool(node_flags & re.IGNORECASE)
+        width = 0
+        for op, arg in nodes:
+            values: set[int] | None = None
+            if op is c.LITERAL:
+                values = _fold({arg}) if fold else {arg}
+            elif op is c.NOT_LITERAL:
+                values = _ALL - (_fold({arg}) if fold else {arg})
+            elif op is c.ANY:
+                values = _ALL if node_flags & re.DOTALL else _ALL - {10}
+            elif op is c.IN:
+                values = _charset(arg, fold, c)
+            if values is not None:
+                if long:
+                    consumed.update(values)
+                else:
+                    width += 1
+            elif op is c.BRANCH:
+                width += max(visit(alt, node_flags, long, depth + 1) for alt in arg[1])
+            elif op is c.SUBPATTERN:
+                _group, add_flags, del_flags, sub = arg
+                width += visit(sub, (node_flags | add_flags) & ~del_flags, long, depth + 1)
+            elif op in repeats:
+                _low, high, sub = arg
+                most = sub.getwidth()[1]
+                grows = long or high == c.MAXREPEAT or high * most > _LONG_REPEAT
+                inner = visit(sub, node_flags, grows, depth + 1)
+                width += 0 if grows else high * inner
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                width += visit(arg, node_flags, long, depth + 1)
+            elif op is c.GROUPREF:
+                add_flags, del_flags, sub = groups[arg]
+                width += visit(sub, (node_flags | add_flags) & ~del_flags, long, depth + 1)
+            elif op is c.GROUPREF_EXISTS:
+                _group, yes, no = arg
+                branches = [yes] + ([no] if no is not None else [])
+                width += max(visit(b, node_flags, long, depth + 1) for b in branches)
+            elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+                continue  # zero-width: consumes nothing
+            else:
+                raise _Unsupported(op)
+        return width
+
+    try:
+        collect(parsed)
+        slack = visit(parsed, flags | parsed.state.flags, False)
+    except (_Unsupported, AttributeError, TypeError, ValueError, KeyError, RecursionError):
+        return _NEVER, 0
+    rest = _ALL - consumed
+    return (_byte_class(sorted(rest)) if rest else _NEVER), slack
+
+
 def _class_size(sub: Any, c: Any) -> int:
     """How many byte values the one-byte item ``sub`` matches (0 if it is not one byte wide)."""
     if len(sub) != 1:
@@ -565,6 +701,8 @@ def _class_size(sub: Any, c: Any) -> int:
 
 
 def _size_text(size: int) -> str:
+    if size % (1 << 20) == 0:
+        return f"{size >> 20} MiB"
     return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size:,} bytes"
 
 
@@ -602,42 +740,49 @@ def _fold(values: set[int]) -> set[int]:
     return folded
 
 
+def _category(name: Any, c: Any) -> set[int]:
+    """The bytes of a category (\\d, \\s, \\w and their negations) in bytes patterns."""
+    table = {
+        c.CATEGORY_DIGIT: _DIGIT,
+        c.CATEGORY_NOT_DIGIT: _ALL - _DIGIT,
+        c.CATEGORY_SPACE: _SPACE,
+        c.CATEGORY_NOT_SPACE: _ALL - _SPACE,
+        c.CATEGORY_WORD: _WORD,
+        c.CATEGORY_NOT_WORD: _ALL - _WORD,
+    }
+    if name not in table:
+        raise _Unsupported(name)
+    return set(table[name])
+
+
+def _charset(items: Any, ignore_case: bool, c: Any) -> set[int]:
+    """The bytes a parsed character class (``IN``) matches."""
+    values: set[int] = set()
+    negate = False
+    for op, arg in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            values.add(arg)
+        elif op is c.RANGE:
+            values.update(range(arg[0], arg[1] + 1))
+        elif op is c.CATEGORY:
+            values |= _category(arg, c)
+        else:
+            raise _Unsupported(op)
+    if ignore_case:
+        values = _fold(values)
+    return _ALL - values if negate else values
+
+
 def _prefilter_source(parsed: Any, flags: int) -> bytes | None:
     try:
         from re import _constants as c  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover
         return None
 
-    def category(name: Any) -> set[int]:
-        table = {
-            c.CATEGORY_DIGIT: _DIGIT,
-            c.CATEGORY_NOT_DIGIT: _ALL - _DIGIT,
-            c.CATEGORY_SPACE: _SPACE,
-            c.CATEGORY_NOT_SPACE: _ALL - _SPACE,
-            c.CATEGORY_WORD: _WORD,
-            c.CATEGORY_NOT_WORD: _ALL - _WORD,
-        }
-        if name not in table:
-            raise _Unsupported(name)
-        return set(table[name])
-
     def charset(items: Any, ignore_case: bool) -> set[int]:
-        values: set[int] = set()
-        negate = False
-        for op, arg in items:
-            if op is c.NEGATE:
-                negate = True
-            elif op is c.LITERAL:
-                values.add(arg)
-            elif op is c.RANGE:
-                values.update(range(arg[0], arg[1] + 1))
-            elif op is c.CATEGORY:
-                values |= category(arg)
-            else:
-                raise _Unsupported(op)
-        if ignore_case:
-            values = _fold(values)
-        return _ALL - values if negate else values
+        return _charset(items, ignore_case, c)
 
     def emit(nodes: Any, node_flags: int) -> bytes:
         if node_flags & re.LOCALE:
@@ -721,7 +866,9 @@ def _required_factor(parsed: Any, flags: int, max_length: int) -> tuple[bytes, i
         low, high = before.getwidth()
     except (AttributeError, TypeError, ValueError, OverflowError):
         return None
-    return factor, low, min(high, max_length)
+    if high > max_length:
+        return None  # it can lie further into a match than the window reaches: not a guide
+    return factor, low, high
 
 
 # ===================================================================== segments
@@ -810,6 +957,41 @@ def _segments_backward(
 
 
 # ===================================================================== engines
+# Bytes read at a time (at most) while measuring how far a long match could reach.
+_REACH_STEP = 1 << 20
+# Starts this few are tried one by one rather than searched for (see _Scan._leftmost).
+_FEW_STARTS = 64
+
+
+def _run_of(byte_class: bytes, slack: int) -> re.Pattern[bytes]:
+    """A pattern matching from one byte of ``byte_class`` to the ``slack``-th after it."""
+    other = b"[^" + (byte_class[1:] if byte_class.startswith(b"[") else byte_class + b"]")
+    return re.compile(
+        byte_class + (b"(?:%s*+%s){%d}" % (other, byte_class, slack) if slack else b"")
+    )
+
+
+class _Region:
+    """A private copy of document bytes that nearby candidates share; it moves and grows on
+    demand (past the piece's own buffer when a long match needs it)."""
+
+    def __init__(self, scan: _Scan, seg: _Segment, data: bytes | None) -> None:
+        self.scan = scan
+        if data is not None:  # a whole-piece copy is there already
+            self.lo, self.hi, self.data = seg.buf_lo, seg.buf_hi, data
+        else:
+            self.lo = self.hi = seg.buf_lo
+            self.data = b""
+
+    def cover(self, lo: int, hi: int) -> bytes:
+        """The copy, holding at least ``[lo, hi)`` (a little more, for the next candidates)."""
+        if lo < self.lo or hi > self.hi:
+            self.lo = lo
+            self.hi = min(self.scan.data_hi, hi + _REGION)
+            self.data = self.scan.reader.copy(self.lo, self.hi)
+        return self.data
+
+
 class _Engine:
     """Finds the starts of one pattern inside a buffer; subclasses per pattern shape."""
 
@@ -982,10 +1164,12 @@ class _RegexEngine(_Engine):
 
     def __init__(self, pattern: CompiledPattern, accelerated: bool) -> None:
         super().__init__(pattern)
-        self.max_length = pattern.max_length
+        # The fast window: candidates are confirmed this far around; longer matches grow it.
+        self.max_length = pattern.window or pattern.max_length
         self.before = REGEX_CONTEXT
         self.after = self.max_length + REGEX_CONTEXT
         self.search = pattern.regex.search
+        self.match = pattern.regex.match
         self.database = pattern.hyperscan_database() if accelerated else None
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
         self.factor = pattern.factor if accelerated and _sz is not None else None
@@ -1032,22 +1216,6 @@ class _RegexEngine(_Engine):
         finally:
             view.release()
         return ends
-
-    def matches(self, buf: Any, lo: int, hi: int) -> tuple[list[tuple[int, int]], int]:
-        """Non-overlapping leftmost matches starting in ``[lo, hi)`` (buffer indexes).
-
-        Returns them and where the next search resumes (the end of the last one).
-        """
-        found: list[tuple[int, int]] = []
-        pos = lo
-        search = self.search
-        while pos < hi:
-            m = search(buf, pos)
-            if m is None or m.start() >= hi:
-                break
-            found.append(m.span())
-            pos = m.end()
-        return found, pos
 
 
 def _make_engine(pattern: CompiledPattern, options: SearchOptions) -> _FixedEngine | _RegexEngine:
@@ -1109,6 +1277,7 @@ class _Scan:
         scope: tuple[int, int] | None,
         progress: Progress | None,
         options: SearchOptions,
+        on_overlong: Callable[[Overlong], None] | None = None,
     ) -> None:
         self.mapped = _mapped_of(source)
         self.pattern = _as_compiled(pattern, options)
@@ -1119,6 +1288,16 @@ class _Scan:
         self.reader = SafeReader(self.mapped, use_lease=options.use_lease)
         self.deadline = _Deadline(options.regex_time_limit if self.pattern.is_regex else None)
         self.source = source
+        # Long regex matches (see _decide): what they are made of, and where the limit bit.
+        reach_class = self.pattern.reach_class if self.pattern.is_regex else None
+        self.reach = re.compile(reach_class) if reach_class is not None else None
+        # The (slack + 1)-th such byte from a place on, found by one search (see _reach_forward).
+        self.reach_run = _run_of(reach_class, self.pattern.reach_slack) if reach_class else None
+        self.slack = self.pattern.reach_slack
+        self.cap = max(self.pattern.max_length, 1)
+        self.overlong: list[Overlong] = []
+        self._reached = (-1, -1, -1)  # the last _reach_forward: (x, limit, result)
+        self.on_overlong = on_overlong
         pattern = self.pattern
         self.zero_match = matches_zeros(
             pattern.regex,
@@ -1276,16 +1455,12 @@ class _Scan:
                 found = engine.candidates(data, first - seg.buf_lo, scan_end - seg.buf_lo)
                 shift = seg.buf_lo
             if found is not None:
-                if not found:
-                    return [], resume
-                return self._confirm(seg, first, [e + shift for e in found], data)
+                matches, pos = self._confirm(seg, first, [e + shift for e in found], data, scan_end)
+                return (matches, pos) if matches else ([], resume)
         if data is None:
             data = self.reader.copy(seg.buf_lo, seg.buf_hi)
-        base = seg.buf_lo
-        spans, next_pos = engine.matches(data, first - base, seg.hi - base)
-        if not spans:
-            return [], resume
-        return [Match(s + base, e + base) for s, e in spans], next_pos + base
+        matches, pos = self._pure(seg, first, data)
+        return (matches, pos) if matches else ([], resume)
 
     def _confirm_factor(
         self,
@@ -1306,8 +1481,7 @@ class _Scan:
         assert isinstance(engine, _RegexEngine)
         longest = engine.max_length
         found: list[Match] = []
-        region_lo, region = seg.buf_lo, data
-        region_hi = seg.buf_hi if data is not None else seg.buf_lo
+        region = _Region(self, seg, data)
         floor = pos
         for hit in hits:
             last_start = hit - least
@@ -1316,21 +1490,15 @@ class _Scan:
             start_at = max(pos, floor, hit - most)
             if start_at >= seg.hi:
                 break
-            need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
             need_hi = min(seg.buf_hi, last_start + longest + REGEX_CONTEXT)
-            if region is None or need_lo < region_lo or need_hi > region_hi:
-                region_lo = need_lo
-                region_hi = min(seg.buf_hi, need_hi + _REGION)
-                region = self.reader.copy(region_lo, region_hi)
-            m = engine.search(region, start_at - region_lo, need_hi - region_lo)
-            if m is None or m.start() + region_lo > last_start:
+            m = self._decide(region, start_at, last_start + 1, need_hi, None)
+            if m is None:
                 floor = last_start + 1  # no match starts in [start_at, last_start]
                 continue
-            start = m.start() + region_lo
-            if start >= seg.hi:
+            if m.start >= seg.hi:
                 break
-            found.append(Match(start, m.end() + region_lo))
-            pos = m.end() + region_lo
+            found.append(m)
+            pos = m.end
         return found, pos
 
     def _confirm(
@@ -1339,20 +1507,22 @@ class _Scan:
         pos: int,
         ends: list[int],
         data: bytes | None,
+        scan_end: int,
     ) -> tuple[list[Match], int]:
-        """Let ``re`` decide near each candidate end (absolute offsets, sorted).
+        """Let ``re`` decide near each candidate end (absolute offsets, sorted), ``ends`` being
+        every end Hyperscan saw up to ``scan_end``.
 
         The leftmost match at or after ``pos`` that starts before candidate ``e`` (the first
         one past ``pos``) ends at a candidate in ``[e, e + max_length)`` and starts at or after
-        ``e - max_length``: nothing earlier needs looking at. A search that finds no match
-        starting before ``e`` proves there is none up to ``e`` (the floor).
+        ``e - max_length`` unless it is longer than that window: then ``_decide`` grows the
+        look-back and look-ahead as far as such a match could reach. A search that finds no
+        match starting before ``e`` proves there is none up to ``e`` (the floor).
         """
         engine = self.engine
         assert isinstance(engine, _RegexEngine)
         longest = engine.max_length
         found: list[Match] = []
-        region_lo, region = seg.buf_lo, data  # a whole-piece copy when there is one
-        region_hi = seg.buf_hi if data is not None else seg.buf_lo
+        region = _Region(self, seg, data)
         floor = pos
         index = 0
         while pos < seg.hi:
@@ -1365,23 +1535,169 @@ class _Scan:
                 break
             # A match starting before `end` ends at a candidate no later than end + longest.
             last = ends[bisect.bisect_right(ends, end + longest, index) - 1]
-            need_lo = max(seg.buf_lo, start_at - REGEX_CONTEXT)
             need_hi = min(seg.buf_hi, last + REGEX_CONTEXT)
-            if region is None or need_lo < region_lo or need_hi > region_hi:
-                # A little extra so that the next candidates close by share this copy.
-                region_lo = need_lo
-                region_hi = min(seg.buf_hi, need_hi + _REGION)
-                region = self.reader.copy(region_lo, region_hi)
-            m = engine.search(region, start_at - region_lo, need_hi - region_lo)
-            if m is None or m.start() + region_lo >= end:
+            m = self._decide(region, start_at, end, need_hi, max(pos, floor))
+            if m is None:
                 floor = end  # no match starts in [start_at, end]
                 continue
-            start = m.start() + region_lo
-            if start >= seg.hi:
+            if m.start >= seg.hi:
                 break
-            found.append(Match(start, m.end() + region_lo))
-            pos = m.end() + region_lo
+            found.append(m)
+            pos = m.end
+        # A match that starts here but ends past what Hyperscan saw showed no end to go by.
+        while self.reach is not None and pos < seg.hi and scan_end < self.data_hi:
+            if self._reach_forward(region, seg.hi - 1, scan_end + 1) <= scan_end:
+                break
+            lo = max(pos, floor, self._reach_back(region, scan_end, max(pos, floor)))
+            m = self._decide(region, lo, seg.hi, min(self.data_hi, scan_end + REGEX_CONTEXT), None)
+            if m is None:
+                break
+            found.append(m)
+            pos = m.end
         return found, pos
+
+    def _pure(self, seg: _Segment, first: int, data: bytes) -> tuple[list[Match], int]:
+        """Without Hyperscan: ``re`` over the piece's copy, leftmost matches in turn. The copy
+        reaches as far as a match starting in the piece could (``_bounds``), once per piece."""
+        region = _Region(self, seg, data)
+        lo, hi, clipped = self._bounds(region, first, seg.hi, seg.buf_hi, None)
+        data = region.cover(max(self.data_lo, lo - REGEX_CONTEXT), hi)
+        base, end = region.lo, hi - region.lo
+        search = self.engine.search
+        found: list[Match] = []
+        pos = first
+        while pos < seg.hi:
+            m = search(data, pos - base, end)
+            if m is None or m.start() + base >= seg.hi:
+                break
+            found.append(Match(m.start() + base, m.end() + base))
+            pos = m.end() + base
+        self._note_if_cut(clipped, found[-1] if found else None)
+        return found, pos
+
+    # ------------------------------------------------------------- long matches
+    def _decide(
+        self, region: _Region, lo: int, before: int, hi: int, floor: int | None
+    ) -> Match | None:
+        """The leftmost ``re`` match starting in ``[lo, before)``, searched in the bytes up to
+        ``hi`` (absolute offsets), the bounds first widened by ``_bounds`` where a longer match
+        could change the answer; with ``floor``, ``before`` is where a match ends (a Hyperscan
+        report) and its start may lie as far back as ``floor``."""
+        lo, hi, clipped = self._bounds(region, lo, before, hi, floor)
+        found = self._leftmost(region, lo, before, hi)
+        self._note_if_cut(clipped, found)
+        return found
+
+    def _bounds(
+        self, region: _Region, lo: int, before: int, hi: int, floor: int | None
+    ) -> tuple[int, int, Overlong | None]:
+        """Where to look for the leftmost match starting before ``before`` so that the answer
+        is that of ``re`` over the whole document: ``(lo, hi, clipped)``.
+
+        A match found in the given bounds could still differ from it when a longer one would
+        run past ``hi``, or (with ``floor``) when the match ending at ``before`` started before
+        ``lo``. The pattern's long-match bytes (long_match_bytes) say how far such a match could
+        reach at most: the bounds become exactly that (so a search never runs on a long run cut
+        short, where ``re`` can backtrack for long). The longest match (``max_length``) caps
+        them; ``clipped`` then says where (see ``_note_if_cut``).
+        """
+        if self.reach is None:
+            return lo, hi, None
+        clipped: Overlong | None = None
+        if floor is not None and lo > floor:
+            low = self._reach_back(region, before, floor)
+            if before - low > self.cap:
+                low, clipped = before - self.cap, Overlong(before, True)
+            lo = min(lo, low)
+        # Every match starting before `before` that reaches further holds byte before - 1.
+        probe = before - 1
+        reach = self._reach_forward(region, probe, min(self.data_hi, probe + self.cap + 1))
+        if reach > probe + self.cap:
+            reach, clipped = probe + self.cap, Overlong(probe, False)
+        return lo, min(self.data_hi, reach + REGEX_CONTEXT), clipped
+
+    def _note_if_cut(self, clipped: Overlong | None, found: Match | None) -> None:
+        """Report a place where the longest match stopped the bounds, unless a match was found
+        there that is shorter than the limit (it is whole)."""
+        if clipped is not None and (found is None or found.length >= self.cap):
+            self._note_overlong(clipped if found is None else Overlong(found.start, False))
+
+    def _leftmost(self, region: _Region, lo: int, before: int, hi: int) -> Match | None:
+        """``re``'s leftmost match starting in ``[lo, before)`` in the bytes up to ``hi``.
+
+        A few starts are tried one by one (re.match): a search would go on trying every start
+        up to ``hi``, which after a long look-ahead can be far."""
+        data = region.cover(max(self.data_lo, lo - REGEX_CONTEXT), hi)
+        base = region.lo
+        if before - lo <= _FEW_STARTS:
+            match = self.engine.match
+            for start in range(lo - base, min(before, hi) - base):
+                m = match(data, start, hi - base)
+                if m is not None:
+                    return Match(m.start() + base, m.end() + base)
+            return None
+        m = self.engine.search(data, lo - base, hi - base)
+        if m is None or m.start() + base >= before:
+            return None
+        return Match(m.start() + base, m.end() + base)
+
+    def _reach_forward(self, region: _Region, x: int, limit: int) -> int:
+        """How far a match holding the byte at ``x`` can reach at most: the offset of the
+        (slack + 1)-th byte from ``x`` on that no long repeat consumes (``limit`` if none)."""
+        assert self.reach is not None
+        if self._reached[:2] == (x, limit):
+            return self._reached[2]
+        reach = self._reach_forward_scan(region, x, limit)
+        self._reached = (x, limit, reach)
+        return reach
+
+    def _reach_forward_scan(self, region: _Region, x: int, limit: int) -> int:
+        if region.lo <= x < region.hi:  # usually answered inside the copy, by one search
+            end = min(limit, region.hi)
+            m = self.reach_run.search(region.data, x - region.lo, end - region.lo)
+            if m is not None:
+                return m.end() - 1 + region.lo
+            if end >= limit:
+                return limit
+        need = self.slack + 1
+        pos = x
+        step = 4096
+        while pos < limit:
+            end = min(limit, pos + step)
+            data = self.reader.copy(pos, end)
+            for m in self.reach.finditer(data):
+                need -= 1
+                if need == 0:
+                    return m.start() + pos
+            pos = end
+            step = min(step * 2, _REACH_STEP)
+        return limit
+
+    def _reach_back(self, region: _Region, end: int, floor: int) -> int:
+        """The lowest start a match reaching ``end`` can have (at least ``floor``): just past
+        the (slack + 1)-th byte before ``end`` that no long repeat consumes."""
+        assert self.reach is not None
+        need = self.slack + 1
+        pos = end
+        step = 256
+        while pos > floor:
+            start = max(floor, pos - step)
+            if region.lo <= start and pos <= region.hi:
+                data, base = region.data, region.lo
+            else:
+                data, base = self.reader.copy(start, pos), start
+            hits = [m.start() for m in self.reach.finditer(data, start - base, pos - base)]
+            if len(hits) >= need:
+                return hits[len(hits) - need] + base + 1
+            need -= len(hits)
+            pos = start
+            step = min(step * 2, _REACH_STEP)
+        return floor
+
+    def _note_overlong(self, place: Overlong) -> None:
+        self.overlong.append(place)
+        if self.on_overlong is not None:
+            self.on_overlong(place)
 
     def _view(self, seg: _Segment) -> Any:
         if seg.in_place:
@@ -1411,9 +1727,24 @@ class _Scan:
                 with self.deadline.piece(seg.lo):
                     found, _resume = self._regex_piece(seg, seg.lo)
                 if found:
-                    return found[-1]
+                    return self._settled_last(found[-1], seg, lo)
             self._advance(seg.hi - seg.lo)
         return None
+
+    def _settled_last(self, last: Match, seg: _Segment, lo: int) -> Match:
+        """``last``, found by scanning forward from the start of its piece; unless a long match
+        could run into the piece from before it (then the matches of the piece may be aligned
+        differently in a scan from the start): then the piece is scanned again from where such
+        a match could start at the earliest."""
+        if self.reach is None or seg.lo <= lo:
+            return last
+        back = self._reach_back(_Region(self, seg, None), seg.lo + 1, lo)
+        if back >= seg.lo:
+            return last
+        for batch in self.forward(back, seg.hi):
+            if batch:
+                last = batch[-1]
+        return last
 
     # ------------------------------------------------------------- counting
     def count(self, lo: int, hi: int, workers: int = 1) -> int:
@@ -1554,9 +1885,7 @@ class _CopiedView:
 
 
 # The loops in which re runs: where a runaway match is interrupted.
-_REGEX_FRAMES = frozenset(
-    {_Scan._confirm.__code__, _Scan._confirm_factor.__code__, _RegexEngine.matches.__code__}
-)
+_REGEX_FRAMES = frozenset({_Scan._leftmost.__code__, _Scan._pure.__code__})
 
 
 # ===================================================================== public API
@@ -1568,14 +1897,22 @@ def iter_matches(
     start: int | None = None,
     progress: Progress | None = None,
     options: SearchOptions = DEFAULT_OPTIONS,
+    on_overlong: Callable[[Overlong], None] | None = None,
 ) -> Iterator[Match]:
     """Every match lying inside ``scope`` (whole file by default) whose start is ≥ ``start``.
 
     Raises FileTruncatedError (a clear sentence) if the file shrinks under the scan, Cancelled if
-    the progress token is cancelled.
+    the progress token is cancelled. ``on_overlong(offset)`` hears of each place where a regex
+    match may be longer than the longest match (``max_regex_match``): it may be cut or missed.
     """
     for batch in iter_match_batches(
-        source, pattern, scope=scope, start=start, progress=progress, options=options
+        source,
+        pattern,
+        scope=scope,
+        start=start,
+        progress=progress,
+        options=options,
+        on_overlong=on_overlong,
     ):
         yield from batch
 
@@ -1588,9 +1925,10 @@ def iter_match_batches(
     start: int | None = None,
     progress: Progress | None = None,
     options: SearchOptions = DEFAULT_OPTIONS,
+    on_overlong: Callable[[Overlong], None] | None = None,
 ) -> Iterator[list[Match]]:
     """Like iter_matches, in lists as each piece of the file is scanned (for streaming UIs)."""
-    scan = _Scan(source, pattern, scope, progress, options)
+    scan = _Scan(source, pattern, scope, progress, options, on_overlong)
     try:
         lo = scan.data_lo if start is None else max(start, scan.data_lo)
         yield from scan.forward(lo, scan.data_hi)
@@ -1598,10 +1936,30 @@ def iter_match_batches(
         scan.close()
 
 
+def overlong_note(places: Sequence[Overlong], limit: int) -> str:
+    """The sentence for places where a regex match may be longer than the longest match."""
+    if not places:
+        return ""
+    first = places[0]
+    where = "ending at" if first.ending else "starting at or before"
+    more = f" (and {len(places) - 1:,} more)" if len(places) > 1 else ""
+    return (
+        f"a match {where} {first.offset:#x}{more} may be longer than the longest match "
+        f"searched ({_size_text(limit)}): it may be cut there or missed"
+    )
+
+
 @record(frozen=True)
 class FindResult:
-    match: Match
+    match: Match | None  # None: not found, but see ``overlong``
     wrapped: bool  # found only after wrapping around the end (or start) of the scope
+    overlong: tuple[Overlong, ...] = ()  # where a match may be longer than the limit
+    limit: int = DEFAULT_MAX_REGEX_MATCH  # the longest match searched
+
+    @property
+    def note(self) -> str:
+        """The overlong sentence ('' when there is none)."""
+        return overlong_note(self.overlong, self.limit)
 
 
 def find_next(
@@ -1625,22 +1983,16 @@ def find_next(
         lo, hi = scan.data_lo, scan.data_hi
         position = max(lo, min(position, hi))
         if not backward:
-            first = _first(scan, position, hi)
-            if first is not None:
-                return FindResult(first, False)
-            if wrap:
-                first = _first(scan, lo, position)
-                if first is not None:
-                    return FindResult(first, True)
+            found = _first(scan, position, hi), False
+            if found[0] is None and wrap:
+                found = _first(scan, lo, position), True
+        else:
+            found = scan.last_before(lo, position), False
+            if found[0] is None and wrap:
+                found = scan.last_before(position, hi), True
+        if found[0] is None and not scan.overlong:
             return None
-        last = scan.last_before(lo, position)
-        if last is not None:
-            return FindResult(last, False)
-        if wrap:
-            last = scan.last_before(position, hi)
-            if last is not None:
-                return FindResult(last, True)
-        return None
+        return FindResult(found[0], found[1], tuple(scan.overlong), scan.cap)
     finally:
         scan.close()
 
@@ -1655,13 +2007,18 @@ def _first(scan: _Scan, lo: int, hi: int) -> Match | None:
 class FindAllResult:
     matches: list[Match]
     truncated: bool  # the limit was reached: there are more matches than listed
+    overlong: tuple[Overlong, ...] = ()  # where a match may be longer than the limit
+    limit: int = DEFAULT_MAX_REGEX_MATCH
 
     @property
     def summary(self) -> str:
         count = len(self.matches)
         if self.truncated:
-            return f"{count:,}+ results (stopped at the limit of {count:,})"
-        return f"{count:,} result" + ("" if count == 1 else "s")
+            text = f"{count:,}+ results (stopped at the limit of {count:,})"
+        else:
+            text = f"{count:,} result" + ("" if count == 1 else "s")
+        note = overlong_note(self.overlong, self.limit)
+        return f"{text}; note: {note}" if note else text
 
 
 def find_all(
@@ -1676,8 +2033,15 @@ def find_all(
 ) -> FindAllResult:
     """Up to ``limit`` matches in order; ``on_batch`` sees them as they are found."""
     matches: list[Match] = []
+    overlong: list[Overlong] = []
+    compiled = _as_compiled(pattern, options)
     for batch in iter_match_batches(
-        source, pattern, scope=scope, progress=progress, options=options
+        source,
+        compiled,
+        scope=scope,
+        progress=progress,
+        options=options,
+        on_overlong=overlong.append,
     ):
         room = limit - len(matches)
         if len(batch) > room:
@@ -1686,8 +2050,8 @@ def find_all(
         if on_batch is not None and batch:
             on_batch(batch)
         if len(matches) >= limit:
-            return FindAllResult(matches, True)
-    return FindAllResult(matches, False)
+            return FindAllResult(matches, True, tuple(overlong), compiled.max_length)
+    return FindAllResult(matches, False, tuple(overlong), compiled.max_length)
 
 
 def count_matches(

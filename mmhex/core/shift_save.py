@@ -28,7 +28,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from mmhex.core._libc import _libc, raise_errno
-from mmhex.core.journal import fsync_directory, short_name
+from mmhex.core.errors import MmhexError
+from mmhex.core.journal import RECOVERY_LOCK_WAIT, fsync_directory, lock_for_saving, open_trusted
+from mmhex.core.journal_place import journal_location
 from mmhex.core.layout_save import (
     LayoutPlan,
     free_space_problem,
@@ -94,9 +96,9 @@ def shift_of(plan: LayoutPlan, block: int) -> Shift | None:
     return Shift(COLLAPSE, start, -delta, plan.old_size)
 
 
-def shift_journal_path(path: str) -> str:
-    folder, name = os.path.split(os.path.realpath(path))
-    return os.path.join(folder, short_name(name, ".", SHIFT_SUFFIX))
+def shift_journal_path(path: str, *, writing: os.stat_result | None = None) -> str:
+    """Named after the file's device and inode, like every journal (journal_place)."""
+    return journal_location(path, SHIFT_SUFFIX, writing=writing)
 
 
 def save_shift(
@@ -125,7 +127,7 @@ def save_shift(
             problem = free_space_problem(os.path.dirname(os.path.realpath(path)), shift.length)
             if problem:
                 raise SaveError(problem, errno.ENOSPC)
-        jpath = shift_journal_path(path)
+        jpath = shift_journal_path(path, writing=st)
         _write_journal(jpath, shift, st)
         step("journal-written")
         mode = FALLOC_FL_INSERT_RANGE if shift.kind == INSERT else FALLOC_FL_COLLAPSE_RANGE
@@ -163,7 +165,11 @@ def _write_journal(jpath: str, shift: Shift, st: os.stat_result) -> None:
     """Written whole under another name, then renamed: a journal that exists is complete."""
     record = {"format": "mmhex-shift-1", **asdict(shift), "device": st.st_dev, "inode": st.st_ino}
     partial = jpath + ".new"
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(partial)  # left by a killed save (we hold the save lock): never follow it
+    fd = os.open(
+        partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+    )
     try:
         _pwrite_all(fd, json.dumps(record).encode(), 0)
         os.fsync(fd)
@@ -207,26 +213,46 @@ def has_shift_journal(path: str) -> bool:
 
 
 def recover_shift(path: str) -> ShiftRecovery | None:
-    """Finish or undo an interrupted shift save of ``path`` (None: there was none)."""
+    """Finish or undo an interrupted shift save of ``path`` (None: there was none).
+
+    Under the file's save lock (never racing a live save), and only from a journal that passes
+    the journal trust checks (journal.open_trusted: regular, ours, 0600, one link)."""
     jpath = shift_journal_path(path)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(jpath + ".new")  # a journal killed while being written: nothing was shifted
     try:
-        with open(jpath, "rb") as handle:
-            record = json.loads(handle.read(4096))
-        shift = Shift(
-            record["kind"], int(record["offset"]), int(record["length"]), int(record["old_size"])
-        )
-        inode = (int(record["device"]), int(record["inode"]))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return ShiftRecovery(
-            False, f"The save journal {jpath} could not be read ({exc}); it was left in place."
-        )
-    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        return ShiftRecovery(False, f"{path} cannot be opened to recover it ({_reason(exc)}).")
     try:
         st = os.fstat(fd)
+        if not lock_for_saving(fd, RECOVERY_LOCK_WAIT):
+            return ShiftRecovery(
+                False,
+                f"{path}: another mmhex is saving this file right now (journal {jpath}); it "
+                "was left alone. Open it again when that save has finished.",
+            )
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(jpath + ".new")  # a journal killed while being written: nothing shifted
+        try:
+            jfd, _jst = open_trusted(jpath, owner=st.st_uid)
+            try:
+                record = json.loads(os.pread(jfd, 4096, 0))
+            finally:
+                os.close(jfd)
+            shift = Shift(
+                record["kind"],
+                int(record["offset"]),
+                int(record["length"]),
+                int(record["old_size"]),
+            )
+            inode = (int(record["device"]), int(record["inode"]))
+        except FileNotFoundError:
+            return None
+        except MmhexError as exc:
+            return ShiftRecovery(False, f"The save journal {jpath} was not used: {exc}.")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return ShiftRecovery(
+                False, f"The save journal {jpath} could not be read ({exc}); it was left in place."
+            )
         if (st.st_dev, st.st_ino) != inode:
             return ShiftRecovery(False, f"{jpath} belongs to another file; it was left in place.")
         if shift.kind == INSERT and st.st_size == shift.new_size:
@@ -250,7 +276,7 @@ def recover_shift(path: str) -> ShiftRecovery | None:
                 f"{path} has a size the interrupted save cannot explain ({st.st_size:,} "
                 f"bytes); {jpath} was left in place.",
             )
+        _remove_journal(jpath)  # still under the save lock
     finally:
         os.close(fd)
-    _remove_journal(jpath)
     return outcome

@@ -91,8 +91,8 @@ from mmhex.core.journal import (
     fsync_directory,
     lock_for_saving,
     open_trusted,
-    short_name,
 )
+from mmhex.core.journal_place import journal_location
 from mmhex.core.layout_save import LayoutPlan, Move, open_for_saving_in_place
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import Cancelled, CancelToken, Progress
@@ -316,9 +316,9 @@ def space_needed(plan: LayoutPlan, chunk: int = CHUNK) -> int:
     return max(0, plan.final_size - plan.old_size) + journal_size(plan, chunk)
 
 
-def move_journal_path(path: str) -> str:
-    folder, name = os.path.split(os.path.realpath(path))
-    return os.path.join(folder, short_name(name, ".", MOVE_SUFFIX))
+def move_journal_path(path: str, *, writing: os.stat_result | None = None) -> str:
+    """Named after the file's device and inode, like every journal (journal_place)."""
+    return journal_location(path, MOVE_SUFFIX, writing=writing)
 
 
 def has_move_journal(path: str) -> bool:
@@ -888,7 +888,7 @@ def save_in_place(
             )
         total = max(1, sum(s.length for s in mp.moves) + mp.data_size)
         progress = Progress(total, on_progress, token)
-        jpath = move_journal_path(path)
+        jpath = move_journal_path(path, writing=st)  # a hard link elsewhere is indexed
         try:
             jfd = _create_journal(jpath, mp, st, read)
         except OSError as exc:
@@ -920,8 +920,11 @@ def save_in_place(
         _remove_journal(jpath)
     finally:
         os.close(fd)
-    changed = sum(s.length for s in mp.moves) + mp.data_size + abs(plan.final_size - plan.old_size)
-    return SaveResult(path, changed, len(plan.writes), time.monotonic() - started)
+    moved = sum(s.length for s in mp.moves)
+    changed = moved + mp.data_size  # new bytes are the growth: count them once
+    return SaveResult(
+        path, changed, len(plan.writes), time.monotonic() - started, moved_bytes=moved
+    )
 
 
 def _abort(

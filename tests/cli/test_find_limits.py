@@ -53,7 +53,16 @@ def test_the_default_time_limit_also_ends_a_runaway_regex(tmp_path):
 
 def test_help_documents_the_regex_limits():
     text = " ".join(mmhex("find", "--help").stdout.split())
-    for words in ("--max-match", "64 KiB", "4 KiB", "--regex-time-limit", "(a+)+$", "^ and $"):
+    for words in (
+        "--max-match",
+        "64 KiB",
+        "16 MiB",
+        "grow",
+        "4 KiB",
+        "--regex-time-limit",
+        "(a+)+$",
+        "^ and $",
+    ):
         assert words in text, words
 
 
@@ -68,16 +77,24 @@ def test_a_broad_unbounded_repeat_is_warned_about_and_still_searched(tmp_path):
 def test_a_match_longer_than_the_longest_is_flagged_and_found_with_max_match(tmp_path):
     path = tmp_path / "long.bin"
     path.write_bytes(b"..x" + b"y" * 70_000 + b"z.." + b"0" * 100_000)
-    # 100,000 zeros: longer than the longest match, so the result may be cut: it says so.
-    cut = mmhex("find", str(path), "--regex", "0+", "--count")
+    # At --max-match 64 KiB, 100,000 zeros are longer than the longest match, so the result
+    # may be cut: it says so.
+    cut = mmhex("find", str(path), "--regex", "0+", "--count", "--max-match", "65536")
     assert cut.returncode == 0
     assert "1 match(es) reached the longest match of 65,536 bytes" in cut.stderr
-    missed = mmhex("find", str(path), "--regex", "xy+z")
-    assert missed.returncode == 1 and missed.stdout == ""  # the documented limit
+    missed = mmhex("find", str(path), "--regex", "xy+z", "--max-match", "65536")
+    assert missed.returncode == 1 and missed.stdout == ""  # the limit, and it says so
+    assert "a match starting at or before 0x2 may be longer" in missed.stderr
+    assert "raise --max-match" in missed.stderr and len(missed.stderr.splitlines()) == 1
     whole = mmhex("find", str(path), "--regex", "0+", "--count", "--max-match", "200000")
     assert whole.stdout.split() == ["1"] and whole.stderr == ""
     found = mmhex("find", str(path), "--regex", "xy+z", "--max-match", "0x20000")
     assert found.stdout.split() == ["2"]
+    # By default (16 MiB) both are found whole, silently, as grep -P finds them.
+    default = mmhex("find", str(path), "--regex", "xy+z")
+    assert default.stdout.split() == ["2"] and default.stderr == ""
+    zeros = mmhex("find", str(path), "--regex", "0+")
+    assert zeros.stdout.split() == ["70006"] and zeros.stderr == ""
     if shutil.which("grep"):
         grep = subprocess.run(
             ["grep", "-obUaP", "xy+z", str(path)], capture_output=True, check=False

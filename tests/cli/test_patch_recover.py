@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mmhex.core import save
-from mmhex.core.journal import has_journal, journal_path
+from mmhex.core.journal import JOURNAL_SUFFIX, has_journal, journal_path
+from mmhex.core.journal_place import legacy_journal_path
 from tests.save_support import save_killed_at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,16 +240,29 @@ def test_recover_missing_file(tmp_path: Path) -> None:
     assert "does not exist" in result.stderr
 
 
-def test_recover_refuses_a_journal_for_a_replaced_file(target: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("named", ["by-inode", "by-old-name"])
+def test_recover_refuses_a_journal_for_a_replaced_file(
+    named: str, target: Path, tmp_path: Path
+) -> None:
+    """A journal belongs to the file's device and inode: a file put in its place later is
+    another file. Its journal (by inode) is not even found; one of an earlier version (named
+    after the path) is found, checked against the inode it records, and refused."""
     save_killed_at(target, [(1, b"xx")], at="span-0-copied")
+    jpath = Path(journal_path(str(target)))
+    if named == "by-old-name":
+        jpath = jpath.rename(legacy_journal_path(str(target), JOURNAL_SUFFIX))
     replacement = tmp_path / "other.bin"
     replacement.write_bytes(b"\x00" * (3 * PAGE))
     os.replace(replacement, target)
     result = mmhex("recover", str(target))
-    assert result.returncode == 1
-    assert "different file" in result.stderr
+    if named == "by-old-name":
+        assert result.returncode == 1
+        assert "different file" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert "no interrupted save" in result.stdout
     assert target.read_bytes() == b"\x00" * (3 * PAGE)
-    assert Path(journal_path(str(target))).exists()
+    assert jpath.exists(), "the other file's journal is evidence: keep it"
 
 
 def test_patch_recovers_an_interrupted_save_first(target: Path) -> None:

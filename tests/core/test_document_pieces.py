@@ -792,3 +792,17 @@ def test_an_overwrite_of_filled_bytes_undoes_and_redoes_exactly(tmp_path: Path) 
             assert document.read(0, 8) == states[index + 1]
     document.revert(steps[2])
     assert document.read(0, 8) == b"\x00"
+
+
+def test_a_resized_save_says_what_it_wrote_and_what_it_moved(tmp_path: Path) -> None:
+    """Not "Saved 3,004 changed bytes" for four typed bytes: the new ones, then the moved."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 12)
+    document = editing(path)
+    document.insert(0, b"\xde\xad\xbe\xef")
+    result = document.save()
+    assert path.read_bytes() == b"\xde\xad\xbe\xef" + bytes(range(256)) * 12
+    assert result.moved_bytes == 3072
+    assert result.message == (
+        f"Saved {path}: 4 new bytes written, 3,072 of the file's bytes moved to their new place."
+    )

@@ -18,6 +18,7 @@ import pytest
 from mmhex.core import journal as journal_module
 from mmhex.core.document import Document
 from mmhex.core.journal import (
+    JOURNAL_SUFFIX,
     STATUS_OFFSET,
     JournalError,
     JournalProblem,
@@ -30,6 +31,7 @@ from mmhex.core.journal import (
     read_trusted,
     recover,
 )
+from mmhex.core.journal_place import legacy_journal_path
 from mmhex.core.mapping import FileIdentity
 from tests.save_support import drop_to_nobody, python_for_nobody, save_killed_at
 
@@ -77,7 +79,8 @@ def test_journal_lives_beside_the_file_and_is_private(tmp_path: Path) -> None:
         writer = write_journal(path)
     finally:
         os.umask(old_umask)
-    assert writer.path == str(tmp_path / ".data.bin.mmhex-journal")
+    st = os.stat(path)  # named after the file's device and inode, not its name
+    assert writer.path == str(tmp_path / f".mmhex-{st.st_dev:x}-{st.st_ino:x}.mmhex-journal")
     assert journal_path(str(path)) == writer.path
     assert stat.S_IMODE(os.stat(writer.path).st_mode) == 0o600
     assert has_journal(str(path))
@@ -167,17 +170,24 @@ def test_complete_journal_keeps_the_new_bytes(tmp_path: Path) -> None:
     assert not has_journal(str(path))
 
 
-def test_journal_of_a_replaced_file_is_not_applied(tmp_path: Path) -> None:
+@pytest.mark.parametrize("named", ["by-inode", "by-old-name"])
+def test_journal_of_a_replaced_file_is_not_applied(named: str, tmp_path: Path) -> None:
     path = make_file(tmp_path)
-    write_journal(path)
+    jpath = Path(write_journal(path).path)
+    if named == "by-old-name":  # as versions before the device-and-inode rule named it
+        jpath = jpath.rename(legacy_journal_path(str(path), JOURNAL_SUFFIX))
     replacement = tmp_path / "other.bin"
     replacement.write_bytes(b"\x11" * len(OLD))
     os.replace(replacement, path)
     outcome = recover(str(path))
-    assert outcome.action is RecoveryAction.FAILED
-    assert "different file" in outcome.message
+    if named == "by-old-name":
+        assert outcome.action is RecoveryAction.FAILED
+        assert "different file" in outcome.message
+        assert has_journal(str(path)), "the journal is evidence: keep it"
+    else:  # the journal is the old inode's: the new file has none
+        assert outcome.action is RecoveryAction.NOTHING
     assert path.read_bytes() == b"\x11" * len(OLD)
-    assert has_journal(str(path)), "the journal is evidence: keep it"
+    assert jpath.exists(), "the journal is evidence: keep it"
 
 
 def test_journal_of_a_resized_file_is_not_applied(tmp_path: Path) -> None:

@@ -151,3 +151,31 @@ def test_without_a_fork_the_work_runs_in_the_thread(qtbot, pool):
     with qtbot.waitSignal(job.succeeded, timeout=TIMEOUT) as blocker:
         job.start(pool)
     assert blocker.args == [os.getpid()]
+
+
+def test_the_search_process_finds_a_match_longer_than_its_window(qtbot, pool, tmp_path):
+    """The issue's x, 70,000 y, z: found whole by the forked search (Find and Find All); one
+    longer than the longest match searched (16 MiB) is not found, and the bar says where."""
+    path = tmp_path / "long.bin"
+    data = b"-" * 1000 + b"x" + b"y" * 70_000 + b"z" + b"-" * 1000
+    data += b"x" + b"y" * (17 * 1024 * 1024) + b"z"
+    path.write_bytes(data)
+    doc = Document.open(str(path))
+    controller, bar, _panel = make_controller(qtbot, pool, doc)
+    try:
+        bar.mode.setCurrentIndex(REGEX)
+        bar.pattern_edit.setText("xy+z")
+        assert bar.message.text() == ""  # a narrow class: no warning before the search
+        with qtbot.waitSignal(controller.found, timeout=TIMEOUT) as blocker:
+            controller.find_next()
+        assert tuple(blocker.args[0]) == (1000, 1000 + 70_002)
+        assert bar.message.text().startswith("Found at 0x3e8.")
+        with qtbot.waitSignal(controller.results_ready, timeout=TIMEOUT):
+            controller.find_all()
+        message = bar.message.text()
+        assert message.startswith("1 result; note: a match starting at or before "), message
+        assert "may be longer than the longest match searched (16 MiB)" in message
+    finally:
+        controller.cancel()
+        pool.waitForDone(TIMEOUT)
+        doc.close()

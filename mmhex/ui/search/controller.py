@@ -208,14 +208,18 @@ class SearchController(QObject):
         self._start(self._job(work, total), self._found)
 
     def _found(self, result: FindResult | None) -> None:
-        if result is None:
-            self.bar.show_message("Not found.")
+        # A regex match longer than the longest match searched may be cut or missed: say where.
+        note = f" Note: {result.note}." if result is not None and result.overlong else ""
+        if result is None or result.match is None:
+            self.bar.show_message("Not found." + note)
             self.not_found.emit()
             return
         self.last_match = result.match
         self.results.current = result.match
         self.bar.show_message(
-            f"Found at {result.match.start:#x}" + (" (wrapped around)." if result.wrapped else ".")
+            f"Found at {result.match.start:#x}"
+            + (" (wrapped around)." if result.wrapped else ".")
+            + note
         )
         self.found.emit(result.match, result.wrapped)
 
