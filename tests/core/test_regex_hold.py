@@ -10,7 +10,6 @@ regex stopped by the time limit leaves no lease behind.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -26,22 +25,13 @@ from mmhex.core.search import (
     find_all,
     iter_matches,
 )
+from tests.core.test_piece_scan import _writer_would_wait
 
 PAGE = 4096
 WINDOW = 64 * PAGE  # the runaway test: several windows
 SIZE = 32 << 20  # pieces of ~320 KiB: longer than the look-around, so viewed in place
 INSERTS = 100
 REGEX = rb"needle-[A-Z]{3}-[0-9]+"
-
-
-def _writer_would_wait(path: str) -> bool:
-    """Whether opening ``path`` for writing must wait for a lease to be given up."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-    except BlockingIOError:
-        return True
-    os.close(fd)
-    return False
 
 
 @pytest.fixture
