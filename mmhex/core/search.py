@@ -1849,8 +1849,9 @@ class _Deadline:
     even a match that would backtrack forever. Only the main thread runs signal handlers, so the
     limit holds there alone: the CLI's thread, and the window's search process (a fork whose only
     thread is its main one). The handler raises only while ``re`` runs (the interrupted frame is
-    one of the confirming loops), never inside Hyperscan's callback or a lease; elsewhere it
-    looks again shortly.
+    one of the confirming loops), never inside Hyperscan's callback or a leased view (a lease
+    hold kept across the confirmations is given up as the error leaves ``holding``); elsewhere
+    it looks again shortly.
     """
 
     _RETRY = 0.05
