@@ -1379,23 +1379,33 @@ class _Scan:
                     pos = starts[-1] + seg.buf_lo + 1
                 self._advance(seg.hi - seg.lo)
 
-    def _forward_regex(self, lo: int, hi: int) -> Iterator[list[Match]]:
+    def _forward_regex(self, lo: int, hi: int, pausing: bool = True) -> Iterator[list[Match]]:
+        """``forward`` for a regex. Views of consecutive pieces share one hold (see
+        ``SafeReader.holding``), also across the ``re`` confirmations between them: those run
+        on private copies, each bounded by the time limit, so a writer waits at most one
+        piece's confirmations longer than for a literal scan. ``pausing``: the caller may
+        pause at a yield, so the hold ends before each (``count`` does not pause)."""
         resume = lo
-        for seg in self._segments(lo, hi):
-            if seg.kind is not SpanKind.READ:  # NONE only: a regex matching zeros reads all
-                self._advance(seg.hi - seg.lo)
-                continue
-            with self.deadline.piece(seg.lo):
+        reader = self.reader
+        with reader.holding():
+            for seg in self._segments(lo, hi):
+                if seg.kind is not SpanKind.READ:  # NONE only: a regex matching zeros reads all
+                    self._advance(seg.hi - seg.lo)
+                    continue
                 found, resume = self._regex_piece(seg, resume)
-            if found:
-                yield found
-            self._advance(seg.hi - seg.lo)
+                if found:
+                    if pausing:
+                        reader.release()
+                    yield found
+                self._advance(seg.hi - seg.lo)
 
     def _regex_piece(self, seg: _Segment, resume: int) -> tuple[list[Match], int]:
         """Regex matches starting in the piece at or after ``resume``, and the next resume point.
 
         ``re`` may backtrack for long, so it only ever runs on private copies, never on leased
-        memory. With Hyperscan, only the few places where a match can end are copied.
+        memory. With Hyperscan, only the few places where a match can end are copied. The time
+        limit is armed only where ``re`` runs: a piece without candidates (most pieces of an
+        edited file) costs no timer and no signal handler.
         """
         engine = self.engine
         assert isinstance(engine, _RegexEngine)
@@ -1422,9 +1432,10 @@ class _Scan:
                 if not hits:
                     return [], resume
                 _factor, least, most = engine.factor
-                return self._confirm_factor(
-                    seg, first, [h + shift for h in hits], data, least, most
-                )
+                with self.deadline.piece(seg.lo):
+                    return self._confirm_factor(
+                        seg, first, [h + shift for h in hits], data, least, most
+                    )
         if engine.prefix_database is not None:
             least, most = self.pattern.prefix_width
             scan_end = min(seg.buf_hi, seg.hi - 1 + most)
@@ -1441,9 +1452,10 @@ class _Scan:
             if hits is not None:
                 if not hits:
                     return [], resume
-                return self._confirm_factor(
-                    seg, first, [h + shift for h in hits], data, least, most
-                )
+                with self.deadline.piece(seg.lo):
+                    return self._confirm_factor(
+                        seg, first, [h + shift for h in hits], data, least, most
+                    )
         if engine.database is not None:
             scan_end = min(seg.buf_hi, seg.hi - 1 + engine.max_length)
             if seg.in_place:
@@ -1455,11 +1467,14 @@ class _Scan:
                 found = engine.candidates(data, first - seg.buf_lo, scan_end - seg.buf_lo)
                 shift = seg.buf_lo
             if found is not None:
-                matches, pos = self._confirm(seg, first, [e + shift for e in found], data, scan_end)
+                with self.deadline.piece(seg.lo):
+                    ends = [e + shift for e in found]
+                    matches, pos = self._confirm(seg, first, ends, data, scan_end)
                 return (matches, pos) if matches else ([], resume)
         if data is None:
             data = self.reader.copy(seg.buf_lo, seg.buf_hi)
-        matches, pos = self._pure(seg, first, data)
+        with self.deadline.piece(seg.lo):
+            matches, pos = self._pure(seg, first, data)
         return (matches, pos) if matches else ([], resume)
 
     def _confirm_factor(
@@ -1724,8 +1739,7 @@ class _Scan:
                     start += seg.buf_lo
                     return Match(start, start + engine.length)
             else:
-                with self.deadline.piece(seg.lo):
-                    found, _resume = self._regex_piece(seg, seg.lo)
+                found, _resume = self._regex_piece(seg, seg.lo)
                 if found:
                     return self._settled_last(found[-1], seg, lo)
             self._advance(seg.hi - seg.lo)
@@ -1751,7 +1765,7 @@ class _Scan:
         lo, hi = max(lo, self.data_lo), min(hi, self.data_hi)
         engine = self.engine
         if not isinstance(engine, _FixedEngine):
-            return sum(len(batch) for batch in self.forward(lo, hi))
+            return sum(len(batch) for batch in self._forward_regex(lo, hi, pausing=False))
         if workers > 1 and self.progress is None:
             return self._count_forked(lo, hi)
         total = 0
@@ -1835,8 +1849,9 @@ class _Deadline:
     even a match that would backtrack forever. Only the main thread runs signal handlers, so the
     limit holds there alone: the CLI's thread, and the window's search process (a fork whose only
     thread is its main one). The handler raises only while ``re`` runs (the interrupted frame is
-    one of the confirming loops), never inside Hyperscan's callback or a lease; elsewhere it
-    looks again shortly.
+    one of the confirming loops), never inside Hyperscan's callback or a leased view (a lease
+    hold kept across the confirmations is given up as the error leaves ``holding``); elsewhere
+    it looks again shortly.
     """
 
     _RETRY = 0.05

@@ -57,7 +57,7 @@ from mmhex.ui.edit_actions import EDIT_ACTIONS
 from mmhex.ui.hex_view import Highlight, Pane
 from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
-from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of
+from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of, push_command
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
 
@@ -820,7 +820,8 @@ class EditController(QObject):
             self._warn(describe_error(exc, document.path), MessageLevel.ERROR)
             return None
         if not (isinstance(edit, Edit) and edit.old == edit.new):
-            self.stack.push(
+            push_command(
+                self.stack,
                 EditCommand(
                     document,
                     edit,
@@ -828,7 +829,7 @@ class EditController(QObject):
                     typing=typing,
                     run=self._typing_run,
                     on_error=self._warn,
-                )
+                ),
             )
         return edit
 
@@ -912,9 +913,11 @@ class EditController(QObject):
                     break
         changed = [edit for edit in done if not (isinstance(edit, Edit) and edit.old == edit.new)]
         if len(changed) == 1:
-            self.stack.push(EditCommand(document, changed[0], label, on_error=self._warn))
+            push_command(self.stack, EditCommand(document, changed[0], label, on_error=self._warn))
         elif changed:
-            self.stack.push(EditBatchCommand(document, changed, label, on_error=self._warn))
+            push_command(
+                self.stack, EditBatchCommand(document, changed, label, on_error=self._warn)
+            )
         if refusal:
             self._warn(f"{label} stopped after {len(done):,} of {len(edits):,} places: {refusal}")
             return False

@@ -10,9 +10,12 @@ is reported through ``on_error`` with one sentence.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import sys
 from collections.abc import Callable
 
-from PySide6.QtGui import QUndoCommand
+import shiboken6
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from mmhex.core.document import Document, EditError
 from mmhex.core.edits import AnyEdit, Batch, Edit, Splice, coalesce
@@ -33,6 +36,23 @@ def batch_of(document: object) -> contextlib.AbstractContextManager[object]:
     """One notification for many edits where the document can batch (a process cannot)."""
     batch = getattr(document, "batch", None)
     return batch() if batch is not None else contextlib.nullcontext()
+
+
+def push_command(stack: QUndoStack, command: QUndoCommand) -> None:
+    """``stack.push(command)``, without leaking the command when the stack deletes it at once.
+
+    PySide6 6.11.3 takes a reference for C++ ownership *after* ``push`` returns, also when the
+    stack already deleted the command inside ``push`` (merged into the step before — every
+    typed key — or obsolete). Nothing ever drops that reference, so each keystroke kept its
+    command, its Edit and the document alive: 100,000 typed edits left ~450,000 objects that
+    every later full garbage collection walks (0.3 s each, inside the next Replace all). A
+    command the stack deleted has no C++ side left, so the one reference ``push`` added is that
+    leak and is dropped here; where a PySide release adds none, nothing is dropped.
+    """
+    before = sys.getrefcount(command)
+    stack.push(command)
+    if not shiboken6.isValid(command) and sys.getrefcount(command) == before + 1:
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(command))
 
 
 def describe_edit(label: str, edit: AnyEdit) -> str:
