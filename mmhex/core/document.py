@@ -905,7 +905,10 @@ class Document:
     def plan_layout_save(self) -> layout_save.LayoutPlan:
         """What saving a resized/re-laid-out document writes (nothing is written here)."""
         return layout_save.plan_layout(
-            self.pieces_in(0, self.size), self.edit_log.dirty_ranges_in, self.mapped.size
+            self.pieces_in(0, self.size),
+            self.edit_log.dirty_ranges_in,
+            self.mapped.size,
+            self.fill_pattern,
         )
 
     def _prepare_layout_save(

@@ -93,7 +93,7 @@ from mmhex.core.journal import (
     open_trusted,
     short_name,
 )
-from mmhex.core.layout_save import LayoutPlan, Move, open_for_saving_in_place
+from mmhex.core.layout_save import Fill, LayoutPlan, Move, open_for_saving_in_place
 from mmhex.core.mapping import FileIdentity
 from mmhex.core.progress import Cancelled, CancelToken, Progress
 from mmhex.core.save import (
@@ -104,9 +104,12 @@ from mmhex.core.save import (
     _pwrite_all,
     _reason,
 )
+from mmhex.core.shift_save import fallocate
+from mmhex.core.sources import fill_bytes
 
 MOVE_SUFFIX = ".mmhex-move"
-MAGIC = b"MMHEXMV2"
+MAGIC = b"MMHEXMV3"
+MAGIC_V2 = b"MMHEXMV2"  # the same without fills (their bytes were journaled)
 MAGIC_V1 = b"MMHEXMOV"
 # 4 MiB: on tmpfs the fastest of 0.5-32 MiB (bench (a'), the chunk stays in the CPU caches)
 CHUNK = 4 << 20
@@ -121,9 +124,12 @@ PAGE = 4096  # the unit a write tears at (see the module docstring)
 _STEP_DIVISOR = 16
 MIN_STEP = 256 << 10
 
-_HEAD = struct.Struct("<8sQQQQQQQQQI")  # magic, old, new, dev, ino, page, chunk, copies,
-# writes, written bytes, CRC-32 of the written bytes; then the copies (3 x Q each), the
-# writes (2 x Q each), and a CRC-32 of all that
+_HEAD = struct.Struct("<8sQQQQQQQQQIQ")  # magic, old, new, dev, ino, page, chunk, copies,
+# writes, written bytes, CRC-32 of the journaled bytes, fills; then the copies (3 x Q each),
+# the writes (2 x Q each), the fills (_FILL each, then its pattern), and a CRC-32 of all that
+_HEAD_V2 = struct.Struct("<8sQQQQQQQQQI")  # MAGIC_V2: no fills
+_FILL = struct.Struct("<QQQQ")  # lo, hi, phase, pattern length
+PUNCH_HOLE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 _COPY = struct.Struct("<QQQ")
 _WRITE = struct.Struct("<QQ")
 _CRC = struct.Struct("<I")
@@ -173,9 +179,32 @@ def steps_of(plan: LayoutPlan, chunk: int = CHUNK) -> list[Step]:
         for lo in reversed(starts) if move.shift > 0 else starts:
             n = min(size, move.length - lo)
             steps.append(Step(move.target + lo, n, move.source + lo))
-    for lo, hi in plan.writes:
+    for lo, hi in journaled_ranges(plan):
         steps.extend(Step(p, min(chunk, hi - p), None) for p in range(lo, hi, chunk))
     return steps
+
+
+def journaled_ranges(plan: LayoutPlan) -> list[tuple[int, int]]:
+    """The written ranges whose bytes the journal must hold: ``plan.writes`` less its fills
+    (a fill is regenerated from its pattern, so its length costs the journal nothing)."""
+    if not plan.fills:
+        return list(plan.writes)
+    fills = sorted((f.lo, f.hi) for f in plan.fills)
+    out = []
+    k = 0
+    for lo, hi in plan.writes:
+        while k < len(fills) and fills[k][1] <= lo:
+            k += 1
+        j = k
+        at = lo
+        while j < len(fills) and fills[j][0] < hi:
+            if fills[j][0] > at:
+                out.append((at, fills[j][0]))
+            at = max(at, fills[j][1])
+            j += 1
+        if at < hi:
+            out.append((at, hi))
+    return out
 
 
 def page_pieces(lo: int, hi: int, page: int = PAGE) -> list[tuple[int, int]]:
@@ -243,7 +272,7 @@ class MovePlan:
     chunk: int
     page: int
     moves: tuple[Step, ...]  # the move steps, in order
-    writes: tuple[Step, ...]  # the write steps (source None), in order
+    writes: tuple[Step, ...]  # the write steps of journaled bytes (source None), in order
     lost: tuple[tuple[tuple[int, int], ...], ...]  # per move step
     lost_starts: tuple[int, ...]  # per move step: where its lost bytes go in the journal
     head_size: int
@@ -263,7 +292,12 @@ class MovePlan:
 
     @property
     def data_size(self) -> int:
-        return self.plan.written_bytes
+        """The journaled new bytes (the written ones less the fills)."""
+        return sum(s.length for s in self.writes)
+
+    @property
+    def fills(self) -> tuple[Fill, ...]:
+        return self.plan.fills
 
     @property
     def lost_size(self) -> int:
@@ -278,6 +312,11 @@ class MovePlan:
 
 
 def _slot_bound(length: int, shift: int, page: int) -> int:
+    """The largest record of a step of ``length`` bytes moving by ``shift``: a step at least as
+    long as its shift overlaps its own source (witnesses and saved bytes); a shorter one does
+    not and its record is just a head (it was 2 x 64 MiB of slots for any large shift)."""
+    if abs(shift) >= length:
+        return _SLOT.size + _CRC.size
     pages = length // page + 2
     sectors = length // min(SECTOR, page) + 2
     return _SLOT.size + 3 * sectors + min(length, pages * abs(shift)) + _CRC.size
@@ -290,13 +329,13 @@ def move_plan(plan: LayoutPlan, chunk: int = CHUNK, page: int = PAGE) -> MovePla
     deleted = deleted_ranges(plan)
     lost = tuple(tuple(lost_ranges(s, deleted)) for s in moves)
     head = _HEAD.size + _COPY.size * len(plan.copies) + _WRITE.size * len(plan.writes)
-    head += _CRC.size
+    head += sum(_FILL.size + len(f.pattern) for f in plan.fills) + _CRC.size
     slot = max(
         [_slot_bound(step_length(m.shift, chunk), m.shift, page) for m in plan.moves],
         default=_SLOT.size + _CRC.size,
     )
     data_at = head
-    lost_at = data_at + plan.written_bytes
+    lost_at = data_at + sum(s.length for s in writes)
     starts = []
     at = lost_at
     for ranges in lost:
@@ -589,7 +628,7 @@ class _Run:
         os.fdatasync(self.fd)
         self.record(WRITES, 0)
         checkpoint("moves-done")
-        self.redo_writes(progress)
+        self.redo_writes(progress, checkpoint)
         checkpoint("file-fsynced")
         self.finish_size(self.mp.plan.final_size)
         checkpoint("truncated")
@@ -604,13 +643,24 @@ class _Run:
             _pwrite_all(self.jfd, _pread_exact(self.fd, b - a, a), at)
             at += b - a
 
-    def redo_writes(self, progress: Progress | None) -> None:
-        for step, at in self.mp.write_offsets():
-            self.write(step, _pread_exact(self.jfd, step.length, at), durable=False)
+    def redo_writes(
+        self, progress: Progress | None, checkpoint: Callable[[str], None] | None = None
+    ) -> None:
+        """The new bytes: journaled ones copied back, fills regenerated (idempotent)."""
+
+        def advance(count: int) -> None:
             if progress is not None:  # past the moves Cancel no longer applies: no check
-                progress.done += step.length
+                progress.done += count
                 if progress.callback is not None:
                     progress.callback(progress.done, progress.total)
+
+        for step, at in self.mp.write_offsets():
+            self.write(step, _pread_exact(self.jfd, step.length, at), durable=False)
+            advance(step.length)
+        for fill in self.mp.fills:
+            write_fill(self.fd, fill, self.mp.chunk, advance)
+            if checkpoint is not None:
+                checkpoint("fill-written")
         os.fdatasync(self.fd)
 
     def finish_size(self, size: int) -> None:
@@ -755,6 +805,28 @@ def read_slots(jfd: int, mp: MovePlan) -> Slot | None:
 
 
 # ---------------------------------------------------------------------- the journal header
+def write_fill(fd: int, fill: Fill, chunk: int, advance: Callable[[int], None]) -> None:
+    """Write ``fill``'s bytes into ``fd`` in chunks of whole periods (one buffer built once);
+    a zero fill of at least a chunk punches a hole instead, where the file system can (the
+    bytes read as zeros and take no space)."""
+    length = fill.hi - fill.lo
+    if length >= chunk and not fill.pattern.strip(b"\0"):
+        try:
+            fallocate(fd, PUNCH_HOLE, fill.lo, length)
+        except OSError:
+            pass
+        else:
+            advance(length)
+            return
+    period = len(fill.pattern)
+    step = max(period, chunk // period * period)
+    block = fill_bytes(fill.pattern, fill.phase, min(step, length))
+    for at in range(fill.lo, fill.hi, step):
+        count = min(step, fill.hi - at)
+        _pwrite_all(fd, memoryview(block)[:count], at)
+        advance(count)
+
+
 def _header(mp: MovePlan, st: os.stat_result, data_crc: int) -> bytes:
     plan = mp.plan
     parts = [
@@ -770,10 +842,13 @@ def _header(mp: MovePlan, st: os.stat_result, data_crc: int) -> bytes:
             len(plan.writes),
             plan.written_bytes,
             data_crc,
+            len(plan.fills),
         )
     ]
     parts.extend(_COPY.pack(c.source, c.target, c.length) for c in plan.copies)
     parts.extend(_WRITE.pack(lo, hi) for lo, hi in plan.writes)
+    for f in plan.fills:
+        parts += [_FILL.pack(f.lo, f.hi, f.phase, len(f.pattern)), f.pattern]
     head = b"".join(parts)
     return head + _CRC.pack(zlib.crc32(head))
 
@@ -787,27 +862,44 @@ class Header:
 
 def read_header(jfd: int) -> Header:
     """The v2 journal's header (ValueError: cut short or damaged: nothing was touched yet)."""
-    fixed = os.pread(jfd, _HEAD.size, 0)
-    if len(fixed) < _HEAD.size:
+    head = _HEAD if os.pread(jfd, len(MAGIC), 0) == MAGIC else _HEAD_V2
+    fixed = os.pread(jfd, head.size, 0)
+    if len(fixed) < head.size:
         raise ValueError("the journal header is cut short")
-    magic, old, new, dev, ino, page, chunk, ncopies, nwrites, written, data_crc = _HEAD.unpack(
-        fixed
+    magic, old, new, dev, ino, page, chunk, ncopies, nwrites, written, data_crc, *more = (
+        head.unpack(fixed)
     )
-    if magic != MAGIC or page <= 0 or chunk <= 0:
+    nfills = more[0] if more else 0
+    if magic not in (MAGIC, MAGIC_V2) or page <= 0 or chunk <= 0:
         raise ValueError("not an mmhex move journal")
+    size = os.fstat(jfd).st_size
     rest = _COPY.size * ncopies + _WRITE.size * nwrites
-    if _HEAD.size + rest + _CRC.size > os.fstat(jfd).st_size:
+    if head.size + rest + nfills * _FILL.size + _CRC.size > size:
         raise ValueError("the journal header is cut short")
-    body = os.pread(jfd, rest + _CRC.size, _HEAD.size)
-    if len(body) != rest + _CRC.size:
+    body = os.pread(jfd, rest, head.size)
+    fills = []
+    at = head.size + rest
+    for _k in range(nfills):
+        raw = os.pread(jfd, _FILL.size, at)
+        if len(raw) != _FILL.size:
+            raise ValueError("the journal header is cut short")
+        lo, hi, phase, period = _FILL.unpack(raw)
+        pattern = os.pread(jfd, period, at + _FILL.size) if 0 < period <= size else b""
+        if len(pattern) != period or not pattern or not lo <= hi <= new:
+            raise ValueError("the journal header is cut short or damaged")
+        fills.append(Fill(lo, hi, pattern, phase))
+        body += raw + pattern
+        at += _FILL.size + period
+    tail = os.pread(jfd, _CRC.size, at)
+    if len(body) != at - head.size or len(tail) != _CRC.size:
         raise ValueError("the journal header is cut short")
-    (crc,) = _CRC.unpack_from(body, rest)
-    if zlib.crc32(body[:rest], zlib.crc32(fixed)) != crc:
+    (crc,) = _CRC.unpack(tail)
+    if zlib.crc32(body, zlib.crc32(fixed)) != crc:
         raise ValueError("the journal header is cut short or damaged")
     copies = tuple(Move(*_COPY.unpack_from(body, k * _COPY.size)) for k in range(ncopies))
     at = _COPY.size * ncopies
     writes = tuple(_WRITE.unpack_from(body, at + k * _WRITE.size) for k in range(nwrites))
-    plan = LayoutPlan(old, new, copies, writes)
+    plan = LayoutPlan(old, new, copies, writes, tuple(fills))
     if plan.written_bytes != written:
         raise ValueError("the journal header is damaged")
     return Header(move_plan(plan, chunk, page), (dev, ino), data_crc)
@@ -886,7 +978,7 @@ def save_in_place(
                 f"journal) and {free:,} are free; nothing was changed.",
                 errno.ENOSPC,
             )
-        total = max(1, sum(s.length for s in mp.moves) + mp.data_size)
+        total = max(1, sum(s.length for s in mp.moves) + mp.data_size + plan.fill_bytes)
         progress = Progress(total, on_progress, token)
         jpath = move_journal_path(path)
         try:
@@ -920,7 +1012,8 @@ def save_in_place(
         _remove_journal(jpath)
     finally:
         os.close(fd)
-    changed = sum(s.length for s in mp.moves) + mp.data_size + abs(plan.final_size - plan.old_size)
+    changed = sum(s.length for s in mp.moves) + plan.written_bytes
+    changed += abs(plan.final_size - plan.old_size)
     return SaveResult(path, changed, len(plan.writes), time.monotonic() - started)
 
 
@@ -1062,7 +1155,7 @@ def _recover_v2(
             step = mp.moves[slot.step]
             run.forward(slot.step, None, quiet, run.rebuild(step, slot))
         elif slot.phase == WRITES:
-            run.redo_writes(None)
+            run.redo_writes(None, quiet)
             run.finish_size(mp.plan.final_size)
         elif slot.phase == REVERSE:
             step = mp.moves[slot.cancel_at - 1 - slot.step].reversed()
