@@ -62,6 +62,22 @@ lost bytes back, cut to the old size). No record at all: nothing was touched (th
 off). Journals of the previous version (``MMHEXMOV``: an undo log of every overwritten chunk)
 are still recovered (rolled back or finished) by the code that wrote them, kept below.
 
+Fills (FILL pieces, core/pieces.py) are not copied into the journal: its header lists each as
+(range, pattern, phase) and the writes regenerate them (a zero fill of a chunk or more is
+punched as a hole), so a 100 GiB fill costs the journal a few bytes, where it cost 100 GiB
+(measured, 1 GiB fill of ``ab`` inserted at 16 of a 1 GiB file on tmpfs: journal 1.08 GB and
+1.48 s before, 275 bytes and 0.63 s after). Bytes pasted or typed (the add-buffer, which is
+memory) are journaled as they are: a 512 MiB paste takes 512 MiB of journal.
+
+Sparse files: the file's data map (SEEK_DATA/SEEK_HOLE, core/holes.py) is walked once before
+the first step; it stays true for every step not yet run (no step writes what a later one
+reads, every target is written once). A step whose source is a hole punches its target
+(record ``H``/``Q``: nothing read, nothing saved, its source reads as zeros throughout) or is
+skipped when its target is a hole too; a step with data writes its data and punches its
+source's long holes. The growth is a hole, allocated only where data will land. Measured on
+tmpfs: 64 MiB inserted near the start of a 16 GiB sparse file with 2 MiB of data took 37.5 s
+and left the file using 16 GiB; now 0.07 s and 66 MiB; 10 GiB of zeros into 1 TiB: 0.67 s.
+
 Writes use ``pread``/``pwrite`` and ``fdatasync``, not ``MAP_SHARED`` windows and ``msync``:
 measured on tmpfs for a 1 GiB tail in 4 MiB chunks the two cost the same (0.81 vs 0.86 s with
 per-page CRCs; a fresh window faults each page in), and a store through a mapping into a hole
@@ -86,6 +102,7 @@ from dataclasses import dataclass
 
 from mmhex.core._libc import RAMFS_MAGIC, TMPFS_MAGIC, fs_type
 from mmhex.core.errors import MmhexError
+from mmhex.core.holes import HoleMap, walk
 from mmhex.core.journal import (
     RECOVERY_LOCK_WAIT,
     fsync_directory,
@@ -139,6 +156,10 @@ _SLOT = struct.Struct("<4sQcQQII")  # tag, counter, phase, step, cancel point, s
 SAME = 0xFFFF  # the witness offset of a piece whose old and new bytes are equal
 SLOT_TAG = b"MVS2"
 FORWARD, WRITES, REVERSE, RESTORE = b"F", b"W", b"R", b"X"
+# A forward / reverse step whose source is a hole: its target is punched (no bytes read, none
+# saved: its source reads as zeros before, during and after it)
+FORWARD_HOLE, REVERSE_HOLE = b"H", b"Q"
+SPARSE_PUNCH = 64 << 10  # holes of a step's source at least this long are punched, not written
 SECTOR = 512  # what a disk writes whole, even in a power cut
 
 
@@ -351,8 +372,29 @@ def journal_size(plan: LayoutPlan, chunk: int = CHUNK) -> int:
     return move_plan(plan, chunk).size
 
 
+def growth_data(plan: LayoutPlan) -> list[tuple[int, int]]:
+    """The parts of the growth ``[old_size, final_size)`` that end up holding data: kept file
+    bytes, journaled bytes and fills other than zeros (a zero fill is punched, so inserting
+    10 GiB of zeros at the start of a small file asks for and allocates none of it)."""
+    lo, hi = plan.old_size, plan.final_size
+    if hi <= lo:
+        return []
+    spans = [(c.target, c.target + c.length) for c in plan.copies]
+    spans += journaled_ranges(plan)
+    spans += [(f.lo, f.hi) for f in plan.fills if f.pattern.strip(b"\0")]
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted((max(a, lo), min(b, hi)) for a, b in spans):
+        if a >= b:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def space_needed(plan: LayoutPlan, chunk: int = CHUNK) -> int:
-    return max(0, plan.final_size - plan.old_size) + journal_size(plan, chunk)
+    return sum(b - a for a, b in growth_data(plan)) + journal_size(plan, chunk)
 
 
 def move_journal_path(path: str) -> str:
@@ -522,6 +564,24 @@ class _Run:
         self.buffer = bytearray()
         self.done = 0  # forward move steps durable
         self.writing = -1  # the forward step whose write is under way
+        # Where the file has data, walked before the run's first step: it stays true for the
+        # sources and targets of the steps not yet run (no step writes what a later one
+        # reads, and every target is written once). None: all data.
+        self.map: HoleMap | None = None
+
+    def look(self, size: int | None = None) -> None:
+        """Walk the file's holes now (below ``size``; the rest counts as a hole)."""
+        end = os.fstat(self.fd).st_size
+        found = walk(self.fd, end if size is None else min(size, end))
+        self.map = HoleMap(max(end, found.size), found.data, found.exact, found.known_end)
+
+    def is_hole(self, lo: int, length: int) -> bool:
+        """Whether ``[lo, lo + length)`` reads as zeros without storage (per ``map``)."""
+        return (
+            self.map is not None
+            and lo + length <= self.map.size
+            and not self.map.data_in(lo, lo + length)
+        )
 
     # ------------------------------------------------------------------ journal records
     def record(
@@ -591,33 +651,79 @@ class _Run:
         if durable:
             os.fdatasync(self.fd)
 
+    def put(self, step: Step, data: bytes | bytearray | memoryview | None, sparse: bool) -> None:
+        """Write a move step: ``data`` None (its source is a hole) punches its target; with
+        ``sparse`` the source's long holes (per ``map``) are punched and only its data written,
+        so a sparse file's tail moves as its data extents, its holes staying holes."""
+        if data is None:
+            punch(self.fd, step.target, step.length)
+            return
+        holes = []
+        if sparse and self.map is not None and step.source is not None:
+            src = step.source
+            holes = [
+                (a, b)
+                for a, b in self.map.holes_in(src, src + step.length)
+                if b - a >= SPARSE_PUNCH
+            ]
+        if not holes:
+            self.write(step, data, durable=False)
+            return
+        view = memoryview(data)
+        at = step.source or 0
+        shift = step.target - at
+        for a, b in [*holes, (at + step.length, at + step.length)]:
+            if a > at:
+                _pwrite_all(self.fd, view[at - step.source : a - step.source], at + shift)
+            if b > a:
+                punch(self.fd, a + shift, b - a)
+            at = b
+
     def forward(
         self,
         start: int,
         progress: Progress | None,
         checkpoint: Callable[[str], None],
         first: bytes | bytearray | memoryview | None = None,
+        hole: bool = False,
     ) -> None:
         """Forward move steps from ``start`` (``first``: its source, already rebuilt and its
-        record already durable), then the writes and the final size. Cancel raises Cancelled
+        record already durable; ``hole``: its source is a hole, its record durable), then the
+        writes and the final size. Cancel raises Cancelled
         between steps with steps ``< i`` durable and step ``i`` untouched (``self.done = i``)."""
         self.done = start
+        data: bytes | bytearray | memoryview | None
         for i in range(start, len(self.mp.moves)):
             step = self.mp.moves[i]
-            if i == start and first is not None:
-                data = first
+            resumed = i == start and (first is not None or hole)
+            assert step.source is not None
+            if resumed:
+                data = None if hole else first
+            elif self.is_hole(step.source, step.length):
+                if self.is_hole(step.target, step.length):
+                    # Zeros onto zeros (a sparse file's tail): nothing to read, write or
+                    # record; its lost bytes, if any, are zeros the journal holds already.
+                    self.done = i + 1
+                    if progress is not None:
+                        progress.advance(step.length)
+                    continue
+                data = None
+                self.save_lost(i)
+                os.fdatasync(self.fd)
+                self.record(FORWARD_HOLE, i)
+                checkpoint("chunk-journaled")
             else:
                 # Read and weigh this step while the last one's bytes go to the disk (its
                 # source is not the last step's target), then wait for them: only then may
                 # this step's record say the last one is done.
                 data, before = self.read_step(step)
                 self.save_lost(i)
-                if i > start or first is not None:
+                if i > start or first is not None or hole:
                     os.fdatasync(self.fd)
                 self.record(FORWARD, i, 0, step, before)
                 checkpoint("chunk-journaled")
             self.writing = i
-            self.write(step, data, durable=False)
+            self.put(step, data, sparse=not resumed)
             self.writing = -1
             self.done = i + 1
             # Start writing this step back now (the next step's read overlaps it).
@@ -673,18 +779,29 @@ class _Run:
         start: int,
         checkpoint: Callable[[str], None],
         first: bytes | bytearray | memoryview | None = None,
+        hole: bool = False,
     ) -> None:
         """Undo forward steps ``< cancel_at``, newest first: reverse step ``r`` undoes forward
         step ``cancel_at - 1 - r``. Then the lost bytes and the old size."""
+        data: bytes | bytearray | memoryview | None
         for r in range(start, cancel_at):
             step = self.mp.moves[cancel_at - 1 - r].reversed()
-            if r == start and first is not None:
-                data = first
+            assert step.source is not None
+            resumed = r == start and (first is not None or hole)
+            if resumed:
+                data = None if hole else first
+            elif self.is_hole(step.source, step.length):
+                if self.is_hole(step.target, step.length):
+                    continue
+                data = None
+                self.record(REVERSE_HOLE, r, cancel_at)
+                checkpoint("reverse-journaled")
             else:
                 data, before = self.read_step(step)
                 self.record(REVERSE, r, cancel_at, step, before)
                 checkpoint("reverse-journaled")
-            self.write(step, data)
+            self.put(step, data, sparse=not resumed)
+            os.fdatasync(self.fd)
             checkpoint("reverse-written")
         self.record(RESTORE, 0, cancel_at)
         checkpoint("restore-journaled")
@@ -805,19 +922,30 @@ def read_slots(jfd: int, mp: MovePlan) -> Slot | None:
 
 
 # ---------------------------------------------------------------------- the journal header
+def punch(fd: int, lo: int, length: int) -> None:
+    """Make ``[lo, lo + length)`` zeros: a hole where the file system can, else written."""
+    if length <= 0:
+        return
+    try:
+        fallocate(fd, PUNCH_HOLE, lo, length)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+    zeros = bytes(min(length, CHUNK))
+    for at in range(lo, lo + length, len(zeros)):
+        _pwrite_all(fd, memoryview(zeros)[: min(len(zeros), lo + length - at)], at)
+
+
 def write_fill(fd: int, fill: Fill, chunk: int, advance: Callable[[int], None]) -> None:
     """Write ``fill``'s bytes into ``fd`` in chunks of whole periods (one buffer built once);
     a zero fill of at least a chunk punches a hole instead, where the file system can (the
     bytes read as zeros and take no space)."""
     length = fill.hi - fill.lo
     if length >= chunk and not fill.pattern.strip(b"\0"):
-        try:
-            fallocate(fd, PUNCH_HOLE, fill.lo, length)
-        except OSError:
-            pass
-        else:
-            advance(length)
-            return
+        punch(fd, fill.lo, length)
+        advance(length)
+        return
     period = len(fill.pattern)
     step = max(period, chunk // period * period)
     block = fill_bytes(fill.pattern, fill.phase, min(step, length))
@@ -967,7 +1095,7 @@ def save_in_place(
         if st.st_size != plan.old_size:
             raise FileChangedOnDiskError(path, f"its size is {st.st_size:,} bytes now")
         mp = move_plan(plan, chunk or chunk_for(fd), page)
-        growth = max(0, plan.final_size - plan.old_size)
+        growth = sum(b - a for a, b in growth_data(plan))
         folder = os.path.dirname(os.path.realpath(path))
         needed = growth + mp.size
         free = free_bytes(folder)
@@ -991,10 +1119,18 @@ def save_in_place(
         step("journal-written")
         run = _Run(fd, jfd, mp)
         try:
-            if growth:
-                # Allocate the growth now: ENOSPC here, before a byte of the file moved.
-                os.posix_fallocate(fd, plan.old_size, growth)
+            run.look(plan.old_size)
+            assert run.map is not None
+            if plan.final_size > plan.old_size:
+                # Grow as a hole, then allocate the parts that will hold data: ENOSPC here,
+                # before a byte of the file moved. Not for a sparse file: its tail moves as
+                # data extents and holes (see put), so most of those parts stay holes.
+                os.ftruncate(fd, plan.final_size)
+                if not run.map.hole_bytes:
+                    for a, b in growth_data(plan):
+                        os.posix_fallocate(fd, a, b - a)
                 os.fsync(fd)
+                run.map = HoleMap(plan.final_size, run.map.data, run.map.exact, run.map.known_end)
                 step("grown")
             token.check()
             run.forward(0, progress, step)
@@ -1034,14 +1170,17 @@ def _abort(
             run.finish_size(run.mp.plan.final_size)
             _remove_journal(jpath)
             return "the save was finished all the same: the file holds the saved version."
-        if run.writing >= 0 and slot is not None and slot.phase == FORWARD:
+        if run.writing >= 0 and slot is not None and slot.phase in (FORWARD, FORWARD_HOLE):
             # The error hit step ``done`` in its write: finish that step, then undo it too.
-            data = run.rebuild(run.mp.moves[done], slot)
-            run.write(run.mp.moves[done], data)
+            hole = slot.phase == FORWARD_HOLE
+            data = None if hole else run.rebuild(run.mp.moves[done], slot)
+            run.put(run.mp.moves[done], data, sparse=False)
+            os.fdatasync(run.fd)
             done += 1
         if slot is None or done == 0:
             run.finish_size(run.mp.plan.old_size)
         else:
+            run.look()  # the file now: true for the reverse steps' sources and targets
             run.reverse(done, 0, step)
         os.utime(run.fd, ns=(st.st_atime_ns, st.st_mtime_ns))
         _remove_journal(jpath)
@@ -1151,9 +1290,14 @@ def _recover_v2(
             raise OSError(errno.EIO, "the journal was replaced during recovery")
         run = _Run(fd, wfd, mp, slot.counter)
         quiet = checkpoint or (lambda _name: None)
+        run.look()  # the file now: true for the steps after the one in progress
         if slot.phase == FORWARD:
             step = mp.moves[slot.step]
             run.forward(slot.step, None, quiet, run.rebuild(step, slot))
+        elif slot.phase == FORWARD_HOLE:
+            run.forward(slot.step, None, quiet, hole=True)
+        elif slot.phase == REVERSE_HOLE:
+            run.reverse(slot.cancel_at, slot.step, quiet, hole=True)
         elif slot.phase == WRITES:
             run.redo_writes(None, quiet)
             run.finish_size(mp.plan.final_size)
@@ -1168,7 +1312,7 @@ def _recover_v2(
         return _failed(path, jpath, exc)
     finally:
         os.close(wfd)
-    if slot.phase in (FORWARD, WRITES):
+    if slot.phase in (FORWARD, FORWARD_HOLE, WRITES):
         return MoveRecovery(
             True, f"An interrupted save of {path} was completed: the file holds the saved version."
         )

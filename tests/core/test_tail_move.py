@@ -1119,3 +1119,118 @@ def test_a_large_fill_insert_saves_in_place_with_a_tiny_journal(shm: Path, patte
     if pattern == b"\0":
         # the zero fill was punched: its whole blocks take no space
         assert os.stat(path).st_blocks * 512 < len(expected) - (8 << 20)
+
+
+# ---------------------------------------------------------------------- sparse files
+def _sparse_file(path: Path, size: int, rng: random.Random) -> bytearray:
+    """A sparse file of ``size`` bytes with a few 4 KiB data islands; its bytes."""
+    model = bytearray(size)
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for _ in range(6):
+            at = rng.randrange(0, size - 4096) // 4096 * 4096
+            data = rng.randbytes(4096)
+            f.seek(at)
+            f.write(data)
+            model[at : at + 4096] = data
+    return model
+
+
+def _blocks(path: Path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+@needs_shm
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sparse_tail_moves_as_its_data_and_its_holes_stay_holes(shm: Path, seed: int) -> None:
+    """The tail of a sparse file moves as data extents: holes are never read or written (the
+    saved file takes about its data, not its size), for inserts and deletes, and Cancel."""
+    rng = random.Random(seed)
+    path = shm / "f.bin"
+    size = 16 << 20
+    model = _sparse_file(path, size, rng)
+    document = Document.open(str(path))
+    document.enable_editing()
+    insert = rng.randbytes(rng.choice([5, 4096 + 3, 300_000]))
+    document.insert(4096 + 7, insert)
+    model[4096 + 7 : 4096 + 7] = insert
+    document.insert_fill(len(model) - 100, 1 << 20, b"\0")
+    model[len(model) - 100 : len(model) - 100] = bytes(1 << 20)
+    if seed % 2:
+        document.delete(1 << 20, 3 << 20)
+        del model[1 << 20 : 4 << 20]
+    plan = document.plan_layout_save()
+    if seed == 3:
+        token = CancelToken()
+        seen = [0]
+
+        def cancel_later(name: str) -> None:
+            seen[0] += name == "chunk-written"
+            if seen[0] == 2:
+                token.cancel()
+
+        old = path.read_bytes()
+        with pytest.raises(Cancelled):
+            tail_move.save_in_place(
+                str(path),
+                plan,
+                document.read,
+                None,
+                chunk=256 << 10,
+                cancel=token,
+                checkpoint=cancel_later,
+            )
+        assert path.read_bytes() == old
+    tail_move.save_in_place(str(path), plan, document.read, None, chunk=256 << 10)
+    document.close()
+    assert path.read_bytes() == bytes(model)
+    # the data islands, the inserted bytes and a few partial blocks: nowhere near 16 MiB
+    assert _blocks(path) <= 6 * 4096 * 2 + len(insert) + (1 << 20)
+
+
+@needs_shm
+def test_kills_while_a_sparse_tail_moves_recover_to_old_or_new(shm: Path) -> None:
+    rng = random.Random(77)
+    path, old_copy, new_copy = shm / "f.bin", shm / "old.bin", shm / "new.bin"
+    outcomes = {"old": 0, "new": 0}
+    for kill in range(max(30, KILLS // 10)):
+        model = _sparse_file(path, 4 << 20, rng)
+        shutil.copyfile(path, old_copy)
+        at, length = rng.choice([(4096 + 5, 70_000), (100, 1 << 20), (1 << 20, 0)])
+        removed = rng.choice([0, 300_000])
+        new = bytearray(model)
+        del new[at : at + removed]
+        new[at:at] = b"\x5a" * length
+        new_copy.write_bytes(new)
+
+        def prepare(document: Document, at: int = at, n: int = length, gone: int = removed) -> None:
+            if gone:
+                document.delete(at, gone)
+            if n:
+                document.insert_fill(at, n, b"\x5a")
+
+        die = _die_at(rng.choice([*SAVE_STEPS, "fill-written"]), rng.randint(1, 6))
+        pid = _run_child(lambda: _save_child(path, prepare, 64 << 10, 4096, die))  # noqa: B023
+        os.waitpid(pid, 0)
+        if kill % 2:
+            _kill_recoveries(path, rng, [*RECOVERY_STEPS, "fill-written"])
+        outcome = tail_move.recover_move(str(path))
+        assert outcome is None or not outcome.kept, outcome
+        same_old, same_new = _same(path, old_copy), _same(path, new_copy)
+        assert same_old or same_new, f"kill {kill}: neither old nor new"
+        outcomes["old" if same_old else "new"] += 1
+        assert _blocks(path) < 2 << 20  # never filled with zeros
+    assert outcomes["old"] and outcomes["new"], outcomes
+
+
+def test_a_zero_fill_asks_no_space_for_its_growth() -> None:
+    """Inserting 10 GiB of zeros at 16 of a 16 MiB file: the growth that ends up holding data
+    is the moved 16 MiB (the zeros are punched); a non-zero fill needs its whole length."""
+    size, length = 16 << 20, 10 << 30
+    copies = (Move(0, 0, 16), Move(16, 16 + length, size - 16))
+    for pattern, grows in ((b"\0", size - 16), (b"\0\1", length)):
+        plan = LayoutPlan(
+            size, size + length, copies, ((16, 16 + length),), (Fill(16, 16 + length, pattern, 0),)
+        )
+        assert sum(b - a for a, b in tail_move.growth_data(plan)) == grows
+        assert tail_move.space_needed(plan) == grows + tail_move.journal_size(plan)
