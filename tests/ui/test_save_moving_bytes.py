@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,30 @@ def test_nothing_reads_half_moved_bytes_while_the_save_moves_them(
     start = window.view.model.window_start
     assert rows and rows == bytes(model[start : start + len(rows)])
     assert document.read(2 << 20, 64) == bytes(model[2 << 20 : (2 << 20) + 64])
+
+
+def test_a_save_that_moves_bytes_first_stops_the_search_reading_them(
+    window, questions, shm_file: Path
+) -> None:
+    """A search started before Save (a forked child reading its own copy of the mapping,
+    which would see the moving pages too) is stopped before the first byte moves."""
+    install_features(window)
+    editing = window.action_targets["editing"]
+    controller = window.action_targets["search"]
+    assert window.open_path(str(shm_file)) is None
+    assert editing.enable_editing()
+    window.document.insert(16, b"\x01")
+
+    def endless(progress, _emit):
+        while True:  # reads until it is stopped (Cancel kills the child)
+            progress.advance(0)
+            time.sleep(0.01)
+
+    job = controller._job(endless, 1)
+    assert controller._start(job, print)
+    assert job.running
+    assert editing.save()
+    assert not job.running
+    expected = bytearray(random.Random(3).randbytes(3 << 20))
+    expected[16:16] = b"\x01"
+    assert shm_file.read_bytes() == bytes(expected)
