@@ -6,7 +6,7 @@ Prints the save journal's size, the free space the save asks for, and the save's
 near its start: time and the blocks the saved file takes (holes must stay holes).
 
 Usage: ``python bench/bench_fill_save.py [--dir /dev/shm] [--size-mib 1024] [--fill-mib 1024]
-[--pattern ab] [--runs 3] [--sparse-gib 0]``.
+[--pattern ab] [--runs 3] [--sparse-gib 0] [--sparse-only]``.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--pattern", default="ab", help="hex bytes of the fill pattern")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sparse-gib", type=int, default=0)
+    parser.add_argument("--sparse-only", action="store_true")
     args = parser.parse_args()
     pattern = bytes.fromhex(args.pattern)
     path = Path(args.dir) / f"mmhex-bench-fill-{os.getpid()}.bin"
@@ -77,7 +78,7 @@ def main() -> None:
     try:
         times, cps = [], []
         journal = needed = 0
-        for _ in range(args.runs):
+        for _ in range(0 if args.sparse_only else args.runs):
             with open(path, "wb") as f:
                 for _ in range(args.size_mib):
                     f.write(data)
@@ -85,12 +86,13 @@ def main() -> None:
             times.append(took)
             cps.append(cp_time(path))
             path.unlink()
-        save, cp = statistics.median(times), statistics.median(cps)
-        print(
-            f"{args.fill_mib} MiB fill ({args.pattern}) inserted at 16 of {args.size_mib} MiB "
-            f"in {args.dir}: journal {journal:,} B, asks {needed:,} B free; save {save:.2f} s, "
-            f"cp of the result {cp:.2f} s: {save / cp:.2f}x cp"
-        )
+        if times:
+            save, cp = statistics.median(times or [0]), statistics.median(cps or [1])
+            print(
+                f"{args.fill_mib} MiB fill ({args.pattern}) inserted at 16 of {args.size_mib} MiB "
+                f"in {args.dir}: journal {journal:,} B, asks {needed:,} B free; save {save:.2f} s, "
+                f"cp of the result {cp:.2f} s: {save / cp:.2f}x cp"
+            )
         if args.sparse_gib:
             size = args.sparse_gib << 30
             with open(path, "wb") as f:
