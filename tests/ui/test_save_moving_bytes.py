@@ -105,7 +105,8 @@ def test_nothing_reads_half_moved_bytes_while_the_save_moves_them(
             window.action_builder.actions["edit.copy"].trigger()
             mime = QApplication.clipboard().mimeData()
             seen["clipboard"] = bytes(mime.data(RAW_BYTES_MIME)) if mime is not None else b""
-            # Find and checksums.
+            # Find the selection, Find and checksums.
+            seen["find selection"] = window.action_targets["selection_tools"].find_selection()
             job = controller._job(lambda _progress, _emit: None, 1)
             seen["find started"] = controller._start(job, print)
             seen["find said"] = search.bar.message.text() if hasattr(search.bar, "message") else ""
@@ -127,6 +128,7 @@ def test_nothing_reads_half_moved_bytes_while_the_save_moves_them(
     assert seen["inspector"] == (b"", str(SavingInProgressError()))
     assert seen["clipboard"] == b""
     assert seen["find started"] is False
+    assert seen["find selection"] is False
     assert str(seen["checksums"]).startswith("Saving…")
 
     # After the save: the saved file, read through the window's paths again.
