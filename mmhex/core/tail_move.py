@@ -74,7 +74,10 @@ the first step; it stays true for every step not yet run (no step writes what a 
 reads, every target is written once). A step whose source is a hole punches its target
 (record ``H``/``Q``: nothing read, nothing saved, its source reads as zeros throughout) or is
 skipped when its target is a hole too; a step with data writes its data and punches its
-source's long holes. The growth is a hole, allocated only where data will land. Measured on
+source's long holes. The growth is a hole, allocated only where data will land. Deleted holes are listed in the
+header instead of their zeros being kept as ``lost`` bytes; a roll back punches them again
+(2 GiB of holes deleted from a 16 GiB sparse file: journal 2.1 GB and 0.89 s before, 250
+bytes and 0.01 s now). Measured on
 tmpfs: 64 MiB inserted near the start of a 16 GiB sparse file with 2 MiB of data took 37.5 s
 and left the file using 16 GiB; now 0.07 s and 66 MiB; 10 GiB of zeros into 1 TiB: 0.67 s.
 
@@ -141,9 +144,10 @@ PAGE = 4096  # the unit a write tears at (see the module docstring)
 _STEP_DIVISOR = 16
 MIN_STEP = 256 << 10
 
-_HEAD = struct.Struct("<8sQQQQQQQQQIQ")  # magic, old, new, dev, ino, page, chunk, copies,
-# writes, written bytes, CRC-32 of the journaled bytes, fills; then the copies (3 x Q each),
-# the writes (2 x Q each), the fills (_FILL each, then its pattern), and a CRC-32 of all that
+_HEAD = struct.Struct("<8sQQQQQQQQQIQQ")  # magic, old, new, dev, ino, page, chunk, copies,
+# writes, written bytes, CRC-32 of the journaled bytes, fills, deleted holes; then the copies
+# (3 x Q each), the writes (2 x Q each), the fills (_FILL each, then its pattern), the deleted
+# holes (2 x Q each), and a CRC-32 of all that
 _HEAD_V2 = struct.Struct("<8sQQQQQQQQQI")  # MAGIC_V2: no fills
 _FILL = struct.Struct("<QQQQ")  # lo, hi, phase, pattern length
 PUNCH_HOLE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
@@ -301,6 +305,7 @@ class MovePlan:
     lost_at: int  # the lost bytes, in move-step order
     slots_at: int
     slot_size: int
+    holes: tuple[tuple[int, int], ...] = ()  # deleted holes of the old file (no lost bytes)
 
     @property
     def size(self) -> int:
@@ -343,14 +348,47 @@ def _slot_bound(length: int, shift: int, page: int) -> int:
     return _SLOT.size + 3 * sectors + min(length, pages * abs(shift)) + _CRC.size
 
 
-def move_plan(plan: LayoutPlan, chunk: int = CHUNK, page: int = PAGE) -> MovePlan:
+def subtract(
+    ranges: list[tuple[int, int]], holes: tuple[tuple[int, int], ...]
+) -> list[tuple[int, int]]:
+    """``ranges`` less ``holes`` (both sorted and disjoint)."""
+    out = []
+    for lo, hi in ranges:
+        for a, b in lost_ranges(Step(lo, hi - lo, None), list(holes)):
+            if a > lo:
+                out.append((lo, a))
+            lo = b
+        if lo < hi:
+            out.append((lo, hi))
+    return out
+
+
+def deleted_holes(plan: LayoutPlan, found: HoleMap) -> tuple[tuple[int, int], ...]:
+    """The holes of the old file among its deleted bytes: a roll back punches them again
+    instead of keeping their zeros in the journal (a 100 GiB hole deleted from a 1 TiB sparse
+    file would otherwise take 100 GiB of journal)."""
+    holes = found.holes()
+    out: list[tuple[int, int]] = []
+    for lo, hi in deleted_ranges(plan):
+        out += lost_ranges(Step(lo, hi - lo, None), holes)
+    return tuple(out)
+
+
+def move_plan(
+    plan: LayoutPlan,
+    chunk: int = CHUNK,
+    page: int = PAGE,
+    holes: tuple[tuple[int, int], ...] = (),
+) -> MovePlan:
+    """The steps and the journal's layout of ``plan``; ``holes``: see deleted_holes."""
     steps = steps_of(plan, chunk)
     moves = tuple(s for s in steps if s.source is not None)
     writes = tuple(s for s in steps if s.source is None)
-    deleted = deleted_ranges(plan)
+    deleted = subtract(deleted_ranges(plan), holes)
     lost = tuple(tuple(lost_ranges(s, deleted)) for s in moves)
     head = _HEAD.size + _COPY.size * len(plan.copies) + _WRITE.size * len(plan.writes)
     head += sum(_FILL.size + len(f.pattern) for f in plan.fills) + _CRC.size
+    head += _WRITE.size * len(holes)
     slot = max(
         [_slot_bound(step_length(m.shift, chunk), m.shift, page) for m in plan.moves],
         default=_SLOT.size + _CRC.size,
@@ -363,7 +401,19 @@ def move_plan(plan: LayoutPlan, chunk: int = CHUNK, page: int = PAGE) -> MovePla
         starts.append(at)
         at += sum(b - a for a, b in ranges)
     return MovePlan(
-        plan, chunk, page, moves, writes, lost, tuple(starts), head, data_at, lost_at, at, slot
+        plan,
+        chunk,
+        page,
+        moves,
+        writes,
+        lost,
+        tuple(starts),
+        head,
+        data_at,
+        lost_at,
+        at,
+        slot,
+        holes,
     )
 
 
@@ -815,6 +865,9 @@ class _Run:
             for a, b in self.mp.lost[i]:
                 _pwrite_all(self.fd, _pread_exact(self.jfd, b - a, at), a)
                 at += b - a
+            step = self.mp.moves[i]
+            for a, b in lost_ranges(step, list(self.mp.holes)):
+                punch(self.fd, a, b - a)  # a hole of the old file, overwritten by the step
         self.finish_size(self.mp.plan.old_size)
 
     # ------------------------------------------------------------------ recovery
@@ -971,12 +1024,14 @@ def _header(mp: MovePlan, st: os.stat_result, data_crc: int) -> bytes:
             plan.written_bytes,
             data_crc,
             len(plan.fills),
+            len(mp.holes),
         )
     ]
     parts.extend(_COPY.pack(c.source, c.target, c.length) for c in plan.copies)
     parts.extend(_WRITE.pack(lo, hi) for lo, hi in plan.writes)
     for f in plan.fills:
         parts += [_FILL.pack(f.lo, f.hi, f.phase, len(f.pattern)), f.pattern]
+    parts.extend(_WRITE.pack(lo, hi) for lo, hi in mp.holes)
     head = b"".join(parts)
     return head + _CRC.pack(zlib.crc32(head))
 
@@ -997,7 +1052,7 @@ def read_header(jfd: int) -> Header:
     magic, old, new, dev, ino, page, chunk, ncopies, nwrites, written, data_crc, *more = (
         head.unpack(fixed)
     )
-    nfills = more[0] if more else 0
+    nfills, nholes = more if more else (0, 0)
     if magic not in (MAGIC, MAGIC_V2) or page <= 0 or chunk <= 0:
         raise ValueError("not an mmhex move journal")
     size = os.fstat(jfd).st_size
@@ -1018,6 +1073,12 @@ def read_header(jfd: int) -> Header:
         fills.append(Fill(lo, hi, pattern, phase))
         body += raw + pattern
         at += _FILL.size + period
+    raw = os.pread(jfd, _WRITE.size * nholes, at) if nholes * _WRITE.size <= size else b""
+    if len(raw) != _WRITE.size * nholes:
+        raise ValueError("the journal header is cut short")
+    holes = tuple(_WRITE.unpack_from(raw, k * _WRITE.size) for k in range(nholes))
+    body += raw
+    at += len(raw)
     tail = os.pread(jfd, _CRC.size, at)
     if len(body) != at - head.size or len(tail) != _CRC.size:
         raise ValueError("the journal header is cut short")
@@ -1030,7 +1091,7 @@ def read_header(jfd: int) -> Header:
     plan = LayoutPlan(old, new, copies, writes, tuple(fills))
     if plan.written_bytes != written:
         raise ValueError("the journal header is damaged")
-    return Header(move_plan(plan, chunk, page), (dev, ino), data_crc)
+    return Header(move_plan(plan, chunk, page, holes), (dev, ino), data_crc)
 
 
 def _create_journal(
@@ -1094,7 +1155,8 @@ def save_in_place(
     try:
         if st.st_size != plan.old_size:
             raise FileChangedOnDiskError(path, f"its size is {st.st_size:,} bytes now")
-        mp = move_plan(plan, chunk or chunk_for(fd), page)
+        holes = deleted_holes(plan, walk(fd, plan.old_size))
+        mp = move_plan(plan, chunk or chunk_for(fd), page, holes)
         growth = sum(b - a for a, b in growth_data(plan))
         folder = os.path.dirname(os.path.realpath(path))
         needed = growth + mp.size

@@ -1209,8 +1209,14 @@ def test_kills_while_a_sparse_tail_moves_recover_to_old_or_new(shm: Path) -> Non
             if n:
                 document.insert_fill(at, n, b"\x5a")
 
-        die = _die_at(rng.choice([*SAVE_STEPS, "fill-written"]), rng.randint(1, 6))
-        pid = _run_child(lambda: _save_child(path, prepare, 64 << 10, 4096, die))  # noqa: B023
+        cancel_after = rng.choice([0, 0, 1, 3])  # Cancel: rolled back, holes punched again
+        steps = (
+            ["reverse-journaled", "reverse-written", "restore-journaled"] if cancel_after else []
+        )
+        die = _die_at(rng.choice(steps or [*SAVE_STEPS, "fill-written"]), rng.randint(1, 6))
+        pid = _run_child(
+            lambda: _save_child(path, prepare, 64 << 10, 4096, die, cancel_after)  # noqa: B023
+        )
         os.waitpid(pid, 0)
         if kill % 2:
             _kill_recoveries(path, rng, [*RECOVERY_STEPS, "fill-written"])
@@ -1234,3 +1240,55 @@ def test_a_zero_fill_asks_no_space_for_its_growth() -> None:
         )
         assert sum(b - a for a, b in tail_move.growth_data(plan)) == grows
         assert tail_move.space_needed(plan) == grows + tail_move.journal_size(plan)
+
+
+@needs_shm
+def test_deleted_holes_cost_the_journal_nothing(shm: Path) -> None:
+    """2 GiB of holes deleted from a 16 GiB sparse file: no lost bytes in the journal (it had
+    them all, as zeros), and Cancel punches them again (the file is exactly old, still sparse)."""
+    path = shm / "f.bin"
+    data = random.Random(9).randbytes(1 << 20)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.seek((16 << 30) - len(data))
+        f.write(data)
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.delete(5, 3)  # a little real data deleted too
+    gone = (16 << 30) - len(data) - 3 - (2 << 30)  # the hole just before the last data
+    document.delete(gone, 2 << 30)
+    plan = document.plan_layout_save()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        holes = tail_move.deleted_holes(plan, tail_move.walk(fd, plan.old_size))
+    finally:
+        os.close(fd)
+    mp = tail_move.move_plan(plan, tail_move.CHUNK, tail_move.PAGE, holes)
+    assert tail_move.move_plan(plan).lost_size >= 1 << 20  # as it was: zeros kept
+    assert mp.lost_size <= 3 and mp.size < 1 << 20
+    token = CancelToken()
+    seen = [0]
+
+    def cancel_later(name: str) -> None:
+        seen[0] += name == "chunk-written"
+        if seen[0] == 2:  # the last data moved into the deleted hole: it must be a hole again
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        tail_move.save_in_place(
+            str(path), plan, document.read, None, cancel=token, checkpoint=cancel_later
+        )
+    assert os.stat(path).st_size == 16 << 30 and _blocks(path) < 3 << 20
+    with open(path, "rb") as f:
+        assert f.read(len(data)) == data
+        f.seek(gone + 3)
+        assert f.read(2 << 20) == bytes(2 << 20)
+        f.seek((16 << 30) - len(data))
+        assert f.read() == data
+    tail_move.save_in_place(str(path), plan, document.read, None)
+    document.close()
+    assert os.stat(path).st_size == (14 << 30) - 3 and _blocks(path) < 3 << 20
+    with open(path, "rb") as f:
+        assert f.read(len(data) - 3) == data[:5] + data[8:]
+        f.seek((14 << 30) - 3 - len(data))
+        assert f.read() == data
