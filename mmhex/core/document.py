@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from mmhex.core import journal, layout_save, retired, shift_save, tail_move
 from mmhex.core import save as saving
 from mmhex.core.edits import AnyEdit, Batch, Edit, EditLog, Splice
-from mmhex.core.errors import MmhexError
+from mmhex.core.errors import MmhexError, SavingInProgressError
 from mmhex.core.mapping import FileKind, MappedFile, OpenMode
 from mmhex.core.piece_view import PieceScanView
 from mmhex.core.pieces import ADD, FIRST_FILL, ORIGINAL, Piece, PieceTable
@@ -135,6 +135,9 @@ class Document:
         self._layout = False
         self.add = AddBuffer()
         self._lock = threading.RLock()
+        # An in-place save that may move the file's bytes holds reads (see hold_reads): None
+        # when not held, else the saving thread's id (0 until it starts), the one reader left.
+        self._held_for: int | None = None
         self._batch_depth = 0
         self._pending: Change | None = None
         # A File ▸ New document: no file of its own until saved as one (see new_scratch).
@@ -223,25 +226,57 @@ class Document:
 
     def read(self, offset: int, length: int) -> bytes:
         """Bytes as edited (clipped at the end); never faults, see MappedFile.read."""
+        self._check_readable()
         if not self._layout:
             return self.mapped.read(offset, length)
         return self._read_pieces(offset, length, self.mapped.read)
 
     def read_original(self, offset: int, length: int) -> bytes:
         """Bytes as on disk, without unsaved edits (inserted bytes read as inserted)."""
+        self._check_readable()
         if not self._layout:
             return self.mapped.read_original(offset, length)
         return self._read_pieces(offset, length, self.mapped.read_original)
+
+    # ----------------------------------------------------------------- reads during a save
+    @property
+    def reads_held(self) -> bool:
+        """Whether an in-place save that may move the file's bytes is under way: the private
+        mapping shows every page not copied on write as the file, and the file's bytes are
+        moving, so no one but the save reads until it ends (SavingInProgressError)."""
+        return self._held_for is not None
+
+    def _check_readable(self) -> None:
+        held = self._held_for
+        if held is not None and held != threading.get_ident():
+            raise SavingInProgressError(self.path)
+
+    def hold_reads(self) -> None:
+        """Refuse reads from now until release_reads (the save's own thread excepted, see
+        _reads_by_this_thread). Taken under the read lock: a read under way finishes first."""
+        with self._lock:
+            self._held_for = 0
+
+    def _reads_by_this_thread(self) -> None:
+        with self._lock:
+            if self._held_for is not None:
+                self._held_for = threading.get_ident()
+
+    def release_reads(self) -> None:
+        with self._lock:
+            self._held_for = None
 
     def read_for_scan(self, offset: int, length: int) -> bytes:
         """``read`` for bulk scans of a re-laid-out document (search, checksums): the file's
         bytes by ``pread`` (page cache speed, never faults) with the logged overwrites laid
         over them, instead of copying the private pages through /proc/self/mem."""
+        self._check_readable()
         if not self._layout:
             return self.mapped.read(offset, length)
         return self._read_pieces(offset, length, self._file_with_edits)
 
     def _file_with_edits(self, start: int, length: int) -> bytes:
+        self._check_readable()
         data = self.mapped.read_original(start, length)
         if not self.edit_log.segments_in(start, start + length):
             return data  # no copy: most of a big scan is untouched file
@@ -255,6 +290,7 @@ class Document:
         if offset < 0 or length < 0:
             raise ValueError("offset and length must be non-negative")
         with self._lock:
+            self._check_readable()
             return b"".join(
                 self._read_piece(piece, read_file)
                 for _pos, piece in self.table.iter_range(offset, offset + length)
@@ -276,6 +312,7 @@ class Document:
     @property
     def scan_source(self) -> MappedFile:
         """What search and checksums walk: the mapping itself, or a view through the pieces."""
+        self._check_readable()
         return PieceScanView(self) if self._layout else self.mapped
 
     def file_span(self, start: int, end: int) -> tuple[int, int] | None:
@@ -907,7 +944,10 @@ class Document:
     def plan_layout_save(self) -> layout_save.LayoutPlan:
         """What saving a resized/re-laid-out document writes (nothing is written here)."""
         return layout_save.plan_layout(
-            self.pieces_in(0, self.size), self.edit_log.dirty_ranges_in, self.mapped.size
+            self.pieces_in(0, self.size),
+            self.edit_log.dirty_ranges_in,
+            self.mapped.size,
+            self.fill_pattern,
         )
 
     def _prepare_layout_save(
@@ -935,18 +975,39 @@ class Document:
         shift = shift_save.shift_of(plan, st.st_blksize) if in_place else None
         expected = None if overwrite_outside_changes else self._saved_identity
 
+        folder = os.path.dirname(target)
+        # A save that may move the file's bytes under the private mapping holds every other
+        # reader from now until the document maps the saved file (see reads_held).
+        may_move = (
+            in_place
+            and source.kind is FileKind.REGULAR
+            and (shift is not None or tail_move.prefer_in_place(plan, st, folder, plan.final_size))
+        )
+
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
+            self._reads_by_this_thread()
+            try:
+                moved = run_held(on_progress, cancel)
+            except BaseException:
+                self.release_reads()  # rolled back (or the journal says how to recover)
+                raise
+            if not moved[1]:
+                self.release_reads()  # copied and renamed: the mapped file did not change
+            return moved[0]
+
+        def run_held(
+            on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
+        ) -> tuple[saving.SaveResult, bool]:
             if shift is not None and source.kind is FileKind.REGULAR:
                 self._preserve_history(kept, cancel)  # the shift moves the old bytes
                 done = shift_save.save_shift(
                     target, shift, reader, expected, on_progress=on_progress, cancel=cancel
                 )
                 if done is not None:
-                    return done
+                    return done, True
             # Hard links, or too little space for a copy: move the tail inside the file.
-            folder = os.path.dirname(target)
             if (
                 in_place
                 and source.kind is FileKind.REGULAR
@@ -961,7 +1022,7 @@ class Document:
                     on_progress=on_progress,
                     cancel=cancel,
                     checkpoint=checkpoint,
-                )
+                ), True
             written = layout_save.write_layout(
                 plan,
                 source.fd,
@@ -981,14 +1042,19 @@ class Document:
                 # Renamed: the old bytes are still mapped. Few are needed: copy them, so the
                 # old inode (the file's size on disk) is not held for them.
                 self._preserve_history(kept, None)
-            return written
+            return written, False
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
-            new = self._map_like(target)  # first: if this fails, nothing has changed here
-            keep_old = self._retire_layout(kept, source)
+            try:
+                new = self._map_like(target)  # first: if this fails, nothing has changed here
+                keep_old = self._retire_layout(kept, source)
+            finally:
+                self.release_reads()
             self._continue_with(target, size, result.message, close_old=not keep_old, new=new)
             return result
 
+        if may_move:
+            self.hold_reads()
         return PreparedSave(target, run, finish)
 
     def _map_like(self, target: str) -> MappedFile:

@@ -71,6 +71,19 @@ class FileTruncatedError(MmhexError, OSError):
         return self.sentence
 
 
+class SavingInProgressError(MmhexError, OSError):
+    """A read of a document whose file's bytes an in-place save is moving (see
+    Document.reads_held): they would be half-moved, so the read is refused instead."""
+
+    def __init__(self, path: str = "") -> None:
+        sentence = "Saving… try again when it finishes (the file's bytes are being moved)."
+        OSError.__init__(self, errno.EBUSY, sentence, path)
+        self.sentence = sentence
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
 class FileChangingError(MmhexError, OSError):
     """The file's size changed again and again while mmhex was mapping it."""
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from mmhex.core.journal import lock_for_saving
 from mmhex.core.mapping import FileIdentity
-from mmhex.core.pieces import ORIGINAL, Piece
+from mmhex.core.pieces import FIRST_FILL, ORIGINAL, Piece
 from mmhex.core.progress import CancelToken, Progress
 from mmhex.core.save import (
     COPY_CHUNK,
@@ -52,11 +52,27 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Fill:
+    """Document range ``[lo, hi)`` holds ``pattern`` repeated from ``phase`` (a FILL piece): a
+    save regenerates these bytes instead of keeping a copy (100 GiB of fill stores nothing)."""
+
+    lo: int
+    hi: int
+    pattern: bytes
+    phase: int
+
+
+@dataclass(frozen=True)
 class LayoutPlan:
     old_size: int
     final_size: int
     copies: tuple[Move, ...]  # every range of the file that is kept, in document order
     writes: tuple[tuple[int, int], ...]  # document ranges whose bytes come from memory
+    fills: tuple[Fill, ...] = ()  # the parts of ``writes`` that are a repeated pattern
+
+    @property
+    def fill_bytes(self) -> int:
+        return sum(f.hi - f.lo for f in self.fills)
 
     @property
     def moves(self) -> tuple[Move, ...]:
@@ -83,13 +99,16 @@ def plan_layout(
     pieces: Iterable[tuple[int, Piece]],
     dirty_file_ranges: Callable[[int, int], list[tuple[int, int]]],
     old_size: int,
+    pattern_of: Callable[[int], bytes] | None = None,
 ) -> LayoutPlan:
     """The plan for ``pieces`` (``(document offset, piece)`` in order) over a file of ``old_size``.
 
-    ``dirty_file_ranges(lo, hi)`` lists the overwritten file ranges inside ``[lo, hi)``.
+    ``dirty_file_ranges(lo, hi)`` lists the overwritten file ranges inside ``[lo, hi)``;
+    ``pattern_of(source)`` the pattern of a FILL piece (None: fills are plain writes).
     """
     copies: list[Move] = []
     writes: list[tuple[int, int]] = []
+    fills: list[Fill] = []
     end = 0
 
     def write(lo: int, hi: int) -> None:
@@ -102,12 +121,14 @@ def plan_layout(
         end = pos + piece.length
         if piece.source != ORIGINAL:
             write(pos, end)
+            if piece.source >= FIRST_FILL and pattern_of is not None:
+                fills.append(Fill(pos, end, pattern_of(piece.source), piece.start))
             continue
         copies.append(Move(piece.start, pos, piece.length))
         shift = pos - piece.start
         for lo, hi in dirty_file_ranges(piece.start, piece.start + piece.length):
             write(lo + shift, hi + shift)
-    return LayoutPlan(old_size, end, tuple(copies), tuple(writes))
+    return LayoutPlan(old_size, end, tuple(copies), tuple(writes), tuple(fills))
 
 
 def check_unchanged(path: str, expected: FileIdentity) -> None:

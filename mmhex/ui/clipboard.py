@@ -139,6 +139,10 @@ class ClipboardController(QObject):
                 "`mmhex dump` instead."
             )
             return False
+        if getattr(document, "reads_held", False):
+            # An in-place save is moving the file's bytes (Document.reads_held).
+            self.window.show_message("Nothing was copied: saving… try again when it finishes.")
+            return False
         if length <= LARGE_COPY:
             data = read_range(document.read, start, end)
             self._publish(formatter(data, start), data, what)

@@ -55,6 +55,7 @@ from mmhex.ui.dialogs.history import HistoryPanel
 from mmhex.ui.dialogs.size_dialog import INSERT, RESIZE, SizeDialog
 from mmhex.ui.edit_actions import EDIT_ACTIONS
 from mmhex.ui.hex_view import Highlight, Pane
+from mmhex.ui.search.worker import stop_jobs_reading
 from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
 from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of, push_command
@@ -1189,6 +1190,15 @@ class EditController(QObject):
         self._refresh()
         self.progress.start(text, task)
         self.saving_changed.emit(True)
+        document = self._document
+        if document is not None and getattr(document, "reads_held", False):
+            # This save moves the file's bytes under the document's mapping: a search or
+            # checksum still reading it would read them half-moved. Stop it first.
+            stopped = stop_jobs_reading(document.path, QApplication.processEvents)
+            if stopped:
+                self._status(
+                    "The search or checksum under way was stopped: saving moves the bytes."
+                )
         try:
             task.start()
             loop.exec()
@@ -1199,6 +1209,9 @@ class EditController(QObject):
             self.window.outside_checks_paused = False
             task.deleteLater()
             self._refresh()
+            view = getattr(self.window, "view", None)
+            if view is not None:  # rows a read refused during the save: read them now
+                view.viewport().update()
             self.saving_changed.emit(False)
         result = outcome[0]
         assert isinstance(result, SaveResult | BaseException)

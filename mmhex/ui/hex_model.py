@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 
 from mmhex.core.display import CLASS_TABLE, CONTEXT, MULTI_BYTE, display_text
 from mmhex.core.document import Document
+from mmhex.core.errors import SavingInProgressError
 from mmhex.core.row_layout import LinearLayout, RowLayout, Segment, SegmentedLayout, rows, span
 from mmhex.core.viewport import offset_digits
 
@@ -302,6 +303,7 @@ class HexTableModel(QAbstractTableModel):
             return self._bytes
         self._bytes_key = key
         self._bytes = b""
+        told = isinstance(self._read_error, SavingInProgressError)
         self._read_error = None
         document = self._document
         if document is None or not key[1]:
@@ -309,6 +311,14 @@ class HexTableModel(QAbstractTableModel):
         start, end = span(self.layout, self._top_row, key[1])
         try:
             self._bytes = document.read(start, end - start)
+        except SavingInProgressError as exc:
+            # Rows not read before an in-place save began: blank until it ends (the rows
+            # read before stay cached: they are the document's bytes). Not cached, so the
+            # first paint after the save reads them; said once.
+            self._bytes_key = None
+            if not told:
+                self.read_failed.emit(exc)
+            self._read_error = exc
         except (OSError, ValueError) as exc:
             # Never raise into a paint: remember the failure for this generation only, so the
             # re-check the owner runs (which bumps the generation) leads to a fresh read.

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from mmhex.about import ABOUT
 from mmhex.core.document import Change, ChangeKind, Document
-from mmhex.core.errors import FileTruncatedError, describe_error
+from mmhex.core.errors import FileTruncatedError, SavingInProgressError, describe_error
 from mmhex.core.expressions import ExpressionError, resolve_goto
 from mmhex.core.mapping import OpenMode
 from mmhex.ui import settings
@@ -519,6 +519,9 @@ class MainWindow(QMainWindow):
 
     def _on_read_failed(self, error: BaseException) -> None:
         document = self.document
+        if isinstance(error, SavingInProgressError):
+            self.show_message(str(error))  # the rows read before the save stay shown
+            return
         if document is None or self.check_outside_change() is not None:
             return
         message = describe_error(error, document.path)

@@ -33,7 +33,11 @@ class SelectionTools(QObject):
         if self.window.document is None or end == start:
             self.window.statusBar().showMessage("Select the bytes to find first.", 6000)
             return False
-        data = self.window.document.read(start, min(end - start, MAX_FIND_BYTES))
+        try:
+            data = self.window.document.read(start, min(end - start, MAX_FIND_BYTES))
+        except OSError as exc:  # SavingInProgressError while an in-place save moves bytes
+            self.window.statusBar().showMessage(str(exc), 6000)
+            return False
         bar = self.search.bar
         bar.mode.setCurrentIndex(bar.mode.findData(PatternKind.HEX))
         bar.show_find(to_hex_text(data))

@@ -24,9 +24,10 @@ import pytest
 
 from mmhex.core import tail_move
 from mmhex.core.document import Document
-from mmhex.core.layout_save import LayoutPlan, Move
+from mmhex.core.layout_save import Fill, LayoutPlan, Move
 from mmhex.core.progress import Cancelled, CancelToken
 from mmhex.core.save import SaveError
+from mmhex.core.sources import fill_bytes
 from mmhex.core.tail_move import Step
 
 SHM = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else None
@@ -45,13 +46,22 @@ def shm() -> Path:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def edit(document: Document, model: bytearray, rng: random.Random, count: int) -> None:
-    """``count`` random inserts, deletes and overwrites, at 0, the end and anywhere, on both."""
+def edit(
+    document: Document, model: bytearray, rng: random.Random, count: int, fills: bool = False
+) -> None:
+    """``count`` random inserts, deletes and overwrites (and with ``fills`` inserted fills of
+    short patterns), at 0, the end and anywhere, on both."""
     for _ in range(count):
         size = len(model)
         where = rng.choice([0, size, rng.randrange(size + 1)])
-        kind = rng.choice(["insert", "delete", "write"]) if size else "insert"
-        if kind == "insert":
+        kinds = ["insert", "delete", "write"] + ["fill"] * (2 * fills)
+        kind = rng.choice(kinds) if size else "insert"
+        if kind == "fill":
+            pattern = rng.choice([b"\0", b"\xab", b"ab", rng.randbytes(3)])
+            length = rng.choice([1, 37, 300, 2000])
+            document.insert_fill(where, length, pattern)
+            model[where:where] = fill_bytes(pattern, 0, length)
+        elif kind == "insert":
             data = rng.randbytes(rng.choice([1, 3, 16, 100, 700]))
             document.insert(where, data)
             model[where:where] = data
@@ -204,7 +214,7 @@ def test_in_place_save_matches_a_bytearray_model(shm: Path, seed: int) -> None:
     inode = path.stat().st_ino
     document = Document.open(str(path))
     document.enable_editing()
-    edit(document, model, rng, rng.randint(1, 8))
+    edit(document, model, rng, rng.randint(1, 8), fills=seed % 2 == 1)
     plan = document.plan_layout_save()
     chunk = rng.choice([1, 7, 64, 512, 4096])
     seen: list[tuple[int, int]] = []
@@ -311,7 +321,7 @@ RECOVERY_STEPS = ["chunk-journaled", "chunk-written", "reverse-journaled", "reve
 RECOVERY_STEPS += ["restore-journaled"]
 
 
-def _kill_recoveries(path: Path, rng: random.Random) -> int:
+def _kill_recoveries(path: Path, rng: random.Random, steps: list[str] = RECOVERY_STEPS) -> int:
     """Run recovery in children killed at a random named step or a random moment, up to three
     times; returns how many of them were killed before finishing."""
     killed = 0
@@ -319,7 +329,7 @@ def _kill_recoveries(path: Path, rng: random.Random) -> int:
         if not tail_move.has_move_journal(str(path)):
             break
         if rng.random() < 0.5:
-            die = _die_at(rng.choice(RECOVERY_STEPS), rng.randint(1, 2))
+            die = _die_at(rng.choice(steps), rng.randint(1, 2))
             pid = _run_child(lambda die=die: tail_move.recover_move(str(path), die))
         else:
             pid = _run_child(lambda: tail_move.recover_move(str(path)))
@@ -331,7 +341,8 @@ def _kill_recoveries(path: Path, rng: random.Random) -> int:
 
 
 @needs_shm
-def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
+@pytest.mark.parametrize("fills", [False, True])
+def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path, fills: bool) -> None:
     """>= 300 kills: at a random named step (its n-th passage), after a random delay, or during
     the roll back after Cancel; half of them also kill the recovery (at its named steps or
     at random moments) before a last recovery. Every file is then exactly the old or exactly the
@@ -339,6 +350,9 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
     rng = random.Random(1234)
     path, old_copy, new_copy = shm / "f.bin", shm / "old.bin", shm / "new.bin"
     outcomes = {"old": 0, "new": 0, "recoveries killed": 0}
+    # With fills, kills also land while recovery regenerates them.
+    save_steps = SAVE_STEPS + ["fill-written"] * fills
+    recovery_steps = RECOVERY_STEPS + ["fill-written"] * (3 * fills)
     started = time.monotonic()
     for kill in range(KILLS):
         seed = rng.randrange(1 << 30)
@@ -348,7 +362,7 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
         model = bytearray(old)
         probe = Document.open(str(path))
         probe.enable_editing()
-        edit(probe, model, random.Random(seed), 4)
+        edit(probe, model, random.Random(seed), 4, fills)
         probe.close()
         new_copy.write_bytes(model)
         chunk = rng.choice([64, 256, 1024])
@@ -361,10 +375,10 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
             at = rng.choice(["reverse-journaled", "reverse-written", "restore-journaled"])
             die = _die_at(at, 1 if at == "restore-journaled" else rng.randint(1, 8))
         else:
-            die = _die_at(rng.choice(SAVE_STEPS), rng.randint(1, 30))
+            die = _die_at(rng.choice(save_steps), rng.randint(1, 30))
 
         def prepare(document: Document, seed: int = seed) -> None:
-            edit(document, bytearray(path.read_bytes()), random.Random(seed), 4)
+            edit(document, bytearray(path.read_bytes()), random.Random(seed), 4, fills)
 
         pid = _run_child(
             lambda: _save_child(path, prepare, chunk, page, die, cancel_after)  # noqa: B023
@@ -374,14 +388,14 @@ def test_sigkill_storm_recovers_to_exactly_old_or_new(shm: Path) -> None:
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         if rng.random() < 0.5:
-            outcomes["recoveries killed"] += _kill_recoveries(path, rng)
+            outcomes["recoveries killed"] += _kill_recoveries(path, rng, recovery_steps)
         outcome = tail_move.recover_move(str(path))
         assert outcome is None or not outcome.kept, outcome
         assert not tail_move.has_move_journal(str(path))
         same_old, same_new = _same(path, old_copy), _same(path, new_copy)
         assert same_old or same_new, f"kill {kill}: neither old nor new ({kind=}, {chunk=})"
         outcomes["old" if same_old else "new"] += 1
-    print(f"{KILLS} kills in {time.monotonic() - started:.1f} s: {outcomes}")
+    print(f"{KILLS} kills ({fills=}) in {time.monotonic() - started:.1f} s: {outcomes}")
     assert outcomes["old"] > KILLS // 10 and outcomes["new"] > KILLS // 10, outcomes
     assert outcomes["recoveries killed"] > KILLS // 20, outcomes
 
@@ -995,3 +1009,286 @@ def test_a_sector_the_step_leaves_unchanged_still_holds_source_bytes(shm: Path, 
         outcome = tail_move.recover_move(str(path))
         assert outcome is not None and not outcome.completed
         assert path.read_bytes() == old, start
+
+
+# ---------------------------------------------------------------------- fills
+def test_a_fill_costs_the_journal_nothing_whatever_its_length() -> None:
+    """A fill inserted into a 1 TiB file is journaled as (pattern, length, phase): the journal
+    and the space asked for do not grow with the fill (they did by the fill's length)."""
+    size = 1 << 40
+    sizes = []
+    for length in (1 << 20, 10 << 30, 100 << 30):
+        at = 4096 + 5
+        plan = LayoutPlan(
+            size,
+            size + length + 3,
+            (Move(0, 0, at), Move(at, at + length + 3, size - at)),
+            ((at, at + length + 3),),
+            (Fill(at + 3, at + 3 + length, b"xyz", 1),),
+        )
+        mp = tail_move.move_plan(plan, tail_move.DISK_CHUNK)
+        assert mp.data_size == 3  # the three added bytes only
+        assert [(s.target, s.length) for s in mp.writes] == [(at, 3)]
+        sizes.append(mp.size)
+        assert tail_move.space_needed(plan, tail_move.DISK_CHUNK) == length + 3 + mp.size
+    assert sizes[0] == sizes[1] == sizes[2] < 1 << 20
+
+
+def test_journaled_ranges_cut_the_fills_out_of_the_writes() -> None:
+    plan = LayoutPlan(
+        0,
+        100,
+        (),
+        ((0, 30), (40, 100)),
+        (
+            Fill(0, 10, b"a", 0),
+            Fill(20, 30, b"b", 0),
+            Fill(40, 50, b"c", 0),
+            Fill(90, 100, b"d", 0),
+        ),
+    )
+    assert tail_move.journaled_ranges(plan) == [(10, 20), (50, 90)]
+
+
+def test_a_document_plans_its_fills_with_their_patterns_and_phases(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(200)))
+    document = Document.open(str(path))
+    try:
+        document.enable_editing()
+        document.insert_fill(10, 1000, b"abc")
+        document.delete(11, 1)  # splits the fill: the second piece starts at phase 2
+        plan = document.plan_layout_save()
+    finally:
+        document.close()
+    assert plan.fills == (Fill(10, 11, b"abc", 0), Fill(11, 1009, b"abc", 2))
+    assert tail_move.journaled_ranges(plan) == []
+
+
+def test_fill_header_round_trips_and_the_old_header_still_reads(tmp_path: Path) -> None:
+    plan = LayoutPlan(
+        100,
+        5100,
+        (Move(0, 0, 10), Move(10, 5010, 90)),
+        ((10, 5010),),
+        (Fill(12, 5010, b"\x01\x02", 1),),
+    )
+    mp = tail_move.move_plan(plan, 64, 16)
+    st = os.stat(tmp_path)
+    path = tmp_path / "j"
+    path.write_bytes(tail_move._header(mp, st, 7))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert tail_move.read_header(fd).mp == mp
+    finally:
+        os.close(fd)
+    # A journal of this session's first version (MMHEXMV2): no fill table.
+    old = LayoutPlan(100, 103, (Move(0, 0, 10), Move(10, 13, 90)), ((10, 13),))
+    mp2 = tail_move.move_plan(old, 64, 16)
+    head = tail_move._HEAD_V2.pack(
+        tail_move.MAGIC_V2, 100, 103, st.st_dev, st.st_ino, 16, 64, 2, 1, 3, 7
+    )
+    body = b"".join(tail_move._COPY.pack(c.source, c.target, c.length) for c in old.copies)
+    body += tail_move._WRITE.pack(10, 13)
+    path.write_bytes(head + body + tail_move._CRC.pack(zlib.crc32(head + body)))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert tail_move.read_header(fd).mp == mp2
+    finally:
+        os.close(fd)
+
+
+@needs_shm
+@pytest.mark.parametrize("pattern", [b"\0", b"\x5a", b"0123456"])
+def test_a_large_fill_insert_saves_in_place_with_a_tiny_journal(shm: Path, pattern: bytes) -> None:
+    path = shm / "f.bin"
+    old = random.Random(5).randbytes(3 << 20)
+    path.write_bytes(old)
+    length = (9 << 20) + 11
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.insert_fill(1000, length, pattern)
+    document.write(5, b"hello")
+    plan = document.plan_layout_save()
+    mp = tail_move.move_plan(plan)
+    assert mp.data_size == 5 and mp.size < 64 << 10
+    tail_move.save_in_place(str(path), plan, document.read, None)
+    document.close()
+    expected = old[:5] + b"hello" + old[10:1000] + fill_bytes(pattern, 0, length) + old[1000:]
+    assert path.read_bytes() == expected
+    if pattern == b"\0":
+        # the zero fill was punched: its whole blocks take no space
+        assert os.stat(path).st_blocks * 512 < len(expected) - (8 << 20)
+
+
+# ---------------------------------------------------------------------- sparse files
+def _sparse_file(path: Path, size: int, rng: random.Random) -> bytearray:
+    """A sparse file of ``size`` bytes with a few 4 KiB data islands; its bytes."""
+    model = bytearray(size)
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for _ in range(6):
+            at = rng.randrange(0, size - 4096) // 4096 * 4096
+            data = rng.randbytes(4096)
+            f.seek(at)
+            f.write(data)
+            model[at : at + 4096] = data
+    return model
+
+
+def _blocks(path: Path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+@needs_shm
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sparse_tail_moves_as_its_data_and_its_holes_stay_holes(shm: Path, seed: int) -> None:
+    """The tail of a sparse file moves as data extents: holes are never read or written (the
+    saved file takes about its data, not its size), for inserts and deletes, and Cancel."""
+    rng = random.Random(seed)
+    path = shm / "f.bin"
+    size = 16 << 20
+    model = _sparse_file(path, size, rng)
+    document = Document.open(str(path))
+    document.enable_editing()
+    insert = rng.randbytes(rng.choice([5, 4096 + 3, 300_000]))
+    document.insert(4096 + 7, insert)
+    model[4096 + 7 : 4096 + 7] = insert
+    document.insert_fill(len(model) - 100, 1 << 20, b"\0")
+    model[len(model) - 100 : len(model) - 100] = bytes(1 << 20)
+    if seed % 2:
+        document.delete(1 << 20, 3 << 20)
+        del model[1 << 20 : 4 << 20]
+    plan = document.plan_layout_save()
+    if seed == 3:
+        token = CancelToken()
+        seen = [0]
+
+        def cancel_later(name: str) -> None:
+            seen[0] += name == "chunk-written"
+            if seen[0] == 2:
+                token.cancel()
+
+        old = path.read_bytes()
+        with pytest.raises(Cancelled):
+            tail_move.save_in_place(
+                str(path),
+                plan,
+                document.read,
+                None,
+                chunk=256 << 10,
+                cancel=token,
+                checkpoint=cancel_later,
+            )
+        assert path.read_bytes() == old
+    tail_move.save_in_place(str(path), plan, document.read, None, chunk=256 << 10)
+    document.close()
+    assert path.read_bytes() == bytes(model)
+    # the data islands, the inserted bytes and a few partial blocks: nowhere near 16 MiB
+    assert _blocks(path) <= 6 * 4096 * 2 + len(insert) + (1 << 20)
+
+
+@needs_shm
+def test_kills_while_a_sparse_tail_moves_recover_to_old_or_new(shm: Path) -> None:
+    rng = random.Random(77)
+    path, old_copy, new_copy = shm / "f.bin", shm / "old.bin", shm / "new.bin"
+    outcomes = {"old": 0, "new": 0}
+    for kill in range(max(30, KILLS // 10)):
+        model = _sparse_file(path, 4 << 20, rng)
+        shutil.copyfile(path, old_copy)
+        at, length = rng.choice([(4096 + 5, 70_000), (100, 1 << 20), (1 << 20, 0)])
+        removed = rng.choice([0, 300_000])
+        new = bytearray(model)
+        del new[at : at + removed]
+        new[at:at] = b"\x5a" * length
+        new_copy.write_bytes(new)
+
+        def prepare(document: Document, at: int = at, n: int = length, gone: int = removed) -> None:
+            if gone:
+                document.delete(at, gone)
+            if n:
+                document.insert_fill(at, n, b"\x5a")
+
+        cancel_after = rng.choice([0, 0, 1, 3])  # Cancel: rolled back, holes punched again
+        steps = (
+            ["reverse-journaled", "reverse-written", "restore-journaled"] if cancel_after else []
+        )
+        die = _die_at(rng.choice(steps or [*SAVE_STEPS, "fill-written"]), rng.randint(1, 6))
+        pid = _run_child(
+            lambda: _save_child(path, prepare, 64 << 10, 4096, die, cancel_after)  # noqa: B023
+        )
+        os.waitpid(pid, 0)
+        if kill % 2:
+            _kill_recoveries(path, rng, [*RECOVERY_STEPS, "fill-written"])
+        outcome = tail_move.recover_move(str(path))
+        assert outcome is None or not outcome.kept, outcome
+        same_old, same_new = _same(path, old_copy), _same(path, new_copy)
+        assert same_old or same_new, f"kill {kill}: neither old nor new"
+        outcomes["old" if same_old else "new"] += 1
+        assert _blocks(path) < 2 << 20  # never filled with zeros
+    assert outcomes["old"] and outcomes["new"], outcomes
+
+
+def test_a_zero_fill_asks_no_space_for_its_growth() -> None:
+    """Inserting 10 GiB of zeros at 16 of a 16 MiB file: the growth that ends up holding data
+    is the moved 16 MiB (the zeros are punched); a non-zero fill needs its whole length."""
+    size, length = 16 << 20, 10 << 30
+    copies = (Move(0, 0, 16), Move(16, 16 + length, size - 16))
+    for pattern, grows in ((b"\0", size - 16), (b"\0\1", length)):
+        plan = LayoutPlan(
+            size, size + length, copies, ((16, 16 + length),), (Fill(16, 16 + length, pattern, 0),)
+        )
+        assert sum(b - a for a, b in tail_move.growth_data(plan)) == grows
+        assert tail_move.space_needed(plan) == grows + tail_move.journal_size(plan)
+
+
+@needs_shm
+def test_deleted_holes_cost_the_journal_nothing(shm: Path) -> None:
+    """2 GiB of holes deleted from a 16 GiB sparse file: no lost bytes in the journal (it had
+    them all, as zeros), and Cancel punches them again (the file is exactly old, still sparse)."""
+    path = shm / "f.bin"
+    data = random.Random(9).randbytes(1 << 20)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.seek((16 << 30) - len(data))
+        f.write(data)
+    document = Document.open(str(path))
+    document.enable_editing()
+    document.delete(5, 3)  # a little real data deleted too
+    gone = (16 << 30) - len(data) - 3 - (2 << 30)  # the hole just before the last data
+    document.delete(gone, 2 << 30)
+    plan = document.plan_layout_save()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        holes = tail_move.deleted_holes(plan, tail_move.walk(fd, plan.old_size))
+    finally:
+        os.close(fd)
+    mp = tail_move.move_plan(plan, tail_move.CHUNK, tail_move.PAGE, holes)
+    assert tail_move.move_plan(plan).lost_size >= 1 << 20  # as it was: zeros kept
+    assert mp.lost_size <= 3 and mp.size < 1 << 20
+    token = CancelToken()
+    seen = [0]
+
+    def cancel_later(name: str) -> None:
+        seen[0] += name == "chunk-written"
+        if seen[0] == 2:  # the last data moved into the deleted hole: it must be a hole again
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        tail_move.save_in_place(
+            str(path), plan, document.read, None, cancel=token, checkpoint=cancel_later
+        )
+    assert os.stat(path).st_size == 16 << 30 and _blocks(path) < 3 << 20
+    with open(path, "rb") as f:
+        assert f.read(len(data)) == data
+        f.seek(gone + 3)
+        assert f.read(2 << 20) == bytes(2 << 20)
+        f.seek((16 << 30) - len(data))
+        assert f.read() == data
+    tail_move.save_in_place(str(path), plan, document.read, None)
+    document.close()
+    assert os.stat(path).st_size == (14 << 30) - 3 and _blocks(path) < 3 << 20
+    with open(path, "rb") as f:
+        assert f.read(len(data) - 3) == data[:5] + data[8:]
+        f.seek((14 << 30) - 3 - len(data))
+        assert f.read() == data

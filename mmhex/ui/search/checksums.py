@@ -90,6 +90,10 @@ class ChecksumsPanel(QWidget):
     def compute(self) -> None:
         if self.document is None or (self.job is not None and self.job.running):
             return
+        if getattr(self.document, "reads_held", False):
+            # An in-place save is moving the file's bytes (Document.reads_held).
+            self.status.setText("Saving… try again when it finishes.")
+            return
         start, end = self.range
         if end <= start:
             start, end = 0, self.document.size  # nothing selected: the whole file

@@ -166,6 +166,10 @@ class SearchController(QObject):
         """
         if self.document is None or (self.job is not None and self.job.running):
             return False
+        if getattr(self.document, "reads_held", False):
+            # An in-place save is moving the file's bytes (Document.reads_held).
+            self.bar.show_message("Saving… try again when it finishes.", error=False)
+            return False
         self.job = job
         self.bar.set_busy(True)
         job.progressed.connect(self.bar.set_progress)

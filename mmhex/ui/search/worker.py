@@ -23,6 +23,7 @@ import signal
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
@@ -91,6 +92,7 @@ class Job(QObject):
 
     def start(self, pool: QThreadPool | None = None) -> None:
         self.running = True
+        _RUNNING.add(self)
         self.started_at = time.monotonic()
         (pool or QThreadPool.globalInstance()).start(_Runner(self))
 
@@ -179,6 +181,25 @@ class Job(QObject):
     def _end(self) -> None:
         self.elapsed = time.monotonic() - self.started_at
         self.running = False
+        _RUNNING.discard(self)
+
+
+# The jobs under way (search and checksums): a save that moves a file's bytes stops those
+# reading it first (stop_jobs_reading), so none reads bytes half-moved.
+_RUNNING: weakref.WeakSet[Job] = weakref.WeakSet()
+
+
+def stop_jobs_reading(path: str, wait: Callable[[], None], timeout: float = 10.0) -> int:
+    """Cancel the running jobs over ``path`` and call ``wait`` (e.g. process events) until
+    they have ended, at most ``timeout`` seconds; returns how many were stopped."""
+    jobs = [job for job in list(_RUNNING) if job.running and job.path == path]
+    for job in jobs:
+        job.cancel()
+    deadline = time.monotonic() + timeout
+    while any(job.running for job in jobs) and time.monotonic() < deadline:
+        wait()
+        time.sleep(0.005)
+    return len(jobs)
 
 
 _HEADER = struct.Struct("<Q")
