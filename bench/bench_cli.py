@@ -159,8 +159,9 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def time_runs(
     commands: dict[str, list[str]], runs: int, env: dict[str, str]
-) -> dict[str, tuple[float, float]]:
-    """Per command: the fastest wall time and the median CPU time of ``runs`` interleaved runs.
+) -> dict[str, tuple[float, float, float]]:
+    """Per command: the fastest wall time, the median CPU time and the median wall time of
+    ``runs`` interleaved runs.
 
     This machine is shared: the fastest run is the one least disturbed by other processes, and
     CPU time does not count the waiting at all.
@@ -174,7 +175,10 @@ def time_runs(
             wall, cpu = run_once(argv, env)
             walls[name].append(wall)
             cpus[name].append(cpu)
-    return {name: (min(walls[name]), statistics.median(cpus[name])) for name in commands}
+    return {
+        name: (min(walls[name]), statistics.median(cpus[name]), statistics.median(walls[name]))
+        for name in commands
+    }
 
 
 def load_note() -> str:
@@ -207,17 +211,18 @@ def make_big(path: Path, gib: float) -> int:
 
 def report(
     label: str,
-    ours: tuple[float, float],
-    theirs: tuple[float, float],
+    ours: tuple[float, float, float],
+    theirs: tuple[float, float, float],
     name: str,
     goal: float | None,
 ) -> None:
     wall, cpu = ours[0] / theirs[0], ours[1] / max(theirs[1], 1e-4)
+    median = ours[2] / theirs[2]
     tail = verdict(wall, goal) if goal is not None else "(reference)"
     print(
         f"  {label:<20} mmhex {ours[0] * 1000:7.1f} ms (cpu {ours[1] * 1000:6.1f})   "
         f"{name:<20} {theirs[0] * 1000:7.1f} ms (cpu {theirs[1] * 1000:6.1f})   "
-        f"ratio {wall:5.2f} (cpu {cpu:5.2f})  {tail}"
+        f"ratio {wall:5.2f} (cpu {cpu:5.2f}, median wall {median:5.2f})  {tail}"
     )
 
 
