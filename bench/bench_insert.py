@@ -20,7 +20,9 @@ Prints, in one run (medians of ``--runs`` interleaved runs):
   (d') the same files, a quarter and one byte (unaligned: no fallocate) deleted from the
       middle, saved in place, against cp; goal <= 1.3;
   (e) the time to paint one viewport at the end of a 1 TiB file holding 10^5 pieces (goal
-      <= 4 ms), offscreen.
+      <= 4 ms), offscreen;
+  (f) a 512 MiB paste (insert) and a 512 MiB fill: seconds, and the RSS gained beyond the
+      pasted bytes themselves (goal: about 512 MiB once for the paste, nothing for the fill).
 
 Usage: ``python bench/bench_insert.py [--dir DIR] [--size-gib 4] [--runs 3] [--inserts 1000000]``.
 The file is written once (real data, not sparse) in DIR (default /work or the temp folder).
@@ -267,6 +269,54 @@ def bench_inserts(count: int) -> None:
         document.close()
 
 
+BIG_EDIT_CHILD = """
+import os, resource, sys, time
+from mmhex.core.document import Document
+
+def rss():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+
+path, kind, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+document = Document.open(path)
+document.enable_editing()
+data = os.urandom(size) if kind == "paste" else None
+before = rss()
+began = time.perf_counter()
+if kind == "paste":
+    document.insert(document.size // 2, data)
+else:
+    document.fill(0, size, b"ab")
+elapsed = time.perf_counter() - began
+print(elapsed, rss() - before)
+"""
+
+
+def bench_big_edits(size: int) -> None:
+    """A 512 MiB paste (insert) or fill costs about its size once, or nothing (a fill piece).
+
+    Measured in a child: the RSS it gains over the pasted bytes it already holds."""
+    with tempfile.TemporaryDirectory(prefix="mmhex-bench-") as folder:
+        path = Path(folder) / "sparse.bin"
+        with open(path, "wb") as handle:
+            handle.truncate(4 * GIB)
+        for kind in ("paste", "fill"):
+            out = subprocess.run(
+                [sys.executable, "-c", BIG_EDIT_CHILD, str(path), kind, str(size)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            seconds, grown = float(out[0]), int(out[1])
+            print(
+                f"  (f) {size / GIB * 1024:.0f} MiB {kind} into a 4 GiB document: {seconds:.2f} s, "
+                f"RSS +{grown / (1 << 20):.0f} MiB beyond the input (goal about "
+                f"{size / GIB * 1024 if kind == 'paste' else 0:.0f} MiB, once)"
+            )
+
+
 def paint_at_end(window, runs: int) -> tuple[float, float]:
     """Median wall and CPU milliseconds to paint new rows near the end (a scroll step each)."""
     view, viewport = window.view, window.view.viewport()
@@ -330,7 +380,11 @@ def main() -> int:
     parser.add_argument("--in-place-gib", type=float, default=1)
     parser.add_argument("--ext4-image", action="store_true", help="(a') on a loop-mounted ext4")
     parser.add_argument("--only-in-place", action="store_true")
+    parser.add_argument("--only-big-edits", action="store_true", help="(f) only")
     args = parser.parse_args()
+    if args.only_big_edits:
+        bench_big_edits(512 << 20)
+        return 0
     if args.only_in_place:
         bench_in_place(int(args.in_place_gib * GIB), args.runs)
         if args.ext4_image:
@@ -345,6 +399,7 @@ def main() -> int:
             bench_in_place_ext4(int(args.in_place_gib * GIB), args.runs)
     bench_paint(args.pieces, args.runs)
     bench_inserts(args.inserts)
+    bench_big_edits(512 << 20)
     return 0
 
 
