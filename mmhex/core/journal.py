@@ -545,6 +545,26 @@ def _open_target(path: str, jpath: str) -> int | RecoveryOutcome:
     return fd
 
 
+def open_locked_for_recovery(
+    path: str, jpath: str, reason: Callable[[OSError], str]
+) -> tuple[int, os.stat_result] | str:
+    """Open ``path`` read-write and take its save lock for a recovery: ``(fd, stat)``, or the
+    sentence saying why not. A lock still held after RECOVERY_LOCK_WAIT is a live save, which a
+    recovery must never race; the shift and tail-move recoveries share this prologue."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        return f"{path} cannot be opened to recover it ({reason(exc)})."
+    st = os.fstat(fd)
+    if not lock_for_saving(fd, RECOVERY_LOCK_WAIT):
+        os.close(fd)
+        return (
+            f"{path}: another mmhex is saving this file right now (journal {jpath}); it "
+            "was left alone. Open it again when that save has finished."
+        )
+    return fd, st
+
+
 def _busy(path: str, jpath: str) -> RecoveryOutcome:
     return RecoveryOutcome(
         path,

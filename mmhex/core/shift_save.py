@@ -29,7 +29,11 @@ from dataclasses import asdict, dataclass
 
 from mmhex.core._libc import _libc, raise_errno
 from mmhex.core.errors import MmhexError
-from mmhex.core.journal import RECOVERY_LOCK_WAIT, fsync_directory, lock_for_saving, open_trusted
+from mmhex.core.journal import (
+    fsync_directory,
+    open_locked_for_recovery,
+    open_trusted,
+)
 from mmhex.core.journal_place import journal_location
 from mmhex.core.layout_save import (
     LayoutPlan,
@@ -218,18 +222,11 @@ def recover_shift(path: str) -> ShiftRecovery | None:
     Under the file's save lock (never racing a live save), and only from a journal that passes
     the journal trust checks (journal.open_trusted: regular, ours, 0600, one link)."""
     jpath = shift_journal_path(path)
+    opened = open_locked_for_recovery(path, jpath, _reason)
+    if isinstance(opened, str):
+        return ShiftRecovery(False, opened)
+    fd, st = opened
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        return ShiftRecovery(False, f"{path} cannot be opened to recover it ({_reason(exc)}).")
-    try:
-        st = os.fstat(fd)
-        if not lock_for_saving(fd, RECOVERY_LOCK_WAIT):
-            return ShiftRecovery(
-                False,
-                f"{path}: another mmhex is saving this file right now (journal {jpath}); it "
-                "was left alone. Open it again when that save has finished.",
-            )
         with contextlib.suppress(FileNotFoundError):
             os.unlink(jpath + ".new")  # a journal killed while being written: nothing shifted
         try:

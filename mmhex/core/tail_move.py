@@ -107,9 +107,8 @@ from mmhex.core._libc import RAMFS_MAGIC, TMPFS_MAGIC, fs_type
 from mmhex.core.errors import MmhexError
 from mmhex.core.holes import HoleMap, walk
 from mmhex.core.journal import (
-    RECOVERY_LOCK_WAIT,
     fsync_directory,
-    lock_for_saving,
+    open_locked_for_recovery,
     open_trusted,
 )
 from mmhex.core.journal_place import journal_location
@@ -1271,18 +1270,11 @@ def recover_move(path: str, checkpoint: Callable[[str], None] | None = None) -> 
     """Finish or roll back an interrupted chunked in-place save of ``path`` (None: none).
     ``checkpoint`` names each step as the save's does (tests kill recovery there)."""
     jpath = move_journal_path(path)
+    opened = open_locked_for_recovery(path, jpath, _reason)
+    if isinstance(opened, str):
+        return MoveRecovery(False, opened)
+    fd, st = opened
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        return MoveRecovery(False, f"{path} cannot be opened to recover it ({_reason(exc)}).")
-    try:
-        st = os.fstat(fd)
-        if not lock_for_saving(fd, RECOVERY_LOCK_WAIT):
-            return MoveRecovery(
-                False,
-                f"{path}: another mmhex is saving this file right now (journal {jpath}); it "
-                "was left alone. Open it again when that save has finished.",
-            )
         try:
             # The hardened checks of issue 9 (regular file, no link, owner, 0600, one link);
             # then it is read in pieces, never whole (it may hold a whole tail).
