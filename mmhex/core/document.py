@@ -266,16 +266,10 @@ class Document:
         with self._lock:
             self._held_for = None
 
-    def read_for_scan(self, offset: int, length: int) -> bytes:
-        """``read`` for bulk scans of a re-laid-out document (search, checksums): the file's
-        bytes by ``pread`` (page cache speed, never faults) with the logged overwrites laid
-        over them, instead of copying the private pages through /proc/self/mem."""
-        self._check_readable()
-        if not self._layout:
-            return self.mapped.read(offset, length)
-        return self._read_pieces(offset, length, self._file_with_edits)
-
     def _file_with_edits(self, start: int, length: int) -> bytes:
+        """The file's bytes by ``pread`` (page cache speed, never faults) with the logged
+        overwrites laid over them: bulk scans of a re-laid-out document (core/piece_view.py)
+        read this instead of copying the private pages through /proc/self/mem."""
         self._check_readable()
         data = self.mapped.read_original(start, length)
         if not self.edit_log.segments_in(start, start + length):

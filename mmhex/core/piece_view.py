@@ -93,7 +93,7 @@ class PieceScanView(MappedFile):
         length: int,
         read_file: Callable[[int, int], bytes] | None = None,
     ) -> bytes:
-        """``Document.read_for_scan`` through the cached pieces (seams, copied views).
+        """The document's bytes for a scan, through the cached pieces (seams, copied views).
 
         ``read_file(file offset, length)`` reads FILE pieces (edits included); by default
         ``read_file`` below (``pread`` with the logged overwrites laid over it; holes made).
