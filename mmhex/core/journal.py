@@ -111,6 +111,14 @@ def lock_for_saving(fd: int, wait: float, check: Callable[[], None] | None = Non
         delay = min(2 * delay, 0.02)
 
 
+def unlink_durably(jpath: str) -> None:
+    """Remove a finished save's journal (if still there) and make the removal durable: the
+    fallocate-shift and tail-move saves end with it."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(jpath)
+    fsync_directory(os.path.dirname(jpath))
+
+
 def fsync_directory(path: str) -> None:
     """Make a created, renamed or removed directory entry durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -33,6 +33,7 @@ from mmhex.core.journal import (
     fsync_directory,
     open_locked_for_recovery,
     open_trusted,
+    unlink_durably,
 )
 from mmhex.core.journal_place import journal_location
 from mmhex.core.layout_save import (
@@ -138,7 +139,7 @@ def save_shift(
         try:
             fallocate(fd, mode, shift.offset, shift.length)
         except OSError as exc:
-            _remove_journal(jpath)
+            unlink_durably(jpath)
             if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 return None  # this file system cannot shift here: the caller copies instead
             raise SaveError(
@@ -150,7 +151,7 @@ def save_shift(
                 _fill_gap(fd, shift, read, Progress(shift.length, on_progress, token), step)
             except BaseException as exc:
                 _undo_insert(fd, shift)
-                _remove_journal(jpath)
+                unlink_durably(jpath)
                 if isinstance(exc, OSError):
                     raise SaveError(
                         f"Saving {path} failed ({_reason(exc)}); the file was restored.", exc.errno
@@ -158,7 +159,7 @@ def save_shift(
                 raise
         os.fsync(fd)
         step("file-fsynced")
-        _remove_journal(jpath)
+        unlink_durably(jpath)
     finally:
         os.close(fd)
     changed = shift.length
@@ -180,12 +181,6 @@ def _write_journal(jpath: str, shift: Shift, st: os.stat_result) -> None:
     finally:
         os.close(fd)
     os.replace(partial, jpath)
-    fsync_directory(os.path.dirname(jpath))
-
-
-def _remove_journal(jpath: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(jpath)
     fsync_directory(os.path.dirname(jpath))
 
 
@@ -273,7 +268,7 @@ def recover_shift(path: str) -> ShiftRecovery | None:
                 f"{path} has a size the interrupted save cannot explain ({st.st_size:,} "
                 f"bytes); {jpath} was left in place.",
             )
-        _remove_journal(jpath)  # still under the save lock
+        unlink_durably(jpath)  # still under the save lock
     finally:
         os.close(fd)
     return outcome

@@ -110,6 +110,7 @@ from mmhex.core.journal import (
     fsync_directory,
     open_locked_for_recovery,
     open_trusted,
+    unlink_durably,
 )
 from mmhex.core.journal_place import journal_location
 from mmhex.core.layout_save import Fill, LayoutPlan, Move, open_for_saving_in_place
@@ -1123,12 +1124,6 @@ def _create_journal(
     return jfd
 
 
-def _remove_journal(jpath: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(jpath)
-    fsync_directory(os.path.dirname(jpath))
-
-
 # ---------------------------------------------------------------------- saving
 def save_in_place(
     path: str,
@@ -1206,7 +1201,7 @@ def save_in_place(
             raise
         finally:
             os.close(jfd)
-        _remove_journal(jpath)
+        unlink_durably(jpath)
     finally:
         os.close(fd)
     moved = sum(s.length for s in mp.moves)
@@ -1231,7 +1226,7 @@ def _abort(
             # Past the moves (an error while writing the new bytes): finish instead.
             run.redo_writes(None)
             run.finish_size(run.mp.plan.final_size)
-            _remove_journal(jpath)
+            unlink_durably(jpath)
             return "the save was finished all the same: the file holds the saved version."
         if run.writing >= 0 and slot is not None and slot.phase in (FORWARD, FORWARD_HOLE):
             # The error hit step ``done`` in its write: finish that step, then undo it too.
@@ -1246,7 +1241,7 @@ def _abort(
             run.look()  # the file now: true for the reverse steps' sources and targets
             run.reverse(done, 0, step)
         os.utime(run.fd, ns=(st.st_atime_ns, st.st_mtime_ns))
-        _remove_journal(jpath)
+        unlink_durably(jpath)
     except (OSError, ValueError) as error:
         return f"rolling back failed too ({error}); run mmhex recover on the file."
     return "the file was restored as it was."
