@@ -1,5 +1,5 @@
 """Allows ``python -m mmhex``."""
 
-from mmhex.cli import main
+from mmhex.cli import launch
 
-raise SystemExit(main())
+launch()

@@ -7,6 +7,7 @@ Subcommands live in ``mmhex.commands.<name>`` modules, each with ``HELP``,
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -218,12 +219,57 @@ def run_command(name: str, argv: list[str]) -> int:
         return 130
 
 
+def is_headless(argv: list[str]) -> bool:
+    """Whether ``argv`` runs without the window (``--version`` or a subcommand)."""
+    return argv == ["--version"] or bool(argv and argv[0] in COMMANDS)
+
+
+def launch() -> None:
+    """The ``mmhex`` command: run ``main`` and end the process with its status.
+
+    A headless command ends with ``os._exit`` once its output is flushed: the interpreter's
+    teardown (freeing every module and object one by one) costs about 3 ms, a tenth of a
+    cached `find --count` and more than all of ``dump -n 16`` beyond Python's own start. Every
+    resource a command holds is released in its own ``with``/``finally`` blocks before it
+    returns, and nothing here registers ``atexit`` work. The window keeps the full exit: Qt
+    objects and QSettings are written back as they are destroyed.
+    """
+    argv = sys.argv[1:]
+    status = main(argv)
+    if not is_headless(argv):
+        sys.exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except OSError:  # commands report their own output errors; this is a last resort
+            status = status or 1
+    os._exit(status)
+
+
+def _print_version() -> int:
+    """``mmhex --version``, with the output errors of the subcommands (see run_command)."""
+    try:
+        if sys.stdout is None:  # started with standard output closed: print would drop it
+            raise OSError(errno.EBADF, "standard output is closed")
+        print(f"mmhex {__version__}", flush=True)
+    except OSError as exc:
+        from mmhex.commands import _output
+
+        _output.abandon_output()
+        if isinstance(exc, BrokenPipeError):  # `| true` gone first: as a tool killed by SIGPIPE
+            return _output.BROKEN_PIPE_STATUS
+        reason = _output.OutputError(exc.errno)
+        print(f"mmhex: cannot write to standard output ({reason}).", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--version"]:  # as argparse prints it, without building the parser
-        print(f"mmhex {__version__}")
-        return 0
-    if argv and argv[0] in COMMANDS:
+        return _print_version()
+    if is_headless(argv):
         return run_command(argv[0], argv[1:])
     request = parse_gui_args(argv)
     from mmhex.ui.app import run_gui  # Qt is imported only for the window

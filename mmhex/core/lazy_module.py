@@ -2,14 +2,19 @@
 
 numpy costs ~90 ms to import and the window needs it only once an overview layer is computed
 (in a background job); ``np = LazyModule("numpy")`` keeps ``np.where(...)`` call sites as they are.
-The import itself goes through the ordinary ``import`` machinery, so it is thread-safe.
+The import itself goes through the ordinary ``import`` machinery, so it is thread-safe. This
+module imports nothing itself (not ``typing``, not ``importlib``): ``mmhex find`` uses it for
+``re`` on its start-up path.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-from typing import Any
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
 
 
 class LazyModule:
@@ -22,7 +27,8 @@ class LazyModule:
     def __getattr__(self, attr: str) -> Any:
         module = self._module
         if module is None:
-            module = self._module = importlib.import_module(self._name)
+            __import__(self._name)
+            module = self._module = sys.modules[self._name]
         return getattr(module, attr)
 
     def __repr__(self) -> str:

@@ -24,7 +24,6 @@ import errno
 import fcntl
 import mmap
 import os
-import re
 import signal
 import time
 from collections.abc import Iterator
@@ -34,6 +33,10 @@ from mmhex.core import fault_guard, holes
 from mmhex.core.errors import FileTruncatedError, MmhexError
 from mmhex.core.mapping import FileKind, MappedFile, Window
 from mmhex.core.record import record  # not dataclasses: `mmhex find`'s start-up
+
+TYPE_CHECKING = False  # `re` only types a parameter here; `mmhex find` need not import it
+if TYPE_CHECKING:
+    import re
 
 # Linux delivers the lease-break notice as SIGIO unless told otherwise, and SIGIO's default action
 # kills the process. SIGURG's default action is to ignore it, and nothing in mmhex uses it.
@@ -461,7 +464,7 @@ class SpanKind(enum.Enum):
 
 
 def matches_zeros(
-    regex: re.Pattern[bytes],
+    regex: re.Pattern[bytes] | None,
     *,
     fixed_length: int | None,
     literal: bytes | None,
@@ -475,7 +478,7 @@ def matches_zeros(
     """
     if literal is not None:
         return not any(literal)
-    if fixed_length is not None:
+    if fixed_length is not None and regex is not None:
         return regex.match(bytes(fixed_length)) is not None
     return not (factor and any(factor))
 

@@ -26,15 +26,16 @@ from __future__ import annotations
 import bisect
 import enum
 import os
-import re
 import signal
 import threading
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 
 from mmhex.core.errors import MmhexError
+from mmhex.core.lazy_module import LazyModule
 from mmhex.core.mapping import MappedFile
 from mmhex.core.progress import Progress
 from mmhex.core.read_through import scannable
@@ -50,7 +51,14 @@ from mmhex.core.scan import (
 
 TYPE_CHECKING = False  # typing costs `mmhex find` 1.5 ms at start-up
 if TYPE_CHECKING:
+    import re
     from typing import Any
+else:
+    # `re` (with its compiler and parser) costs `mmhex find --count` of a literal 1.5 ms at
+    # start-up and is never used there: StringZilla finds and counts literals.
+    re = LazyModule("re")
+
+_RE_DOTALL = 16  # re.DOTALL's value (tests/core/test_search.py), so literals need no `re`
 
 try:  # SIMD substring search; optional so that a missing wheel only costs speed
     import stringzilla as _sz
@@ -313,12 +321,13 @@ class SearchPattern:
 class CompiledPattern:
     """A pattern ready to scan; ``length`` is set for literal/fixed shapes (all matches that long).
 
-    ``literal`` is set when the pattern is exact bytes; ``regex`` always holds an equivalent
-    Python pattern (the fallback, and for fixed shapes the verifier).
+    ``literal`` is set when the pattern is exact bytes; ``regex`` is always an equivalent Python
+    pattern (the fallback, and for fixed shapes the verifier), compiled from ``regex_source``
+    at its first use: counting a literal never needs it.
     """
 
     description: str
-    regex: re.Pattern[bytes]
+    regex_source: bytes
     length: int | None = None
     literal: bytes | None = None
     anchor: tuple[int, bytes] | None = None  # (offset in pattern, exact bytes) for fallback search
@@ -342,11 +351,19 @@ class CompiledPattern:
     window: int = 0
     reach_class: bytes | None = None
     reach_slack: int = 0
+    regex_flags: int = 0
+    _regex: re.Pattern[bytes] | None = None
     _databases: dict[str, Any] = factory(dict)
 
     @property
     def is_regex(self) -> bool:
         return self.length is None
+
+    @property
+    def regex(self) -> re.Pattern[bytes]:
+        if self._regex is None:
+            self._regex = re.compile(self.regex_source, self.regex_flags)
+        return self._regex
 
     def hyperscan_database(self) -> Any | None:
         """The compiled Hyperscan block-mode database, or None if unavailable/unsupported.
@@ -434,7 +451,8 @@ def _compile_units(
         anchor = best
     return CompiledPattern(
         description=description,
-        regex=re.compile(source_regex, re.DOTALL),
+        regex_source=source_regex,
+        regex_flags=_RE_DOTALL,
         length=length,
         literal=literal,
         anchor=anchor,
@@ -487,7 +505,9 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
     return CompiledPattern(
         description=f"regex {source.decode('latin-1')!r}"
         + (" (any case)" if pattern.ignore_case else ""),
-        regex=compiled,
+        regex_source=source,
+        regex_flags=compiled.flags,
+        _regex=compiled,
         max_length=max(1, max_length),
         hyperscan_source=hyperscan_source,
         factor=_required_factor(parsed, compiled.flags, window) if parsed else None,
@@ -1017,14 +1037,7 @@ class _FixedEngine(_Engine):
         )
         self.pattern = pattern
         self.scratch = _hyperscan().Scratch(self.database) if self.database is not None else None
-        verifier = pattern.regex
-        self._verify = verifier.match
-        self._anchor_search = None
-        if pattern.anchor is not None:
-            offset, anchor_bytes = pattern.anchor
-            self._anchor_offset = offset
-            self._anchor_search = re.compile(re.escape(anchor_bytes)).search
-        self._search = (re.compile(re.escape(self.literal)) if self.literal else verifier).search
+        self._anchor_offset = pattern.anchor[0] if pattern.anchor is not None else 0
         # A wildcard pattern with an exact run of a few bytes: find the run with StringZilla and
         # check the rest with re; Hyperscan takes over where the run turns out to be common.
         self.anchored = (
@@ -1034,6 +1047,23 @@ class _FixedEngine(_Engine):
             and pattern.anchor is not None
             and len(pattern.anchor[1]) >= _MIN_FACTOR
         )
+
+    # The `re` searches, made at first use (a literal counted by StringZilla needs none).
+    @cached_property
+    def _verify(self) -> Callable[..., Any]:
+        return self.pattern.regex.match
+
+    @cached_property
+    def _anchor_search(self) -> Callable[..., Any] | None:
+        if self.pattern.anchor is None:
+            return None
+        return re.compile(re.escape(self.pattern.anchor[1])).search
+
+    @cached_property
+    def _search(self) -> Callable[..., Any]:
+        if self.literal:
+            return re.compile(re.escape(self.literal)).search
+        return self.pattern.regex.search
 
     def starts(self, buf: Any, lo: int, hi: int, cap: int) -> list[int]:
         """Starts in ``[lo, hi)`` (indexes into ``buf``) of matches that fit in ``buf``; ≤ cap."""
@@ -1300,7 +1330,7 @@ class _Scan:
         self.on_overlong = on_overlong
         pattern = self.pattern
         self.zero_match = matches_zeros(
-            pattern.regex,
+            pattern.regex if pattern.literal is None else None,
             fixed_length=pattern.length,
             literal=pattern.literal,
             factor=pattern.factor[0] if pattern.factor else None,

@@ -31,6 +31,7 @@ COMMANDS = {
     "residency": (["residency", "{file}"], 1),
     "residency --json": (["residency", "--json", "{file}"], 1),
     "dump --help": (["dump", "--help"], 1),
+    "--version": (["--version"], 1),
 }
 
 
@@ -91,6 +92,22 @@ def test_a_pipe_closed_early_ends_quietly_like_xxd(args: list[str], data: Path) 
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 141  # what the shell reports for xxd or grep here
     assert first and stderr == b""
+
+
+@pytest.mark.parametrize(
+    "args", [["--version"], ["dump", "-n", "16", "{file}"], ["find", "--count", "{file}", "A"]]
+)
+def test_a_reader_gone_before_the_first_line_ends_quietly(args: list[str], data: Path) -> None:
+    """`mmhex --version | true`: the reader may be gone before anything is written. The
+    headless commands end with os._exit after a last flush (cli.launch), so an error that
+    flush would raise must have been dealt with already."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = run([a.format(file=data) for a in args], stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, b"")
 
 
 def test_patch_and_recover_do_not_fail_because_only_their_report_was_lost(data: Path) -> None:

@@ -581,3 +581,19 @@ def test_regex_start_bound_survives_lazy_alternatives(make_doc, accelerated):
         for m in iter_matches(doc, SearchPattern(PatternKind.REGEX, regex), options=options)
     ]
     assert got == regex_reference(data, regex) and (2, 5) in got
+
+
+def test_literal_patterns_compile_their_re_pattern_only_when_used():
+    """A literal keeps its ``re`` equivalent as source (``mmhex find --count`` never imports
+    ``re``); compiled on first use, it is the same pattern the source says, DOTALL included."""
+    assert search._RE_DOTALL == re.DOTALL
+    compiled = search.compile_pattern(SearchPattern(PatternKind.HEX, "0a ?? 41"))
+    assert compiled._regex is None
+    data = b"\x0a\x0a\x41\x0a\xff\x41"
+    assert [m.start() for m in compiled.regex.finditer(data)] == [0, 3]
+    assert compiled.regex is compiled.regex and compiled.regex.flags & re.DOTALL
+    text = search.compile_pattern(SearchPattern(PatternKind.TEXT, "abc"))
+    assert text.literal == b"abc" and text._regex is None
+    regex = search.compile_pattern(SearchPattern(PatternKind.REGEX, "a.c", ignore_case=True))
+    assert regex._regex is not None and regex.regex.flags & re.IGNORECASE
+    assert regex.regex.search(b"xA\nC") is None and regex.regex.search(b"xAbC").start() == 1
