@@ -1,11 +1,13 @@
-"""count_matches(workers=2): the second half of the pieces is counted by a forked child; the total
-must equal a brute-force count (window boundaries, overlaps, holes, the seam between the halves),
-a failing child must change nothing but speed, and a truncated file is still reported."""
+"""count_matches(workers=2): this process and a forked child take parts of the bytes to read from
+one queue; the total must equal a brute-force count (window boundaries, overlaps, holes, the cuts
+between parts), every part is counted once by one of the two, a failing child must change nothing
+but speed, and a truncated file is still reported."""
 
 from __future__ import annotations
 
 import os
 import random
+import time
 
 import pytest
 
@@ -29,8 +31,10 @@ def brute_force(data: bytes, needle: bytes) -> int:
 
 @pytest.fixture
 def forks(monkeypatch):
-    """Fork for any size, and count the forks made."""
+    """Fork for any size, cut it into parts of 5 pages (not a divisor of the window), and count
+    the forks made."""
     monkeypatch.setattr(search, "_FORK_MIN_BYTES", 0)
+    monkeypatch.setattr(search, "_COUNT_PART", 5 * PAGE)
     made = []
     real_fork = os.fork
 
@@ -96,6 +100,39 @@ def test_forked_count_of_a_sparse_file_and_of_edits(tmp_path, forks):
     assert len(forks) == 2
 
 
+def test_each_part_is_counted_once_by_one_of_the_two_processes(tmp_path, forks, monkeypatch):
+    """The parts are a partition of the range; a parent slowed down leaves parts to the child,
+    and the child's parts are in the total (no part is counted twice or dropped)."""
+    data = planted(40 * WINDOW + 77, b"needle", 1234, seed=9)
+    for cut in range(0, len(data) - 6, 5 * PAGE):  # matches across every cut between parts
+        data[cut + 5 * PAGE - 3 : cut + 5 * PAGE + 3] = b"needle"
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    log = tmp_path / "parts.log"
+    parent = os.getpid()
+    real_count = search._Scan.count
+
+    def count(self, lo, hi, workers=1):
+        if workers == 1:
+            if os.getpid() == parent:
+                time.sleep(0.005)  # a busy core: the child should take most parts
+            with open(log, "a") as handle:
+                handle.write(f"{os.getpid()} {lo} {hi}\n")
+        return real_count(self, lo, hi, workers)
+
+    monkeypatch.setattr(search._Scan, "count", count)
+    with MappedFile(str(path), window_size=WINDOW) as mapped:
+        found = count_matches(mapped, SearchPattern(PatternKind.TEXT, "needle"), workers=2)
+    assert found == brute_force(bytes(data), b"needle")
+    calls = sorted(
+        (int(lo), int(hi), int(pid)) for pid, lo, hi in map(str.split, log.read_text().splitlines())
+    )
+    assert [lo for lo, _hi, _pid in calls] == [0] + [hi for _lo, hi, _pid in calls[:-1]]
+    assert calls[-1][1] == len(data) and len(calls) > 10
+    pids = [pid for _lo, _hi, pid in calls]
+    assert pids.count(forks[0]) > pids.count(parent) > 0
+
+
 def test_a_failing_child_changes_nothing_but_speed(tmp_path, forks, monkeypatch):
     data = planted(8 * WINDOW, b"xyz", 1000, seed=2)
     path = tmp_path / "data.bin"
@@ -109,6 +146,32 @@ def test_a_failing_child_changes_nothing_but_speed(tmp_path, forks, monkeypatch)
         return real_reader(*args, **kwargs)
 
     monkeypatch.setattr(search, "SafeReader", reader)
+    with MappedFile(str(path), window_size=WINDOW) as mapped:
+        pattern = SearchPattern(PatternKind.TEXT, "xyz")
+        assert count_matches(mapped, pattern, workers=2) == brute_force(bytes(data), b"xyz")
+    assert len(forks) == 1
+
+
+def test_a_child_dying_after_taking_parts_loses_none_of_them(tmp_path, forks, monkeypatch):
+    """The child takes parts off the queue and dies before answering: the parts it took are in
+    no process's answer, and this process counts them again."""
+    data = planted(12 * WINDOW, b"xyz", 777, seed=4)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    parent = os.getpid()
+    real_count = search._Scan.count
+    taken = []
+
+    def count(self, lo, hi, workers=1):
+        if workers == 1 and os.getpid() != parent:
+            taken.append(lo)
+            if len(taken) == 3:
+                os._exit(9)  # killed mid-count, after counting two parts
+        elif workers == 1:
+            time.sleep(0.005)  # leave the child time to take its parts
+        return real_count(self, lo, hi, workers)
+
+    monkeypatch.setattr(search._Scan, "count", count)
     with MappedFile(str(path), window_size=WINDOW) as mapped:
         pattern = SearchPattern(PatternKind.TEXT, "xyz")
         assert count_matches(mapped, pattern, workers=2) == brute_force(bytes(data), b"xyz")
