@@ -239,6 +239,24 @@ class MappedFile:
         with self._lock:
             yield [*self._pinned.values(), *self._windows.values()]
 
+    @contextmanager
+    def forking(self) -> Iterator[None]:
+        """Wrap ``os.fork()`` of a process that goes on reading this mapping (a search process).
+
+        The lock is held across the fork, so the child never starts with it held by another
+        thread; in the child, the fault-free reads are pointed at the child's own memory (an
+        inherited /proc/self/mem descriptor still reads the parent's).
+        """
+        parent = os.getpid()
+        with self._lock:
+            yield
+            if os.getpid() != parent:
+                for fd in (self._mem_fd, self._mem_write_fd):
+                    if fd >= 0:
+                        os.close(fd)
+                self._mem_write_fd = -1  # reopened by the first private write
+                self._mem_fd = self._open_self_mem()
+
     def pin(self, offset: int) -> Window:
         """Keep the window holding ``offset`` mapped (it holds private edits)."""
         with self._lock:

@@ -1266,23 +1266,9 @@ def _mapped_of(source: Any) -> MappedFile:
 
 @contextmanager
 def fork_guard(source: Any) -> Iterator[None]:
-    """Wrap ``os.fork()`` of a process that will search ``source`` (the window's search process).
-
-    The mapping's lock is held across the fork, so that the child never starts with it held by
-    another thread; in the child, the fault-free reads are pointed at the child's own memory (an
-    inherited /proc/self/mem descriptor still reads the parent's).
-    """
-    mapped = _mapped_of(source)
-    parent = os.getpid()
-    with mapped._lock:
+    """Wrap ``os.fork()`` of a process that will search ``source`` (see MappedFile.forking)."""
+    with _mapped_of(source).forking():
         yield
-        if os.getpid() != parent:
-            for name in ("_mem_fd", "_mem_write_fd"):
-                fd = getattr(mapped, name, -1)
-                if fd >= 0:
-                    os.close(fd)
-                setattr(mapped, name, -1)  # the writing one reopens itself when needed
-            mapped._mem_fd = mapped._open_self_mem()
 
 
 def _as_compiled(

@@ -241,3 +241,30 @@ def test_scattered_private_edits_share_one_mapping_and_descriptor(tmp_path):
             assert sum(1 for _ in maps) < 2000  # one VMA, not one per edited window
         mf.set_mode(OpenMode.READ_ONLY)  # private pages are dropped with the mapping
         assert mf.read(offsets[0], 1) == b"\0"
+
+
+def test_a_child_forked_inside_forking_reads_and_writes_its_own_memory(tmp_path):
+    """Reads and private writes go through /proc/self/mem; a descriptor inherited over fork
+    still names the parent's memory, so the child would read the parent's edits, not its own."""
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"0123456789" * 1000)
+    with MappedFile(str(path), OpenMode.PRIVATE) as mf:
+        mf.write(0, b"P")  # the parent's private edit, before the fork
+        read_end, write_end = os.pipe()
+        with mf.forking():
+            pid = os.fork()
+        if pid == 0:  # the child: its own edit must be what it reads back
+            status = 1
+            try:
+                mf.write(1, b"C")
+                os.write(write_end, mf.read(0, 3))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        answer = os.read(read_end, 16)
+        os.close(read_end)
+        _pid, status = os.waitpid(pid, 0)
+        assert status == 0
+        assert answer == b"PC2"  # the parent's edit (inherited) and the child's own
+        assert mf.read(0, 3) == b"P12"  # the child's write stayed in the child
