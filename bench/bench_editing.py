@@ -10,15 +10,23 @@ The Replace all part runs after the typing part in the same process on purpose: 
 typing session leaves behind (it once left every typed key's undo command alive, and the garbage
 collector's full passes over them landed inside Replace all) shows there; --skip-typing runs the
 Replace all part alone.
+  3. Save (Ctrl+S) after S undo steps (default 100,000) typed through the grid's key handling on
+     a 1 MiB file (two hex digits, then Right: each byte its own step), in overwrite and in
+     insert mode: the blocking call, the longest the window's thread went without turning its
+     event loop (a 1 ms timer's largest gap), and the history walk alone (the controller's
+     ``_history_edits`` and the document's ``history_copy_bytes``); goal: the window's thread
+     spends <= 100 ms on the history.
 The save-device-bytes measurement is bench/bench_save_bytes.py.
 
-Usage: python bench/bench_editing.py [--typed N] [--runs R] [--skip-typing]
+Usage: python bench/bench_editing.py [--typed N] [--runs R] [--skip-typing] [--skip-replace]
+       [--save-steps S] [--skip-save]
 (offscreen unless QT_QPA_PLATFORM is set)
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -32,6 +40,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 BLOCK = 10_000
 TYPING_GOAL = 1.2
 REPLACE_GOAL = 2.0
+HISTORY_GOAL_MS = 100.0
 
 
 def default_window(app, settings: Path):
@@ -158,6 +167,84 @@ def bench_replace(app, folder: Path, runs: int) -> None:
         )
 
 
+def type_steps(app, view, steps: int) -> None:
+    """``steps`` undo steps through the grid's keys: a byte's two digits, then Right."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    for index in range(steps):
+        QTest.keyClick(view, "5")
+        QTest.keyClick(view, "a")
+        QTest.keyClick(view, Qt.Key.Key_Right)  # a cursor move: the next byte is a new step
+        if index % 100 == 99:
+            app.processEvents()
+
+
+def longest_stall(app, action) -> tuple[float, float, object]:
+    """(seconds ``action`` blocked, longest gap in seconds between 1 ms timer ticks, result).
+
+    The gap is what the user feels: the window's thread not turning its event loop (no paint,
+    no input) while the save is prepared, run in its worker and finished."""
+    from PySide6.QtCore import QTimer
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    app.processEvents()
+    began = time.perf_counter()
+    ticks.append(began)
+    result = action()
+    ended = time.perf_counter()
+    ticks.append(ended)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    return ended - began, max(gaps), result
+
+
+def bench_save_history(app, folder: Path, steps: int, insert: bool) -> None:
+    mode = "insert" if insert else "overwrite"
+    path = folder / f"history-{mode}.bin"
+    path.write_bytes(bytes(1 << 20))
+    window = default_window(app, folder / "settings.ini")
+    editor = open_editing(app, window, path)
+    if insert != editor.insert_mode:
+        editor.toggle_insert_mode()
+    began = time.perf_counter()
+    type_steps(app, window.view, steps)
+    app.processEvents()
+    typed = time.perf_counter() - began
+    assert editor.stack.count() == steps, editor.stack.count()
+    walks: list[float] = []
+    copies: list[float] = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        history = editor._history_edits()
+        t1 = time.perf_counter()
+        window.document.history_copy_bytes(history)
+        t2 = time.perf_counter()
+        walks.append(t1 - t0)
+        copies.append(t2 - t1)
+    assert len(history) == steps
+    walk, copy = statistics.median(walks) * 1e3, statistics.median(copies) * 1e3
+    blocked, stall, saved = longest_stall(app, editor.save)
+    assert saved and not window.document.modified and editor.stack.isClean()
+    # Undo across the save still works: the last step comes back off the saved file.
+    editor.undo()
+    assert window.document.modified
+    history_ms = walk + copy
+    print(
+        f"Save after {steps:,} {mode} steps (typed in {typed:.0f} s): blocking call "
+        f"{blocked * 1e3:.0f} ms, longest event-loop stall {stall * 1e3:.0f} ms; history walk "
+        f"_history_edits {walk:.1f} ms + history_copy_bytes {copy:.1f} ms = {history_ms:.1f} ms"
+        f"   (goal <= {HISTORY_GOAL_MS:.0f} ms: "
+        f"{'ok' if history_ms <= HISTORY_GOAL_MS else 'MISSED'})",
+        flush=True,
+    )
+    close(app, window, editor)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--typed", type=int, default=100_000, help="typed edits (multiple of 10k)")
@@ -165,6 +252,11 @@ def main() -> int:
     parser.add_argument(
         "--skip-typing", action="store_true", help="only the Replace all part (in a fresh process)"
     )
+    parser.add_argument("--skip-replace", action="store_true", help="leave out Replace all")
+    parser.add_argument(
+        "--save-steps", type=int, default=100_000, help="undo steps before the timed save"
+    )
+    parser.add_argument("--skip-save", action="store_true", help="leave out the save part")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -173,7 +265,11 @@ def main() -> int:
         folder = Path(name)
         if not args.skip_typing:
             bench_typing(app, folder, args.typed)
-        bench_replace(app, folder, args.runs)
+        if not args.skip_replace:
+            bench_replace(app, folder, args.runs)
+        if not args.skip_save:
+            for insert in (False, True):
+                bench_save_history(app, folder, args.save_steps, insert)
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup, QUndoStack
+from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -58,7 +58,7 @@ from mmhex.ui.hex_view import Highlight, Pane
 from mmhex.ui.search.worker import stop_jobs_reading
 from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
-from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of, push_command
+from mmhex.ui.undo import EditBatchCommand, EditCommand, HistoryStack, batch_of, push_command
 from mmhex.ui.widgets import MessageLevel
 from mmhex.ui.workers import BackgroundTask
 
@@ -197,8 +197,8 @@ class EditController(QObject):
         # One undo stack per open document (each tab keeps its history); the group's active
         # stack is the shown document's, and ``self.stack`` always names it.
         self.undo_group = QUndoGroup(self)
-        self.stack = self._empty_stack = QUndoStack(self.undo_group)
-        self._stacks: list[tuple[Document, QUndoStack]] = []
+        self.stack = self._empty_stack = HistoryStack(self.undo_group)
+        self._stacks: list[tuple[Document, HistoryStack]] = []
         self._document: Document | None = None
         self._task: BackgroundTask | None = None
         # Consecutive keystrokes merge into one undo step while this number stays the same;
@@ -292,7 +292,7 @@ class EditController(QObject):
         """Make ``document``'s own undo stack current (a new one the first time it shows)."""
         stack = next((s for d, s in self._stacks if d is document), self._empty_stack)
         if document is not None and stack is self._empty_stack:
-            stack = QUndoStack(self.undo_group)
+            stack = HistoryStack(self.undo_group)
             self._stacks.append((document, stack))
         self.stack = stack
         self.undo_group.setActiveStack(stack)
@@ -1103,10 +1103,12 @@ class EditController(QObject):
         return document
 
     def _history_edits(self) -> list[AnyEdit]:
-        """Every step of the current undo stack (done and undone), as core edit values."""
+        """Every step of the current undo stack (done and undone), as core edit values.
+
+        From the stack's own record of its commands: asking the stack for each (one PySide call
+        a step) froze the window for a second or two at Save after 100,000 steps."""
         edits: list[AnyEdit] = []
-        for index in range(self.stack.count()):
-            command = self.stack.command(index)
+        for command in self.stack.commands():
             if isinstance(command, EditCommand):
                 edits.append(command.edit)
             elif isinstance(command, EditBatchCommand):
