@@ -13,9 +13,10 @@ Replace all part alone.
   3. Save (Ctrl+S) after S undo steps (default 100,000) typed through the grid's key handling on
      a 1 MiB file (two hex digits, then Right: each byte its own step), in overwrite and in
      insert mode: the blocking call, the longest the window's thread went without turning its
-     event loop (a 1 ms timer's largest gap), and the history walk alone (the controller's
-     ``_history_edits`` and the document's ``history_copy_bytes``); goal: the window's thread
-     spends <= 100 ms on the history.
+     event loop (a 1 ms timer's largest gap), the history walks called alone (the controller's
+     ``_history_edits``, the document's ``history_copy_bytes``) and the time the window's thread
+     spent inside the history walks (those and ``Document._history_to_keep``) during the Save;
+     goal: <= 100 ms.
 The save-device-bytes measurement is bench/bench_save_bytes.py.
 
 Usage: python bench/bench_editing.py [--typed N] [--runs R] [--skip-typing] [--skip-replace]
@@ -203,6 +204,46 @@ def longest_stall(app, action) -> tuple[float, float, object]:
     return ended - began, max(gaps), result
 
 
+class WindowThreadClock:
+    """Adds up the time the window's (main) thread spends inside the given functions while it
+    is installed (outermost call only); their calls on a worker thread are not counted."""
+
+    def __init__(self, targets: list[tuple[object, str]]) -> None:
+        self.seconds = 0.0
+        self._targets = targets
+        self._saved: list[tuple[object, str, object]] = []
+        self._depth = 0
+
+    def __enter__(self) -> WindowThreadClock:
+        import functools
+        import threading
+
+        main = threading.main_thread()
+        for owner, name in self._targets:
+            original = getattr(owner, name)
+
+            @functools.wraps(original)
+            def timed(*args, _original=original, **kwargs):
+                if threading.current_thread() is not main:
+                    return _original(*args, **kwargs)
+                self._depth += 1
+                began = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self._depth -= 1
+                    if not self._depth:
+                        self.seconds += time.perf_counter() - began
+
+            self._saved.append((owner, name, original))
+            setattr(owner, name, timed)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for owner, name, original in self._saved:
+            setattr(owner, name, original)
+
+
 def bench_save_history(app, folder: Path, steps: int, insert: bool) -> None:
     mode = "insert" if insert else "overwrite"
     path = folder / f"history-{mode}.bin"
@@ -228,18 +269,27 @@ def bench_save_history(app, folder: Path, steps: int, insert: bool) -> None:
         copies.append(t2 - t1)
     assert len(history) == steps
     walk, copy = statistics.median(walks) * 1e3, statistics.median(copies) * 1e3
-    blocked, stall, saved = longest_stall(app, editor.save)
+    from mmhex.core.document import Document
+    from mmhex.ui.editing import EditController
+
+    history_functions = [
+        (EditController, "_history_edits"),
+        (Document, "history_copy_bytes"),
+        (Document, "_history_to_keep"),
+    ]
+    with WindowThreadClock(history_functions) as clock:
+        blocked, stall, saved = longest_stall(app, editor.save)
     assert saved and not window.document.modified and editor.stack.isClean()
     # Undo across the save still works: the last step comes back off the saved file.
     editor.undo()
     assert window.document.modified
-    history_ms = walk + copy
+    history_ms = clock.seconds * 1e3
     print(
         f"Save after {steps:,} {mode} steps (typed in {typed:.0f} s): blocking call "
-        f"{blocked * 1e3:.0f} ms, longest event-loop stall {stall * 1e3:.0f} ms; history walk "
-        f"_history_edits {walk:.1f} ms + history_copy_bytes {copy:.1f} ms = {history_ms:.1f} ms"
-        f"   (goal <= {HISTORY_GOAL_MS:.0f} ms: "
-        f"{'ok' if history_ms <= HISTORY_GOAL_MS else 'MISSED'})",
+        f"{blocked * 1e3:.0f} ms, longest event-loop stall {stall * 1e3:.0f} ms; called alone: "
+        f"_history_edits {walk:.1f} ms, history_copy_bytes {copy:.1f} ms; the window's thread "
+        f"in the history walks during Save {history_ms:.1f} ms   (goal <= "
+        f"{HISTORY_GOAL_MS:.0f} ms: {'ok' if history_ms <= HISTORY_GOAL_MS else 'MISSED'})",
         flush=True,
     )
     close(app, window, editor)

@@ -83,6 +83,25 @@ class _KeptHistory:
     copies: list[retired.Segment] | None = None  # made before an in-place save overwrote them
 
 
+class _HistoryOnSave:
+    """The undo history a save keeps usable, worked out on the save's own thread.
+
+    ``Document._history_to_keep`` walks every step (100,000 steps: a fifth of a second and
+    more), so ``run`` does it, not the thread that prepares the save (a window's). Nothing
+    edits the document between prepare and finish (see PreparedSave), so the answer is the one
+    prepare would have had; ``finish`` reads ``kept``.
+    """
+
+    def __init__(self, work: Callable[[], _KeptHistory | None]) -> None:
+        self._work: Callable[[], _KeptHistory | None] | None = work
+        self.kept: _KeptHistory | None = None
+
+    def work_out(self) -> _KeptHistory | None:
+        if self._work is not None:
+            self.kept, self._work = self._work(), None
+        return self.kept
+
+
 class EditError(MmhexError):
     """An edit that cannot be made (not in edit mode, outside the file, ...); str is the reason."""
 
@@ -92,9 +111,11 @@ class PreparedSave:
     """A save split at the thread boundary, so a UI can run the slow part in a worker.
 
     ``run(on_progress, cancel)`` touches only the file on disk (and values captured when the
-    save was prepared), so it may run on any thread; it raises what ``save`` raises and leaves
-    the document as it was. ``finish(result)`` must then run on the document's own thread: it
-    records that the disk holds the edits and tells the listeners. Do not edit in between.
+    save was prepared; it also works out what the undo history needs, reading the unchanging
+    piece table under its lock), so it may run on any thread; it raises what ``save`` raises
+    and leaves the document as it was. ``finish(result)`` must then run on the document's own
+    thread: it records that the disk holds the edits and tells the listeners. Do not edit in
+    between.
     """
 
     path: str  # the file written
@@ -856,8 +877,8 @@ class Document:
                 self.path, overwrite_outside_changes, checkpoint, history
             )
         # Layout pieces saved as patches in place: the patches overwrite old bytes.
-        kept = self._history_to_keep(history) if self._layout else None
         relaid = self._layout
+        kept = _HistoryOnSave(lambda: self._history_to_keep(history) if relaid else None)
         # The log's ranges may reach past a truncated end (the save then refuses, saying so).
         ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
         plan = self.plan_save(patches)
@@ -865,7 +886,7 @@ class Document:
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
-            self._preserve_history(kept, cancel)
+            self._preserve_history(kept.work_out(), cancel)
             return saving.execute(
                 plan,
                 overwrite_outside_changes=overwrite_outside_changes,
@@ -876,7 +897,7 @@ class Document:
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
             if relaid:
-                self._retire_layout(kept, None)
+                self._retire_layout(kept.kept, None)
             self._after_save(ranges[0][0], ranges[-1][1], result.message)
             return result
 
@@ -953,7 +974,7 @@ class Document:
     ) -> PreparedSave:
         """Save (in place or as) a document with inserted or deleted bytes: a new file renamed
         onto ``target``. The plan and every byte are taken now, on the document's thread."""
-        kept = self._history_to_keep(history)
+        kept = _HistoryOnSave(lambda: self._history_to_keep(history))
         target = os.path.realpath(target)
         plan = self.plan_layout_save()
         source = self.mapped
@@ -994,8 +1015,9 @@ class Document:
         def run_held(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> tuple[saving.SaveResult, bool]:
+            kept.work_out()
             if shift is not None and source.kind is FileKind.REGULAR:
-                self._preserve_history(kept, cancel)  # the shift moves the old bytes
+                self._preserve_history(kept.kept, cancel)  # the shift moves the old bytes
                 done = shift_save.save_shift(
                     target, shift, reader, expected, on_progress=on_progress, cancel=cancel
                 )
@@ -1007,7 +1029,7 @@ class Document:
                 and source.kind is FileKind.REGULAR
                 and tail_move.prefer_in_place(plan, st, folder, plan.final_size)
             ):
-                self._preserve_history(kept, cancel)  # the move overwrites the old bytes
+                self._preserve_history(kept.kept, cancel)  # the move overwrites the old bytes
                 return tail_move.save_in_place(
                     target,
                     plan,
@@ -1032,16 +1054,20 @@ class Document:
                 on_progress=on_progress,
                 cancel=cancel,
             )
-            if kept is not None and sum(hi - lo for lo, hi in kept.changed) <= KEEP_OLD_FILE:
+            history_kept = kept.kept
+            if (
+                history_kept is not None
+                and sum(hi - lo for lo, hi in history_kept.changed) <= KEEP_OLD_FILE
+            ):
                 # Renamed: the old bytes are still mapped. Few are needed: copy them, so the
                 # old inode (the file's size on disk) is not held for them.
-                self._preserve_history(kept, None)
+                self._preserve_history(history_kept, None)
             return written, False
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
             try:
                 new = self._map_like(target)  # first: if this fails, nothing has changed here
-                keep_old = self._retire_layout(kept, source)
+                keep_old = self._retire_layout(kept.kept, source)
             finally:
                 self.release_reads()
             self._continue_with(target, size, result.message, close_old=not keep_old, new=new)
