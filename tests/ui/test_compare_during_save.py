@@ -11,14 +11,11 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from mmhex.core import tail_move
 from mmhex.core.document import Document
 from mmhex.ui.compare import window as compare_window_module
 from mmhex.ui.compare.differences import SAVING_CELL, SHOWN_BYTES
@@ -26,6 +23,7 @@ from mmhex.ui.compare.feature import CompareFeature
 from mmhex.ui.compare.window import SAVING_TEXT, CompareWindow
 from mmhex.ui.features import install_features
 from tests.cmp_support import ranges_from_cmp_l
+from tests.ui.saving_helpers import paused_tail_move, probe_when_paused
 
 pytestmark = pytest.mark.skipif(shutil.which("cmp") is None, reason="GNU cmp needed")
 SHM = Path("/dev/shm")
@@ -64,25 +62,6 @@ def cell(compare: CompareWindow, row: int, column: int) -> str:
     return model.data(model.index(row, column))
 
 
-def paused_tail_move(monkeypatch) -> tuple[threading.Event, threading.Event]:
-    """The in-place save stops after its first chunk (tail half-moved) until ``go`` is set."""
-    real = tail_move.save_in_place
-    paused, go = threading.Event(), threading.Event()
-
-    def save_in_place(*args, **kwargs):
-        def checkpoint(name: str) -> None:
-            if name == "chunk-written" and not paused.is_set():
-                paused.set()
-                assert go.wait(20)
-
-        kwargs["checkpoint"] = checkpoint
-        kwargs["chunk"] = 1 << 20
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tail_move, "save_in_place", save_in_place)
-    return paused, go
-
-
 def test_compare_says_saving_during_an_in_place_save_and_resumes_after(
     window, questions, shm_pair, monkeypatch, qtbot
 ) -> None:
@@ -99,25 +78,19 @@ def test_compare_says_saving_during_an_in_place_save_and_resumes_after(
     assert before == [(100, 1), (5000, 1), ((2 << 20) + 7, 1), ((3 << 20) + 13, 1)]
     assert cell(compare, 0, 3) != SAVING_CELL
 
-    paused, go = paused_tail_move(monkeypatch)
+    paused, go, _steps = paused_tail_move(monkeypatch)
     seen: dict[str, object] = {}
 
     def probe() -> None:
-        if not paused.is_set():
-            QTimer.singleShot(5, probe)
-            return
-        try:
-            compare.table.viewport().repaint()
-            seen["summary"] = compare.summary_label.text()
-            seen["cells"] = (cell(compare, 0, 3), cell(compare, 2, 3), cell(compare, 0, 4))
-            compare.start_compare()  # F5 during the save: waits for it instead of failing
-            QApplication.processEvents()
-            seen["running"] = compare.running
-            seen["after F5"] = compare.summary_label.text()
-        finally:
-            go.set()
+        compare.table.viewport().repaint()
+        seen["summary"] = compare.summary_label.text()
+        seen["cells"] = (cell(compare, 0, 3), cell(compare, 2, 3), cell(compare, 0, 4))
+        compare.start_compare()  # F5 during the save: waits for it instead of failing
+        QApplication.processEvents()
+        seen["running"] = compare.running
+        seen["after F5"] = compare.summary_label.text()
 
-    QTimer.singleShot(0, probe)
+    probe_when_paused(paused, go, probe)
     assert editing.save()
     assert seen["summary"] == SAVING_TEXT
     # A's bytes are not read while they move; B (another document) still is.
@@ -147,7 +120,7 @@ def test_a_compare_window_nobody_tells_of_the_save_finds_out_and_resumes(
     assert window.open_path(str(path_a)) is None
     assert editing.enable_editing()
     window.document.insert(16, b"\xee" * 16)
-    paused, go = paused_tail_move(monkeypatch)
+    paused, go, _steps = paused_tail_move(monkeypatch)
     real_compare = compare_window_module.compare
 
     def compare_once_the_bytes_move(*args, **kwargs):
@@ -161,17 +134,11 @@ def test_a_compare_window_nobody_tells_of_the_save_finds_out_and_resumes(
     seen: dict[str, object] = {}
 
     def probe() -> None:
-        if not paused.is_set():
-            QTimer.singleShot(5, probe)
-            return
-        try:
-            qtbot.waitUntil(lambda: compare.paused_for_save, timeout=5_000)
-            seen["summary"] = compare.summary_label.text()
-            seen["running"] = compare.running
-        finally:
-            go.set()
+        qtbot.waitUntil(lambda: compare.paused_for_save, timeout=5_000)
+        seen["summary"] = compare.summary_label.text()
+        seen["running"] = compare.running
 
-    QTimer.singleShot(0, probe)
+    probe_when_paused(paused, go, probe)
     assert editing.save()
     assert seen == {"summary": SAVING_TEXT, "running": False}
     qtbot.waitUntil(lambda: not compare.paused_for_save and not compare.running, timeout=20_000)
