@@ -863,7 +863,9 @@ class Document:
         checkpoint: journal.Checkpoint | None = None,
         history: Iterable[AnyEdit] | None = None,
     ) -> PreparedSave:
-        """``save`` split at the thread boundary (see PreparedSave); planning errors raise here.
+        """``save`` split at the thread boundary (see PreparedSave). An in-place save of
+        overwrites is planned in ``run`` (its planning errors raise there); one that moves bytes
+        is planned here.
 
         ``history``: the undo steps to keep usable across a save that inserts or deletes bytes
         (None: the caller drops its history at such a save).
@@ -879,13 +881,17 @@ class Document:
         # Layout pieces saved as patches in place: the patches overwrite old bytes.
         relaid = self._layout
         kept = _HistoryOnSave(lambda: self._history_to_keep(history) if relaid else None)
-        # The log's ranges may reach past a truncated end (the save then refuses, saying so).
-        ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
-        plan = self.plan_save(patches)
+        written: list[tuple[int, int]] = []  # the span the save writes, for finish
 
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
+            # Planned here, on the save's thread: sorting and grouping 100,000 scattered edits
+            # takes a second, which a window's thread must not spend. The log's ranges may reach
+            # past a truncated end (planning then refuses, saying so).
+            ranges = self.dirty_ranges() if relaid else self.edit_log.dirty_ranges()
+            written[:] = [(ranges[0][0], ranges[-1][1])]
+            plan = self.plan_save(patches)
             self._preserve_history(kept.work_out(), cancel)
             return saving.execute(
                 plan,
@@ -898,7 +904,7 @@ class Document:
         def finish(result: saving.SaveResult) -> saving.SaveResult:
             if relaid:
                 self._retire_layout(kept.kept, None)
-            self._after_save(ranges[0][0], ranges[-1][1], result.message)
+            self._after_save(*written[0], result.message)
             return result
 
         return PreparedSave(self.path, run, finish)
