@@ -61,7 +61,7 @@ from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
 from mmhex.ui.undo import EditBatchCommand, EditCommand, HistoryStack, batch_of, push_command
 from mmhex.ui.widgets import MessageLevel
-from mmhex.ui.workers import BackgroundTask
+from mmhex.ui.workers import BackgroundTask, collections_paused
 
 # One batch (Replace all) keeps an Edit object per place, a few hundred bytes each.
 MAX_BATCH_EDITS = 1_000_000
@@ -1121,12 +1121,13 @@ class EditController(QObject):
 
         Past HISTORY_COPY_ASK of old bytes to copy first, the user chooses (never silently).
         """
-        history = self._history_edits()
-        needed = getattr(document, "history_copy_bytes", None)
-        if not history or needed is None:
-            return history
-        # Off the window's thread: it walks every step (0.2 s after 100,000 inserted ones).
-        copy = self._off_thread(lambda: needed(history))
+        with collections_paused():
+            history = self._history_edits()
+            needed = getattr(document, "history_copy_bytes", None)
+            if not history or needed is None:
+                return history
+            # Off the window's thread: it walks every step (0.2 s after 100,000 inserted ones).
+            copy = self._off_thread(lambda: needed(history))
         assert isinstance(copy, int)
         if copy <= HISTORY_COPY_ASK:
             return history
@@ -1161,6 +1162,15 @@ class EditController(QObject):
         history: list[AnyEdit] | None = None,
     ) -> bool:
         """Prepare, run in the worker, ask before overwriting outside changes, finish."""
+        with collections_paused():
+            return self._prepare_run_finish(prepare, text, history)
+
+    def _prepare_run_finish(
+        self,
+        prepare: Callable[[bool], PreparedSave],
+        text: str,
+        history: list[AnyEdit] | None,
+    ) -> bool:
         document = self._document
         # An insert or delete saved without keeping the history: the steps before the save
         # name bytes of the file's old layout, so the history ends with such a save.
@@ -1170,6 +1180,7 @@ class EditController(QObject):
             try:
                 # Off the window's thread: planning a save that moves bytes walks every piece
                 # (seconds after 100,000 inserts); the window stays responsive meanwhile.
+                self._status(text)
                 job = self._off_thread(lambda overwrite=overwrite: prepare(overwrite))
                 assert isinstance(job, PreparedSave)
             except (MmhexError, OSError, ValueError) as exc:
