@@ -325,6 +325,8 @@ class CompareWindow(QMainWindow):
         self.view_b.viewport().update()
 
     def _on_progress(self, done: int, total: int) -> None:
+        if self.paused_for_save:
+            return  # a report of the compare the save stopped, arriving late
         self.result.compared = done
         self.progress.setValue(int(1000 * done / total) if total else 1000)
         elapsed = time.monotonic() - self._started
