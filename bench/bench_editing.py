@@ -10,15 +10,24 @@ The Replace all part runs after the typing part in the same process on purpose: 
 typing session leaves behind (it once left every typed key's undo command alive, and the garbage
 collector's full passes over them landed inside Replace all) shows there; --skip-typing runs the
 Replace all part alone.
+  3. Save (Ctrl+S) after S undo steps (default 100,000) typed through the grid's key handling on
+     a 1 MiB file (two hex digits, then Right: each byte its own step), in overwrite and in
+     insert mode: the blocking call, the longest the window's thread went without turning its
+     event loop (a 1 ms timer's largest gap), the history walks called alone (the controller's
+     ``_history_edits``, the document's ``history_copy_bytes``) and the time the window's thread
+     spent inside the history walks (those and ``Document._history_to_keep``) during the Save;
+     goal: <= 100 ms.
 The save-device-bytes measurement is bench/bench_save_bytes.py.
 
-Usage: python bench/bench_editing.py [--typed N] [--runs R] [--skip-typing]
+Usage: python bench/bench_editing.py [--typed N] [--runs R] [--skip-typing] [--skip-replace]
+       [--save-steps S] [--skip-save]
 (offscreen unless QT_QPA_PLATFORM is set)
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -32,6 +41,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 BLOCK = 10_000
 TYPING_GOAL = 1.2
 REPLACE_GOAL = 2.0
+HISTORY_GOAL_MS = 100.0
 
 
 def default_window(app, settings: Path):
@@ -158,6 +168,146 @@ def bench_replace(app, folder: Path, runs: int) -> None:
         )
 
 
+def type_steps(app, view, steps: int) -> None:
+    """``steps`` undo steps through the grid's keys: a byte's two digits, then Right."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    for index in range(steps):
+        QTest.keyClick(view, "5")
+        QTest.keyClick(view, "a")
+        QTest.keyClick(view, Qt.Key.Key_Right)  # a cursor move: the next byte is a new step
+        if index % 100 == 99:
+            app.processEvents()
+
+
+def longest_stall(app, action) -> tuple[float, float, object]:
+    """(seconds ``action`` blocked, longest gap in seconds between 1 ms timer ticks, result).
+
+    The gap is what the user feels: the window's thread not turning its event loop (no paint,
+    no input) while the save is prepared, run in its worker and finished."""
+    from PySide6.QtCore import QTimer
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    app.processEvents()
+    began = time.perf_counter()
+    ticks.append(began)
+    result = action()
+    ended = time.perf_counter()
+    ticks.append(ended)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    return ended - began, max(gaps), result
+
+
+class WindowThreadClock:
+    """Adds up the time the window's (main) thread spends inside the given functions while it
+    is installed (outermost call only); their calls on a worker thread are not counted."""
+
+    def __init__(self, targets: list[tuple[object, str]]) -> None:
+        self.seconds = 0.0
+        self._targets = targets
+        self._saved: list[tuple[object, str, object]] = []
+        self._depth = 0
+
+    def __enter__(self) -> WindowThreadClock:
+        import functools
+        import threading
+
+        main = threading.main_thread()
+        for owner, name in self._targets:
+            original = getattr(owner, name)
+
+            @functools.wraps(original)
+            def timed(*args, _original=original, **kwargs):
+                if threading.current_thread() is not main:
+                    return _original(*args, **kwargs)
+                self._depth += 1
+                began = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self._depth -= 1
+                    if not self._depth:
+                        self.seconds += time.perf_counter() - began
+
+            self._saved.append((owner, name, original))
+            setattr(owner, name, timed)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for owner, name, original in self._saved:
+            setattr(owner, name, original)
+
+
+def bench_save_history(app, folder: Path, steps: int, insert: bool) -> None:
+    mode = "insert" if insert else "overwrite"
+    path = folder / f"history-{mode}.bin"
+    path.write_bytes(bytes(1 << 20))
+    window = default_window(app, folder / "settings.ini")
+    editor = open_editing(app, window, path)
+    if insert != editor.insert_mode:
+        editor.toggle_insert_mode()
+    began = time.perf_counter()
+    type_steps(app, window.view, steps)
+    app.processEvents()
+    typed = time.perf_counter() - began
+    assert editor.stack.count() == steps, editor.stack.count()
+    walks: list[float] = []
+    copies: list[float] = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        history = editor._history_edits()
+        t1 = time.perf_counter()
+        window.document.history_copy_bytes(history)
+        t2 = time.perf_counter()
+        walks.append(t1 - t0)
+        copies.append(t2 - t1)
+    assert len(history) == steps
+    walk, copy = statistics.median(walks) * 1e3, statistics.median(copies) * 1e3
+    from mmhex.core.document import Document
+    from mmhex.ui.editing import EditController
+
+    history_functions = [
+        (EditController, "_history_edits"),
+        (Document, "history_copy_bytes"),
+        (Document, "_history_to_keep"),
+    ]
+    import gc
+
+    full: list[float] = []  # full garbage collections during the Save (they hold the GIL)
+
+    def on_collection(phase: str, info: dict, began: list[float] = [0.0]) -> None:  # noqa: B006
+        if phase == "start":
+            began[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            full.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(on_collection)
+    with WindowThreadClock(history_functions) as clock:
+        blocked, stall, saved = longest_stall(app, editor.save)
+    gc.callbacks.remove(on_collection)
+    assert saved and not window.document.modified and editor.stack.isClean()
+    # Undo across the save still works: the last step comes back off the saved file.
+    editor.undo()
+    assert window.document.modified
+    history_ms = clock.seconds * 1e3
+    print(
+        f"Save after {steps:,} {mode} steps (typed in {typed:.0f} s): blocking call "
+        f"{blocked * 1e3:.0f} ms, longest event-loop stall {stall * 1e3:.0f} ms; called alone: "
+        f"_history_edits {walk:.1f} ms, history_copy_bytes {copy:.1f} ms; the window's thread "
+        f"in the history walks during Save {history_ms:.1f} ms   (goal <= "
+        f"{HISTORY_GOAL_MS:.0f} ms: {'ok' if history_ms <= HISTORY_GOAL_MS else 'MISSED'}); "
+        f"{len(full)} full garbage collections ({sum(full) * 1e3:.0f} ms)",
+        flush=True,
+    )
+    close(app, window, editor)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--typed", type=int, default=100_000, help="typed edits (multiple of 10k)")
@@ -165,6 +315,11 @@ def main() -> int:
     parser.add_argument(
         "--skip-typing", action="store_true", help="only the Replace all part (in a fresh process)"
     )
+    parser.add_argument("--skip-replace", action="store_true", help="leave out Replace all")
+    parser.add_argument(
+        "--save-steps", type=int, default=100_000, help="undo steps before the timed save"
+    )
+    parser.add_argument("--skip-save", action="store_true", help="leave out the save part")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -173,7 +328,11 @@ def main() -> int:
         folder = Path(name)
         if not args.skip_typing:
             bench_typing(app, folder, args.typed)
-        bench_replace(app, folder, args.runs)
+        if not args.skip_replace:
+            bench_replace(app, folder, args.runs)
+        if not args.skip_save:
+            for insert in (False, True):
+                bench_save_history(app, folder, args.save_steps, insert)
     return 0
 
 

@@ -83,6 +83,25 @@ class _KeptHistory:
     copies: list[retired.Segment] | None = None  # made before an in-place save overwrote them
 
 
+class _HistoryOnSave:
+    """The undo history a save keeps usable, worked out on the save's own thread.
+
+    ``Document._history_to_keep`` walks every step (100,000 steps: a fifth of a second and
+    more), so ``run`` does it, not the thread that prepares the save (a window's). Nothing
+    edits the document between prepare and finish (see PreparedSave), so the answer is the one
+    prepare would have had; ``finish`` reads ``kept``.
+    """
+
+    def __init__(self, work: Callable[[], _KeptHistory | None]) -> None:
+        self._work: Callable[[], _KeptHistory | None] | None = work
+        self.kept: _KeptHistory | None = None
+
+    def work_out(self) -> _KeptHistory | None:
+        if self._work is not None:
+            self.kept, self._work = self._work(), None
+        return self.kept
+
+
 class EditError(MmhexError):
     """An edit that cannot be made (not in edit mode, outside the file, ...); str is the reason."""
 
@@ -92,9 +111,11 @@ class PreparedSave:
     """A save split at the thread boundary, so a UI can run the slow part in a worker.
 
     ``run(on_progress, cancel)`` touches only the file on disk (and values captured when the
-    save was prepared), so it may run on any thread; it raises what ``save`` raises and leaves
-    the document as it was. ``finish(result)`` must then run on the document's own thread: it
-    records that the disk holds the edits and tells the listeners. Do not edit in between.
+    save was prepared; it also works out what the undo history needs, reading the unchanging
+    piece table under its lock), so it may run on any thread; it raises what ``save`` raises
+    and leaves the document as it was. ``finish(result)`` must then run on the document's own
+    thread: it records that the disk holds the edits and tells the listeners. Do not edit in
+    between.
     """
 
     path: str  # the file written
@@ -842,7 +863,9 @@ class Document:
         checkpoint: journal.Checkpoint | None = None,
         history: Iterable[AnyEdit] | None = None,
     ) -> PreparedSave:
-        """``save`` split at the thread boundary (see PreparedSave); planning errors raise here.
+        """``save`` split at the thread boundary (see PreparedSave). An in-place save of
+        overwrites is planned in ``run`` (its planning errors raise there); one that moves bytes
+        is planned here.
 
         ``history``: the undo steps to keep usable across a save that inserts or deletes bytes
         (None: the caller drops its history at such a save).
@@ -856,16 +879,20 @@ class Document:
                 self.path, overwrite_outside_changes, checkpoint, history
             )
         # Layout pieces saved as patches in place: the patches overwrite old bytes.
-        kept = self._history_to_keep(history) if self._layout else None
         relaid = self._layout
-        # The log's ranges may reach past a truncated end (the save then refuses, saying so).
-        ranges = self.dirty_ranges() if self._layout else self.edit_log.dirty_ranges()
-        plan = self.plan_save(patches)
+        kept = _HistoryOnSave(lambda: self._history_to_keep(history) if relaid else None)
+        written: list[tuple[int, int]] = []  # the span the save writes, for finish
 
         def run(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> saving.SaveResult:
-            self._preserve_history(kept, cancel)
+            # Planned here, on the save's thread: sorting and grouping 100,000 scattered edits
+            # takes a second, which a window's thread must not spend. The log's ranges may reach
+            # past a truncated end (planning then refuses, saying so).
+            ranges = self.dirty_ranges() if relaid else self.edit_log.dirty_ranges()
+            written[:] = [(ranges[0][0], ranges[-1][1])]
+            plan = self.plan_save(patches)
+            self._preserve_history(kept.work_out(), cancel)
             return saving.execute(
                 plan,
                 overwrite_outside_changes=overwrite_outside_changes,
@@ -876,8 +903,8 @@ class Document:
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
             if relaid:
-                self._retire_layout(kept, None)
-            self._after_save(ranges[0][0], ranges[-1][1], result.message)
+                self._retire_layout(kept.kept, None)
+            self._after_save(*written[0], result.message)
             return result
 
         return PreparedSave(self.path, run, finish)
@@ -953,7 +980,7 @@ class Document:
     ) -> PreparedSave:
         """Save (in place or as) a document with inserted or deleted bytes: a new file renamed
         onto ``target``. The plan and every byte are taken now, on the document's thread."""
-        kept = self._history_to_keep(history)
+        kept = _HistoryOnSave(lambda: self._history_to_keep(history))
         target = os.path.realpath(target)
         plan = self.plan_layout_save()
         source = self.mapped
@@ -994,8 +1021,9 @@ class Document:
         def run_held(
             on_progress: saving.ProgressCallback | None, cancel: CancelToken | None
         ) -> tuple[saving.SaveResult, bool]:
+            kept.work_out()
             if shift is not None and source.kind is FileKind.REGULAR:
-                self._preserve_history(kept, cancel)  # the shift moves the old bytes
+                self._preserve_history(kept.kept, cancel)  # the shift moves the old bytes
                 done = shift_save.save_shift(
                     target, shift, reader, expected, on_progress=on_progress, cancel=cancel
                 )
@@ -1007,7 +1035,7 @@ class Document:
                 and source.kind is FileKind.REGULAR
                 and tail_move.prefer_in_place(plan, st, folder, plan.final_size)
             ):
-                self._preserve_history(kept, cancel)  # the move overwrites the old bytes
+                self._preserve_history(kept.kept, cancel)  # the move overwrites the old bytes
                 return tail_move.save_in_place(
                     target,
                     plan,
@@ -1032,16 +1060,20 @@ class Document:
                 on_progress=on_progress,
                 cancel=cancel,
             )
-            if kept is not None and sum(hi - lo for lo, hi in kept.changed) <= KEEP_OLD_FILE:
+            history_kept = kept.kept
+            if (
+                history_kept is not None
+                and sum(hi - lo for lo, hi in history_kept.changed) <= KEEP_OLD_FILE
+            ):
                 # Renamed: the old bytes are still mapped. Few are needed: copy them, so the
                 # old inode (the file's size on disk) is not held for them.
-                self._preserve_history(kept, None)
+                self._preserve_history(history_kept, None)
             return written, False
 
         def finish(result: saving.SaveResult) -> saving.SaveResult:
             try:
                 new = self._map_like(target)  # first: if this fails, nothing has changed here
-                keep_old = self._retire_layout(kept, source)
+                keep_old = self._retire_layout(kept.kept, source)
             finally:
                 self.release_reads()
             self._continue_with(target, size, result.message, close_old=not keep_old, new=new)

@@ -9,8 +9,9 @@ at the end (or at the selection) with a message, Backspace moves back one digit 
 erasing, and Delete removes nothing — pressed on a selection it says so, and pressed again on
 the same selection fills it with 00 (one undo step). Cut (Ctrl+X), Edit ▸ Delete Selection,
 Insert Bytes… and Resize File… change the size in either mode.
-Saving runs on a worker thread (``Document.prepare_save`` + BackgroundTask) while the window
-stays responsive, with progress and Cancel.
+Saving runs on worker threads (``Document.prepare_save``, then its run, each a BackgroundTask)
+while the window stays responsive, with progress and Cancel; the undo history it keeps comes
+from the stack's own record (``HistoryStack``), never a walk of the stack.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEventLoop, QMimeData, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup, QUndoStack
+from PySide6.QtGui import QColor, QKeyEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -58,9 +59,9 @@ from mmhex.ui.hex_view import Highlight, Pane
 from mmhex.ui.search.worker import stop_jobs_reading
 from mmhex.ui.settings import open_settings
 from mmhex.ui.toolbar_proxy import fixed_text_proxy
-from mmhex.ui.undo import EditBatchCommand, EditCommand, batch_of, push_command
+from mmhex.ui.undo import EditBatchCommand, EditCommand, HistoryStack, batch_of, push_command
 from mmhex.ui.widgets import MessageLevel
-from mmhex.ui.workers import BackgroundTask
+from mmhex.ui.workers import BackgroundTask, collections_paused
 
 # One batch (Replace all) keeps an Edit object per place, a few hundred bytes each.
 MAX_BATCH_EDITS = 1_000_000
@@ -197,8 +198,8 @@ class EditController(QObject):
         # One undo stack per open document (each tab keeps its history); the group's active
         # stack is the shown document's, and ``self.stack`` always names it.
         self.undo_group = QUndoGroup(self)
-        self.stack = self._empty_stack = QUndoStack(self.undo_group)
-        self._stacks: list[tuple[Document, QUndoStack]] = []
+        self.stack = self._empty_stack = HistoryStack(self.undo_group)
+        self._stacks: list[tuple[Document, HistoryStack]] = []
         self._document: Document | None = None
         self._task: BackgroundTask | None = None
         # Consecutive keystrokes merge into one undo step while this number stays the same;
@@ -292,7 +293,7 @@ class EditController(QObject):
         """Make ``document``'s own undo stack current (a new one the first time it shows)."""
         stack = next((s for d, s in self._stacks if d is document), self._empty_stack)
         if document is not None and stack is self._empty_stack:
-            stack = QUndoStack(self.undo_group)
+            stack = HistoryStack(self.undo_group)
             self._stacks.append((document, stack))
         self.stack = stack
         self.undo_group.setActiveStack(stack)
@@ -1103,10 +1104,12 @@ class EditController(QObject):
         return document
 
     def _history_edits(self) -> list[AnyEdit]:
-        """Every step of the current undo stack (done and undone), as core edit values."""
+        """Every step of the current undo stack (done and undone), as core edit values.
+
+        From the stack's own record of its commands: asking the stack for each (one PySide call
+        a step) froze the window for a second or two at Save after 100,000 steps."""
         edits: list[AnyEdit] = []
-        for index in range(self.stack.count()):
-            command = self.stack.command(index)
+        for command in self.stack.commands():
             if isinstance(command, EditCommand):
                 edits.append(command.edit)
             elif isinstance(command, EditBatchCommand):
@@ -1118,11 +1121,14 @@ class EditController(QObject):
 
         Past HISTORY_COPY_ASK of old bytes to copy first, the user chooses (never silently).
         """
-        history = self._history_edits()
-        needed = getattr(document, "history_copy_bytes", None)
-        if not history or needed is None:
-            return history
-        copy = needed(history)
+        with collections_paused():
+            history = self._history_edits()
+            needed = getattr(document, "history_copy_bytes", None)
+            if not history or needed is None:
+                return history
+            # Off the window's thread: it walks every step (0.2 s after 100,000 inserted ones).
+            copy = self._off_thread(lambda: needed(history))
+        assert isinstance(copy, int)
         if copy <= HISTORY_COPY_ASK:
             return history
         answer = questions.ask_keep_history(self.window, copy)
@@ -1156,6 +1162,15 @@ class EditController(QObject):
         history: list[AnyEdit] | None = None,
     ) -> bool:
         """Prepare, run in the worker, ask before overwriting outside changes, finish."""
+        with collections_paused():
+            return self._prepare_run_finish(prepare, text, history)
+
+    def _prepare_run_finish(
+        self,
+        prepare: Callable[[bool], PreparedSave],
+        text: str,
+        history: list[AnyEdit] | None,
+    ) -> bool:
         document = self._document
         # An insert or delete saved without keeping the history: the steps before the save
         # name bytes of the file's old layout, so the history ends with such a save.
@@ -1163,7 +1178,11 @@ class EditController(QObject):
         overwrite = False
         while True:
             try:
-                job = prepare(overwrite)
+                # Off the window's thread: planning a save that moves bytes walks every piece
+                # (seconds after 100,000 inserts); the window stays responsive meanwhile.
+                self._status(text)
+                job = self._off_thread(lambda overwrite=overwrite: prepare(overwrite))
+                assert isinstance(job, PreparedSave)
             except (MmhexError, OSError, ValueError) as exc:
                 self._warn(describe_error(exc), MessageLevel.ERROR)
                 return False
@@ -1179,11 +1198,6 @@ class EditController(QObject):
     def run_in_worker(self, job: PreparedSave, text: str) -> SaveResult | BaseException:
         """Run ``job`` on a worker thread; the window keeps handling events meanwhile."""
         task = BackgroundTask(job.run, self)
-        outcome: list[object] = []
-        loop = QEventLoop(self)
-        task.succeeded.connect(outcome.append)
-        task.failed.connect(outcome.append)
-        task.finished.connect(loop.quit)
         self._task = task
         # Our own writes to the file must not read as another program's changes.
         self.window.outside_checks_paused = True
@@ -1200,10 +1214,8 @@ class EditController(QObject):
                     "The search or checksum under way was stopped: saving moves the bytes."
                 )
         try:
-            task.start()
-            loop.exec()
+            result = self._wait_for(task)
         finally:
-            task.wait()
             self.progress.stop()
             self._task = None
             self.window.outside_checks_paused = False
@@ -1213,9 +1225,43 @@ class EditController(QObject):
             if view is not None:  # rows a read refused during the save: read them now
                 view.viewport().update()
             self.saving_changed.emit(False)
-        result = outcome[0]
         assert isinstance(result, SaveResult | BaseException)
         return result
+
+    def _off_thread(self, work: Callable[[], object]) -> object:
+        """``work()`` on a worker thread while the window keeps turning; edits, saves and the
+        re-check for outside changes (which may reload the document) wait meanwhile, as during
+        a save. Raises what ``work`` raised."""
+        task = BackgroundTask(lambda _progress, _cancel: work(), self)
+        self._task = task
+        paused = self.window.outside_checks_paused
+        self.window.outside_checks_paused = True
+        self._refresh()
+        try:
+            outcome = self._wait_for(task)
+        finally:
+            self._task = None
+            self.window.outside_checks_paused = paused
+            task.deleteLater()
+            self._refresh()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _wait_for(self, task: BackgroundTask) -> object:
+        """Start ``task`` and turn the event loop until it has ended; what it returned, or
+        the exception it raised."""
+        outcome: list[object] = []
+        loop = QEventLoop(self)
+        task.succeeded.connect(outcome.append)
+        task.failed.connect(outcome.append)
+        task.finished.connect(loop.quit)
+        try:
+            task.start()
+            loop.exec()
+        finally:
+            task.wait()
+        return outcome[0]
 
     def _finish_save(self, job: PreparedSave, outcome: SaveResult | BaseException) -> bool:
         if isinstance(outcome, Cancelled):

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 
 import shiboken6
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from mmhex.core.document import Document, EditError
@@ -49,10 +50,74 @@ def push_command(stack: QUndoStack, command: QUndoCommand) -> None:
     command the stack deleted has no C++ side left, so the one reference ``push`` added is that
     leak and is dropped here; where a PySide release adds none, nothing is dropped.
     """
+    if isinstance(stack, HistoryStack):
+        stack.push(command)  # records the command, and drops the leak through _push
+    else:
+        _push(stack, command)
+
+
+def _push(stack: QUndoStack, command: QUndoCommand) -> bool:
+    """The C++ push, then the leaked reference dropped (see push_command); True if the stack
+    kept ``command`` (not merged away or obsolete)."""
     before = sys.getrefcount(command)
-    stack.push(command)
-    if not shiboken6.isValid(command) and sys.getrefcount(command) == before + 1:
+    QUndoStack.push(stack, command)
+    kept = shiboken6.isValid(command)
+    if not kept and sys.getrefcount(command) == before + 1:
         ctypes.pythonapi.Py_DecRef(ctypes.py_object(command))
+    return kept
+
+
+class HistoryStack(QUndoStack):
+    """A QUndoStack that keeps its own Python list of the commands it holds.
+
+    Save needs every step's edit (done and undone) to keep the history usable; asking the stack
+    for each with ``command(i)`` is one PySide call per step, on the window's thread. This list
+    follows the stack as each push changes it (redo steps dropped, a keystroke merged into the
+    step before, an obsolete step removed, the oldest step dropped at the undo limit) and as
+    ``clear`` empties it; undo, redo and ``setIndex`` only move the index. ``commands`` checks it
+    against the stack in O(1) (count, first, last) and falls back to the walk if someone changed
+    the stack behind it, so it is always exactly the walk.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._commands: list[QUndoCommand] = []
+
+    def push(self, command: QUndoCommand) -> None:
+        """``QUndoStack.push`` without PySide's reference leak (see ``push_command``), recorded."""
+        kept = self.index()
+        commands = self._commands
+        if len(commands) != self.count():
+            commands[:] = self.walk()
+        added = _push(self, command)
+        del commands[kept:]  # pushing after undo drops the undone steps
+        if added:
+            commands.append(command)
+        excess = len(commands) - self.count()
+        if excess > 0:
+            if added:
+                del commands[:excess]  # past the undo limit: the oldest steps go
+            else:
+                del commands[len(commands) - excess :]  # merged into an obsolete step: removed
+
+    def clear(self) -> None:
+        QUndoStack.clear(self)
+        self._commands.clear()
+
+    def walk(self) -> list[QUndoCommand]:
+        """The stack's commands asked one by one (the slow, authoritative way)."""
+        return [self.command(index) for index in range(self.count())]
+
+    def commands(self) -> list[QUndoCommand]:
+        """Every command on the stack, oldest first (done and undone), without walking it."""
+        commands = self._commands
+        count = self.count()
+        if len(commands) != count or (
+            count
+            and (self.command(0) is not commands[0] or self.command(count - 1) is not commands[-1])
+        ):
+            commands[:] = self.walk()
+        return list(commands)
 
 
 def describe_edit(label: str, edit: AnyEdit) -> str:

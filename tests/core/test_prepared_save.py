@@ -114,3 +114,64 @@ def test_a_failed_run_keeps_the_edits(tmp_path: Path, prepare: str) -> None:
     _result, _thread, error = run_in_thread(job)
     assert error is not None
     assert document.modified and document.read(0, document.size) == bytes(expected)
+
+
+def test_the_slow_planning_runs_on_the_save_thread_not_the_preparing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After 100,000 scattered edits, planning an overwrite save (sorting and grouping every
+    patch) took a second; a window prepares on its own thread, so the plan is made in run."""
+    from mmhex.core import save as saving
+
+    document, expected, path = edited_document(tmp_path)
+    threads: list[int] = []
+    real = saving.plan_save
+
+    def plan_save(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(saving, "plan_save", plan_save)
+    job = document.prepare_save()
+    assert threads == []
+    result, worker, error = run_in_thread(job)
+    assert error is None and threads == [worker]
+    job.finish(result)
+    assert path.read_bytes() == bytes(expected) and not document.modified
+
+
+@pytest.mark.parametrize("patched", [False, True])
+def test_the_history_a_save_keeps_is_worked_out_on_the_save_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patched: bool
+) -> None:
+    """Walking every undo step for what it needs is the save's work, not the preparing
+    thread's; undo across the save still works (the step comes back off the saved file)."""
+    path = tmp_path / "data.bin"
+    original = os.urandom(3 * 4096)
+    path.write_bytes(original)
+    document = Document.open(str(path))
+    document.enable_editing()
+    # An insert moves the bytes after it; with the next 4 bytes deleted nothing moves: the
+    # re-laid-out document saves as patches.
+    steps = [document.insert(100, b"new!")]
+    if patched:
+        steps.append(document.delete(104, 4))
+    assert (document._unshifted_patches() is not None) is patched
+    expected = document.read(0, document.size)
+    threads: list[int] = []
+    real = Document._history_to_keep
+
+    def history_to_keep(self, history, **kwargs):
+        threads.append(threading.get_ident())
+        return real(self, history, **kwargs)
+
+    monkeypatch.setattr(Document, "_history_to_keep", history_to_keep)
+    job = document.prepare_save(history=steps)
+    assert threads == []
+    result, worker, error = run_in_thread(job)
+    assert error is None and threads == [worker]
+    job.finish(result)
+    assert path.read_bytes() == expected
+    for step in reversed(steps):
+        document.revert(step)
+    assert document.read(0, document.size) == original

@@ -11,7 +11,6 @@ save ends everything reads the saved bytes again (compared with the model and wi
 from __future__ import annotations
 
 import random
-import threading
 import time
 from pathlib import Path
 
@@ -19,10 +18,10 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from mmhex.core import tail_move
 from mmhex.core.errors import SavingInProgressError
 from mmhex.ui.editing import RAW_BYTES_MIME
 from mmhex.ui.features import install_features
+from tests.ui.saving_helpers import paused_tail_move
 
 SHM = Path("/dev/shm")
 
@@ -54,22 +53,7 @@ def test_nothing_reads_half_moved_bytes_while_the_save_moves_them(
     shown = window.view.model.window_bytes()
     assert shown and shown == bytes(model[: len(shown)])
 
-    real = tail_move.save_in_place
-    paused, go = threading.Event(), threading.Event()
-    steps = []
-
-    def paused_save(*args, **kwargs):
-        def checkpoint(name: str) -> None:
-            steps.append(name)
-            if name == "chunk-written" and not paused.is_set():
-                paused.set()
-                assert go.wait(20)
-
-        kwargs["checkpoint"] = checkpoint
-        kwargs["chunk"] = 1 << 20  # several steps: paused with the tail half-moved
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tail_move, "save_in_place", paused_save)
+    paused, go, steps = paused_tail_move(monkeypatch)
     seen: dict[str, object] = {}
 
     def probe() -> None:

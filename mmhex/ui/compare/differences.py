@@ -14,9 +14,12 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from mmhex.core.compare import DiffRange
 from mmhex.core.document import Document
+from mmhex.core.errors import SavingInProgressError
 from mmhex.ui.hex_view import fixed_font
 
 COLUMNS = ("Offset A", "Offset B", "Length", "Bytes of A", "Bytes of B")
+# A side's bytes while an in-place save moves them (Document.reads_held): shown again after it.
+SAVING_CELL = "Saving…"
 SHOWN_BYTES = 8  # bytes shown per side; longer ranges end with "…"
 
 Index = QModelIndex | QPersistentModelIndex
@@ -82,6 +85,8 @@ class DifferencesModel(QAbstractTableModel):
             return ""
         try:
             data = document.read(diff.a if side_a else diff.b, min(diff.length, SHOWN_BYTES))
+        except SavingInProgressError:
+            return SAVING_CELL
         except OSError:
             return "(unreadable)"
         text = data.hex(" ")

@@ -72,6 +72,9 @@ class CompareFeature(QObject):
         compare_window = CompareWindow(window.document, document_b, owns_a=False, owns_b=True)
         self.windows.append(compare_window)
         compare_window.destroyed.connect(lambda *_: self._forget(compare_window))
+        saving_changed = getattr(window.action_targets.get("editing"), "saving_changed", None)
+        if saving_changed is not None:  # a save that moves A's bytes pauses the compare
+            saving_changed.connect(compare_window.set_saving)
         compare_window.show()
         # Without a window manager nothing activates a new window: its shortcuts (F7 …) would
         # stay dead until a click. The main window does the same for itself (focus_grid).

@@ -3,6 +3,9 @@
 The compare itself is ``core.compare`` on a BackgroundTask (progress, Cancel); ranges reach the
 Differences list and the overview bars while it runs. Edits in either document update the
 result: a small edit re-reads only the ranges it touches, anything larger compares again.
+While an in-place save moves a document's bytes (``Document.reads_held``) nothing reads it: the
+window says so (``SAVING_TEXT``), a compare under way stops, and when the save ends the list and
+grids read again and the stopped compare starts over.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from mmhex.core.compare import (
     uncompared,
 )
 from mmhex.core.document import Change, ChangeKind, Document
-from mmhex.core.errors import describe_error
+from mmhex.core.errors import SavingInProgressError, describe_error
 from mmhex.core.progress import Cancelled, CancelToken, Progress
 from mmhex.ui.actions import ActionBuilder, ActionSpec
 from mmhex.ui.compare.differences import DifferencesModel, DifferencesTable
@@ -59,6 +62,10 @@ UNCOMPARED_COLOR = QColor(128, 128, 128, 70)
 # the GUI thread (milliseconds); a larger one starts a background compare.
 SYNC_RECOMPARE_LIMIT = 16 * 1024 * 1024
 RESTART_DELAY_MS = 250
+SAVING_TEXT = "Saving… — compare resumes when the save ends"
+# While paused for a save, how often to look whether it has ended (a save that fails or is
+# cancelled tells no document listener; the editing feature's signal may be absent).
+SAVE_POLL_MS = 200
 
 MENU = "&Compare"
 # fmt: off
@@ -203,6 +210,13 @@ class CompareWindow(QMainWindow):
         self._restart.setSingleShot(True)
         self._restart.setInterval(RESTART_DELAY_MS)
         self._restart.timeout.connect(self.start_compare)
+        # Paused while an in-place save moves a document's bytes; whether a compare must start
+        # over when it ends.
+        self.paused_for_save = False
+        self._compare_after_save = False
+        self._save_poll = QTimer(self)
+        self._save_poll.setInterval(SAVE_POLL_MS)
+        self._save_poll.timeout.connect(self._resume_if_saved)
         self._listeners: list[tuple[Document, Callable[[Change], None]]] = []
         self._set_documents(document_a, document_b)
         self.resize(1340, 720)
@@ -242,6 +256,10 @@ class CompareWindow(QMainWindow):
         """Compare from scratch in the background (the list fills as ranges are found)."""
         self._restart.stop()
         self._stop_task()
+        if self._reads_held():
+            self._compare_after_save = True  # nothing may read the bytes until the save ends
+            self.pause_for_save()
+            return
         # Sizes may have changed (an outside change): the labels say what is compared now.
         self.label_a.setText(_side_label("A", self.document_a))
         self.label_b.setText(_side_label("B", self.document_b))
@@ -307,6 +325,8 @@ class CompareWindow(QMainWindow):
         self.view_b.viewport().update()
 
     def _on_progress(self, done: int, total: int) -> None:
+        if self.paused_for_save:
+            return  # a report of the compare the save stopped, arriving late
         self.result.compared = done
         self.progress.setValue(int(1000 * done / total) if total else 1000)
         elapsed = time.monotonic() - self._started
@@ -330,6 +350,10 @@ class CompareWindow(QMainWindow):
             return
         self._drain()
         self._live = None
+        if isinstance(error, SavingInProgressError):
+            self._compare_after_save = True  # a save began moving the bytes under the compare
+            self.pause_for_save()
+            return
         if isinstance(error, Cancelled):
             self._finish()
             return
@@ -353,8 +377,48 @@ class CompareWindow(QMainWindow):
         self.status_text = f"{text}. {message}" if message else text
         self.summary_label.setText(self.status_text)
 
+    # ----------------------------------------------------------------- saving
+    def _reads_held(self) -> bool:
+        return any(getattr(d, "reads_held", False) for d in (self.document_a, self.document_b))
+
+    def set_saving(self, saving: bool) -> None:
+        """The editing feature's save started (True) or ended (False)."""
+        if saving and self._reads_held():
+            self.pause_for_save()
+        elif not saving:
+            self._resume_if_saved()
+
+    def pause_for_save(self) -> None:
+        """An in-place save moves the bytes: stop reading them and say so until it ends."""
+        if not self.paused_for_save:
+            self.paused_for_save = True
+            if self.running:
+                self._stop_task()
+                self._compare_after_save = True
+            self.progress.hide()
+            self.cancel_button.hide()
+            self._save_poll.start()
+        self.status_text = SAVING_TEXT
+        self.summary_label.setText(SAVING_TEXT)
+        self.table.viewport().update()
+
+    def _resume_if_saved(self) -> None:
+        """The save ended (or polled): read again, and compare again if one was stopped."""
+        if not self.paused_for_save or self._reads_held():
+            return
+        self.paused_for_save = False
+        self._save_poll.stop()
+        if self._compare_after_save:
+            self._compare_after_save = False
+            self.start_compare()
+        else:
+            self._show_result()  # the list's rows and the grids read the saved bytes
+
     def _on_change(self, side: str, change: Change) -> None:
         """An edit or outside change in A or B: bring the result up to date."""
+        if change.kind is ChangeKind.SAVED:
+            self._resume_if_saved()
+            return
         if change.kind not in (ChangeKind.EDIT, ChangeKind.RELOAD):
             return  # saving or switching modes leaves the bytes as shown
         # An insert or delete moves every byte after it: only a compare from scratch says
@@ -468,6 +532,7 @@ class CompareWindow(QMainWindow):
     # ----------------------------------------------------------------- lifetime
     def closeEvent(self, event: QCloseEvent) -> None:
         self._restart.stop()
+        self._save_poll.stop()
         self._stop_task()
         for document, listener in self._listeners:
             document.remove_listener(listener)
