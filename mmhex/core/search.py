@@ -1791,27 +1791,36 @@ class _Scan:
 
         Walks back from ``p``: a match crossing ``q`` starts at most the longest match before it
         (for a long pattern, as far back as ``_reach_back`` says); the crossing match found
-        leftmost there is where to look next. Beyond ``_SYNC_STEPS`` steps (a pattern that
-        matches nearly every byte, such as ``(?s).{3}``, has no such place: the alignment
-        depends on the whole stretch) scanning from ``lo`` is cheaper than walking on."""
+        leftmost there is where to look next. A pattern that matches nearly every byte, such as
+        ``(?s).{3}``, has no such place (the alignment depends on the whole stretch): past as
+        many steps as 1/64 of the stretch has bytes (at least ``_SYNC_STEPS``; a step costs as
+        much as a forward scan of some 30 bytes), the scan from ``lo``
+        is the cheaper way to know it."""
         region = _Region(self, _Segment(p, p, p, p, False), None)
         kept = len(self.overlong)  # the scan from the place found notes those itself
         q = p
-        margin = self.cap + REGEX_CONTEXT
-        top = min(self.data_hi, p + margin)  # as far as a match crossing p looks ahead
+        span = self.cap + REGEX_CONTEXT
+        steps = max(_SYNC_STEPS, (p - lo) // 64)
         try:
-            with self.deadline.piece(p):
-                for _step in range(_SYNC_STEPS):
-                    if q <= lo:
-                        return lo
-                    if self.reach is None and max(self.data_lo, q - margin) < region.lo:
-                        # one copy for many steps back (a region grows only as far as asked)
-                        margin *= 2
-                        region.cover(max(self.data_lo, q - margin), top)
-                    crossing = self._crossing(region, q, lo)
-                    if crossing is None:
-                        return q
-                    q = crossing.start
+            while steps > 0:
+                self._advance(0)  # Cancel
+                with self.deadline.piece(q):
+                    for _step in range(min(steps, _SYNC_STEPS)):
+                        if q <= lo:
+                            return lo
+                        need = max(self.data_lo, q - self.cap - REGEX_CONTEXT)
+                        if self.reach is None and need < region.lo:
+                            # one copy for many steps back (a region grows only as asked)
+                            span = min(2 * span, _REACH_STEP)
+                            region.cover(
+                                max(self.data_lo, q - span),
+                                min(self.data_hi, q + self.cap + REGEX_CONTEXT),
+                            )
+                        crossing = self._crossing(region, q, lo)
+                        if crossing is None:
+                            return q
+                        q = crossing.start
+                steps -= _SYNC_STEPS
         finally:
             del self.overlong[kept:]
         return lo

@@ -492,6 +492,11 @@ def test_find_previous_across_an_inserted_piece_keeps_the_alignment(make_doc, op
         found = find_next(doc, pattern, position, backward=True, options=options)
         got = None if found is None else tuple(found.match)
         assert got == last_re_match_before(edited, rb".{3}", position), position
+    # Cancel reaches the walk back and the scan again (the last piece starts after 0).
+    progress = Progress(total=doc.size)
+    progress.token.cancel()
+    with pytest.raises(Cancelled):
+        find_next(doc, pattern, doc.size, backward=True, progress=progress, options=options)
 
 
 def test_scope_clips_matches(make_doc):
