@@ -985,6 +985,11 @@ def _segments_backward(
 _REACH_STEP = 1 << 20
 # Starts this few are tried one by one rather than searched for (see _Scan._leftmost).
 _FEW_STARTS = 64
+# Find previous (see _Scan._settled_last): the most steps the walk back to a place no match
+# crosses may take before scanning from the start of the stretch instead, and the first stretch
+# scanned again from that place (it doubles up to the chunk size).
+_SYNC_STEPS = 4096
+_SYNC_STEP = 4096
 
 
 def _run_of(byte_class: bytes, slack: int) -> re.Pattern[bytes]:
@@ -1761,24 +1766,101 @@ class _Scan:
             else:
                 found, _resume = self._regex_piece(seg, seg.lo)
                 if found:
-                    return self._settled_last(found[-1], seg, lo)
+                    return self._settled_last(found, seg, lo)
             self._advance(seg.hi - seg.lo)
         return None
 
-    def _settled_last(self, last: Match, seg: _Segment, lo: int) -> Match:
-        """``last``, found by scanning forward from the start of its piece; unless a long match
-        could run into the piece from before it (then the matches of the piece may be aligned
-        differently in a scan from the start): then the piece is scanned again from where such
-        a match could start at the earliest."""
-        if self.reach is None or seg.lo <= lo:
+    def _settled_last(self, found: list[Match], seg: _Segment, lo: int) -> Match:
+        """The last match of a forward scan from ``lo``, given ``found``: the matches of the last
+        piece holding any, found by scanning forward from the start of that piece.
+
+        Matches do not overlap, so a match running into the piece from before it (a long one,
+        or just ``.{3}`` across the piece's first byte) shifts how the piece's matches line up
+        in a scan from ``lo``. The scan is taken up again at the nearest place at or before the
+        piece that no match crosses (``_sync_point``), where every scan from before agrees with
+        the one from ``lo``, until it meets a match of ``found`` (from there on both scans are
+        the same) or the piece ends."""
+        last = found[-1]
+        if seg.lo <= lo:
             return last
-        back = self._reach_back(_Region(self, seg, None), seg.lo + 1, lo)
-        if back >= seg.lo:
+        start = self._sync_point(seg.lo, lo)
+        if start >= seg.lo:
             return last
-        for batch in self.forward(back, seg.hi):
-            if batch:
-                last = batch[-1]
+        seen = {m.start for m in found}
+        progress, self.progress = self.progress, _CancelOnly.of(self.progress)
+        try:
+            pos, step = start, _SYNC_STEP
+            while pos < seg.hi:
+                end = min(seg.hi, pos + step)
+                batch = [m for b in self._forward_regex(pos, end) for m in b]
+                for m in batch:
+                    if m.start in seen:
+                        return found[-1]
+                    last = m
+                # No match starts between the batch's last end and `end`: go on from either.
+                pos = max(end, batch[-1].end) if batch else end
+                step = min(2 * step, self.options.chunk_size)
+        finally:
+            self.progress = progress
         return last
+
+    def _sync_point(self, p: int, lo: int) -> int:
+        """The greatest offset in ``[lo, p]`` that no match crosses (none starts before it and
+        ends after it): every forward scan that started before it takes up there as if it started
+        there. ``lo`` itself, where the reference scan starts, if none is nearer.
+
+        Walks back from ``p``: a match crossing ``q`` starts at most the longest match before it
+        (for a long pattern, as far back as ``_reach_back`` says); the crossing match found
+        leftmost there is where to look next. A pattern that matches nearly every byte, such as
+        ``(?s).{3}``, has no such place (the alignment depends on the whole stretch): past as
+        many steps as 1/64 of the stretch has bytes (at least ``_SYNC_STEPS``; a step costs as
+        much as a forward scan of some 30 bytes), the scan from ``lo``
+        is the cheaper way to know it."""
+        region = _Region(self, _Segment(p, p, p, p, False), None)
+        kept = len(self.overlong)  # the scan from the place found notes those itself
+        q = p
+        span = self.cap + REGEX_CONTEXT
+        steps = max(_SYNC_STEPS, (p - lo) // 64)
+        try:
+            while steps > 0:
+                self._advance(0)  # Cancel
+                with self.deadline.piece(q):
+                    for _step in range(min(steps, _SYNC_STEPS)):
+                        if q <= lo:
+                            return lo
+                        need = max(self.data_lo, q - self.cap - REGEX_CONTEXT)
+                        if self.reach is None and need < region.lo:
+                            # one copy for many steps back (a region grows only as asked)
+                            span = min(2 * span, _REACH_STEP)
+                            region.cover(
+                                max(self.data_lo, q - span),
+                                min(self.data_hi, q + self.cap + REGEX_CONTEXT),
+                            )
+                        crossing = self._crossing(region, q, lo)
+                        if crossing is None:
+                            return q
+                        q = crossing.start
+                steps -= _SYNC_STEPS
+        finally:
+            del self.overlong[kept:]
+        return lo
+
+    def _crossing(self, region: _Region, q: int, lo: int) -> Match | None:
+        """The leftmost match starting in ``[lo, q)`` that ends after ``q``, if any."""
+        if self.reach is not None:
+            earliest = self._reach_back(region, q + 1, lo)  # a match holding the byte at q
+        else:
+            earliest = q - self.cap + 1
+        pos = max(lo, earliest, q - self.cap + 1)
+        hi = min(self.data_hi, q + self.cap + REGEX_CONTEXT)
+        while pos < q:
+            m = self._decide(region, pos, q, hi, None)
+            if m is None:
+                return None
+            if m.end > q:
+                return m
+            pos = m.start + 1
+        return None
 
     # ------------------------------------------------------------- counting
     def count(self, lo: int, hi: int, workers: int = 1) -> int:
@@ -1969,6 +2051,21 @@ class _CopiedView:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+class _CancelOnly:
+    """Stands in for the progress while find previous scans a stretch again: Cancel still works,
+    but the bytes, counted once already, are not counted twice."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    @classmethod
+    def of(cls, progress: Progress | None) -> _CancelOnly | None:
+        return None if progress is None else cls(progress)
+
+    def advance(self, _amount: int) -> None:
+        self.progress.advance(0)
 
 
 # The loops in which re runs: where a runaway match is interrupted.

@@ -437,6 +437,68 @@ def test_find_next_previous_wrap_and_scope(make_doc, options):
         assert nxt(PAGE, scope=scope, backward=True, wrap=True) == (3 * PAGE, True)
 
 
+def last_re_match_before(data: bytes, regex: bytes, position: int, lo: int = 0):
+    """The reference for find previous: ``re``'s non-overlapping matches of a forward scan from
+    ``lo`` (what Find All reports), the last one starting before ``position``."""
+    spans = [m.span() for m in re.compile(regex).finditer(data, lo) if m.start() < position]
+    return spans[-1] if spans else None
+
+
+# Patterns whose matches line up differently in a scan from a piece's start than in one from
+# the file's start when a match crosses into the piece (`.{3}` once found 206891 where re's
+# last match was 206892). `(?s).{3}` matches every 3 bytes: no place is crossed by none, only
+# a scan from the start of the stretch knows its alignment.
+ALIGNED_REGEXES = [rb".{3}", rb"[ab]{2,5}", rb"a.|b..", rb"(?s).{3}", rb"b[a-]+a"]
+
+
+@pytest.mark.parametrize("options", ENGINES)
+@pytest.mark.parametrize("regex", ALIGNED_REGEXES)
+def test_find_previous_keeps_the_alignment_of_a_scan_from_the_start(make_doc, options, regex):
+    rng = random.Random(11)
+    data = bytes(rng.choices(b"ab-\n", weights=[10, 10, 5, 1], k=5 * PAGE + 17))
+    doc = make_doc(data)
+    pattern = SearchPattern(PatternKind.REGEX, regex)
+    # Cursors all over, and where a piece or window boundary falls a byte or two into a match.
+    edges = [k * PAGE + d for k in range(1, 6) for d in (-2, -1, 0, 1, 2, 3)]
+    edges += [len(data) - 3000 + d for d in range(-3, 4)]  # pieces run back from the cursor
+    cursors = sorted({*range(0, len(data) + 1, 613), *edges, len(data)})
+    for position in cursors:
+        found = find_next(doc, pattern, position, backward=True, options=options)
+        got = None if found is None else tuple(found.match)
+        assert got == last_re_match_before(data, regex, position), position
+    # Wrapped around: the stretch from the cursor to the end, scanned from the cursor.
+    scope = (1, len(data))
+    found = find_next(doc, pattern, 1, backward=True, wrap=True, scope=scope, options=options)
+    assert found is not None and found.wrapped
+    assert tuple(found.match) == last_re_match_before(data, regex, len(data), lo=1)
+
+
+@pytest.mark.parametrize("options", ENGINES)
+def test_find_previous_across_an_inserted_piece_keeps_the_alignment(make_doc, options):
+    """The window's Find Previous searches the document. Inserts make piece boundaries (copied
+    seams); the pieces the search cuts from the cursor back (every ``chunk_size`` bytes) start
+    inside `.{3}` matches too (on the old code, cursors 3001 to 3023 with 3000-byte chunks)."""
+    rng = random.Random(12)
+    data = bytes(rng.choices(b"ab-\n", weights=[10, 10, 5, 1], k=6 * PAGE))
+    doc = make_doc(data)
+    doc.enable_editing()
+    for offset, text in ((2 * PAGE + 1, b"xy"), (4 * PAGE - 5, b"zzzzz"), (17, b"q")):
+        doc.insert(offset, text)
+    edited = doc.read(0, doc.size)
+    assert len(edited) == len(data) + 8
+    pattern = SearchPattern(PatternKind.REGEX, rb".{3}")
+    cursors = [*range(0, doc.size + 1, 97), *range(2990, 3030), doc.size]
+    for position in cursors:
+        found = find_next(doc, pattern, position, backward=True, options=options)
+        got = None if found is None else tuple(found.match)
+        assert got == last_re_match_before(edited, rb".{3}", position), position
+    # Cancel reaches the walk back and the scan again (the last piece starts after 0).
+    progress = Progress(total=doc.size)
+    progress.token.cancel()
+    with pytest.raises(Cancelled):
+        find_next(doc, pattern, doc.size, backward=True, progress=progress, options=options)
+
+
 def test_scope_clips_matches(make_doc):
     data = b"..ABC..ABC..ABC.."
     doc = make_doc(data)
