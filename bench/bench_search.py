@@ -10,6 +10,8 @@ Every comparison runs whole processes on the same cached file, interleaved, and 
 grep -c counts matching *lines*; each planted needle is written between two newlines, one per
 slot of the file, so the counts agree, and the script checks that they do.
 It also times, in-process, what each way of surviving truncation costs (see mmhex/core/scan.py).
+--kernels times one process's count of the cached file with StringZilla's widest kernels and with
+the AVX-512 ones left out (what searches use, see search.AVX512_KERNELS), beside ripgrep.
 The file is created under --dir and removed at the end.
 """
 
@@ -236,6 +238,41 @@ def edited_search(path: Path, runs: int, inserts: int = 1000) -> None:
         print(ratio_line("  same, CPU time", edited_cpu[label], plain_cpu[label], 1.3))
 
 
+def kernel_choice(path: Path, runs: int) -> None:
+    """One core's count of the cached file per StringZilla kernel set, beside ripgrep's."""
+    import stringzilla
+
+    from mmhex.core import search
+    from mmhex.core.mapping import MappedFile
+
+    chosen = tuple(stringzilla.__capabilities__)
+    widest = chosen + tuple(k for k in search.AVX512_KERNELS if k not in chosen)
+    pattern = SearchPattern(PatternKind.TEXT, NEEDLE.decode())
+    sets = {"AVX-512 left out (used)": chosen, "all kernels": widest}
+    times: dict[str, list[float]] = {name: [] for name in [*sets, "rg -c -F -a"]}
+    for _ in range(runs):
+        for name, kernels in sets.items():
+            try:
+                stringzilla.reset_capabilities(kernels)
+            except (ValueError, RuntimeError) as exc:  # a CPU without those kernels
+                print(f"  {name}: not available here ({exc})")
+                times.pop(name, None)
+                continue
+            with MappedFile(str(path), window_size=256 << 20) as mapped:
+                start = time.perf_counter()
+                count_matches(mapped, pattern, workers=1)
+                times[name].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run(["rg", "-c", "-F", "-a", NEEDLE.decode(), str(path)], capture_output=True)
+        times["rg -c -F -a"].append(time.perf_counter() - start)
+    stringzilla.reset_capabilities(chosen)
+    reference = statistics.median(times["rg -c -F -a"])
+    print(f"one core's count of {path.stat().st_size:,} cached bytes (median of {runs}):")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:28} {median * 1000:7.1f} ms  {median / reference:5.2f}x rg (whole process)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="1G", help="file size (default 1G)")
@@ -247,6 +284,11 @@ def main() -> int:
         "--edited-only",
         action="store_true",
         help="only the in-process search of a document with 1,000 scattered inserts",
+    )
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="only one core's count with StringZilla's widest kernels and with the ones used",
     )
     args = parser.parse_args()
     size = parse_offset(args.size)
@@ -267,6 +309,9 @@ def main() -> int:
         make_file(path, size)
         if args.edited_only:
             edited_search(path, args.runs)
+            return 0
+        if args.kernels:
+            kernel_choice(path, args.runs)
             return 0
         f = str(path)
         empty = Path(args.dir) / f"mmhex-bench-{os.getpid()}.empty"

@@ -60,10 +60,33 @@ else:
 
 _RE_DOTALL = 16  # re.DOTALL's value (tests/core/test_search.py), so literals need no `re`
 
+# StringZilla's AVX-512 kernels ("skylake", "icelake"), which it picks wherever the CPU has them.
+# They find 2.4x faster in data the CPU caches hold, and slower in data streamed from memory,
+# which is what searching a file is: on this project's machines (AMD EPYC, Zen 5) counting a
+# cached 2 GiB file took 124 ms with them and 76 ms with the AVX2 ("haswell") kernels, which
+# ripgrep's 66 ms is near (bench/bench_search.py --kernels prints both). So searches use the
+# AVX2 kernels where the CPU has them; MMHEX_AVX512_SEARCH=1 keeps the widest.
+AVX512_KERNELS = ("skylake", "icelake")
+
 try:  # SIMD substring search; optional so that a missing wheel only costs speed
     import stringzilla as _sz
 except ImportError:  # pragma: no cover - exercised by forcing accelerated=False
     _sz = None
+
+
+def stream_kernels(module: Any) -> tuple[str, ...] | None:
+    """The StringZilla capabilities for scanning files: the AVX-512 ones left out where the
+    AVX2 ones are there; None to leave them as they are."""
+    capabilities = tuple(getattr(module, "__capabilities__", ()))
+    if "haswell" not in capabilities or not set(AVX512_KERNELS) & set(capabilities):
+        return None
+    return tuple(name for name in capabilities if name not in AVX512_KERNELS)
+
+
+if _sz is not None and os.environ.get("MMHEX_AVX512_SEARCH") != "1":
+    _kernels = stream_kernels(_sz)
+    if _kernels is not None:
+        _sz.reset_capabilities(_kernels)
 
 _hyperscan_module: Any = False  # not imported yet; None when not installed
 

@@ -9,6 +9,8 @@ import random
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -659,3 +661,50 @@ def test_literal_patterns_compile_their_re_pattern_only_when_used():
     regex = search.compile_pattern(SearchPattern(PatternKind.REGEX, "a.c", ignore_case=True))
     assert regex._regex is not None and regex.regex.flags & re.IGNORECASE
     assert regex.regex.search(b"xA\nC") is None and regex.regex.search(b"xAbC").start() == 1
+
+
+class _Capabilities:
+    """Stands in for the stringzilla module in stream_kernels."""
+
+    def __init__(self, *names: str) -> None:
+        self.__capabilities__ = names
+
+
+def test_searches_leave_out_stringzilla_s_avx512_kernels_where_avx2_ones_are_there():
+    """Streaming a file from memory, StringZilla's AVX-512 kernels counted slower than its AVX2
+    ones here (bench_search.py --kernels); the choice is a pure function of the capabilities,
+    MMHEX_AVX512_SEARCH=1 keeps the widest, and either set finds what bytes.find finds."""
+    import stringzilla
+
+    every = ("serial", "westmere", "goldmont", "haswell", "skylake", "icelake")
+    assert search.stream_kernels(_Capabilities(*every)) == every[:4]
+    assert search.stream_kernels(_Capabilities("serial", "westmere", "haswell")) is None
+    assert search.stream_kernels(_Capabilities("serial", "skylake")) is None  # no AVX2 ones
+    assert search.stream_kernels(_Capabilities("serial", "neon", "sve2")) is None  # not x86
+
+    probe = "import stringzilla, mmhex.core.search; print(*stringzilla.__capabilities__)"
+    env = {**os.environ, "PYTHONPATH": str(Path(search.__file__).resolve().parents[2])}
+    env.pop("MMHEX_AVX512_SEARCH", None)
+
+    def capabilities(**extra: str) -> tuple[str, ...]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env={**env, **extra}
+        )
+        return tuple(done.stdout.split())
+
+    available = capabilities(MMHEX_AVX512_SEARCH="1")
+    used = search.stream_kernels(_Capabilities(*available)) or available
+    assert capabilities() == used
+
+    rng = random.Random(7)
+    data = bytes(rng.choice(b"ab\x00\xff") for _ in range(200_000)) + b"needle-xyz" * 3
+    before = tuple(stringzilla.__capabilities__)
+    try:
+        for kernels in {available, used}:
+            stringzilla.reset_capabilities(kernels)
+            for needle in (b"ab\x00", b"\xff\xff\xffa", b"needle-xyz"):
+                expected = sum(data.startswith(needle, i) for i in range(len(data)))
+                assert stringzilla.count(data, needle, allowoverlap=True) == expected
+                assert stringzilla.find(data, needle) == data.find(needle)
+    finally:
+        stringzilla.reset_capabilities(before)
