@@ -303,3 +303,10 @@ def test_an_end_anchor_after_a_pattern_cut_at_the_window(tmp_path):
     assert _agree_with_re(tmp_path, data, source, compiled.max_length) == [
         (len(data) - 100, len(data))
     ]
+
+
+@pytest.mark.parametrize("source", [rb"xyza+\Z", rb"xyza+\b"])
+def test_an_end_anchor_after_required_bytes_never_matches_at_the_cut(tmp_path, source):
+    """The same through the required-bytes path (StringZilla finds ``xyz``, re confirms)."""
+    data = b"xyz" + b"a" * RUN_A + b"b-xyz" + b"a" * 1500
+    assert _agree_with_re(tmp_path, data, source, LIMIT) == [(RUN_A + 5, len(data))]
