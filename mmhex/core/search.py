@@ -622,16 +622,16 @@ def _end_sensitive(parsed: Any) -> bool:
     """Whether a match of the pattern can succeed *because* the bytes end where they do: an
     end anchor (``$``, ``\\Z``), a word boundary (``\\b``, ``\\B``) or a negative look-ahead
     (true when nothing follows). ``re`` given a buffer cut short of the data's end (where the
-    longest match stops the look-ahead) would see such a match at the cut that ``re`` over the
-    whole data does not find (see ``_Scan._leftmost``); any other match found there exists
-    over the whole data too, only longer. True when the pattern cannot be followed."""
+    longest match stops the look-ahead) can find such a match at the cut that ``re`` over the
+    whole data does not (see ``_Scan._checked``); for any other pattern, a match found there
+    starts a match over the whole data too, a longer one. True when the pattern cannot be
+    followed."""
     try:
         from re import _constants as c  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover
         return True
     at_ends = {c.AT_END, c.AT_END_STRING, c.AT_BOUNDARY, c.AT_NON_BOUNDARY}
     repeats = (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None))
-
     atomic = getattr(c, "ATOMIC_GROUP", None)
 
     def parts(op: Any, arg: Any) -> list[Any]:
@@ -1744,10 +1744,11 @@ class _Scan:
 
         Every match the search is after (up to the longest match, and its look-ahead context)
         ends at least ``REGEX_CONTEXT`` bytes before ``hi`` unless ``hi`` is the data's end: the
-        bounds are made so. One ending nearer was cut off by ``hi``; for most patterns it is
-        still a match over the whole data (longer: reported cut, see ``_note_if_cut``), but an
-        end anchor, word boundary or negative look-ahead can have succeeded only because ``re``
-        takes ``hi`` for the end of the data (``re``'s ``endpos`` is the end of the string).
+        bounds are made so. One ending nearer is longer and ran into the cut; for most patterns
+        a longer match starts there over the whole data (it is reported cut there, and
+        ``_note_if_cut`` says so), but an end anchor, word boundary or negative look-ahead can
+        have succeeded only because ``re`` takes ``hi`` for the end of the data (its
+        ``endpos`` is the end of the string).
         """
         if end + REGEX_CONTEXT > hi and hi < self.data_hi and self.pattern.end_sensitive:
             return _Unsure(start, end)
