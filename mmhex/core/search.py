@@ -206,6 +206,17 @@ class Match(namedtuple("Match", ("start", "end"))):  # not typing.NamedTuple: 1.
         return self.end - self.start
 
 
+class _Unsure(Match):
+    """What ``re`` found ending near the end of a buffer cut short of the data's end, for a
+    pattern whose matches can depend on where the bytes end (``CompiledPattern.end_sensitive``:
+    ``a+\\Z`` matches at the cut of a long run of ``a``). Over the whole data it may be longer,
+    or not exist. It is not reported: an Overlong note says where (see ``_Scan._take``), and the
+    scan goes on after it as after a match, so that every path through the data lines up alike.
+    """
+
+    __slots__ = ()
+
+
 @record(frozen=True)
 class SearchOptions:
     """Knobs for tests and benchmarks; the defaults are what users get."""
@@ -369,6 +380,9 @@ class CompiledPattern:
     warnings: tuple[str, ...] = ()
     # Regex: a match can be longer than max_length (one that long may have been cut there).
     may_exceed: bool = False
+    # Regex: whether a match can depend on where the bytes end ($, \Z, \b, \B, a negative
+    # look-ahead): one that reaches the end of a cut-off buffer may then exist only there.
+    end_sensitive: bool = False
     # Regex: a Hyperscan pattern every match starts with, and its (least, most) length.
     prefix_source: bytes | None = None
     prefix_width: tuple[int, int] = (0, 0)
@@ -541,6 +555,7 @@ def _compile_regex(pattern: SearchPattern, max_regex_match: int) -> CompiledPatt
         source=pattern,
         warnings=warnings,
         may_exceed=max_width > max_length,
+        end_sensitive=_end_sensitive(parsed) if parsed is not None else True,
         prefix_source=prefix[0] if prefix else None,
         prefix_width=(prefix[1], prefix[2]) if prefix else (0, 0),
         window=window,
@@ -624,6 +639,49 @@ def regex_limit_warnings(parsed: Any, max_regex_match: int) -> tuple[str, ...]:
     except (AttributeError, TypeError, ValueError, OverflowError):
         return ()
     return tuple(found.values())
+
+
+def _end_sensitive(parsed: Any) -> bool:
+    """Whether a match of the pattern can succeed *because* the bytes end where they do: an
+    end anchor (``$``, ``\\Z``), a word boundary (``\\b``, ``\\B``) or a negative look-ahead
+    (true when nothing follows). ``re`` given a buffer cut short of the data's end (where the
+    longest match stops the look-ahead) can find such a match at the cut that ``re`` over the
+    whole data does not (see ``_Scan._checked``); for any other pattern, a match found there
+    starts a match over the whole data too, a longer one. True when the pattern cannot be
+    followed."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        return True
+    at_ends = {c.AT_END, c.AT_END_STRING, c.AT_BOUNDARY, c.AT_NON_BOUNDARY}
+    repeats = (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None))
+    atomic = getattr(c, "ATOMIC_GROUP", None)
+
+    def parts(op: Any, arg: Any) -> list[Any]:
+        if op in (c.ASSERT, c.ASSERT_NOT):
+            return [arg[1]]
+        if op in repeats:
+            return [arg[2]]
+        if op is c.SUBPATTERN:
+            return [arg[3]]
+        if op is c.BRANCH:
+            return list(arg[1])
+        if op is c.GROUPREF_EXISTS:
+            return [branch for branch in arg[1:] if branch is not None]
+        return [arg] if op is atomic else []
+
+    def visit(nodes: Any) -> bool:
+        for op, arg in nodes:
+            if (op is c.AT and arg in at_ends) or (op is c.ASSERT_NOT and arg[0] == 1):
+                return True
+            if any(visit(part) for part in parts(op, arg)):
+                return True
+        return False
+
+    try:
+        return visit(parsed)
+    except (AttributeError, TypeError, ValueError, IndexError, RecursionError):
+        return True
 
 
 # A repeat is "long" (its bytes may fill a match far beyond the fast window) when it is
@@ -1518,12 +1576,12 @@ class _Scan:
                 with self.deadline.piece(seg.lo):
                     ends = [e + shift for e in found]
                     matches, pos = self._confirm(seg, first, ends, data, scan_end)
-                return (matches, pos) if matches else ([], resume)
+                return matches, pos  # pos > first without matches: past an unsure one
         if data is None:
             data = self.reader.copy(seg.buf_lo, seg.buf_hi)
         with self.deadline.piece(seg.lo):
             matches, pos = self._pure(seg, first, data)
-        return (matches, pos) if matches else ([], resume)
+        return matches, pos  # pos > first without matches: past an unsure one
 
     def _confirm_factor(
         self,
@@ -1560,8 +1618,7 @@ class _Scan:
                 continue
             if m.start >= seg.hi:
                 break
-            found.append(m)
-            pos = m.end
+            pos = self._take(found, m)
         return found, pos
 
     def _confirm(
@@ -1605,8 +1662,7 @@ class _Scan:
                 continue
             if m.start >= seg.hi:
                 break
-            found.append(m)
-            pos = m.end
+            pos = self._take(found, m)
         # A match that starts here but ends past what Hyperscan saw showed no end to go by.
         while self.reach is not None and pos < seg.hi and scan_end < self.data_hi:
             if self._reach_forward(region, seg.hi - 1, scan_end + 1) <= scan_end:
@@ -1615,8 +1671,7 @@ class _Scan:
             m = self._decide(region, lo, seg.hi, min(self.data_hi, scan_end + REGEX_CONTEXT), None)
             if m is None:
                 break
-            found.append(m)
-            pos = m.end
+            pos = self._take(found, m)
         return found, pos
 
     def _pure(self, seg: _Segment, first: int, data: bytes) -> tuple[list[Match], int]:
@@ -1628,14 +1683,15 @@ class _Scan:
         base, end = region.lo, hi - region.lo
         search = self.engine.search
         found: list[Match] = []
+        last: Match | None = None
         pos = first
         while pos < seg.hi:
             m = search(data, pos - base, end)
             if m is None or m.start() + base >= seg.hi:
                 break
-            found.append(Match(m.start() + base, m.end() + base))
-            pos = m.end() + base
-        self._note_if_cut(clipped, found[-1] if found else None)
+            last = self._checked(m.start() + base, m.end() + base, hi)
+            pos = self._take(found, last)
+        self._note_if_cut(clipped, last)
         return found, pos
 
     # ------------------------------------------------------------- long matches
@@ -1682,6 +1738,8 @@ class _Scan:
     def _note_if_cut(self, clipped: Overlong | None, found: Match | None) -> None:
         """Report a place where the longest match stopped the bounds, unless a match was found
         there that is shorter than the limit (it is whole)."""
+        if isinstance(found, _Unsure):
+            return  # noted where it is taken (see _take)
         if clipped is not None and (found is None or found.length >= self.cap):
             self._note_overlong(clipped if found is None else Overlong(found.start, False))
 
@@ -1697,12 +1755,36 @@ class _Scan:
             for start in range(lo - base, min(before, hi) - base):
                 m = match(data, start, hi - base)
                 if m is not None:
-                    return Match(m.start() + base, m.end() + base)
+                    return self._checked(m.start() + base, m.end() + base, hi)
             return None
         m = self.engine.search(data, lo - base, hi - base)
         if m is None or m.start() + base >= before:
             return None
-        return Match(m.start() + base, m.end() + base)
+        return self._checked(m.start() + base, m.end() + base, hi)
+
+    def _checked(self, start: int, end: int, hi: int) -> Match:
+        """The match ``re`` found in the bytes up to ``hi``, or an ``_Unsure`` one.
+
+        Every match the search is after (up to the longest match, and its look-ahead context)
+        ends at least ``REGEX_CONTEXT`` bytes before ``hi`` unless ``hi`` is the data's end: the
+        bounds are made so. One ending nearer is longer and ran into the cut; for most patterns
+        a longer match starts there over the whole data (it is reported cut there, and
+        ``_note_if_cut`` says so), but an end anchor, word boundary or negative look-ahead can
+        have succeeded only because ``re`` takes ``hi`` for the end of the data (its
+        ``endpos`` is the end of the string).
+        """
+        if end + REGEX_CONTEXT > hi and hi < self.data_hi and self.pattern.end_sensitive:
+            return _Unsure(start, end)
+        return Match(start, end)
+
+    def _take(self, found: list[Match], m: Match) -> int:
+        """Add ``m`` to ``found``, unless it is unsure: then say where instead. Where the scan
+        goes on (after ``m`` either way)."""
+        if isinstance(m, _Unsure):
+            self._note_overlong(Overlong(m.start, False))
+        else:
+            found.append(m)
+        return m.end
 
     def _reach_forward(self, region: _Region, x: int, limit: int) -> int:
         """How far a match holding the byte at ``x`` can reach at most: the offset of the

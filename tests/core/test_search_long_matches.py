@@ -217,3 +217,96 @@ def test_the_70000_byte_match_costs_about_what_a_short_one_does(tmp_path):
         mapped.close()
     assert found == want
     assert elapsed < 10.0
+
+
+# ------------------------------------------------------------- end anchors at the cut
+# Where the longest match stops the look-ahead, ``re`` is given bytes cut short of the data's
+# end, and takes the cut for the end (its ``endpos``): ``a+\Z`` over a run of ``a`` longer
+# than the limit once "matched" at the cut (0, limit + 4 KiB), a match ``re`` over the whole
+# file does not have (fuzz seeds 2467 and 2662). A match may be cut or missed past the limit
+# (and a note says where), never invented.
+LIMIT = 3000
+RUN_A = 12_000
+# (?<!a): one start per run, not one per byte (each costs re a walk to the run's end or cut).
+END_SENSITIVE = [rb"a+\Z", rb"(?<!a)a+$", rb"(?<!a)a+\b", rb"(?<!a)(?:a|A)+(?!b)\Z"]
+
+
+def _limited_variants(source: bytes, limit: int) -> dict[str, tuple[object, SearchOptions]]:
+    """Each engine at the longest match ``limit``, with Hyperscan's match-end path forced."""
+    compiled = compile_pattern(SearchPattern(PatternKind.REGEX, source), limit)
+    variants = {
+        name: (compiled, replace(options, max_regex_match=limit))
+        for name, options in ENGINES.items()
+    }
+    plain = replace(compiled, factor=None, prefix_source=None, anchor=None, _databases={})
+    variants["hyperscan-ends"] = (
+        plain,
+        SearchOptions(accelerated=True, chunk_size=5000, max_regex_match=limit),
+    )
+    return variants
+
+
+def _agree_with_re(
+    tmp_path: Path,
+    data: bytes,
+    source: bytes,
+    limit: int,
+    scope: tuple[int, int] | None = None,
+) -> list[tuple[int, int]]:
+    """Assert every engine's matches, count, first and last equal ``re``'s over the scope."""
+    lo, hi = scope or (0, len(data))
+    want = [m.span() for m in re.compile(source).finditer(data, lo, hi)]
+    path = tmp_path / "anchors.bin"
+    path.write_bytes(data)
+    mapped = MappedFile(str(path), window_size=WINDOW)
+    try:
+        for name, (pattern, options) in _limited_variants(source, limit).items():
+            got = [tuple(m) for m in iter_matches(mapped, pattern, scope=scope, options=options)]
+            assert got == want, name
+            assert count_matches(mapped, pattern, scope=scope, options=options) == len(want), name
+            first = find_next(mapped, pattern, lo, scope=scope, options=options)
+            last = find_next(mapped, pattern, hi, backward=True, scope=scope, options=options)
+            for result, expected in ((first, want[:1]), (last, want[-1:])):
+                found = [tuple(result.match)] if result and result.match else []
+                assert found == expected, name
+    finally:
+        mapped.close()
+    return want
+
+
+@pytest.mark.parametrize("source", [*END_SENSITIVE, rb"(?<!a)a+(?=c)"])
+def test_an_end_anchor_never_matches_at_the_cut_of_a_long_run(tmp_path, source):
+    """``a`` × 12,000 then ``b``, the longest match 3,000 bytes: ``re`` finds nothing."""
+    data = b"a" * RUN_A + b"b"
+    assert _agree_with_re(tmp_path, data, source, LIMIT) == []
+
+
+@pytest.mark.parametrize("source", END_SENSITIVE)
+def test_an_end_anchor_still_matches_at_the_true_end(tmp_path, source):
+    """After the long run that must not match, a short run of ``a`` that really ends the file
+    (or the searched scope, whose end is the end for ``re`` too) is found."""
+    data = b"a" * RUN_A + b"b" + b"a" * 1500
+    assert _agree_with_re(tmp_path, data, source, LIMIT) == [(RUN_A + 1, len(data))]
+    scoped = data + b"-" * 100 + b"a" * 50
+    want = _agree_with_re(tmp_path, scoped, source, LIMIT, scope=(0, len(data)))
+    assert want == [(RUN_A + 1, len(data))]
+
+
+def test_an_end_anchor_after_a_pattern_cut_at_the_window(tmp_path):
+    """The fuzz case's shape: long repeats that together take every byte, so a match is cut
+    at the 64 KiB window whatever the limit (no look-ahead can grow): ``re`` given the window
+    and its context took the cut for the end, reporting (0, 64 KiB + 4 KiB)."""
+    source = rb"(?<!a)(?:[\x00-\xff]x+)?a+\Z"  # (?<!a): no re run per byte of the run
+    compiled = compile_pattern(SearchPattern(PatternKind.REGEX, source))
+    assert compiled.max_length == REGEX_WINDOW and compiled.warnings
+    data = b"a" * (REGEX_WINDOW + 20_000) + b"b" + b"a" * 100
+    assert _agree_with_re(tmp_path, data, source, compiled.max_length) == [
+        (len(data) - 100, len(data))
+    ]
+
+
+@pytest.mark.parametrize("source", [rb"xyza+\Z", rb"xyza+\b"])
+def test_an_end_anchor_after_required_bytes_never_matches_at_the_cut(tmp_path, source):
+    """The same through the required-bytes path (StringZilla finds ``xyz``, re confirms)."""
+    data = b"xyz" + b"a" * RUN_A + b"b-xyz" + b"a" * 1500
+    assert _agree_with_re(tmp_path, data, source, LIMIT) == [(RUN_A + 5, len(data))]
