@@ -127,9 +127,10 @@ DEFAULT_FIND_ALL_LIMIT = 100_000
 # Below this many bytes to read, a second counting process costs more than it saves.
 _FORK_MIN_BYTES = 64 * 1024 * 1024
 # Bytes to read per part of a two-process count (see _Scan._count_forked): small enough that a
-# core slowed by other work leaves little behind; the parts' numbers must fit a pipe (64 KiB).
+# core slowed by other work leaves little behind; the parts' numbers must fit a pipe's smallest
+# buffer (one page).
 _COUNT_PART = 16 * 1024 * 1024
-_MAX_COUNT_PARTS = 8192
+_MAX_COUNT_PARTS = 1024
 
 
 def accelerators() -> dict[str, bool]:
@@ -2006,12 +2007,9 @@ class _Scan:
         if cuts is None:
             return self.count(lo, hi)
         parts = len(cuts) - 1
-        queue_read, queue_write = os.pipe()
-        try:
-            # Fits the pipe (at most _MAX_COUNT_PARTS * 4 bytes): nothing blocks here.
-            os.write(queue_write, b"".join(i.to_bytes(4, "little") for i in range(parts)))
-        finally:
-            os.close(queue_write)
+        queue_read = _part_queue(parts)
+        if queue_read is None:
+            return self.count(lo, hi)
         try:
             read_end, write_end = os.pipe()
         except OSError:
@@ -2099,6 +2097,30 @@ class _Scan:
             total += self.count(cuts[part], cuts[part + 1])
             done.append(part)
         return total, done
+
+
+def _part_queue(parts: int) -> int | None:
+    """The read end of a pipe holding the part numbers 0 .. parts-1 (4 bytes each), or None.
+
+    Written whole before anyone reads, without blocking: a pipe holds at least one page (an
+    unprivileged user past pipe-user-pages-soft gets just that), which _MAX_COUNT_PARTS fits.
+    """
+    try:
+        queue_read, queue_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:  # EMFILE, ENFILE
+        return None
+    message = b"".join(i.to_bytes(4, "little") for i in range(parts))
+    try:
+        written = os.write(queue_write, message)
+    except OSError:
+        written = -1
+    finally:
+        os.close(queue_write)
+    if written != len(message):
+        os.close(queue_read)
+        return None
+    os.set_blocking(queue_read, True)
+    return queue_read
 
 
 class _Deadline:

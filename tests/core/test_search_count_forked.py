@@ -196,3 +196,24 @@ def test_small_ranges_are_counted_in_one_process(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked for 10 kB"))
     with MappedFile(str(path)) as mapped:
         assert count_matches(mapped, SearchPattern(PatternKind.TEXT, "ab"), workers=2) == 5000
+
+
+def test_more_parts_than_the_queue_holds_are_counted_in_one_process(tmp_path, forks, monkeypatch):
+    """The part numbers are written before anyone reads them; where they would not fit the pipe
+    (here 20,000 parts, 80 kB, past a 64 KiB pipe) the write must not block: one process counts."""
+    monkeypatch.setattr(search, "_COUNT_PART", 1)
+    monkeypatch.setattr(search, "_MAX_COUNT_PARTS", 1 << 30)
+    data = planted(20_000, b"xyz", 97, seed=6)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    with MappedFile(str(path), window_size=WINDOW) as mapped:
+        pattern = SearchPattern(PatternKind.TEXT, "xyz")
+        assert count_matches(mapped, pattern, workers=2) == brute_force(bytes(data), b"xyz")
+    assert forks == []
+    queue = search._part_queue(1024)  # the most the smallest pipe (one page) must hold
+    assert queue is not None
+    try:
+        numbers = [int.from_bytes(os.read(queue, 4), "little") for _ in range(1024)]
+        assert numbers == list(range(1024)) and os.read(queue, 4) == b""
+    finally:
+        os.close(queue)
