@@ -52,6 +52,7 @@ from mmhex.core.scan import (
 TYPE_CHECKING = False  # typing costs `mmhex find` 1.5 ms at start-up
 if TYPE_CHECKING:
     import re
+    from contextlib import AbstractContextManager
     from typing import Any
 else:
     # `re` (with its compiler and parser) costs `mmhex find --count` of a literal 1.5 ms at
@@ -1351,11 +1352,9 @@ def _mapped_of(source: Any) -> MappedFile:
     return scannable(source)
 
 
-@contextmanager
-def fork_guard(source: Any) -> Iterator[None]:
+def fork_guard(source: Any) -> AbstractContextManager[None]:
     """Wrap ``os.fork()`` of a process that will search ``source`` (see MappedFile.forking)."""
-    with _mapped_of(source).forking():
-        yield
+    return _mapped_of(source).forking()
 
 
 def _as_compiled(
